@@ -1,0 +1,273 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// implementations lists every Store; each contract test runs against all of them.
+var implementations = []struct {
+	name string
+	open func(t *testing.T) Store
+}{
+	{"memory", func(t *testing.T) Store { return NewMemory() }},
+	{"badger", func(t *testing.T) Store {
+		s, err := OpenBadger(BadgerOptions{Dir: t.TempDir(), GCInterval: -1})
+		require.NoError(t, err)
+		return s
+	}},
+}
+
+func forEachStore(t *testing.T, test func(t *testing.T, s Store)) {
+	for _, impl := range implementations {
+		t.Run(impl.name, func(t *testing.T) {
+			s := impl.open(t)
+			defer func() { _ = s.Close() }()
+			test(t, s)
+		})
+	}
+}
+
+func get(t *testing.T, s Store, key string) ([]byte, error) {
+	t.Helper()
+	var out []byte
+	err := s.Get([]byte(key), func(v []byte) error { out = bytes.Clone(v); return nil })
+	return out, err
+}
+
+func apply(t *testing.T, s Store, kv ...string) {
+	t.Helper()
+	var b Batch
+	for i := 0; i < len(kv); i += 2 {
+		b.Set([]byte(kv[i]), []byte(kv[i+1]))
+	}
+	require.NoError(t, s.Apply(&b))
+}
+
+func scanKeys(t *testing.T, s Store, prefix string) []string {
+	t.Helper()
+	var keys []string
+	require.NoError(t, s.Scan([]byte(prefix), func(k, v []byte) error {
+		keys = append(keys, string(k)+"="+string(v))
+		return nil
+	}))
+	return keys
+}
+
+func TestContractGetMissing(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s Store) {
+		_, err := get(t, s, "nope")
+		require.ErrorIs(t, err, ErrNotFound)
+	})
+}
+
+func TestContractSetGetCopiesValue(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s Store) {
+		val := []byte("hello")
+		var b Batch
+		b.Set([]byte("k"), val)
+		require.NoError(t, s.Apply(&b))
+		val[0] = 'J' // the store must have taken its own copy
+		got, err := get(t, s, "k")
+		require.NoError(t, err)
+		require.Equal(t, "hello", string(got))
+	})
+}
+
+func TestContractEmptyValue(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s Store) {
+		var b Batch
+		b.Set([]byte("empty"), nil)
+		require.NoError(t, s.Apply(&b))
+		got, err := get(t, s, "empty")
+		require.NoError(t, err)
+		require.Len(t, got, 0)
+	})
+}
+
+func TestContractGetPassesCallbackError(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s Store) {
+		apply(t, s, "k", "v")
+		boom := errors.New("boom")
+		require.ErrorIs(t, s.Get([]byte("k"), func([]byte) error { return boom }), boom)
+	})
+}
+
+func TestContractBatchOrder(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s Store) {
+		var b Batch
+		b.Set([]byte("a"), []byte("1"))
+		b.Delete([]byte("a"))
+		b.Delete([]byte("b"))
+		b.Set([]byte("b"), []byte("2"))
+		b.Delete([]byte("never-set"))
+		require.Equal(t, 5, b.Len())
+		require.NoError(t, s.Apply(&b))
+		_, err := get(t, s, "a")
+		require.ErrorIs(t, err, ErrNotFound)
+		got, err := get(t, s, "b")
+		require.NoError(t, err)
+		require.Equal(t, "2", string(got))
+		b.Reset()
+		require.Zero(t, b.Len())
+		require.Zero(t, b.Size())
+	})
+}
+
+func TestContractOverwrite(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s Store) {
+		apply(t, s, "k", "first")
+		apply(t, s, "k", "second, longer")
+		apply(t, s, "k", "3")
+		got, err := get(t, s, "k")
+		require.NoError(t, err)
+		require.Equal(t, "3", string(got))
+	})
+}
+
+func TestContractScan(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s Store) {
+		apply(t, s, "b/2", "x", "a/1", "y", "b/1", "z", "b/10", "w", "c", "v", "b", "u")
+		require.Equal(t, []string{"b=u", "b/1=z", "b/10=w", "b/2=x"}, scanKeys(t, s, "b"))
+		require.Equal(t, []string{"b/1=z", "b/10=w", "b/2=x"}, scanKeys(t, s, "b/"))
+		require.Len(t, scanKeys(t, s, ""), 6)
+		require.Empty(t, scanKeys(t, s, "zz"))
+
+		var b Batch
+		b.Delete([]byte("b/10"))
+		require.NoError(t, s.Apply(&b))
+		require.Equal(t, []string{"b/1=z", "b/2=x"}, scanKeys(t, s, "b/"))
+
+		stop := errors.New("stop")
+		n := 0
+		err := s.Scan([]byte("b"), func(k, v []byte) error { n++; return stop })
+		require.ErrorIs(t, err, stop)
+		require.Equal(t, 1, n)
+	})
+}
+
+// TestContractAtomicBatches checks that readers never see part of a batch: every batch sets all ten
+// keys to the same generation number.
+func TestContractAtomicBatches(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s Store) {
+		const keys = 10
+		write := func(gen int) {
+			var b Batch
+			for k := 0; k < keys; k++ {
+				b.Set([]byte(fmt.Sprintf("g/%02d", k)), []byte(fmt.Sprint(gen)))
+			}
+			require.NoError(t, s.Apply(&b))
+		}
+		write(0)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for gen := 1; gen <= 300; gen++ {
+				write(gen)
+			}
+		}()
+		for i := 0; i < 300; i++ {
+			seen := map[string]bool{}
+			require.NoError(t, s.Scan([]byte("g/"), func(k, v []byte) error {
+				seen[string(v)] = true
+				return nil
+			}))
+			require.Len(t, seen, 1, "a scan saw several generations: %v", seen)
+		}
+		wg.Wait()
+	})
+}
+
+func TestContractConcurrentWriters(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s Store) {
+		var wg sync.WaitGroup
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 200; i++ {
+					var b Batch
+					b.Set([]byte(fmt.Sprintf("w%d/%03d", w, i)), []byte(fmt.Sprint(i)))
+					if err := s.Apply(&b); err != nil {
+						t.Error(err)
+						return
+					}
+					if _, err := get(t, s, fmt.Sprintf("w%d/%03d", w, i)); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		require.Len(t, scanKeys(t, s, "w"), 8*200)
+	})
+}
+
+func TestContractClosed(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s Store) {
+		apply(t, s, "k", "v")
+		require.NoError(t, s.Close())
+		_, err := get(t, s, "k")
+		require.ErrorIs(t, err, ErrClosed)
+		require.ErrorIs(t, s.Scan(nil, func(k, v []byte) error { return nil }), ErrClosed)
+		var b Batch
+		b.Set([]byte("x"), []byte("y"))
+		require.ErrorIs(t, s.Apply(&b), ErrClosed)
+		require.ErrorIs(t, s.Close(), ErrClosed)
+	})
+}
+
+func TestBadgerPersistsAcrossReopen(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenBadger(BadgerOptions{Dir: dir})
+	require.NoError(t, err)
+	apply(t, s, "k", "v", "gone", "x")
+	var b Batch
+	b.Delete([]byte("gone"))
+	require.NoError(t, s.Apply(&b))
+	require.NoError(t, s.Close())
+
+	s, err = OpenBadger(BadgerOptions{Dir: dir})
+	require.NoError(t, err)
+	defer s.Close()
+	got, err := get(t, s, "k")
+	require.NoError(t, err)
+	require.Equal(t, "v", string(got))
+	_, err = get(t, s, "gone")
+	require.ErrorIs(t, err, ErrNotFound)
+}
+
+func TestBadgerSecondOpenFails(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenBadger(BadgerOptions{Dir: dir})
+	require.NoError(t, err)
+	defer s.Close()
+	_, err = OpenBadger(BadgerOptions{Dir: dir})
+	require.Error(t, err)
+}
+
+func TestBadgerRejectsOversizedValue(t *testing.T) {
+	s, err := OpenBadger(BadgerOptions{Dir: t.TempDir(), ValueLogFileSize: 2 << 20})
+	require.NoError(t, err)
+	defer s.Close()
+	var b Batch
+	b.Set([]byte("big"), make([]byte, 1<<20+1))
+	require.ErrorIs(t, s.Apply(&b), ErrTooBig)
+	b.Reset()
+	b.Set([]byte("ok"), make([]byte, 1<<20))
+	require.NoError(t, s.Apply(&b))
+}
+
+func TestBadgerOptionsValidated(t *testing.T) {
+	_, err := OpenBadger(BadgerOptions{})
+	require.Error(t, err)
+	_, err = OpenBadger(BadgerOptions{Dir: t.TempDir(), MemTableSize: 1 << 20, ValueThreshold: 1 << 20})
+	require.Error(t, err)
+}

@@ -1,0 +1,22 @@
+/*
+ * clProvApi.h - provisioning library.
+ *
+ * Provided only so that programs written for ASP, which include it by
+ * habit, compile unchanged.  This library has no such functions.
+ */
+#ifndef _CL_PROV_API_H_
+#define _CL_PROV_API_H_
+
+#include <clCommon.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* No declarations. */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* _CL_PROV_API_H_ */

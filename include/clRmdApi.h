@@ -1,0 +1,22 @@
+/*
+ * clRmdApi.h - remote method dispatch.
+ *
+ * Provided only so that programs written for ASP, which include it by
+ * habit, compile unchanged.  This library has no such functions.
+ */
+#ifndef _CL_RMD_API_H_
+#define _CL_RMD_API_H_
+
+#include <clCommon.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* No declarations. */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* _CL_RMD_API_H_ */
