@@ -15,6 +15,10 @@ var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 var bg = context.Background()
 
+// heartbeat is the tests' heartbeat interval: coarse, so that advancing the fake clock by hours does
+// not write thousands of heartbeats.
+const heartbeat = time.Minute
+
 // env is a Local service on a fake clock and a store of one of the kinds below.
 type env struct {
 	*Local
@@ -48,7 +52,7 @@ func (e *env) open() {
 		require.NoError(e.t, err)
 		e.store = s
 	}
-	l, err := OpenLocal(Options{Store: e.store, Clock: e.clock})
+	l, err := OpenLocal(Options{Store: e.store, Clock: e.clock, HeartbeatInterval: heartbeat})
 	require.NoError(e.t, err)
 	e.Local = l
 	st := e.store
