@@ -2,28 +2,76 @@
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 GO ?= go
+CC ?= gcc
 PREFIX ?= /usr/local
 BUILD := build
+LIB := $(BUILD)/lib
+BIN := $(BUILD)/bin
+VERSION := 1.0.0
 
-.PHONY: help build test test-go bench demo clean
+CFLAGS_LIB := -std=gnu99 -O2 -g -Wall -Wextra -Werror -fPIC -Iinclude
+CFLAGS_PROG := -std=gnu99 -O2 -g -Wall -Werror -Iinclude
+LDFLAGS_PROG := -L$(LIB) -lclckpt -lpthread -Wl,-rpath,$(abspath $(LIB))
+
+CORE := $(LIB)/libclckpt-core.so.1
+FRONT := $(LIB)/libclckpt.so.$(VERSION)
+GO_SOURCES := $(shell find capi engine config -name '*.go' -not -name '*_test.go') go.mod go.sum
+HEADERS := $(wildcard include/*.h)
+COUNTER := $(BIN)/ckptTest
+
+.PHONY: help build lib test test-go test-c bench demo install clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-build: ## build everything
+build: lib $(COUNTER) ## build the library, the Go packages and the counter example
 	$(GO) build ./...
 
-test: test-go ## run every test (Go with the race detector, then the C tests)
+lib: $(FRONT) $(CORE) ## build libclckpt.so and its Go core
+
+# The Go part: a c-shared library exporting one symbol (capi/core.map).
+$(CORE): $(GO_SOURCES) capi/glue.c capi/glue.h capi/core.h capi/core.map $(HEADERS)
+	@mkdir -p $(LIB)
+	$(GO) build -buildmode=c-shared \
+	  -ldflags "-extldflags '-Wl,--version-script=$(abspath capi/core.map) -Wl,-soname,libclckpt-core.so.1'" \
+	  -o $@ ./capi
+	rm -f $(LIB)/libclckpt-core.so.h
+
+# The C front library programs link with: the API and nothing else (capi/front/libclckpt.map).
+$(FRONT): capi/front/front.c capi/front/common.c capi/core.h capi/front/libclckpt.map $(HEADERS)
+	@mkdir -p $(LIB)
+	$(CC) $(CFLAGS_LIB) -shared -Wl,-soname,libclckpt.so.1 -Wl,-z,defs \
+	  -Wl,--version-script=capi/front/libclckpt.map -o $@ capi/front/front.c capi/front/common.c -ldl -lpthread
+	ln -sf libclckpt.so.$(VERSION) $(LIB)/libclckpt.so.1
+	ln -sf libclckpt.so.1 $(LIB)/libclckpt.so
+
+$(COUNTER): examples/counter/ckptTest.c examples/counter/ckptTestMain.c examples/counter/ckptTest.h $(FRONT) $(HEADERS)
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS_PROG) -o $@ examples/counter/ckptTest.c examples/counter/ckptTestMain.c $(LDFLAGS_PROG)
+
+test: test-go test-c ## run every test (Go with the race detector, then the C tests)
 
 test-go:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
+test-c: lib $(COUNTER) ## run the C tests against the real library
+	CC="$(CC)" BUILD="$(BUILD)" ctests/run.sh
+
 bench: ## run the benchmarks (engine vs bare Badger); results go in BENCHMARKS.md
 	$(GO) run ./bench/engine
 
-demo: ## show the main job on the embedded default
-	$(GO) test -count=1 -run Example -v ./engine/
+demo: lib $(COUNTER) ## run the counter example on the embedded default
+	examples/counter/demo.sh $(COUNTER)
+
+install: lib ## install the library, headers and clckpt.pc under PREFIX (default /usr/local)
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/clckpt
+	install -m 0755 $(FRONT) $(CORE) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libclckpt.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libclckpt.so.1
+	ln -sf libclckpt.so.1 $(DESTDIR)$(PREFIX)/lib/libclckpt.so
+	install -m 0644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/clckpt/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' capi/front/clckpt.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/clckpt.pc
 
 clean: ## remove build output
 	rm -rf $(BUILD)

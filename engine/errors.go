@@ -45,6 +45,11 @@ var (
 	ErrStorage = errors.New("storage failure")
 )
 
+// AllErrors lists every sentinel above; the C library's error table is checked against it.
+var AllErrors = []error{ErrNotExist, ErrAlreadyExist, ErrInvalidParameter, ErrMissingArgument, ErrBadHandle,
+	ErrNotPermitted, ErrNoSpace, ErrBadFlag, ErrBadOperation, ErrNoSections, ErrTimeout, ErrTryAgain,
+	ErrMaxSectionsZero, ErrClosed, ErrStorage}
+
 // ElementError reports which element of an I/O vector made Read or Write fail. It wraps the element's
 // error, so errors.Is(err, ErrNotExist) works on it directly.
 type ElementError struct {

@@ -116,7 +116,7 @@ func (l *Local) now() int64 { return l.clock.Now().UnixNano() }
 
 // Open implements Service.
 func (l *Local) Open(ctx context.Context, name string, attrs *Attributes, flags OpenFlags) (Checkpoint, error) {
-	if err := checkOpenArgs(name, attrs, flags); err != nil {
+	if err := ValidateOpen(name, attrs, flags); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -148,8 +148,9 @@ func (l *Local) Open(ctx context.Context, name string, attrs *Attributes, flags 
 	return h, nil
 }
 
-// checkOpenArgs applies the argument rules of Open, in the order the C API reports them.
-func checkOpenArgs(name string, attrs *Attributes, flags OpenFlags) error {
+// ValidateOpen applies the argument rules of Open, in the order the C API reports them, without
+// opening anything.
+func ValidateOpen(name string, attrs *Attributes, flags OpenFlags) error {
 	if flags&^openFlagsAll != 0 {
 		return errorf(ErrBadFlag, "open flags %#x", uint32(flags))
 	}

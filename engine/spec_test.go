@@ -30,7 +30,7 @@ func runRows(t *testing.T, rows []row) {
 						return
 					}
 					require.ErrorIs(t, err, r.want)
-					for _, other := range allSentinels {
+					for _, other := range AllErrors {
 						if other != r.want && !(r.want == ErrTimeout && other == ErrTryAgain) {
 							require.False(t, errors.Is(err, other), "%v also matches %v", err, other)
 						}
@@ -41,9 +41,6 @@ func runRows(t *testing.T, rows []row) {
 	}
 }
 
-var allSentinels = []error{ErrNotExist, ErrAlreadyExist, ErrInvalidParameter, ErrMissingArgument, ErrBadHandle,
-	ErrNotPermitted, ErrNoSpace, ErrBadFlag, ErrBadOperation, ErrNoSections, ErrTimeout, ErrTryAgain,
-	ErrMaxSectionsZero, ErrClosed, ErrStorage}
 
 // elemIndex returns the index an *ElementError carries.
 func elemIndex(t *testing.T, err error) int {

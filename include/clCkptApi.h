@@ -92,14 +92,14 @@
  *
  * FORK
  *
- * A process may fork before it calls clCkptInitialize; parent and child
- * can then each initialize and use the service like any process.  Once a
- * process has called clCkptInitialize, a child it forks must not use the
- * service its parent initialized: the library's threads and connections
- * do not exist in the child, so such calls return an error code
- * (CL_CKPT_ERR_NOT_INITIALIZED or CL_CKPT_ERR_INVALID_HANDLE) and never act
- * on the parent's checkpoints.  Such a child that needs the service execs
- * a new program.
+ * A process may fork before it calls clCkptInitialize (to daemonize, say):
+ * the library starts its runtime only in clCkptInitialize, so parent and
+ * child can each initialize and use the service like any process.  Once a
+ * process has called clCkptInitialize, a child it forks cannot use the
+ * library at all: the library's threads do not exist in the child.  Every
+ * call such a child makes, clCkptInitialize included, returns
+ * CL_CKPT_ERR_INVALID_STATE at once, and never acts on the parent's
+ * checkpoints.  Such a child that needs the service execs a new program.
  */
 #ifndef _CL_CKPT_API_H_
 #define _CL_CKPT_API_H_

@@ -1,0 +1,45 @@
+/* The callback trampolines and the function table the front library loads. */
+#include "glue.h"
+#include "_cgo_export.h"
+
+void clckpt_call_open_cb(ClCkptCheckpointOpenCallbackT f, ClInvocationT invocation, ClCkptHdlT handle, ClRcT rc) {
+    f(invocation, handle, rc);
+}
+
+void clckpt_call_sync_cb(ClCkptCheckpointSynchronizeCallbackT f, ClInvocationT invocation, ClRcT rc) {
+    f(invocation, rc);
+}
+
+ClRcT clckpt_call_notify_cb(ClCkptNotificationCallbackT f, ClCkptHdlT handle, ClNameT *name,
+                            ClCkptIOVectorElementT *iov, ClUint32T n, ClPtrT cookie) {
+    return f(handle, name, iov, n, cookie);
+}
+
+static const struct clckpt_core table = {
+    .abi = CLCKPT_CORE_ABI,
+    .initialize = clckpt_initialize,
+    .finalize = clckpt_finalize,
+    .checkpoint_open = clckpt_checkpoint_open,
+    .checkpoint_open_async = clckpt_checkpoint_open_async,
+    .checkpoint_close = clckpt_checkpoint_close,
+    .checkpoint_delete = clckpt_checkpoint_delete,
+    .checkpoint_retention_duration_set = clckpt_checkpoint_retention_duration_set,
+    .active_replica_set = clckpt_active_replica_set,
+    .checkpoint_status_get = clckpt_checkpoint_status_get,
+    .section_create = clckpt_section_create,
+    .section_delete = clckpt_section_delete,
+    .section_expiration_time_set = clckpt_section_expiration_time_set,
+    .section_iteration_initialize = clckpt_section_iteration_initialize,
+    .section_iteration_next = clckpt_section_iteration_next,
+    .section_iteration_finalize = clckpt_section_iteration_finalize,
+    .checkpoint_write = clckpt_checkpoint_write,
+    .section_overwrite = clckpt_section_overwrite,
+    .checkpoint_read = clckpt_checkpoint_read,
+    .checkpoint_synchronize = clckpt_checkpoint_synchronize,
+    .checkpoint_synchronize_async = clckpt_checkpoint_synchronize_async,
+    .immediate_consumption_register = clckpt_immediate_consumption_register,
+    .selection_object_get = clckpt_selection_object_get,
+    .dispatch = clckpt_dispatch,
+};
+
+const struct clckpt_core *clckpt_core_get(void) { return &table; }

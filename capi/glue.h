@@ -1,0 +1,13 @@
+/* Declarations shared by the Go files of the core and glue.c. */
+#ifndef CLCKPT_GLUE_H
+#define CLCKPT_GLUE_H
+
+#include "core.h"
+
+/* Go cannot call a C function pointer: these trampolines do. */
+void clckpt_call_open_cb(ClCkptCheckpointOpenCallbackT f, ClInvocationT invocation, ClCkptHdlT handle, ClRcT rc);
+void clckpt_call_sync_cb(ClCkptCheckpointSynchronizeCallbackT f, ClInvocationT invocation, ClRcT rc);
+ClRcT clckpt_call_notify_cb(ClCkptNotificationCallbackT f, ClCkptHdlT handle, ClNameT *name,
+                            ClCkptIOVectorElementT *iov, ClUint32T n, ClPtrT cookie);
+
+#endif

@@ -1,0 +1,103 @@
+// Package rc holds the C API's return codes (clCommonErrors.h, clCkptErrors.h) and the one table
+// that maps engine errors to them.
+package rc
+
+import (
+	"errors"
+
+	"github.com/clckpt/libclckpt/engine"
+)
+
+// Code is a ClRcT.
+type Code uint32
+
+// Component ids and error numbers of clCommon.h and clCommonErrors.h.
+const (
+	cidVersion = 0x31
+	cidCnt     = 0x18
+	cidClist   = 0x26
+	cidCkpt    = 0x16
+
+	errNoMemory         = 0x01
+	errInvalidParameter = 0x02
+	errNullPointer      = 0x03
+	errNotExist         = 0x04
+	errInvalidHandle    = 0x05
+	errNotInitialized   = 0x0e
+	errVersionMismatch  = 0x0f
+	errAlreadyExist     = 0x10
+	errUnspecified      = 0x11
+	errInvalidState     = 0x12
+	errTimeout          = 0x14
+	errTryAgain         = 0x16
+	errInitialized      = 0x0c
+	errNoResource       = 0x0b
+	errOpNotPermitted   = 0x20
+	errNoSpace          = 0x21
+	errBadFlag          = 0x22
+	errBadOperation     = 0x23
+	ckptErrNoSections   = 0x101 // clCkptErrors.h: a code of the checkpoint component itself
+)
+
+func code(cid, err uint32) Code { return Code(cid<<16 | err&0xffff) }
+
+// The codes the library returns.
+var (
+	OK              Code = 0
+	NoMemory             = code(cidCkpt, errNoMemory)
+	InvalidParam         = code(cidCkpt, errInvalidParameter)
+	NullPointer          = code(cidCkpt, errNullPointer)
+	NotExist             = code(cidCkpt, errNotExist)
+	InvalidHandle        = code(cidCkpt, errInvalidHandle)
+	NotInitialized       = code(cidCkpt, errNotInitialized)
+	Initialized          = code(cidCkpt, errInitialized)
+	AlreadyExist         = code(cidCkpt, errAlreadyExist)
+	Unspecified          = code(cidCkpt, errUnspecified)
+	InvalidState         = code(cidCkpt, errInvalidState)
+	Timeout              = code(cidCkpt, errTimeout)
+	TryAgain             = code(cidCkpt, errTryAgain)
+	NoResource           = code(cidCkpt, errNoResource)
+	OpNotPermitted       = code(cidCkpt, errOpNotPermitted)
+	NoSpace              = code(cidCkpt, errNoSpace)
+	BadFlag              = code(cidCkpt, errBadFlag)
+	BadOperation         = code(cidCkpt, errBadOperation)
+	NoSections           = code(cidCkpt, ckptErrNoSections)
+	VersionMismatch      = code(cidVersion, errVersionMismatch) // CL_VERSION_RC, as the original
+	MaxSectionsZero      = code(cidCnt, errInvalidParameter)    // the original's hash-table error
+)
+
+// table maps each engine sentinel to its code.
+var table = []struct {
+	err  error
+	code Code
+}{
+	{engine.ErrNotExist, NotExist},
+	{engine.ErrAlreadyExist, AlreadyExist},
+	{engine.ErrInvalidParameter, InvalidParam},
+	{engine.ErrMissingArgument, NullPointer},
+	{engine.ErrBadHandle, InvalidHandle},
+	{engine.ErrNotPermitted, OpNotPermitted},
+	{engine.ErrNoSpace, NoSpace},
+	{engine.ErrBadFlag, BadFlag},
+	{engine.ErrBadOperation, BadOperation},
+	{engine.ErrNoSections, NoSections},
+	{engine.ErrTimeout, Timeout},
+	{engine.ErrTryAgain, TryAgain},
+	{engine.ErrMaxSectionsZero, MaxSectionsZero},
+	{engine.ErrClosed, NotInitialized},
+	{engine.ErrStorage, NoResource},
+}
+
+// FromError returns the code for err: OK for nil, the code of the engine sentinel it wraps, or
+// Unspecified for anything else.
+func FromError(err error) Code {
+	if err == nil {
+		return OK
+	}
+	for _, e := range table {
+		if errors.Is(err, e.err) {
+			return e.code
+		}
+	}
+	return Unspecified
+}

@@ -1,0 +1,36 @@
+package rc
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/clckpt/libclckpt/engine"
+	"github.com/stretchr/testify/require"
+)
+
+func TestEveryEngineErrorHasItsOwnCode(t *testing.T) {
+	seen := map[Code]error{}
+	for _, err := range engine.AllErrors {
+		code := FromError(fmt.Errorf("context: %w", err))
+		require.NotEqual(t, Unspecified, code, "%v is not mapped", err)
+		require.NotContains(t, seen, code, "%v and %v share a code", err, seen[code])
+		seen[code] = err
+	}
+	require.Equal(t, len(table), len(engine.AllErrors))
+}
+
+func TestCodesMatchTheHeaders(t *testing.T) {
+	// Values from clCkptErrors.h and spec section 2.
+	require.Equal(t, Code(0x160101), NoSections)
+	require.Equal(t, Code(0x160004), NotExist)
+	require.Equal(t, Code(0x160010), AlreadyExist)
+	require.Equal(t, Code(0x160020), OpNotPermitted)
+	require.Equal(t, Code(0x160021), NoSpace)
+	require.Equal(t, Code(0x31000f), VersionMismatch)
+	require.Equal(t, Code(0x180002), MaxSectionsZero)
+	require.Equal(t, Code(0x16000c), Initialized)
+	require.Equal(t, OK, FromError(nil))
+	require.Equal(t, Unspecified, FromError(fmt.Errorf("something else")))
+	elem := &engine.ElementError{Index: 3, Err: fmt.Errorf("x: %w", engine.ErrNotExist)}
+	require.Equal(t, NotExist, FromError(elem))
+}

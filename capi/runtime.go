@@ -1,0 +1,216 @@
+package main
+
+/*
+#include <stdlib.h>
+#include "glue.h"
+*/
+import "C"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/clckpt/libclckpt/capi/callbackq"
+	"github.com/clckpt/libclckpt/capi/handles"
+	"github.com/clckpt/libclckpt/capi/rc"
+	"github.com/clckpt/libclckpt/config"
+	"github.com/clckpt/libclckpt/engine"
+)
+
+// The library's state. The backend (the engine service) is open while at least one service handle
+// exists. Lock order: lifecycle, then a service's mu, then a checkpoint's mu.
+var (
+	lifecycle sync.Mutex // serialises Initialize and Finalize
+	backend   atomic.Pointer[engineService]
+	log       = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	services    = handles.New[*service](handles.Service)
+	checkpoints = handles.New[*checkpoint](handles.Checkpoint)
+	iterations  = handles.New[*iteration](handles.Iterator)
+)
+
+type engineService struct{ engine.Service }
+
+// service is what one clCkptInitialize created.
+type service struct {
+	handle  uint64
+	openCB  C.ClCkptCheckpointOpenCallbackT
+	syncCB  C.ClCkptCheckpointSynchronizeCallbackT
+	queue   *callbackq.Queue
+	pending sync.WaitGroup // asynchronous calls in flight
+
+	mu     sync.Mutex
+	ckpts  map[uint64]*checkpoint
+	closed bool
+}
+
+// checkpoint is one open checkpoint handle.
+type checkpoint struct {
+	handle uint64
+	svc    *service
+	ck     engine.Checkpoint
+	closed atomic.Bool // no notification callback starts once set
+
+	mu    sync.Mutex
+	iters map[uint64]*iteration
+}
+
+// iteration is one section iteration handle.
+type iteration struct {
+	handle uint64
+	ckpt   *checkpoint
+	it     engine.SectionIterator
+}
+
+func current() engine.Service {
+	if b := backend.Load(); b != nil {
+		return b.Service
+	}
+	return nil
+}
+
+// openBackend opens the engine for this process; lifecycle is held.
+func openBackend() error {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	log = cfg.Logger("libclckpt")
+	svc, err := engine.OpenLocal(engine.Options{Dir: cfg.NodeDir(), SyncWrites: cfg.SyncWrites, Logger: log})
+	if err != nil {
+		return err
+	}
+	log.Debug("opened", "dir", cfg.NodeDir())
+	backend.Store(&engineService{svc})
+	return nil
+}
+
+// addService registers a new service handle.
+func addService(openCB C.ClCkptCheckpointOpenCallbackT, syncCB C.ClCkptCheckpointSynchronizeCallbackT) (*service, error) {
+	q, err := callbackq.New()
+	if err != nil {
+		return nil, err
+	}
+	s := &service{openCB: openCB, syncCB: syncCB, queue: q, ckpts: make(map[uint64]*checkpoint)}
+	if s.handle, err = services.Add(s); err != nil {
+		q.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// finalize ends a service: its queue, its checkpoint handles, and the backend with the last one.
+func (s *service) finalize() {
+	s.mu.Lock()
+	s.closed = true
+	ckpts := s.ckpts
+	s.ckpts = nil
+	s.mu.Unlock()
+	s.queue.Close()
+	for _, c := range ckpts {
+		c.close()
+	}
+	s.pending.Wait()
+}
+
+// addCheckpoint registers a handle for ck, or closes ck if the service ended meanwhile.
+func (s *service) addCheckpoint(ck engine.Checkpoint) (*checkpoint, error) {
+	c := &checkpoint{svc: s, ck: ck, iters: make(map[uint64]*iteration)}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		_ = ck.Close()
+		return nil, engine.ErrBadHandle
+	}
+	h, err := checkpoints.Add(c)
+	if err != nil {
+		_ = ck.Close()
+		return nil, fmt.Errorf("%w: %v", engine.ErrTryAgain, err)
+	}
+	c.handle = h
+	s.ckpts[h] = c
+	return c, nil
+}
+
+// close ends a checkpoint handle and its iterations.
+func (c *checkpoint) close() error {
+	c.closed.Store(true)
+	checkpoints.Remove(c.handle)
+	c.mu.Lock()
+	iters := c.iters
+	c.iters = nil
+	c.mu.Unlock()
+	for h, it := range iters {
+		iterations.Remove(h)
+		_ = it.it.Close()
+	}
+	return c.ck.Close()
+}
+
+// guard turns a panic in an export into an error code instead of the death of the host process.
+// With SetPanicOnFault, a bad pointer from the caller becomes a panic too.
+func guard(code *C.ClRcT, old bool) {
+	debug.SetPanicOnFault(old)
+	r := recover()
+	if r == nil {
+		return
+	}
+	var re runtime.Error
+	if err, ok := r.(error); ok && errors.As(err, &re) {
+		log.Error("bad argument: the call touched invalid memory", "panic", r)
+		*code = C.ClRcT(rc.InvalidParam)
+		return
+	}
+	log.Error("internal error", "panic", r, "stack", string(debug.Stack()))
+	*code = C.ClRcT(rc.Unspecified)
+}
+
+func code(c rc.Code) C.ClRcT { return C.ClRcT(c) }
+
+func errCode(err error) C.ClRcT {
+	c := rc.FromError(err)
+	if c == rc.Unspecified || c == rc.NoResource {
+		log.Warn("call failed", "err", err)
+	}
+	return C.ClRcT(c)
+}
+
+// timeoutContext honours a ClTimeT timeout: negative or CL_TIME_END means no limit.
+func timeoutContext(t C.ClTimeT) (context.Context, context.CancelFunc) {
+	if t < 0 || int64(t) == math.MaxInt64 {
+		return context.Background(), func() {}
+	}
+	return context.WithTimeout(context.Background(), time.Duration(t))
+}
+
+// lookupCheckpoint finds a live checkpoint handle.
+func lookupCheckpoint(h C.ClCkptHdlT) (*checkpoint, C.ClRcT) {
+	if current() == nil {
+		return nil, code(rc.NotInitialized)
+	}
+	c, ok := checkpoints.Get(uint64(h))
+	if !ok {
+		return nil, code(rc.InvalidHandle)
+	}
+	return c, 0
+}
+
+func lookupService(h C.ClCkptSvcHdlT) (*service, C.ClRcT) {
+	if current() == nil {
+		return nil, code(rc.NotInitialized)
+	}
+	s, ok := services.Get(uint64(h))
+	if !ok {
+		return nil, code(rc.InvalidHandle)
+	}
+	return s, 0
+}
