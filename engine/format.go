@@ -34,7 +34,7 @@ const (
 	recordVersion = 1
 	metaVersion   = 1
 	metaSize      = 34
-	recordFixed   = 64 // bytes before the name
+	recordFixed   = 72 // bytes before the name
 )
 
 // errCorrupt marks a value that cannot be decoded.
@@ -89,11 +89,17 @@ type record struct {
 	deadline int64  // ns at which retention destroys the checkpoint; 0 when not running
 	gen      uint32 // number of the next generated section id
 	lsn      uint64 // log sequence number of the last change recorded here
+	epoch    uint64 // replication epoch of the replica's content
+	// incomplete marks a replica whose content is being replaced by a copy from another member: if
+	// the process dies before the copy ends, the next start drops the replica.
+	incomplete bool
 }
 
 const (
-	stateUnlinked = 1 << 0
-	stateActive   = 1 << 1
+	stateUnlinked   = 1 << 0
+	stateActive     = 1 << 1
+	stateIncomplete = 1 << 2
+	stateAll        = stateUnlinked | stateActive | stateIncomplete
 )
 
 func encodeRecord(r *record) []byte {
@@ -113,11 +119,15 @@ func encodeRecord(r *record) []byte {
 	if r.active {
 		state |= stateActive
 	}
+	if r.incomplete {
+		state |= stateIncomplete
+	}
 	b[41] = state
 	le.PutUint64(b[42:], uint64(r.deadline))
 	le.PutUint32(b[50:], r.gen)
 	le.PutUint64(b[54:], r.lsn)
-	le.PutUint16(b[62:], uint16(len(r.name)))
+	le.PutUint64(b[62:], r.epoch)
+	le.PutUint16(b[70:], uint16(len(r.name)))
 	return append(b, r.name...)
 }
 
@@ -129,11 +139,11 @@ func decodeRecord(id uint64, v []byte) (*record, error) {
 		return nil, fmt.Errorf("%w: checkpoint record version %d", errCorrupt, v[0])
 	}
 	le := binary.LittleEndian
-	n := int(le.Uint16(v[62:]))
+	n := int(le.Uint16(v[70:]))
 	if len(v) != recordFixed+n || n == 0 || n > MaxNameLength {
 		return nil, fmt.Errorf("%w: checkpoint record name length %d in %d bytes", errCorrupt, n, len(v))
 	}
-	if v[41]&^(stateUnlinked|stateActive) != 0 {
+	if v[41]&^stateAll != 0 {
 		return nil, fmt.Errorf("%w: checkpoint record state %#x", errCorrupt, v[41])
 	}
 	r := &record{
@@ -147,11 +157,13 @@ func decodeRecord(id uint64, v []byte) (*record, error) {
 			MaxSectionSize:   le.Uint64(v[25:]),
 			MaxSectionIDSize: le.Uint64(v[33:]),
 		},
-		unlinked: v[41]&stateUnlinked != 0,
-		active:   v[41]&stateActive != 0,
-		deadline: int64(le.Uint64(v[42:])),
-		gen:      le.Uint32(v[50:]),
-		lsn:      le.Uint64(v[54:]),
+		unlinked:   v[41]&stateUnlinked != 0,
+		active:     v[41]&stateActive != 0,
+		incomplete: v[41]&stateIncomplete != 0,
+		deadline:   int64(le.Uint64(v[42:])),
+		gen:        le.Uint32(v[50:]),
+		lsn:        le.Uint64(v[54:]),
+		epoch:      le.Uint64(v[62:]),
 	}
 	if r.attrs.MaxSections == 0 {
 		return nil, fmt.Errorf("%w: checkpoint record with maxSections 0", errCorrupt)

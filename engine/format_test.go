@@ -13,7 +13,7 @@ func sampleRecord() *record {
 	return &record{id: 0x0102030405060708, name: "a name",
 		attrs: Attributes{Flags: Collocated | WriteActiveReplica, CheckpointSize: 1 << 40, Retention: -1,
 			MaxSections: 7, MaxSectionSize: 1 << 33, MaxSectionIDSize: 64},
-		unlinked: true, active: true, deadline: math.MaxInt64 - 1, gen: 42, lsn: 1 << 50}
+		unlinked: true, active: true, incomplete: true, deadline: math.MaxInt64 - 1, gen: 42, lsn: 1 << 50, epoch: 7}
 }
 
 func TestRecordRoundTrip(t *testing.T) {
@@ -26,10 +26,10 @@ func TestRecordRoundTrip(t *testing.T) {
 func TestRecordLayoutIsStable(t *testing.T) {
 	// The on-disk format must not change by accident: this is version 1 byte for byte.
 	r := &record{id: 1, name: "n", attrs: Attributes{Flags: 0x8, CheckpointSize: 2, Retention: 3, MaxSections: 4,
-		MaxSectionSize: 5, MaxSectionIDSize: 6}, active: true, deadline: 7, gen: 8, lsn: 9}
+		MaxSectionSize: 5, MaxSectionIDSize: 6}, active: true, deadline: 7, gen: 8, lsn: 9, epoch: 10}
 	want := []byte{1, 8, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0,
 		5, 0, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 2, 7, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0,
-		9, 0, 0, 0, 0, 0, 0, 0, 1, 0, 'n'}
+		9, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 1, 0, 'n'}
 	require.Equal(t, want, encodeRecord(r))
 	m := &meta{expiration: 1, lastUpdate: 2, size: 3, state: SectionValid, lsn: 4}
 	require.Equal(t, []byte{1, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 1,
@@ -48,7 +48,7 @@ func TestRecordDecodeRejectsDamage(t *testing.T) {
 		"trailing":      append(bytes.Clone(good), 'x'),
 		"state bits":    func() []byte { b := bytes.Clone(good); b[41] = 0x80; return b }(),
 		"maxSections 0": func() []byte { b := bytes.Clone(good); copy(b[21:25], []byte{0, 0, 0, 0}); return b }(),
-		"no name":       func() []byte { b := bytes.Clone(good[:recordFixed]); b[62], b[63] = 0, 0; return b }(),
+		"no name":       func() []byte { b := bytes.Clone(good[:recordFixed]); b[70], b[71] = 0, 0; return b }(),
 	} {
 		_, err := decodeRecord(1, v)
 		require.ErrorIs(t, err, errCorrupt, name)

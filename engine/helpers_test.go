@@ -86,8 +86,7 @@ func forEachKind(t *testing.T, test func(t *testing.T, e *env)) {
 // is written.
 func (l *Local) crash() {
 	l.closed.Store(true)
-	l.stopTimers()
-	l.delivery.Wait()
+	l.stop()
 }
 
 func attrs(maxSections uint32) *Attributes {

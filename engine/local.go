@@ -2,12 +2,12 @@ package engine
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"math/bits"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,27 +46,33 @@ func (o *Options) validate() error {
 	return nil
 }
 
-// Local is the single-process checkpoint service: every checkpoint lives in one store, and every
-// handle belongs to this process. It implements Service.
+// Local is the single-process checkpoint service: every checkpoint has one replica, in one store,
+// and every handle belongs to this process. It implements Service.
 //
-// Lock order: Local.mu, then checkpoint.mu, then checkpoint.subMu, then a mailbox's mu.
-// Local.mu guards the directory and every checkpoint's lifecycle (open count, handles, retention
-// timer); checkpoint.mu guards its content. Fields persisted in the checkpoint record change only
-// with checkpoint.mu held for writing (lifecycle fields also with Local.mu).
+// Lock order: Local.mu, then Replica.mu, then Replica.subMu, then a mailbox's mu. Local.mu guards
+// the directory and every checkpoint's lifecycle (open count, handles, retention timer).
 type Local struct {
+	reps      *Replicas
 	store     store.Store
 	ownStore  bool
 	clock     clock.Clock
 	log       *slog.Logger
 	heartbeat time.Duration
-
-	closed   atomic.Bool
-	delivery sync.WaitGroup // running notification goroutines
+	closed    atomic.Bool
+	handleSeq atomic.Uint64
 
 	mu      sync.Mutex
-	byName  map[string]*checkpoint // live checkpoints
-	all     map[uint64]*checkpoint // live and deleted-but-open checkpoints
+	byName  map[string]*entry // live checkpoints
+	all     map[uint64]*entry // live and deleted-but-open checkpoints
 	hbTimer clock.Timer
+}
+
+// entry is a checkpoint of the service and its lifecycle.
+type entry struct {
+	r        *Replica
+	opens    int
+	handles  map[*handle]struct{}
+	retTimer clock.Timer
 }
 
 var _ Service = (*Local)(nil)
@@ -83,8 +89,8 @@ func OpenLocal(opts Options) (*Local, error) {
 		clock:     opts.Clock,
 		log:       opts.Logger,
 		heartbeat: opts.HeartbeatInterval,
-		byName:    make(map[string]*checkpoint),
-		all:       make(map[uint64]*checkpoint),
+		byName:    make(map[string]*entry),
+		all:       make(map[uint64]*entry),
 	}
 	if l.clock == nil {
 		l.clock = clock.Real{}
@@ -103,7 +109,7 @@ func OpenLocal(opts Options) (*Local, error) {
 		l.store, l.ownStore = s, true
 	}
 	if err := l.recover(); err != nil {
-		l.stopTimers()
+		l.stop()
 		if l.ownStore {
 			_ = l.store.Close()
 		}
@@ -113,6 +119,93 @@ func OpenLocal(opts Options) (*Local, error) {
 }
 
 func (l *Local) now() int64 { return l.clock.Now().UnixNano() }
+
+// recover loads the replicas and settles what the time without a live process implies.
+func (l *Local) recover() error {
+	reps, err := OpenReplicas(ReplicasOptions{Store: l.store, Clock: l.clock, Logger: l.log})
+	if err != nil {
+		return err
+	}
+	l.reps = reps
+	for _, r := range reps.All() {
+		e := &entry{r: r, handles: make(map[*handle]struct{})}
+		l.all[r.id] = e
+		if !r.unlinked {
+			if l.byName[r.name] != nil {
+				return fmt.Errorf("%w: %w: two live checkpoints named %q", ErrStorage, errCorrupt, r.name)
+			}
+			l.byName[r.name] = e
+		}
+	}
+	lastAlive := int64(0)
+	switch err := l.store.Get(keyHeartbeat, func(v []byte) (err error) { lastAlive, err = decodeNanos(v); return }); {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return storageErr("read heartbeat", err)
+	}
+	now := l.now()
+	if lastAlive == 0 || lastAlive > now {
+		lastAlive = now
+	}
+	if err := l.settleAll(lastAlive, now); err != nil {
+		return err
+	}
+	l.beat()
+	return nil
+}
+
+func (l *Local) settleAll(lastAlive, now int64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range l.all {
+		if err := l.settle(e, lastAlive, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// settle applies to a checkpoint what the time without a live process implies: every handle is
+// closed, so a deleted checkpoint goes, and retention counts from the last heartbeat; sections past
+// their expiration go. l.mu is held.
+func (l *Local) settle(e *entry, lastAlive, now int64) error {
+	r := e.r
+	if r.unlinked {
+		return l.destroy(e)
+	}
+	deadline := r.deadline
+	if deadline == 0 {
+		ret := effectiveRetention(r.attrs)
+		switch {
+		case ret < 0 || ret == RetainForever:
+		case ret > time.Duration(math.MaxInt64-lastAlive):
+		default:
+			deadline = lastAlive + int64(ret)
+		}
+	}
+	if deadline != 0 && deadline <= now {
+		return l.destroy(e)
+	}
+	if deadline != 0 {
+		if deadline != r.deadline {
+			if err := r.updateRecord(func(rec *record) { rec.deadline = deadline }); err != nil {
+				return err
+			}
+		}
+		l.scheduleRetention(e, deadline)
+	}
+	r.SetExpiring(true)
+	return nil
+}
+
+func encodeNanos(ns int64) []byte { return binary.LittleEndian.AppendUint64(nil, uint64(ns)) }
+
+func decodeNanos(v []byte) (int64, error) {
+	if len(v) != 8 {
+		return 0, fmt.Errorf("%w: timestamp of %d bytes", errCorrupt, len(v))
+	}
+	return int64(binary.LittleEndian.Uint64(v)), nil
+}
 
 // Open implements Service.
 func (l *Local) Open(ctx context.Context, name string, attrs *Attributes, flags OpenFlags) (Checkpoint, error) {
@@ -127,24 +220,28 @@ func (l *Local) Open(ctx context.Context, name string, attrs *Attributes, flags 
 	if l.closed.Load() {
 		return nil, ErrClosed
 	}
-	c := l.byName[name]
+	e := l.byName[name]
 	switch {
-	case c != nil && flags&OpenCreate != 0 && c.attrs != *attrs:
+	case e != nil && flags&OpenCreate != 0 && e.r.Attributes() != *attrs:
 		return nil, errorf(ErrAlreadyExist, "checkpoint %q exists with other attributes", name)
-	case c == nil && flags&OpenCreate == 0:
+	case e == nil && flags&OpenCreate == 0:
 		return nil, errorf(ErrNotExist, "no checkpoint %q", name)
-	case c == nil:
-		var err error
-		if c, err = l.create(name, attrs); err != nil {
+	case e == nil:
+		r, err := l.reps.Create(l.reps.NewID(), name, *attrs, 0, false)
+		if err != nil {
 			return nil, err
 		}
+		r.SetExpiring(true)
+		e = &entry{r: r, handles: make(map[*handle]struct{})}
+		l.byName[name] = e
+		l.all[r.id] = e
 	}
-	if err := l.cancelRetention(c); err != nil {
+	if err := l.cancelRetention(e); err != nil {
 		return nil, err
 	}
-	h := &handle{l: l, c: c, flags: flags}
-	c.opens++
-	c.handles[h] = struct{}{}
+	h := &handle{l: l, e: e, r: e.r, flags: flags, origin: fmt.Sprintf("local/%d", l.handleSeq.Add(1))}
+	e.opens++
+	e.handles[h] = struct{}{}
 	return h, nil
 }
 
@@ -177,62 +274,25 @@ func checkName(name string) error {
 	return nil
 }
 
-// create makes a new checkpoint; l.mu is held.
-func (l *Local) create(name string, attrs *Attributes) (*checkpoint, error) {
-	if attrs.MaxSections == 0 {
-		return nil, ErrMaxSectionsZero
+// effectiveRetention is the retention that applies at the last close: Distributed checkpoints
+// always use 0.
+func effectiveRetention(a Attributes) time.Duration {
+	if a.Flags&Distributed != 0 {
+		return 0
 	}
-	id := rand.Uint64()
-	for id == 0 || l.all[id] != nil {
-		id = rand.Uint64()
-	}
-	c := newCheckpoint(l, &record{id: id, name: name, attrs: *attrs})
-	var b store.Batch
-	b.Set(recordKey(id), encodeRecord(c.record()))
-	if attrs.MaxSections == 1 {
-		// The default section exists from the start, empty, and never expires.
-		s := c.newSection(nil, meta{expiration: neverNanos, lastUpdate: msTrunc(l.now()), state: SectionValid})
-		b.Set(s.mkey, encodeMeta(&s.meta))
-		b.Set(s.dkey, nil)
-	}
-	if err := l.store.Apply(&b); err != nil {
-		return nil, storageErr("create checkpoint", err)
-	}
-	for _, s := range c.sections {
-		c.used += s.size // zero, but keeps the invariant obvious
-	}
-	l.byName[name] = c
-	l.all[id] = c
-	return c, nil
+	return a.Retention
 }
 
-// cancelRetention stops a pending retention of c; l.mu is held.
-func (l *Local) cancelRetention(c *checkpoint) error {
-	if c.deadline == 0 {
+// cancelRetention stops a pending retention; l.mu is held.
+func (l *Local) cancelRetention(e *entry) error {
+	if e.retTimer != nil {
+		e.retTimer.Stop()
+		e.retTimer = nil
+	}
+	if e.r.deadline == 0 {
 		return nil
 	}
-	if c.retTimer != nil {
-		c.retTimer.Stop()
-		c.retTimer = nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	r := c.record()
-	r.deadline = 0
-	if err := l.putRecord(r); err != nil {
-		return err
-	}
-	c.deadline = 0
-	return nil
-}
-
-func (l *Local) putRecord(r *record) error {
-	var b store.Batch
-	b.Set(recordKey(r.id), encodeRecord(r))
-	if err := l.store.Apply(&b); err != nil {
-		return storageErr("write checkpoint record", err)
-	}
-	return nil
+	return e.r.updateRecord(func(rec *record) { rec.deadline = 0 })
 }
 
 // Delete implements Service.
@@ -248,128 +308,86 @@ func (l *Local) Delete(ctx context.Context, name string) error {
 	if l.closed.Load() {
 		return ErrClosed
 	}
-	c := l.byName[name]
-	if c == nil {
+	e := l.byName[name]
+	if e == nil {
 		return errorf(ErrNotExist, "no checkpoint %q", name)
 	}
-	if c.opens == 0 {
-		return l.destroy(c)
+	if e.opens == 0 {
+		return l.destroy(e)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	r := c.record()
-	r.unlinked = true
-	if err := l.putRecord(r); err != nil {
+	if err := e.r.updateRecord(func(rec *record) { rec.unlinked = true }); err != nil {
 		return err
 	}
-	c.unlinked = true
 	delete(l.byName, name)
 	return nil
 }
 
-// closeHandle ends one open of c; l.mu is held.
+// closeHandle ends one open; l.mu is held.
 func (l *Local) closeHandle(h *handle) error {
-	c := h.c
-	delete(c.handles, h)
-	c.opens--
-	if c.opens > 0 {
+	e := h.e
+	delete(e.handles, h)
+	e.opens--
+	e.r.Subscribe(h.origin, nil)
+	if e.opens > 0 {
 		return nil
 	}
-	return l.lastClose(c, true)
+	return l.lastClose(e, true)
 }
 
-// lastClose applies what happens when nobody has c open any more: destruction of a deleted
-// checkpoint, or its retention. With schedule false (the service is closing) a finite retention is
-// only recorded, for the next start to honour. l.mu is held.
-func (l *Local) lastClose(c *checkpoint, schedule bool) error {
-	if c.unlinked {
-		return l.destroy(c)
+// lastClose applies what happens when nobody has a checkpoint open any more: destruction of a
+// deleted checkpoint, or its retention. With schedule false (the service is closing) a finite
+// retention is only recorded, for the next start to honour. l.mu is held.
+func (l *Local) lastClose(e *entry, schedule bool) error {
+	r := e.r
+	if r.unlinked {
+		return l.destroy(e)
 	}
-	r := c.effectiveRetention()
+	ret := effectiveRetention(r.Attributes())
 	switch {
-	case r == 0:
-		return l.destroy(c)
-	case r < 0 || r == RetainForever:
+	case ret == 0:
+		return l.destroy(e)
+	case ret < 0 || ret == RetainForever:
 		return nil
 	}
 	now := l.now()
-	if r > time.Duration(math.MaxInt64-now) {
+	if ret > time.Duration(math.MaxInt64-now) {
 		return nil // further away than the clock can count: forever
 	}
-	deadline := now + int64(r)
-	c.mu.Lock()
-	rec := c.record()
-	rec.deadline = deadline
-	err := l.putRecord(rec)
-	if err == nil {
-		c.deadline = deadline
-	}
-	c.mu.Unlock()
-	if err != nil || !schedule {
+	deadline := now + int64(ret)
+	if err := r.updateRecord(func(rec *record) { rec.deadline = deadline }); err != nil || !schedule {
 		return err
 	}
-	l.scheduleRetention(c, deadline)
+	l.scheduleRetention(e, deadline)
 	return nil
 }
 
-// scheduleRetention arms c's retention timer for deadline; l.mu is held.
-func (l *Local) scheduleRetention(c *checkpoint, deadline int64) {
-	c.retTimer = l.clock.AfterFunc(time.Duration(deadline-l.now()), func() {
+// scheduleRetention arms the retention timer for deadline; l.mu is held.
+func (l *Local) scheduleRetention(e *entry, deadline int64) {
+	e.retTimer = l.clock.AfterFunc(time.Duration(deadline-l.now()), func() {
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		if l.closed.Load() || c.destroyed || c.opens > 0 || c.deadline != deadline {
+		if l.closed.Load() || l.all[e.r.id] != e || e.opens > 0 || e.r.deadline != deadline {
 			return // reopened, deleted or rescheduled meanwhile
 		}
-		if err := l.destroy(c); err != nil {
-			l.log.Warn("retention: destroying checkpoint failed; retrying at the next start", "name", c.name, "err", err)
+		if err := l.destroy(e); err != nil {
+			l.log.Warn("retention: destroying checkpoint failed; retrying at the next start", "name", e.r.name, "err", err)
 		}
 	})
 }
 
-// destroyChunk bounds the keys deleted by one batch when a checkpoint is destroyed.
-const destroyChunk = 512
-
-// destroy removes c and its data; l.mu is held. The record goes first, in a batch of its own, so that
-// a crash in the middle leaves only orphan sections, which the next start removes.
-func (l *Local) destroy(c *checkpoint) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var b store.Batch
-	b.Delete(recordKey(c.id))
-	if err := l.store.Apply(&b); err != nil {
-		return storageErr("delete checkpoint record", err)
+// destroy removes a checkpoint and its data; l.mu is held.
+func (l *Local) destroy(e *entry) error {
+	if err := l.reps.Destroy(e.r); err != nil {
+		return err
 	}
-	c.destroyed = true
-	if l.byName[c.name] == c {
-		delete(l.byName, c.name)
+	if e.retTimer != nil {
+		e.retTimer.Stop()
+		e.retTimer = nil
 	}
-	delete(l.all, c.id)
-	if c.retTimer != nil {
-		c.retTimer.Stop()
-		c.retTimer = nil
+	if l.byName[e.r.name] == e {
+		delete(l.byName, e.r.name)
 	}
-	b.Reset()
-	for _, s := range c.sections {
-		if s.timer != nil {
-			s.timer.Stop()
-		}
-		b.Delete(s.mkey)
-		b.Delete(s.dkey)
-		if b.Len() >= destroyChunk {
-			if err := l.store.Apply(&b); err != nil {
-				l.log.Warn("destroy: section data left for the next start", "name", c.name, "err", err)
-				return nil
-			}
-			b.Reset()
-		}
-	}
-	if b.Len() > 0 {
-		if err := l.store.Apply(&b); err != nil {
-			l.log.Warn("destroy: section data left for the next start", "name", c.name, "err", err)
-		}
-	}
-	c.sections = nil
-	c.closeSubscriptions()
+	delete(l.all, e.r.id)
 	return nil
 }
 
@@ -382,22 +400,21 @@ func (l *Local) Close() error {
 		return ErrClosed
 	}
 	var firstErr error
-	for _, c := range l.all {
-		if c.opens == 0 {
+	for _, e := range l.all {
+		if e.opens == 0 {
 			continue
 		}
-		for h := range c.handles {
+		for h := range e.handles {
 			h.closed.Store(true)
 		}
-		clear(c.handles)
-		c.opens = 0
-		if err := l.lastClose(c, false); err != nil && firstErr == nil {
+		clear(e.handles)
+		e.opens = 0
+		if err := l.lastClose(e, false); err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}
 	l.mu.Unlock()
-	l.stopTimers()
-	l.delivery.Wait()
+	l.stop()
 	if l.ownStore {
 		if err := l.store.Close(); err != nil && firstErr == nil {
 			firstErr = storageErr("close", err)
@@ -406,25 +423,20 @@ func (l *Local) Close() error {
 	return firstErr
 }
 
-// stopTimers stops every timer and subscription, as a process that dies would.
-func (l *Local) stopTimers() {
+// stop ends every timer and delivery, as a process that dies would.
+func (l *Local) stop() {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.hbTimer != nil {
 		l.hbTimer.Stop()
 	}
-	for _, c := range l.all {
-		if c.retTimer != nil {
-			c.retTimer.Stop()
+	for _, e := range l.all {
+		if e.retTimer != nil {
+			e.retTimer.Stop()
 		}
-		c.mu.Lock()
-		for _, s := range c.sections {
-			if s.timer != nil {
-				s.timer.Stop()
-			}
-		}
-		c.closeSubscriptions()
-		c.mu.Unlock()
+	}
+	l.mu.Unlock()
+	if l.reps != nil {
+		l.reps.Close()
 	}
 }
 
@@ -444,7 +456,3 @@ func (l *Local) beat() {
 		l.hbTimer = l.clock.AfterFunc(l.heartbeat, l.beat)
 	}
 }
-
-func msTrunc(ns int64) int64 { return ns - ns%int64(time.Millisecond) }
-
-func (l *Local) String() string { return fmt.Sprintf("engine.Local(%d checkpoints)", len(l.all)) }

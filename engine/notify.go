@@ -56,15 +56,16 @@ func (m *mailbox) close() {
 	m.queue = nil
 }
 
-// subscribe sets (or with a nil fn removes) h's callback.
-func (c *checkpoint) subscribe(h *handle, fn func(Update)) {
-	c.subMu.Lock()
-	defer c.subMu.Unlock()
-	m := c.subs[h]
+// Subscribe sets (or with a nil fn removes) the callback of the subscriber key: it receives the
+// changes of a Distributed checkpoint whose origin is not key.
+func (r *Replica) Subscribe(key string, fn func(Update)) {
+	r.subMu.Lock()
+	defer r.subMu.Unlock()
+	m := r.subs[key]
 	if fn == nil {
 		if m != nil {
 			m.close()
-			delete(c.subs, h)
+			delete(r.subs, key)
 		}
 		return
 	}
@@ -74,41 +75,36 @@ func (c *checkpoint) subscribe(h *handle, fn func(Update)) {
 		m.mu.Unlock()
 		return
 	}
-	if c.subs == nil {
-		c.subs = make(map[*handle]*mailbox)
+	if r.subs == nil {
+		r.subs = make(map[string]*mailbox)
 	}
-	c.subs[h] = &mailbox{wg: &c.l.delivery, fn: fn}
+	r.subs[key] = &mailbox{wg: &r.set.delivery, fn: fn}
 }
 
-func (c *checkpoint) unsubscribe(h *handle) { c.subscribe(h, nil) }
-
-func (c *checkpoint) hasSubscribers() bool {
-	c.subMu.Lock()
-	defer c.subMu.Unlock()
-	return len(c.subs) > 0
+func (r *Replica) hasSubscribers() bool {
+	r.subMu.Lock()
+	defer r.subMu.Unlock()
+	return len(r.subs) > 0
 }
 
-// notify posts u to every subscribed handle but writer (nil: a change nobody made, like an expiry).
-// Called with c.mu held, so updates are posted in the order the changes were made.
-func (c *checkpoint) notify(writer *handle, u Update) {
-	if c.attrs.Flags&Distributed == 0 {
-		return
-	}
-	c.subMu.Lock()
-	defer c.subMu.Unlock()
-	for h, m := range c.subs {
-		if h != writer {
+// notify posts u to every subscriber but origin. Called with r.mu held, so updates are posted in
+// the order the changes were made.
+func (r *Replica) notify(origin string, u Update) {
+	r.subMu.Lock()
+	defer r.subMu.Unlock()
+	for key, m := range r.subs {
+		if key != origin {
 			m.post(u)
 		}
 	}
 }
 
-// closeSubscriptions drops every subscription of c.
-func (c *checkpoint) closeSubscriptions() {
-	c.subMu.Lock()
-	defer c.subMu.Unlock()
-	for h, m := range c.subs {
+// closeSubscriptions drops every subscription.
+func (r *Replica) closeSubscriptions() {
+	r.subMu.Lock()
+	defer r.subMu.Unlock()
+	for key, m := range r.subs {
 		m.close()
-		delete(c.subs, h)
+		delete(r.subs, key)
 	}
 }

@@ -181,7 +181,7 @@ func TestOrphanSectionsOfAnInterruptedDestroyAreRemoved(t *testing.T) {
 	require.NoError(t, err)
 	// What a crash between the two phases of a destruction leaves: sections without a record.
 	var b store.Batch
-	b.Delete(recordKey(h.(*handle).c.id))
+	b.Delete(recordKey(h.(*handle).r.id))
 	require.NoError(t, e.store.Apply(&b))
 	e.restart()
 	require.Empty(t, e.all)
@@ -216,7 +216,7 @@ func TestCorruptRecordIsAClearError(t *testing.T) {
 	require.NoError(t, err)
 	e.Local.crash()
 	var b store.Batch
-	b.Set(recordKey(h.(*handle).c.id), []byte{1, 2, 3})
+	b.Set(recordKey(h.(*handle).r.id), []byte{1, 2, 3})
 	require.NoError(t, e.store.Apply(&b))
 	_, err = OpenLocal(Options{Store: e.store, Clock: e.clock})
 	require.ErrorIs(t, err, ErrStorage)

@@ -126,31 +126,49 @@ func (b *Badger) collectGarbage(every time.Duration) {
 
 // Get implements Store.
 func (b *Badger) Get(key []byte, fn func(value []byte) error) error {
-	err := b.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(key)
-		if err != nil {
-			return err
-		}
-		return item.Value(fn)
-	})
-	return b.mapErr(err)
+	return b.mapErr(b.db.View(func(txn *badger.Txn) error { return badgerView{txn}.get(key, fn) }))
 }
 
 // Scan implements Store.
 func (b *Badger) Scan(prefix []byte, fn func(key, value []byte) error) error {
-	err := b.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
-		defer it.Close()
-		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
-			item := it.Item()
-			key := item.Key()
-			if err := item.Value(func(v []byte) error { return fn(key, v) }); err != nil {
-				return err
-			}
+	return b.mapErr(b.db.View(func(txn *badger.Txn) error { return badgerView{txn}.scan(prefix, fn) }))
+}
+
+// View implements Store with one read transaction: Badger's snapshot isolation makes it consistent
+// without blocking writers.
+func (b *Badger) View(fn func(r Reader) error) error {
+	return b.mapErr(b.db.View(func(txn *badger.Txn) error { return fn(badgerView{txn}) }))
+}
+
+type badgerView struct{ txn *badger.Txn }
+
+func (v badgerView) Get(key []byte, fn func(value []byte) error) error {
+	return (&Badger{}).mapErr(v.get(key, fn))
+}
+
+func (v badgerView) Scan(prefix []byte, fn func(key, value []byte) error) error {
+	return (&Badger{}).mapErr(v.scan(prefix, fn))
+}
+
+func (v badgerView) get(key []byte, fn func(value []byte) error) error {
+	item, err := v.txn.Get(key)
+	if err != nil {
+		return err
+	}
+	return item.Value(fn)
+}
+
+func (v badgerView) scan(prefix []byte, fn func(key, value []byte) error) error {
+	it := v.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
+	defer it.Close()
+	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+		item := it.Item()
+		key := item.Key()
+		if err := item.Value(func(v []byte) error { return fn(key, v) }); err != nil {
+			return err
 		}
-		return nil
-	})
-	return b.mapErr(err)
+	}
+	return nil
 }
 
 // Apply implements Store.
@@ -177,7 +195,7 @@ func (b *Badger) Apply(batch *Batch) error {
 	return b.mapErr(err)
 }
 
-func (b *Badger) mapErr(err error) error {
+func (*Badger) mapErr(err error) error {
 	switch {
 	case err == nil:
 		return nil

@@ -271,3 +271,37 @@ func TestBadgerOptionsValidated(t *testing.T) {
 	_, err = OpenBadger(BadgerOptions{Dir: t.TempDir(), MemTableSize: 1 << 20, ValueThreshold: 1 << 20})
 	require.Error(t, err)
 }
+
+// TestContractViewIsOneSnapshot checks that two scans inside one View see the same batches even
+// while a writer changes both prefixes in every batch.
+func TestContractViewIsOneSnapshot(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s Store) {
+		write := func(gen int) {
+			var b Batch
+			b.Set([]byte("a/k"), []byte(fmt.Sprint(gen)))
+			b.Set([]byte("b/k"), []byte(fmt.Sprint(gen)))
+			require.NoError(t, s.Apply(&b))
+		}
+		write(0)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for gen := 1; gen <= 300; gen++ {
+				write(gen)
+			}
+		}()
+		for i := 0; i < 200; i++ {
+			var a, b string
+			require.NoError(t, s.View(func(r Reader) error {
+				if err := r.Scan([]byte("a/"), func(k, v []byte) error { a = string(v); return nil }); err != nil {
+					return err
+				}
+				return r.Get([]byte("b/k"), func(v []byte) error { b = string(v); return nil })
+			}))
+			require.Equal(t, a, b)
+		}
+		<-done
+		err := s.View(func(r Reader) error { return r.Get([]byte("missing"), func([]byte) error { return nil }) })
+		require.ErrorIs(t, err, ErrNotFound)
+	})
+}

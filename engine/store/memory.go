@@ -43,6 +43,35 @@ func (m *Memory) Scan(prefix []byte, fn func(key, value []byte) error) error {
 	if m.closed {
 		return ErrClosed
 	}
+	return m.scanLocked(prefix, fn)
+}
+
+// View implements Store: the lock is held while fn runs.
+func (m *Memory) View(fn func(r Reader) error) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	return fn(memoryView{m})
+}
+
+// memoryView reads a Memory whose lock its View holds.
+type memoryView struct{ m *Memory }
+
+func (v memoryView) Get(key []byte, fn func(value []byte) error) error {
+	val, ok := v.m.values[string(key)]
+	if !ok {
+		return ErrNotFound
+	}
+	return fn(val)
+}
+
+func (v memoryView) Scan(prefix []byte, fn func(key, value []byte) error) error {
+	return v.m.scanLocked(prefix, fn)
+}
+
+func (m *Memory) scanLocked(prefix []byte, fn func(key, value []byte) error) error {
 	if m.sorted == nil {
 		m.sorted = make([]string, 0, len(m.values))
 		for k := range m.values {

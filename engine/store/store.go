@@ -21,8 +21,8 @@ var ErrClosed = errors.New("store: closed")
 // Callers split such work into several batches.
 var ErrTooBig = errors.New("store: batch too big for one atomic write")
 
-// Store is an ordered key-value store. Implementations are safe for concurrent use.
-type Store interface {
+// Reader reads a store.
+type Reader interface {
 	// Get calls fn with the value stored under key. The slice is only valid during fn and must not be
 	// modified. It returns ErrNotFound when the key is absent, or fn's error.
 	Get(key []byte, fn func(value []byte) error) error
@@ -30,6 +30,14 @@ type Store interface {
 	// consistent snapshot. key and value are only valid during fn, and fn must not call the Store.
 	// A non-nil error from fn stops the scan and is returned.
 	Scan(prefix []byte, fn func(key, value []byte) error) error
+}
+
+// Store is an ordered key-value store. Implementations are safe for concurrent use.
+type Store interface {
+	Reader
+	// View calls fn with a Reader on one consistent snapshot of the store: every Get and Scan inside
+	// sees the same applied batches. fn must not call the Store itself.
+	View(fn func(r Reader) error) error
 	// Apply writes every operation of b atomically. b's slices may be reused once Apply returns.
 	Apply(b *Batch) error
 	// Close releases the store. Later calls return ErrClosed.

@@ -1,0 +1,228 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/clckpt/libclckpt/engine/clock"
+	"github.com/clckpt/libclckpt/engine/store"
+	"github.com/stretchr/testify/require"
+)
+
+// forward is a Sink that applies every op to a follower at once, as a synchronous replica would.
+type forward struct {
+	t        *testing.T
+	follower *Replica
+	ops      []Op
+}
+
+func (f *forward) Emit(op *Op) func(context.Context) error {
+	c := *op // the op is only valid during Emit: keep a deep copy
+	c.Section = bytes.Clone(op.Section)
+	c.Data = bytes.Clone(op.Data)
+	c.Writes = slices.Clone(op.Writes)
+	for i := range c.Writes {
+		c.Writes[i].SectionID = bytes.Clone(c.Writes[i].SectionID)
+		c.Writes[i].Data = bytes.Clone(c.Writes[i].Data)
+	}
+	f.ops = append(f.ops, c)
+	if f.follower != nil {
+		require.NoError(f.t, f.follower.Apply(&c))
+	}
+	return nil
+}
+
+func newReplicas(t *testing.T, fc *clock.Fake) *Replicas {
+	reps, err := OpenReplicas(ReplicasOptions{Store: store.NewMemory(), Clock: fc})
+	require.NoError(t, err)
+	t.Cleanup(reps.Close)
+	return reps
+}
+
+// dump is the whole visible state of a replica, for comparisons.
+func dump(t *testing.T, r *Replica) string {
+	t.Helper()
+	var out bytes.Buffer
+	e, lsn := r.Position()
+	fmt.Fprintf(&out, "epoch %d lsn %d %+v\n", e, lsn, r.Status())
+	ids := make([][]byte, 0)
+	r.mu.RLock()
+	for _, s := range r.sections {
+		ids = append(ids, s.id)
+	}
+	gen := r.gen
+	r.mu.RUnlock()
+	fmt.Fprintf(&out, "gen %d\n", gen)
+	slices.SortFunc(ids, bytes.Compare)
+	for _, id := range ids {
+		d, ok := r.Describe(id)
+		require.True(t, ok)
+		el := []ReadElement{{SectionID: id}}
+		if len(id) == 0 {
+			el[0].SectionID = nil
+		}
+		require.NoError(t, r.Read(el))
+		fmt.Fprintf(&out, "%q exp %d upd %d size %d state %d data %x\n", id, d.Expiration.UnixNano(), d.LastUpdate.UnixNano(), d.Size, d.State, el[0].Buffer)
+	}
+	return out.String()
+}
+
+// randomOps drives n random calls on r, some of which fail as the rules say; it returns how many
+// of each kind of call succeeded.
+func randomOps(t *testing.T, rng *rand.Rand, fc *clock.Fake, r *Replica, n int) map[int]int {
+	ok := map[int]int{}
+	ids := func() []byte { return []byte(fmt.Sprintf("s%d", rng.IntN(10))) }
+	data := func() []byte {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		return b
+	}
+	for i := 0; i < n; i++ {
+		fc.Advance(time.Duration(rng.IntN(300)) * time.Millisecond)
+		var err error
+		kind := rng.IntN(7)
+		switch kind {
+		case 0:
+			exp := Never
+			if rng.IntN(3) == 0 {
+				exp = fc.Now().Add(time.Duration(rng.IntN(5000)) * time.Millisecond)
+			}
+			id := ids()
+			if rng.IntN(4) == 0 {
+				id = nil
+			}
+			_, err = r.CreateSection(bg, "o", id, exp, data())
+		case 1:
+			err = r.DeleteSection(bg, "o", ids())
+		case 2:
+			err = r.Overwrite(bg, "o", ids(), data())
+		case 3, 4:
+			elems := make([]WriteElement, 1+rng.IntN(3))
+			for j := range elems {
+				elems[j] = WriteElement{SectionID: ids(), Offset: int64(rng.IntN(60)), Data: data()}
+			}
+			err = r.Write(bg, "o", elems)
+		case 5:
+			err = r.SetSectionExpiration(bg, "o", ids(), fc.Now().Add(time.Duration(rng.IntN(4000))*time.Millisecond))
+		case 6:
+			err = r.SetSectionExpiration(bg, "o", ids(), Never)
+		}
+		var ee *ElementError
+		if err == nil || errors.As(err, &ee) && ee.Index > 0 { // a vector write applies its good prefix
+			ok[kind]++
+		}
+	}
+	return ok
+}
+
+func TestFollowerAppliesOpsToAnIdenticalReplica(t *testing.T) {
+	for seed := uint64(1); seed <= 5; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			fc := clock.NewFake(t0)
+			a := Attributes{Flags: Distributed, MaxSections: 10, MaxSectionSize: 100, MaxSectionIDSize: 20}
+			leaderSet, followerSet := newReplicas(t, fc), newReplicas(t, fc)
+			leader, err := leaderSet.Create(42, "c", a, 3, false)
+			require.NoError(t, err)
+			follower, err := followerSet.Create(42, "c", a, 3, false)
+			require.NoError(t, err)
+			leader.SetExpiring(true) // only the active replica expires sections
+			sink := &forward{t: t, follower: follower}
+			leader.SetSink(sink)
+			rng := rand.New(rand.NewPCG(seed, seed))
+			okCalls := randomOps(t, rng, fc, leader, 800)
+			for kind := 0; kind < 7; kind++ {
+				require.Greater(t, okCalls[kind], 3, "calls of kind %d that succeeded", kind)
+			}
+			require.Equal(t, dump(t, leader), dump(t, follower))
+			_, lsn := leader.Position()
+			require.Equal(t, uint64(len(sink.ops)), lsn)
+			// Replaying the same ops is a no-op; a gap is refused.
+			require.NoError(t, follower.Apply(&sink.ops[0]))
+			gap := sink.ops[len(sink.ops)-1]
+			gap.LSN += 2
+			require.ErrorIs(t, follower.Apply(&gap), ErrOutOfOrder)
+		})
+	}
+}
+
+func TestSnapshotInstallThenTailReachesTheSameState(t *testing.T) {
+	fc := clock.NewFake(t0)
+	a := Attributes{Flags: WriteActiveReplica, MaxSections: 8, MaxSectionSize: 80, MaxSectionIDSize: 20}
+	leaderSet, followerSet := newReplicas(t, fc), newReplicas(t, fc)
+	leader, err := leaderSet.Create(7, "c", a, 1, false)
+	require.NoError(t, err)
+	leader.SetExpiring(true)
+	sink := &forward{t: t}
+	leader.SetSink(sink)
+	rng := rand.New(rand.NewPCG(9, 9))
+	randomOps(t, rng, fc, leader, 200)
+
+	// A follower joins: a snapshot, then the ops made after the snapshot's LSN.
+	var header SnapshotHeader
+	var secs []*SnapshotSection
+	require.NoError(t, leader.Snapshot(func(h SnapshotHeader) error { header = h; return nil }, func(s *SnapshotSection) error {
+		c := *s
+		c.ID, c.Data = bytes.Clone(s.ID), bytes.Clone(s.Data)
+		secs = append(secs, &c)
+		return nil
+	}))
+	randomOps(t, rng, fc, leader, 200)
+	i := 0
+	follower, err := followerSet.Install(header, func() (*SnapshotSection, error) {
+		if i == len(secs) {
+			return nil, nil
+		}
+		i++
+		return secs[i-1], nil
+	})
+	require.NoError(t, err)
+	for _, op := range sink.ops {
+		if op.LSN > header.LSN {
+			require.NoError(t, follower.Apply(&op))
+		}
+	}
+	require.Equal(t, dump(t, leader), dump(t, follower))
+
+	// An install that fails half-way leaves no replica behind.
+	_, err = followerSet.Install(header, func() (*SnapshotSection, error) { return nil, fmt.Errorf("connection lost") })
+	require.Error(t, err)
+	require.Nil(t, followerSet.Get(7))
+}
+
+func TestInterruptedInstallIsDroppedAtTheNextStart(t *testing.T) {
+	st := store.NewMemory()
+	reps, err := OpenReplicas(ReplicasOptions{Store: st})
+	require.NoError(t, err)
+	_, err = reps.Create(5, "c", Attributes{MaxSections: 2}, 1, true)
+	require.NoError(t, err)
+	// The process dies here, before the install completes.
+	reps, err = OpenReplicas(ReplicasOptions{Store: st})
+	require.NoError(t, err)
+	require.Nil(t, reps.Get(5))
+}
+
+func TestFollowerNotifiesItsSubscribersButNotTheWriter(t *testing.T) {
+	fc := clock.NewFake(t0)
+	a := Attributes{Flags: Distributed, MaxSections: 4, MaxSectionIDSize: 8}
+	leader, err := newReplicas(t, fc).Create(1, "hot", a, 1, false)
+	require.NoError(t, err)
+	follower, err := newReplicas(t, fc).Create(1, "hot", a, 1, false)
+	require.NoError(t, err)
+	leader.SetSink(&forward{t: t, follower: follower})
+	writerCh, otherCh := make(chan Update, 10), make(chan Update, 10)
+	follower.Subscribe("member-b/1", func(u Update) { writerCh <- u })
+	follower.Subscribe("member-b/2", func(u Update) { otherCh <- u })
+	_, err = leader.CreateSection(bg, "member-b/1", sec("s"), Never, nil)
+	require.NoError(t, err)
+	require.NoError(t, leader.Overwrite(bg, "member-b/1", sec("s"), []byte("v")))
+	require.Equal(t, "v", string(next(t, otherCh).Elements[0].Data))
+	none(t, writerCh)
+}
