@@ -41,7 +41,6 @@ func runRows(t *testing.T, rows []row) {
 	}
 }
 
-
 // elemIndex returns the index an *ElementError carries.
 func elemIndex(t *testing.T, err error) int {
 	t.Helper()
