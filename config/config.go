@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is the settings of one process.
@@ -24,17 +26,68 @@ type Config struct {
 	// LogLevel is the lowest level logged to stderr (CLCKPT_LOG_LEVEL: debug, info, warn, error;
 	// default warn).
 	LogLevel slog.Level
+
+	// NATS is how the member reaches the other members.
+	NATS NATS
+	// Port is the loopback port of the embedded NATS server when NATS.URL is empty (CLCKPT_PORT,
+	// default 4250).
+	Port int
+	// Lease is how long a member that stops answering counts as alive (CLCKPT_LEASE, default 3s).
+	Lease time.Duration
+	// AckTimeout is how long the active waits for a replica's acknowledgement before it takes the
+	// replica out of the in-sync set (CLCKPT_ACK_TIMEOUT, default 1s).
+	AckTimeout time.Duration
+	// Replicas is how many servers hold a replica of a non-collocated checkpoint (CLCKPT_REPLICAS,
+	// default 3).
+	Replicas int
+	// TailBytes bounds the recent ops the active keeps per checkpoint for catch-up
+	// (CLCKPT_TAIL_BYTES, default 16 MiB).
+	TailBytes int
+	// Subject is the NATS subject prefix and the KV bucket prefix of this deployment
+	// (CLCKPT_SUBJECT, default "clckpt").
+	Subject string
+}
+
+// NATS are the settings of the connection to an external NATS server or cluster.
+type NATS struct {
+	URL      string // CLCKPT_NATS_URL: comma-separated server URLs; empty: the embedded default
+	Creds    string // CLCKPT_NATS_CREDS: credentials file (JWT and nkey)
+	NKey     string // CLCKPT_NATS_NKEY: nkey seed file
+	User     string // CLCKPT_NATS_USER
+	Password string // CLCKPT_NATS_PASSWORD
+	TLSCA    string // CLCKPT_NATS_TLS_CA: CA certificate file to verify the server
+	TLSCert  string // CLCKPT_NATS_TLS_CERT: client certificate file
+	TLSKey   string // CLCKPT_NATS_TLS_KEY: client key file
 }
 
 var nodeName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // FromEnv reads the configuration from the environment and checks it.
 func FromEnv() (Config, error) {
-	c := Config{
-		Node:       os.Getenv("CLCKPT_NODE"),
-		DataDir:    os.Getenv("CLCKPT_DATA_DIR"),
-		SyncWrites: os.Getenv("CLCKPT_SYNC_WRITES") == "1",
-		LogLevel:   slog.LevelWarn,
+	c := Default()
+	c.Node = os.Getenv("CLCKPT_NODE")
+	c.DataDir = os.Getenv("CLCKPT_DATA_DIR")
+	c.SyncWrites = os.Getenv("CLCKPT_SYNC_WRITES") == "1"
+	c.NATS = NATS{
+		URL:      os.Getenv("CLCKPT_NATS_URL"),
+		Creds:    os.Getenv("CLCKPT_NATS_CREDS"),
+		NKey:     os.Getenv("CLCKPT_NATS_NKEY"),
+		User:     os.Getenv("CLCKPT_NATS_USER"),
+		Password: os.Getenv("CLCKPT_NATS_PASSWORD"),
+		TLSCA:    os.Getenv("CLCKPT_NATS_TLS_CA"),
+		TLSCert:  os.Getenv("CLCKPT_NATS_TLS_CERT"),
+		TLSKey:   os.Getenv("CLCKPT_NATS_TLS_KEY"),
+	}
+	for _, v := range []struct {
+		name string
+		dst  any
+	}{
+		{"CLCKPT_PORT", &c.Port}, {"CLCKPT_LEASE", &c.Lease}, {"CLCKPT_ACK_TIMEOUT", &c.AckTimeout},
+		{"CLCKPT_REPLICAS", &c.Replicas}, {"CLCKPT_TAIL_BYTES", &c.TailBytes}, {"CLCKPT_SUBJECT", &c.Subject},
+	} {
+		if err := parseEnv(v.name, v.dst); err != nil {
+			return c, err
+		}
 	}
 	if c.Node == "" {
 		host, err := os.Hostname()
@@ -60,6 +113,40 @@ func FromEnv() (Config, error) {
 	return c, c.Validate()
 }
 
+// Default returns the settings with every default applied (Node and DataDir empty).
+func Default() Config {
+	return Config{
+		LogLevel:   slog.LevelWarn,
+		Port:       4250,
+		Lease:      3 * time.Second,
+		AckTimeout: time.Second,
+		Replicas:   3,
+		TailBytes:  16 << 20,
+		Subject:    "clckpt",
+	}
+}
+
+// parseEnv sets *dst from the environment variable name, when it is set.
+func parseEnv(name string, dst any) error {
+	v := os.Getenv(name)
+	if v == "" {
+		return nil
+	}
+	var err error
+	switch d := dst.(type) {
+	case *int:
+		*d, err = strconv.Atoi(v)
+	case *time.Duration:
+		*d, err = time.ParseDuration(v)
+	case *string:
+		*d = v
+	}
+	if err != nil {
+		return fmt.Errorf("config: %s=%q: %w", name, v, err)
+	}
+	return nil
+}
+
 func defaultDataDir() string {
 	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
 		return filepath.Join(d, "clckpt")
@@ -78,8 +165,24 @@ func (c Config) Validate() error {
 	if c.DataDir == "" {
 		return errors.New("config: no data directory")
 	}
+	switch {
+	case c.Port < 1 || c.Port > 65535:
+		return fmt.Errorf("config: CLCKPT_PORT %d out of range", c.Port)
+	case c.Lease < 300*time.Millisecond:
+		return fmt.Errorf("config: CLCKPT_LEASE %s is shorter than 300ms", c.Lease)
+	case c.AckTimeout <= 0:
+		return fmt.Errorf("config: CLCKPT_ACK_TIMEOUT %s must be positive", c.AckTimeout)
+	case c.Replicas < 1:
+		return fmt.Errorf("config: CLCKPT_REPLICAS %d must be at least 1", c.Replicas)
+	case c.TailBytes < 0:
+		return fmt.Errorf("config: CLCKPT_TAIL_BYTES %d must not be negative", c.TailBytes)
+	case !subjectToken.MatchString(c.Subject):
+		return fmt.Errorf("config: CLCKPT_SUBJECT %q: use letters, digits, '_' or '-'", c.Subject)
+	}
 	return nil
 }
+
+var subjectToken = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
 
 // NodeDir is the directory of this node's store.
 func (c Config) NodeDir() string { return filepath.Join(c.DataDir, c.Node) }

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -13,9 +14,16 @@ func TestFromEnv(t *testing.T) {
 	t.Setenv("CLCKPT_DATA_DIR", "/data")
 	t.Setenv("CLCKPT_SYNC_WRITES", "1")
 	t.Setenv("CLCKPT_LOG_LEVEL", "debug")
+	t.Setenv("CLCKPT_NATS_URL", "nats://a:4222,nats://b:4222")
+	t.Setenv("CLCKPT_PORT", "5000")
+	t.Setenv("CLCKPT_LEASE", "2s")
+	t.Setenv("CLCKPT_REPLICAS", "2")
 	c, err := FromEnv()
 	require.NoError(t, err)
-	require.Equal(t, Config{Node: "node-a", DataDir: "/data", SyncWrites: true, LogLevel: slog.LevelDebug}, c)
+	want := Default()
+	want.Node, want.DataDir, want.SyncWrites, want.LogLevel = "node-a", "/data", true, slog.LevelDebug
+	want.NATS.URL, want.Port, want.Lease, want.Replicas = "nats://a:4222,nats://b:4222", 5000, 2*time.Second, 2
+	require.Equal(t, want, c)
 	require.Equal(t, "/data/node-a", c.NodeDir())
 }
 
@@ -40,4 +48,15 @@ func TestBadValues(t *testing.T) {
 	t.Setenv("CLCKPT_LOG_LEVEL", "loud")
 	_, err = FromEnv()
 	require.ErrorContains(t, err, "CLCKPT_LOG_LEVEL")
+	t.Setenv("CLCKPT_LOG_LEVEL", "")
+	t.Setenv("CLCKPT_LEASE", "soon")
+	_, err = FromEnv()
+	require.ErrorContains(t, err, "CLCKPT_LEASE")
+	t.Setenv("CLCKPT_LEASE", "10ms")
+	_, err = FromEnv()
+	require.ErrorContains(t, err, "shorter")
+	t.Setenv("CLCKPT_LEASE", "")
+	t.Setenv("CLCKPT_SUBJECT", "a.b")
+	_, err = FromEnv()
+	require.ErrorContains(t, err, "CLCKPT_SUBJECT")
 }
