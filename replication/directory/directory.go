@@ -1,0 +1,362 @@
+// Package directory keeps the cluster-wide facts of the checkpoint service in JetStream KV: which
+// checkpoints exist under which name, and for each its attributes, epoch, active member, replicas,
+// openers and retention (bucket <prefix>-dir), and which members are alive (bucket
+// <prefix>-members, whose max age is the lease). Every change is a compare-and-swap on one key.
+package directory
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/clckpt/libclckpt/engine"
+)
+
+// Errors of the directory.
+var (
+	ErrNotFound  = errors.New("directory: not found")
+	ErrNameTaken = errors.New("directory: name taken")
+	ErrConflict  = errors.New("directory: changed concurrently")
+)
+
+// Entry is a checkpoint's cluster-wide record.
+type Entry struct {
+	ID       uint64            `json:"id"`
+	Name     []byte            `json:"name"` // bytes: names need not be UTF-8
+	Attrs    engine.Attributes `json:"attrs"`
+	Epoch    uint64            `json:"epoch"`
+	Active   string            `json:"active,omitempty"` // member; empty: no active replica
+	Replicas []string          `json:"replicas"`
+	Synced   []string          `json:"synced"`  // replicas known to hold every acknowledged op
+	History  []EpochStart      `json:"history"` // the most recent epochs and the LSN after which each began
+	Openers  map[string]int    `json:"openers,omitempty"`
+	Deleted  bool              `json:"deleted,omitempty"`  // the name was deleted; destroyed at the last close
+	Deadline int64             `json:"deadline,omitempty"` // retention deadline (ns since the epoch); 0: none
+
+	Rev uint64 `json:"-"` // KV revision this copy was read at
+}
+
+// EpochStart says that ops after LSN Start belong to Epoch (until the next entry).
+type EpochStart struct {
+	Epoch uint64 `json:"epoch"`
+	Start uint64 `json:"start"`
+}
+
+// maxHistory bounds the epochs an entry remembers; a replica older than that takes a snapshot.
+const maxHistory = 16
+
+// Opens is the total open count.
+func (e *Entry) Opens() int {
+	n := 0
+	for _, c := range e.Openers {
+		n += c
+	}
+	return n
+}
+
+// HasReplica reports whether member holds a replica.
+func (e *Entry) HasReplica(member string) bool { return slices.Contains(e.Replicas, member) }
+
+// IsSynced reports whether member is in the in-sync set.
+func (e *Entry) IsSynced(member string) bool { return slices.Contains(e.Synced, member) }
+
+// NewEpoch makes member the active replica from LSN start on: the epoch increases and the history
+// records where it began.
+func (e *Entry) NewEpoch(member string, start uint64) {
+	e.Epoch++
+	e.Active = member
+	e.History = append(e.History, EpochStart{Epoch: e.Epoch, Start: start})
+	if len(e.History) > maxHistory {
+		e.History = e.History[len(e.History)-maxHistory:]
+	}
+}
+
+// Continues reports whether a replica that follows epoch and holds ops up to lsn holds a prefix of
+// the current history: its epoch is in the history and lsn is not beyond where the next epoch began.
+// (A replica records an epoch only once it has checked its position against it, so its ops before
+// that epoch's start are shared history.)
+func (e *Entry) Continues(epoch, lsn uint64) bool {
+	for i, h := range e.History {
+		if h.Epoch == epoch {
+			return i == len(e.History)-1 || lsn <= e.History[i+1].Start
+		}
+	}
+	return false
+}
+
+// Directory is the KV side of the service.
+type Directory struct {
+	dir     jetstream.KeyValue
+	members jetstream.KeyValue
+	lease   time.Duration
+}
+
+// Options configure Open.
+type Options struct {
+	Prefix   string        // bucket prefix
+	Replicas int           // KV replicas of the buckets (1 for a single server)
+	Lease    time.Duration // member lease
+}
+
+// Open binds (creating if needed) the two buckets.
+func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Directory, error) {
+	dir, err := bucket(ctx, js, jetstream.KeyValueConfig{
+		Bucket: o.Prefix + "-dir", Description: "clckpt checkpoint directory", History: 1,
+		Storage: jetstream.FileStorage, Replicas: o.Replicas,
+	})
+	if err != nil {
+		return nil, err
+	}
+	members, err := bucket(ctx, js, jetstream.KeyValueConfig{
+		Bucket: o.Prefix + "-members", Description: "clckpt member leases", History: 1,
+		Storage: jetstream.FileStorage, Replicas: o.Replicas, TTL: o.Lease, LimitMarkerTTL: time.Second,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Directory{dir: dir, members: members, lease: o.Lease}, nil
+}
+
+func bucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	kv, err := js.KeyValue(ctx, cfg.Bucket)
+	if err == nil {
+		return kv, nil
+	}
+	if !errors.Is(err, jetstream.ErrBucketNotFound) {
+		return nil, fmt.Errorf("directory: bucket %s: %w", cfg.Bucket, err)
+	}
+	kv, err = js.CreateKeyValue(ctx, cfg)
+	if errors.Is(err, jetstream.ErrBucketExists) {
+		kv, err = js.KeyValue(ctx, cfg.Bucket)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("directory: create bucket %s: %w", cfg.Bucket, err)
+	}
+	return kv, nil
+}
+
+func nameKey(name []byte) string { return "n." + hex.EncodeToString(name) }
+func entryKey(id uint64) string  { return "c." + strconv.FormatUint(id, 16) }
+
+// ParseEntryKey returns the id of an entry key, if it is one.
+func ParseEntryKey(key string) (uint64, bool) {
+	if len(key) < 3 || key[:2] != "c." {
+		return 0, false
+	}
+	id, err := strconv.ParseUint(key[2:], 16, 64)
+	return id, err == nil
+}
+
+// DecodeEntry decodes an entry read from the bucket.
+func DecodeEntry(v []byte, rev uint64) (*Entry, error) {
+	e := &Entry{}
+	if err := json.Unmarshal(v, e); err != nil {
+		return nil, fmt.Errorf("directory: bad entry: %w", err)
+	}
+	if e.ID == 0 || len(e.Name) == 0 || len(e.Name) > engine.MaxNameLength || e.Attrs.MaxSections == 0 {
+		return nil, fmt.Errorf("directory: bad entry %016x", e.ID)
+	}
+	e.Rev = rev
+	return e, nil
+}
+
+// Lookup returns the id of the live checkpoint called name.
+func (d *Directory) Lookup(ctx context.Context, name []byte) (uint64, error) {
+	kve, err := d.dir.Get(ctx, nameKey(name))
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	id, err := strconv.ParseUint(string(kve.Value()), 16, 64)
+	if err != nil {
+		return 0, fmt.Errorf("directory: bad name record: %w", err)
+	}
+	return id, nil
+}
+
+// Get returns the entry of checkpoint id.
+func (d *Directory) Get(ctx context.Context, id uint64) (*Entry, error) {
+	kve, err := d.dir.Get(ctx, entryKey(id))
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return DecodeEntry(kve.Value(), kve.Revision())
+}
+
+// Create stores a new entry and its name. If the name is taken meanwhile, the entry is removed and
+// Create returns ErrNameTaken.
+func (d *Directory) Create(ctx context.Context, e *Entry) error {
+	v, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	rev, err := d.dir.Create(ctx, entryKey(e.ID), v)
+	if err != nil {
+		return mapErr(err)
+	}
+	e.Rev = rev
+	if _, err := d.dir.Create(ctx, nameKey(e.Name), []byte(strconv.FormatUint(e.ID, 16))); err != nil {
+		_ = d.dir.Delete(ctx, entryKey(e.ID), jetstream.LastRevision(rev))
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			return ErrNameTaken
+		}
+		return mapErr(err)
+	}
+	return nil
+}
+
+// Update changes entry id with fn, retrying on concurrent changes. fn may return ErrNotFound (or
+// any error) to give up; it sees a fresh copy on each try. Update returns the stored entry.
+func (d *Directory) Update(ctx context.Context, id uint64, fn func(e *Entry) error) (*Entry, error) {
+	for {
+		e, err := d.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := fn(e); err != nil {
+			return e, err
+		}
+		v, err := json.Marshal(e)
+		if err != nil {
+			return nil, err
+		}
+		rev, err := d.dir.Update(ctx, entryKey(id), v, e.Rev)
+		if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			continue
+		}
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		e.Rev = rev
+		return e, nil
+	}
+}
+
+// UpdateAt changes entry e only if it is still at the revision e was read at (ErrConflict
+// otherwise): for decisions that depend on what the caller saw, such as an election.
+func (d *Directory) UpdateAt(ctx context.Context, e *Entry) error {
+	v, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	rev, err := d.dir.Update(ctx, entryKey(e.ID), v, e.Rev)
+	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		return ErrConflict
+	}
+	if err != nil {
+		return mapErr(err)
+	}
+	e.Rev = rev
+	return nil
+}
+
+// Unlink removes the name of checkpoint id, if it still names it.
+func (d *Directory) Unlink(ctx context.Context, name []byte, id uint64) error {
+	kve, err := d.dir.Get(ctx, nameKey(name))
+	if err != nil {
+		return mapErr(err)
+	}
+	if string(kve.Value()) != strconv.FormatUint(id, 16) {
+		return ErrNotFound
+	}
+	err = d.dir.Delete(ctx, nameKey(name), jetstream.LastRevision(kve.Revision()))
+	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		return ErrConflict
+	}
+	return mapErr(err)
+}
+
+// Remove deletes entry e (at its revision) and its name if the name still points to it.
+func (d *Directory) Remove(ctx context.Context, e *Entry) error {
+	err := d.dir.Delete(ctx, entryKey(e.ID), jetstream.LastRevision(e.Rev))
+	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		return ErrConflict
+	}
+	if err != nil {
+		return mapErr(err)
+	}
+	if err := d.Unlink(ctx, e.Name, e.ID); err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrConflict) {
+		return err
+	}
+	return nil
+}
+
+// List returns every entry.
+func (d *Directory) List(ctx context.Context) ([]*Entry, error) {
+	lister, err := d.dir.ListKeysFiltered(ctx, "c.>")
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	var out []*Entry
+	for key := range lister.Keys() {
+		id, ok := ParseEntryKey(key)
+		if !ok {
+			continue
+		}
+		e, err := d.Get(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// EntryEvent is a change of an entry seen by WatchEntries: the new entry, or a removal (Entry nil).
+type EntryEvent struct {
+	ID    uint64
+	Entry *Entry
+}
+
+// WatchEntries sends every change of an entry, starting with the current ones, until ctx ends.
+func (d *Directory) WatchEntries(ctx context.Context, out chan<- EntryEvent) error {
+	w, err := d.dir.Watch(ctx, "c.>")
+	if err != nil {
+		return mapErr(err)
+	}
+	go func() {
+		defer w.Stop()
+		for kve := range w.Updates() {
+			if kve == nil {
+				continue // end of the initial values
+			}
+			id, ok := ParseEntryKey(kve.Key())
+			if !ok {
+				continue
+			}
+			ev := EntryEvent{ID: id}
+			if kve.Operation() == jetstream.KeyValuePut {
+				e, err := DecodeEntry(kve.Value(), kve.Revision())
+				if err != nil {
+					continue
+				}
+				ev.Entry = e
+			}
+			select {
+			case out <- ev:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return nil
+}
+
+func mapErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, jetstream.ErrKeyNotFound), errors.Is(err, jetstream.ErrKeyDeleted):
+		return ErrNotFound
+	}
+	return fmt.Errorf("directory: %w", err)
+}

@@ -1,0 +1,157 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/replication/natsconn"
+)
+
+var bg = context.Background()
+
+func openDir(t *testing.T, lease time.Duration) *Directory {
+	s, err := natsconn.StartServer(natsconn.ServerOptions{Name: "t", Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(s.Shutdown)
+	nc, err := nats.Connect(s.ClientURL())
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	d, err := Open(bg, js, Options{Prefix: "t", Replicas: 1, Lease: lease})
+	require.NoError(t, err)
+	return d
+}
+
+func entry(id uint64, name string) *Entry {
+	return &Entry{ID: id, Name: []byte(name), Attrs: engine.Attributes{MaxSections: 2}, Epoch: 1, Active: "a",
+		Replicas: []string{"a", "b"}, Synced: []string{"a", "b"}, History: []EpochStart{{Epoch: 1, Start: 0}},
+		Openers: map[string]int{"a": 1}}
+}
+
+func TestEntriesNamesAndCompareAndSwap(t *testing.T) {
+	d := openDir(t, time.Second)
+	e := entry(0xabc, "name.with*odd>chars/\x00\xff")
+	require.NoError(t, d.Create(bg, e))
+	id, err := d.Lookup(bg, e.Name)
+	require.NoError(t, err)
+	require.Equal(t, uint64(0xabc), id)
+	require.ErrorIs(t, d.Create(bg, entry(0xdef, string(e.Name))), ErrNameTaken)
+	_, err = d.Get(bg, 0xdef)
+	require.ErrorIs(t, err, ErrNotFound, "the losing entry is removed")
+
+	// Concurrent updates all land.
+	var wg sync.WaitGroup
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := d.Update(bg, 0xabc, func(e *Entry) error { e.Openers["a"]++; return nil })
+			require.NoError(t, err)
+		}()
+	}
+	wg.Wait()
+	got, err := d.Get(bg, 0xabc)
+	require.NoError(t, err)
+	require.Equal(t, 11, got.Opens())
+
+	// A decision on a stale copy is refused.
+	stale := *got
+	_, err = d.Update(bg, 0xabc, func(e *Entry) error { e.NewEpoch("b", 5); return nil })
+	require.NoError(t, err)
+	stale.NewEpoch("a", 3)
+	require.ErrorIs(t, d.UpdateAt(bg, &stale), ErrConflict)
+	got, _ = d.Get(bg, 0xabc)
+	require.Equal(t, "b", got.Active)
+	require.Equal(t, uint64(2), got.Epoch)
+
+	// Unlink frees the name; Remove deletes the entry.
+	require.NoError(t, d.Unlink(bg, got.Name, got.ID))
+	_, err = d.Lookup(bg, got.Name)
+	require.ErrorIs(t, err, ErrNotFound)
+	require.NoError(t, d.Remove(bg, got))
+	_, err = d.Get(bg, got.ID)
+	require.ErrorIs(t, err, ErrNotFound)
+	list, err := d.List(bg)
+	require.NoError(t, err)
+	require.Empty(t, list)
+}
+
+func TestWatchSeesChangesAndRemovals(t *testing.T) {
+	d := openDir(t, time.Second)
+	require.NoError(t, d.Create(bg, entry(1, "one")))
+	ctx, cancel := context.WithCancel(bg)
+	defer cancel()
+	ch := make(chan EntryEvent, 10)
+	require.NoError(t, d.WatchEntries(ctx, ch))
+	ev := <-ch
+	require.Equal(t, uint64(1), ev.ID)
+	require.NotNil(t, ev.Entry)
+	e, err := d.Update(bg, 1, func(e *Entry) error { e.Deleted = true; return nil })
+	require.NoError(t, err)
+	ev = <-ch
+	require.True(t, ev.Entry.Deleted)
+	require.NoError(t, d.Remove(bg, e))
+	ev = <-ch
+	require.Nil(t, ev.Entry)
+}
+
+func TestLeasesExpireAndAreSeen(t *testing.T) {
+	d := openDir(t, time.Second)
+	ctx, cancel := context.WithCancel(bg)
+	defer cancel()
+	ch := make(chan MemberEvent, 10)
+	require.NoError(t, d.WatchMembers(ctx, ch))
+	a := MemberInfo{Name: "a", Kind: KindServer, Incarnation: "1"}
+	require.NoError(t, d.Register(bg, a, ""))
+	ev := <-ch
+	require.True(t, ev.Alive)
+	require.Equal(t, KindServer, ev.Info.Kind)
+
+	// Another incarnation cannot take a live name, unless it is the remembered predecessor.
+	require.ErrorIs(t, d.Register(bg, MemberInfo{Name: "a", Incarnation: "2"}, ""), ErrNameTaken)
+	require.NoError(t, d.Register(bg, MemberInfo{Name: "a", Kind: KindServer, Incarnation: "2"}, "1"))
+	<-ch
+	require.ErrorIs(t, d.Refresh(bg, a), ErrNameTaken)
+
+	members, err := d.Members(bg)
+	require.NoError(t, err)
+	require.Contains(t, members, "a")
+	// Nobody refreshes: the lease runs out and watchers hear of it.
+	select {
+	case ev = <-ch:
+		require.False(t, ev.Alive)
+		require.Equal(t, "a", ev.Name)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the expired lease was not seen")
+	}
+	members, err = d.Members(bg)
+	require.NoError(t, err)
+	require.NotContains(t, members, "a")
+}
+
+func TestContinues(t *testing.T) {
+	e := &Entry{History: []EpochStart{{1, 0}, {2, 10}, {4, 15}}}
+	for _, c := range []struct {
+		epoch, lsn uint64
+		ok         bool
+	}{
+		{1, 5, true}, {1, 10, true}, {1, 11, false}, // epoch 1 ended at 10
+		{2, 12, true}, {2, 15, true}, {2, 16, false},
+		{4, 15, true}, {4, 99, true},
+		{4, 10, true},  // adopted epoch 4 while lagging: its ops are shared history
+		{3, 12, false}, // an epoch this history does not know
+		{0, 0, false},
+	} {
+		require.Equal(t, c.ok, e.Continues(c.epoch, c.lsn), "%+v", c)
+	}
+	require.True(t, errors.Is(ErrNotFound, ErrNotFound))
+}

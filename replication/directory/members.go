@@ -1,0 +1,129 @@
+package directory
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Member kinds.
+const (
+	KindServer      = "server"      // clckpt serve: holds replicas of non-collocated checkpoints
+	KindApplication = "application" // a program using the service
+)
+
+// MemberInfo is a member's lease record.
+type MemberInfo struct {
+	Name        string `json:"name"`
+	Kind        string `json:"kind"`
+	Incarnation string `json:"incarnation"` // changes at every start of the member
+}
+
+// Register takes the member's lease. It fails with ErrNameTaken when another incarnation of the same
+// name holds a live lease, unless that incarnation is previous (the one this member's store
+// remembers: a dead predecessor whose lease has not run out yet).
+func (d *Directory) Register(ctx context.Context, m MemberInfo, previous string) error {
+	v, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	_, err = d.members.Create(ctx, m.Name, v)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, jetstream.ErrKeyExists) {
+		return mapErr(err)
+	}
+	cur, err := d.members.Get(ctx, m.Name)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+			return d.Register(ctx, m, previous) // expired meanwhile
+		}
+		return mapErr(err)
+	}
+	var other MemberInfo
+	if json.Unmarshal(cur.Value(), &other) != nil || (other.Incarnation != previous && other.Incarnation != m.Incarnation) {
+		return fmt.Errorf("%w: member %q is alive elsewhere (incarnation %s)", ErrNameTaken, m.Name, other.Incarnation)
+	}
+	_, err = d.members.Update(ctx, m.Name, v, cur.Revision())
+	return mapErr(err)
+}
+
+// Refresh rewrites the member's lease. It fails if the lease ran out or was taken over.
+func (d *Directory) Refresh(ctx context.Context, m MemberInfo) error {
+	cur, err := d.members.Get(ctx, m.Name)
+	if err != nil {
+		return mapErr(err)
+	}
+	var now MemberInfo
+	if json.Unmarshal(cur.Value(), &now) != nil || now.Incarnation != m.Incarnation {
+		return fmt.Errorf("%w: the lease of member %q belongs to incarnation %s", ErrNameTaken, m.Name, now.Incarnation)
+	}
+	v, _ := json.Marshal(m)
+	_, err = d.members.Update(ctx, m.Name, v, cur.Revision())
+	return mapErr(err)
+}
+
+// Deregister gives the lease up.
+func (d *Directory) Deregister(ctx context.Context, name string) error {
+	return mapErr(d.members.Delete(ctx, name))
+}
+
+// Members returns the members whose lease is alive.
+func (d *Directory) Members(ctx context.Context) (map[string]MemberInfo, error) {
+	lister, err := d.members.ListKeys(ctx)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrNoKeysFound) {
+			return map[string]MemberInfo{}, nil
+		}
+		return nil, mapErr(err)
+	}
+	out := map[string]MemberInfo{}
+	for key := range lister.Keys() {
+		kve, err := d.members.Get(ctx, key)
+		if err != nil {
+			continue
+		}
+		var m MemberInfo
+		if json.Unmarshal(kve.Value(), &m) == nil {
+			out[key] = m
+		}
+	}
+	return out, nil
+}
+
+// MemberEvent is a member whose lease appeared (Alive) or ended.
+type MemberEvent struct {
+	Name  string
+	Alive bool
+	Info  MemberInfo
+}
+
+// WatchMembers sends lease changes, starting with the current leases, until ctx ends.
+func (d *Directory) WatchMembers(ctx context.Context, out chan<- MemberEvent) error {
+	w, err := d.members.WatchAll(ctx)
+	if err != nil {
+		return mapErr(err)
+	}
+	go func() {
+		defer w.Stop()
+		for kve := range w.Updates() {
+			if kve == nil {
+				continue
+			}
+			ev := MemberEvent{Name: kve.Key(), Alive: kve.Operation() == jetstream.KeyValuePut}
+			if ev.Alive && json.Unmarshal(kve.Value(), &ev.Info) != nil {
+				continue
+			}
+			select {
+			case out <- ev:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return nil
+}

@@ -1,0 +1,313 @@
+// Package natsconn connects a member to NATS: to the servers of CLCKPT_NATS_URL, or, by default, to
+// an embedded server on a loopback port that one process of the host runs and any other process of
+// the host takes over when it dies (see REPLICATION.md). It also starts the servers of clckpt serve.
+package natsconn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/clckpt/libclckpt/config"
+)
+
+// Conn is a member's connection, and the embedded server when this process hosts it.
+type Conn struct {
+	*nats.Conn
+	cfg    config.Config
+	log    *slog.Logger
+	closed chan struct{}
+
+	mu     sync.Mutex
+	server *server.Server // the embedded server this process hosts, if any
+	lock   *os.File       // the host lock held with it
+}
+
+// Connect connects as the configuration says. name identifies the connection in the server's
+// monitoring.
+func Connect(ctx context.Context, cfg config.Config, name string, log *slog.Logger) (*Conn, error) {
+	c := &Conn{cfg: cfg, log: log, closed: make(chan struct{})}
+	if cfg.NATS.URL != "" {
+		opts, err := clientOptions(cfg, name)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, nats.RetryOnFailedConnect(false))
+		nc, err := nats.Connect(cfg.NATS.URL, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("natsconn: connect to %s: %w", cfg.NATS.URL, err)
+		}
+		c.Conn = nc
+		return c, nil
+	}
+	return c, c.connectEmbedded(ctx, name)
+}
+
+// EmbeddedURL is the address of the embedded server of a host.
+func EmbeddedURL(port int) string { return fmt.Sprintf("nats://127.0.0.1:%d", port) }
+
+func (c *Conn) connectEmbedded(ctx context.Context, name string) error {
+	url := EmbeddedURL(c.cfg.Port)
+	opts, err := clientOptions(c.cfg, name)
+	if err != nil {
+		return err
+	}
+	opts = append(opts,
+		nats.RetryOnFailedConnect(false),
+		nats.DisconnectErrHandler(func(*nats.Conn, error) { go c.takeOver() }),
+	)
+	for {
+		nc, err := nats.Connect(url, opts...)
+		if err == nil {
+			c.Conn = nc
+			c.log.Debug("joined the host's embedded NATS server", "url", url)
+			return nil
+		}
+		hosted, herr := c.host()
+		if herr != nil {
+			return herr
+		}
+		if hosted {
+			nc, err := nats.Connect(url, opts...)
+			if err != nil {
+				return fmt.Errorf("natsconn: connect to the embedded server: %w", err)
+			}
+			c.Conn = nc
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("natsconn: no NATS server at %s and another process holds %s: %w", url, c.lockPath(), ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func (c *Conn) lockPath() string { return filepath.Join(c.cfg.DataDir, "nats.lock") }
+
+// host starts the embedded server if this process can take the host lock. It reports whether this
+// process hosts the server now.
+func (c *Conn) host() (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.server != nil {
+		return true, nil
+	}
+	if err := os.MkdirAll(c.cfg.DataDir, 0o700); err != nil {
+		return false, fmt.Errorf("natsconn: create %s: %w", c.cfg.DataDir, err)
+	}
+	f, err := os.OpenFile(c.lockPath(), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return false, fmt.Errorf("natsconn: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return false, nil // another process hosts, or is starting to
+	}
+	s, err := StartServer(ServerOptions{
+		Name:     "clckpt-embedded",
+		Host:     "127.0.0.1",
+		Port:     c.cfg.Port,
+		StoreDir: filepath.Join(c.cfg.DataDir, "nats"),
+		Logger:   c.log,
+	})
+	if err != nil {
+		f.Close()
+		return false, fmt.Errorf("natsconn: start the embedded NATS server on port %d (set CLCKPT_PORT to use another): %w", c.cfg.Port, err)
+	}
+	c.server, c.lock = s, f
+	c.log.Info("hosting the embedded NATS server", "port", c.cfg.Port, "store", filepath.Join(c.cfg.DataDir, "nats"))
+	return true, nil
+}
+
+// takeOver runs when the connection drops: if the process that hosted the embedded server died, one
+// of the others starts it again on the same port and store; the client reconnects by itself.
+func (c *Conn) takeOver() {
+	for {
+		select {
+		case <-c.closed:
+			return
+		default:
+		}
+		if c.Conn != nil && (c.Conn.IsConnected() || c.Conn.IsClosed()) {
+			return
+		}
+		if hosted, err := c.host(); err != nil {
+			c.log.Error("taking over the embedded NATS server", "err", err)
+		} else if hosted {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Hosting reports whether this process runs the embedded server.
+func (c *Conn) Hosting() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.server != nil
+}
+
+// Close closes the connection and, if this process hosts it, the embedded server.
+func (c *Conn) Close() {
+	select {
+	case <-c.closed:
+		return
+	default:
+		close(c.closed)
+	}
+	if c.Conn != nil {
+		c.Conn.Close()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.server != nil {
+		c.server.Shutdown()
+		c.server.WaitForShutdown()
+		c.server = nil
+	}
+	if c.lock != nil {
+		c.lock.Close()
+		c.lock = nil
+	}
+}
+
+// clientOptions are the connection options every member uses.
+func clientOptions(cfg config.Config, name string) ([]nats.Option, error) {
+	opts := []nats.Option{
+		nats.Name(name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(25 * time.Millisecond),
+		nats.ReconnectJitter(25*time.Millisecond, 25*time.Millisecond),
+		nats.Timeout(2 * time.Second),
+		nats.PingInterval(2 * time.Second),
+		nats.MaxPingsOutstanding(3),
+		nats.ReconnectBufSize(64 << 20),
+	}
+	n := cfg.NATS
+	if n.Creds != "" {
+		opts = append(opts, nats.UserCredentials(n.Creds))
+	}
+	if n.NKey != "" {
+		o, err := nats.NkeyOptionFromSeed(n.NKey)
+		if err != nil {
+			return nil, fmt.Errorf("natsconn: CLCKPT_NATS_NKEY: %w", err)
+		}
+		opts = append(opts, o)
+	}
+	if n.User != "" {
+		opts = append(opts, nats.UserInfo(n.User, n.Password))
+	}
+	if n.TLSCA != "" {
+		opts = append(opts, nats.RootCAs(n.TLSCA))
+	}
+	if (n.TLSCert == "") != (n.TLSKey == "") {
+		return nil, errors.New("natsconn: set both CLCKPT_NATS_TLS_CERT and CLCKPT_NATS_TLS_KEY, or neither")
+	}
+	if n.TLSCert != "" {
+		opts = append(opts, nats.ClientCert(n.TLSCert, n.TLSKey))
+	}
+	return opts, nil
+}
+
+// ServerOptions configure an embedded NATS server with JetStream.
+type ServerOptions struct {
+	Name        string // server name, unique in a cluster
+	Host        string // client listen address
+	Port        int    // client port (-1: any)
+	StoreDir    string // JetStream storage
+	ClusterName string // set with ClusterPort to form a cluster
+	ClusterHost string
+	ClusterPort int      // route port (-1: any); 0: no cluster
+	Routes      []string // nats-route://host:port of the peers
+	HTTPPort    int      // monitoring port, 0: none
+	// Authorization, when set, is required from clients (users with passwords or nkeys).
+	Users []*server.User
+	NKeys []*server.NkeyUser
+	// TLS for clients.
+	TLSCert, TLSKey, TLSCA string
+	Logger                 *slog.Logger
+}
+
+// StartServer starts an embedded NATS server with JetStream and waits until it accepts clients. It
+// never touches the process's signals.
+func StartServer(o ServerOptions) (*server.Server, error) {
+	opts := &server.Options{
+		ServerName: o.Name,
+		Host:       o.Host,
+		Port:       o.Port,
+		JetStream:  true,
+		StoreDir:   o.StoreDir,
+		NoSigs:     true,
+		NoLog:      o.Logger == nil,
+		HTTPPort:   o.HTTPPort,
+		Users:      o.Users,
+		Nkeys:      o.NKeys,
+		// Big enough for a snapshot batch or a section of the engine's maximum size.
+		MaxPayload: 80 << 20,
+		MaxPending: 256 << 20,
+	}
+	if o.ClusterPort != 0 {
+		opts.Cluster = server.ClusterOpts{Name: o.ClusterName, Host: o.ClusterHost, Port: o.ClusterPort}
+		for _, r := range o.Routes {
+			u, err := url.Parse(r)
+			if err != nil {
+				return nil, fmt.Errorf("natsconn: route %q: %w", r, err)
+			}
+			opts.Routes = append(opts.Routes, u)
+		}
+	}
+	if o.TLSCert != "" {
+		tc, err := server.GenTLSConfig(&server.TLSConfigOpts{CertFile: o.TLSCert, KeyFile: o.TLSKey, CaFile: o.TLSCA})
+		if err != nil {
+			return nil, fmt.Errorf("natsconn: TLS: %w", err)
+		}
+		opts.TLSConfig = tc
+		opts.TLS = true
+	}
+	if err := os.MkdirAll(o.StoreDir, 0o700); err != nil {
+		return nil, fmt.Errorf("natsconn: %w", err)
+	}
+	s, err := server.NewServer(opts)
+	if err != nil {
+		return nil, err
+	}
+	if o.Logger != nil {
+		s.SetLoggerV2(&serverLogger{o.Logger}, false, false, false)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		s.Shutdown()
+		return nil, fmt.Errorf("natsconn: the NATS server did not start (port %d in use?)", o.Port)
+	}
+	return s, nil
+}
+
+// serverLogger forwards the server's notices and errors to slog; its debug and trace output is
+// dropped.
+type serverLogger struct{ l *slog.Logger }
+
+func (l *serverLogger) Noticef(f string, a ...any) { l.l.Debug("nats: " + fmt.Sprintf(f, a...)) }
+func (l *serverLogger) Warnf(f string, a ...any)   { l.l.Warn("nats: " + fmt.Sprintf(f, a...)) }
+func (l *serverLogger) Fatalf(f string, a ...any)  { l.l.Error("nats: " + fmt.Sprintf(f, a...)) }
+func (l *serverLogger) Errorf(f string, a ...any) {
+	msg := fmt.Sprintf(f, a...)
+	if strings.Contains(msg, "connection refused") { // peers that are not up yet
+		l.l.Debug("nats: " + msg)
+		return
+	}
+	l.l.Error("nats: " + msg)
+}
+func (l *serverLogger) Debugf(string, ...any) {}
+func (l *serverLogger) Tracef(string, ...any) {}
