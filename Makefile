@@ -15,11 +15,11 @@ LDFLAGS_PROG := -L$(LIB) -lclckpt -lpthread -Wl,-rpath,$(abspath $(LIB))
 
 CORE := $(LIB)/libclckpt-core.so.1
 FRONT := $(LIB)/libclckpt.so.$(VERSION)
-GO_SOURCES := $(shell find capi engine config -name '*.go' -not -name '*_test.go') go.mod go.sum
+GO_SOURCES := $(shell find capi engine config replication -name '*.go' -not -name '*_test.go') go.mod go.sum
 HEADERS := $(wildcard include/*.h)
 COUNTER := $(BIN)/ckptTest
 
-.PHONY: help build lib test test-go test-c bench demo install clean
+.PHONY: help build lib test test-go test-c test-valgrind test-install bench demo install clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -49,14 +49,21 @@ $(COUNTER): examples/counter/ckptTest.c examples/counter/ckptTestMain.c examples
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS_PROG) -o $@ examples/counter/ckptTest.c examples/counter/ckptTestMain.c $(LDFLAGS_PROG)
 
-test: test-go test-c ## run every test (Go with the race detector, then the C tests)
+test: test-go test-c test-valgrind ## run every test (Go with the race detector, the C tests, the C tests under valgrind)
 
 test-go:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
-test-c: lib $(COUNTER) ## run the C tests against the real library
+test-c: lib $(COUNTER) test-install ## run the C tests against the real library
 	CC="$(CC)" BUILD="$(BUILD)" ctests/run.sh
+
+# About 75 s on 2 cores: each test runs under memcheck (Go's own noise: ctests/valgrind.supp).
+test-valgrind: lib ## run the C tests under valgrind memcheck
+	VALGRIND=1 CC="$(CC)" BUILD="$(BUILD)" ctests/run.sh
+
+test-install: lib ## install into a temporary prefix, build and run the counter example from it
+	CC="$(CC)" BUILD="$(BUILD)" MAKE="$(MAKE)" ctests/install.sh
 
 bench: ## run the benchmarks (engine vs bare Badger); results go in BENCHMARKS.md
 	$(GO) run ./bench/engine

@@ -9,15 +9,18 @@ import "C"
 
 import (
 	"bytes"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
 	"github.com/clckpt/libclckpt/engine"
 )
 
-// C memory read by Go: the slices below point into the caller's memory and live only during the
-// call; the engine copies what it keeps. Memory handed to the caller comes from C.malloc, so that
-// clHeapFree releases it.
+// What the caller passes in (ids, data) is copied into Go memory here, on the goroutine of the
+// call: a bad pointer then faults where guard recovers it, and the engine, whose store may read
+// a value on a goroutine of its own, never sees the caller's memory. Only a read's destination
+// buffer is a view of C memory, filled during the call. Memory handed to the caller comes from
+// C.malloc, so that clHeapFree releases it.
 
 // nameFromC returns the checkpoint name a ClNameT holds: its first length bytes (at most 255, as the
 // original read them), up to the first NUL. A length above CL_MAX_NAME_LENGTH is refused.
@@ -57,17 +60,25 @@ func attrsToC(a *engine.Attributes, out *C.ClCkptCheckpointCreationAttributesT) 
 	out.maxSectionIdSize = C.ClSizeT(a.MaxSectionIDSize)
 }
 
-// sectionID returns the id bytes of a section id; nil (the default section, or a generated id at
-// creation) when id is NULL or idLen is 0.
+// sectionID returns a copy of the id bytes of a section id; nil (the default section, or a
+// generated id at creation) when id is NULL or idLen is 0.
 func sectionID(s *C.ClCkptSectionIdT) []byte {
 	if s.id == nil || s.idLen == 0 {
 		return nil
 	}
-	return unsafe.Slice((*byte)(unsafe.Pointer(s.id)), int(s.idLen))
+	return bytes.Clone(unsafe.Slice((*byte)(unsafe.Pointer(s.id)), int(s.idLen)))
 }
 
-// goBytes views n bytes of C memory.
+// goBytes copies n bytes of C memory.
 func goBytes(p unsafe.Pointer, n C.ClSizeT) []byte {
+	if n == 0 {
+		return []byte{}
+	}
+	return bytes.Clone(unsafe.Slice((*byte)(p), int(n)))
+}
+
+// cBuffer views n bytes of the caller's memory, for a read to fill during the call.
+func cBuffer(p unsafe.Pointer, n C.ClSizeT) []byte {
 	if n == 0 {
 		return []byte{}
 	}
@@ -98,3 +109,8 @@ func timeToC(t time.Time) C.ClTimeT {
 
 // timeDuration converts a ClTimeT duration.
 func timeDuration(t C.ClTimeT) time.Duration { return time.Duration(t) }
+
+// probeOutput makes a bad output pointer fault (a panic that guard turns into an error code) before
+// the call changes anything, so that no handle is left behind: an atomic add of 0 writes the 8
+// bytes without changing them, and cannot be optimised away.
+func probeOutput(p unsafe.Pointer) { atomic.AddUint64((*uint64)(p), 0) }

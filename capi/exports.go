@@ -28,6 +28,7 @@ func clckpt_initialize(out *C.ClCkptSvcHdlT, callbacks *C.ClCkptCallbacksT, vers
 	if out == nil || version == nil {
 		return code(rc.NullPointer)
 	}
+	probeOutput(unsafe.Pointer(out))
 	// Accepted: release 'B', major version up to 1. Either way the caller learns what we support.
 	ok := version.releaseCode == 'B' && version.majorVersion <= 1
 	version.releaseCode, version.majorVersion, version.minorVersion = 'B', 1, 1
@@ -100,6 +101,7 @@ func clckpt_checkpoint_open(svcH C.ClCkptSvcHdlT, name *C.ClNameT, attrs *C.ClCk
 	if out == nil || name == nil {
 		return code(rc.NullPointer)
 	}
+	probeOutput(unsafe.Pointer(out))
 	goName, a, err := openArgs(name, attrs, flags)
 	if err != nil {
 		return errCode(err)
@@ -281,6 +283,10 @@ func clckpt_section_create(h C.ClCkptHdlT, attrs *C.ClCkptSectionCreationAttribu
 		return bad
 	}
 	sid := attrs.sectionId
+	if sid.idLen == 0 { // a generated id is written back: a place that cannot take it fails now
+		probeOutput(unsafe.Pointer(sid))
+		probeOutput(unsafe.Pointer(&sid.id))
+	}
 	var initial []byte
 	if data != nil {
 		initial = goBytes(unsafe.Pointer(data), size)
@@ -343,6 +349,7 @@ func clckpt_section_iteration_initialize(h C.ClCkptHdlT, chosen C.ClCkptSections
 	if out == nil {
 		return code(rc.NullPointer)
 	}
+	probeOutput(unsafe.Pointer(out))
 	if chosen < C.CL_CKPT_SECTIONS_FOREVER || chosen > C.CL_CKPT_SECTIONS_ANY {
 		return code(rc.InvalidParam)
 	}
@@ -522,7 +529,7 @@ func clckpt_checkpoint_read(h C.ClCkptHdlT, iov *C.ClCkptIOVectorElementT, n C.C
 		el := engine.ReadElement{SectionID: sectionID(&e.sectionId), Offset: int64(e.dataOffset)}
 		if e.dataBuffer != nil {
 			// No section is larger than MaxDataSize: a larger request reads at most that much.
-			el.Buffer = goBytes(unsafe.Pointer(e.dataBuffer), min(e.dataSize, engine.MaxDataSize+1))
+			el.Buffer = cBuffer(unsafe.Pointer(e.dataBuffer), min(e.dataSize, engine.MaxDataSize+1))
 		}
 		elems = append(elems, el)
 	}
@@ -564,13 +571,19 @@ func clckpt_checkpoint_synchronize_async(h C.ClCkptHdlT, invocation C.ClInvocati
 	if s.syncCB == nil {
 		return code(rc.Initialized)
 	}
+	// What Synchronize refuses (no WRITE, a synchronous checkpoint, no active replica) is this call's
+	// own error, with no callback; the outcome of an accepted one is delivered through dispatch.
+	cb := s.syncCB
 	s.pending.Add(1)
-	go func() {
+	err := c.ck.SynchronizeAsync(bg, func(err error) {
 		defer s.pending.Done()
-		result := rc.FromError(c.ck.Synchronize(bg))
-		cb := s.syncCB
+		result := rc.FromError(err)
 		_ = s.queue.Push(func() { C.clckpt_call_sync_cb(cb, invocation, C.ClRcT(result)) })
-	}()
+	})
+	if err != nil {
+		s.pending.Done()
+		return errCode(err)
+	}
 	return code(rc.OK)
 }
 

@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 CC=${CC:-gcc}
 out=$BUILD/ctests
+if [ "${VALGRIND:-0}" = 1 ]; then
+  out=$BUILD/ctests-valgrind # apart, so that both runs can go at once (make -j)
+  command -v valgrind >/dev/null || { echo "valgrind is not installed"; echo "0 passed, 1 failed"; exit 1; }
+fi
 mkdir -p "$out"
 lib=$(cd "$BUILD/lib" && pwd)
 

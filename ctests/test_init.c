@@ -28,6 +28,24 @@ int main(void) {
     CHECK_RC(clCkptInitialize(&svc2, NULL, &newer), 0x31000f);
     CHECK(newer.majorVersion == 1 && newer.minorVersion == 1);
 
+    /* Other minor versions of B.1 are accepted too, and answered with B.1.1. */
+    ClVersionT minor = {'B', 1, 0};
+    ClCkptSvcHdlT svc3 = 0;
+    REQUIRE_RC(clCkptInitialize(&svc3, NULL, &minor), CL_OK);
+    CHECK(minor.releaseCode == 'B' && minor.majorVersion == 1 && minor.minorVersion == 1);
+    CHECK_RC(clCkptFinalize(svc3), CL_OK);
+    /* A callback table with NULL members is fine. */
+    ClCkptCallbacksT none = {NULL, NULL};
+    ClVersionT v3 = {'B', 1, 1};
+    REQUIRE_RC(clCkptInitialize(&svc3, &none, &v3), CL_OK);
+    CHECK_RC(clCkptFinalize(svc3), CL_OK);
+    /* Garbage pointers give an error code, and no service handle is left behind (checked below:
+       after the last Finalize the library is uninitialized). */
+    ClVersionT v4 = {'B', 1, 1};
+    CHECK_RC(clCkptInitialize(&svc3, NULL, (ClVersionT *)1), CL_CKPT_ERR_INVALID_PARAMETER);
+    CHECK_RC(clCkptInitialize((ClCkptSvcHdlT *)8, NULL, &v4), CL_CKPT_ERR_INVALID_PARAMETER);
+    CHECK_RC(clCkptInitialize(&svc3, (const ClCkptCallbacksT *)8, &v4), CL_CKPT_ERR_INVALID_PARAMETER);
+
     /* Each Initialize makes a new service handle. */
     ClVersionT v2 = {'B', 1, 1};
     REQUIRE_RC(clCkptInitialize(&svc2, NULL, &v2), CL_OK);

@@ -46,6 +46,10 @@ type Checkpoint interface {
 	// Synchronize returns once every replica has every write made so far. ErrBadOperation on a
 	// WriteAllReplicas checkpoint, whose writes are synchronous already.
 	Synchronize(ctx context.Context) error
+	// SynchronizeAsync is Synchronize without the wait: what Synchronize would refuse at once
+	// (access, a synchronous checkpoint, no active replica) is its error; otherwise it returns nil
+	// and done receives the outcome later, on another goroutine.
+	SynchronizeAsync(ctx context.Context, done func(error)) error
 	// CreateSection creates a section holding data. An empty id asks for a generated one
 	// ("generatedSection<n>" plus a terminating NUL byte), which is returned; otherwise id is
 	// returned. expiration is absolute; Never (or the zero Time) means the section never expires.

@@ -121,6 +121,14 @@ func (h *handle) Synchronize(ctx context.Context) error {
 	return h.begin(ctx, WriteAccess, true)
 }
 
+func (h *handle) SynchronizeAsync(ctx context.Context, done func(error)) error {
+	if err := h.Synchronize(ctx); err != nil {
+		return err
+	}
+	go done(nil) // nothing to wait for: the only replica has everything
+	return nil
+}
+
 func (h *handle) CreateSection(ctx context.Context, id []byte, expiration time.Time, data []byte) ([]byte, error) {
 	if err := h.begin(ctx, WriteAccess, true); err != nil {
 		return nil, err

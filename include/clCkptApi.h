@@ -620,8 +620,10 @@ extern ClRcT clCkptCheckpointRetentionDurationSet(CL_IN ClCkptHdlT checkpointHan
  * checkpoint has no active replica until this is called, and until then
  * section and data operations (SectionCreate, SectionDelete,
  * SectionExpirationTimeSet, SectionIterationInitialize, CheckpointWrite,
- * SectionOverwrite, CheckpointRead, CheckpointSynchronize and
- * CheckpointSynchronizeAsync) fail with CL_CKPT_ERR_NOT_EXIST.  A process
+ * SectionOverwrite, CheckpointRead, CheckpointStatusGet,
+ * CheckpointSynchronize and CheckpointSynchronizeAsync) fail with
+ * CL_CKPT_ERR_NOT_EXIST.  The same holds after the active replica's
+ * process died, until a process calls this function again.  A process
  * that becomes active calls it first; calling it again is harmless.
  *
  * Returns:
@@ -641,11 +643,14 @@ extern ClRcT clCkptActiveReplicaSet(CL_IN ClCkptHdlT checkpointHandle);
  * retention duration), the number of sections not counting the default
  * section, and memoryUsed: the sum of the data sizes of all sections,
  * including the default section, capped at 0xFFFFFFFF.  (The original
- * always reported 0.)  Needs no open flag and no active replica.
+ * always reported 0.)  Needs no open flag.  The counts come from the active
+ * replica, so a collocated checkpoint needs one (see clCkptActiveReplicaSet).
  *
  * Returns:
  *   CL_OK
  *   CL_CKPT_ERR_NULL_POINTER     checkpointStatus is NULL.
+ *   CL_CKPT_ERR_NOT_EXIST        collocated checkpoint without an active
+ *                                replica.
  *   CL_CKPT_ERR_INVALID_HANDLE   not a live checkpoint handle.
  *   CL_CKPT_ERR_NOT_INITIALIZED  the library is not initialized.
  */

@@ -129,6 +129,7 @@ const (
 
 // AckMsg answers an op, a position query or a snapshot piece.
 type AckMsg struct {
+	From   string // the replying member
 	Ckpt   uint64
 	Epoch  uint64 // the replica's epoch
 	LSN    uint64 // the replica's last op
@@ -140,6 +141,7 @@ type AckMsg struct {
 func (m *AckMsg) Encode(buf []byte) []byte {
 	e := header(KindAck)
 	e.b = append(buf, e.b...)
+	e.str(m.From)
 	e.u64(m.Ckpt)
 	e.u64(m.Epoch)
 	e.u64(m.LSN)
@@ -154,7 +156,7 @@ func DecodeAckMsg(msg []byte) (*AckMsg, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &AckMsg{Ckpt: d.u64(), Epoch: d.u64(), LSN: d.u64(), Status: AckStatus(d.u8()), Text: d.str()}
+	m := &AckMsg{From: d.str(), Ckpt: d.u64(), Epoch: d.u64(), LSN: d.u64(), Status: AckStatus(d.u8()), Text: d.str()}
 	if d.err == nil && m.Status > AckDiverged {
 		d.fail("ack status %d", m.Status)
 	}

@@ -27,7 +27,7 @@ func TestRoundTrips(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, &create, got)
 
-	ack := AckMsg{Ckpt: 1, Epoch: 2, LSN: 3, Status: AckGap, Text: "behind"}
+	ack := AckMsg{From: "b", Ckpt: 1, Epoch: 2, LSN: 3, Status: AckGap, Text: "behind"}
 	gotAck, err := DecodeAckMsg(ack.Encode(nil))
 	require.NoError(t, err)
 	require.Equal(t, &ack, gotAck)

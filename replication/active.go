@@ -1,0 +1,506 @@
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/replication/directory"
+	"github.com/clckpt/libclckpt/replication/wire"
+)
+
+// active is the active role of a member for one checkpoint: it is the replica's sink, keeps the
+// recent ops, and runs one stream per other replica.
+type active struct {
+	c     *ckpt
+	rep   *engine.Replica
+	epoch uint64
+	sync  bool // WR_ALL_REPLICAS: a write waits for every in-sync replica
+
+	mu        sync.Mutex
+	ring      []ringOp // recent ops, oldest first
+	ringBytes int
+	lsn       uint64 // last op emitted
+	streams   map[string]*stream
+	synced    map[string]bool // followers in the entry's in-sync set
+	progress  chan struct{}   // closed and replaced whenever an ack or the in-sync set changes
+	stopped   bool
+	fenced    bool // handing over: ops made now are neither sent nor acknowledged
+}
+
+type ringOp struct {
+	lsn uint64
+	msg []byte // the encoded OpMsg
+}
+
+// errDeposed: the member stopped being the active while a call waited; the caller retries.
+var errDeposed = fmt.Errorf("%w: the active replica changed", engine.ErrTryAgain)
+
+func newActive(c *ckpt, rep *engine.Replica, e *directory.Entry) *active {
+	_, lsn := rep.Position()
+	a := &active{
+		c: c, rep: rep, epoch: e.Epoch, sync: e.Attrs.Flags&engine.WriteAllReplicas != 0,
+		lsn: lsn, streams: make(map[string]*stream), synced: make(map[string]bool), progress: make(chan struct{}),
+	}
+	return a
+}
+
+// follow adjusts the streams and the in-sync set to the entry; the ckpt lock is held.
+func (a *active) follow(e *directory.Entry) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.stopped {
+		return
+	}
+	me := a.c.m.name
+	for _, f := range e.Replicas {
+		if f != me && a.streams[f] == nil {
+			s := newStream(a, f)
+			a.streams[f] = s
+			a.c.m.spawn(s.run)
+		}
+	}
+	for f, s := range a.streams {
+		if !e.HasReplica(f) {
+			s.stopLocked()
+			delete(a.streams, f)
+		}
+	}
+	synced := make(map[string]bool)
+	for _, f := range e.Synced {
+		if f != me {
+			synced[f] = true
+		}
+	}
+	a.synced = synced
+	a.broadcastLocked()
+}
+
+func (a *active) isFenced() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.fenced || a.stopped
+}
+
+func (a *active) broadcastLocked() {
+	close(a.progress)
+	a.progress = make(chan struct{})
+}
+
+// stop ends the role: streams stop and waiters are released with errDeposed.
+func (a *active) stop() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.stopped {
+		return
+	}
+	a.stopped = true
+	for _, s := range a.streams {
+		s.stopLocked()
+	}
+	a.broadcastLocked()
+}
+
+// Emit implements engine.Sink: it keeps the op for the streams and, for WR_ALL_REPLICAS, returns the
+// wait for every in-sync replica's acknowledgement. It runs under the replica's lock.
+func (a *active) Emit(op *engine.Op) func(context.Context) error {
+	a.mu.Lock()
+	if a.fenced || a.stopped {
+		// This replica is no longer where writes go: the op stays here only (the replica will be
+		// copied again from the new active) and its caller retries there.
+		a.mu.Unlock()
+		return func(context.Context) error { return errDeposed }
+	}
+	a.mu.Unlock()
+	msg := (&wire.OpMsg{Ckpt: a.c.id, Epoch: a.epoch, Op: *op}).Encode(nil)
+	a.mu.Lock()
+	a.ring = append(a.ring, ringOp{lsn: op.LSN, msg: msg})
+	a.ringBytes += len(msg)
+	for len(a.ring) > 1 && a.ringBytes > a.c.m.cfg.TailBytes {
+		a.ringBytes -= len(a.ring[0].msg)
+		a.ring[0] = ringOp{}
+		a.ring = a.ring[1:]
+	}
+	a.lsn = op.LSN
+	for _, s := range a.streams {
+		s.kick()
+	}
+	a.mu.Unlock()
+	if !a.sync {
+		return nil
+	}
+	lsn := op.LSN
+	return func(ctx context.Context) error { return a.waitAcked(ctx, lsn, true) }
+}
+
+// waitAcked waits until every follower that counts has acknowledged lsn: the in-sync ones
+// (onlySynced) or every follower that is reachable (Synchronize).
+func (a *active) waitAcked(ctx context.Context, lsn uint64, onlySynced bool) error {
+	for {
+		a.mu.Lock()
+		if a.stopped {
+			a.mu.Unlock()
+			return errDeposed
+		}
+		done := true
+		for f, s := range a.streams {
+			counts := a.synced[f]
+			if !onlySynced {
+				counts = !s.down
+			}
+			if counts && s.acked < lsn {
+				done = false
+				break
+			}
+		}
+		ch := a.progress
+		a.mu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("%w: waiting for the replicas: %w", engine.ErrTimeout, ctx.Err())
+		}
+	}
+}
+
+// synchronize waits until every reachable replica has every op made so far.
+func (a *active) synchronize(ctx context.Context) error {
+	a.mu.Lock()
+	lsn := a.lsn
+	a.mu.Unlock()
+	return a.waitAcked(ctx, lsn, false)
+}
+
+// opsAfter returns the ring's ops after lsn, and whether the ring still holds the next one.
+func (a *active) opsAfterLocked(lsn uint64) ([]ringOp, bool) {
+	if lsn == a.lsn {
+		return nil, true
+	}
+	if len(a.ring) == 0 || a.ring[0].lsn > lsn+1 {
+		return nil, false
+	}
+	i, _ := slices.BinarySearchFunc(a.ring, lsn+1, func(r ringOp, l uint64) int {
+		switch {
+		case r.lsn < l:
+			return -1
+		case r.lsn > l:
+			return 1
+		}
+		return 0
+	})
+	return a.ring[i:], true
+}
+
+// setSynced adds (or removes) a follower to the entry's in-sync set, only while the epoch is still
+// this active's. The in-memory set changes once the directory has.
+func (a *active) setSynced(f string, in bool) {
+	m := a.c.m
+	ctx, cancel := context.WithTimeout(m.ctx, 5*time.Second)
+	defer cancel()
+	e, err := m.dir.Update(ctx, a.c.id, func(e *directory.Entry) error {
+		if e.Epoch != a.epoch || e.Active != m.name {
+			return errDeposed
+		}
+		has := e.IsSynced(f)
+		switch {
+		case in && !has && e.HasReplica(f):
+			e.Synced = append(e.Synced, f)
+		case !in && has:
+			e.Synced = slices.DeleteFunc(e.Synced, func(s string) bool { return s == f })
+		default:
+			return errNoChange
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errNoChange):
+	case errors.Is(err, errDeposed):
+		a.c.stepDown("the epoch moved on")
+	case err != nil:
+		m.log.Warn("changing the in-sync set", "checkpoint", a.c.name(), "follower", f, "in", in, "err", err)
+	default:
+		m.log.Info("in-sync set changed", "checkpoint", a.c.name(), "follower", f, "in", in)
+		a.c.update(e)
+	}
+}
+
+var errNoChange = errors.New("no change")
+
+// stream sends one checkpoint's ops to one follower, in LSN order, and catches the follower up
+// (tail or snapshot) when it is behind.
+type stream struct {
+	a    *active
+	to   string
+	wake chan struct{}
+
+	// guarded by a.mu
+	sent, acked  uint64
+	phase        int
+	down         bool // the follower did not answer its last position query
+	lastProgress time.Time
+	stopped      bool
+}
+
+const (
+	phaseQuery    = iota // ask the follower where it is
+	phaseLive            // send ops as they come
+	phaseSnapshot        // copy the whole replica
+)
+
+func newStream(a *active, to string) *stream {
+	return &stream{a: a, to: to, wake: make(chan struct{}, 1), phase: phaseQuery, lastProgress: time.Now()}
+}
+
+func (s *stream) kick() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *stream) stopLocked() {
+	s.stopped = true
+	s.kick()
+}
+
+func (s *stream) run() {
+	m := s.a.c.m
+	backoff := 20 * time.Millisecond
+	for {
+		s.a.mu.Lock()
+		stopped, phase := s.stopped || s.a.stopped, s.phase
+		s.a.mu.Unlock()
+		if stopped || m.closed.Load() {
+			return
+		}
+		var err error
+		switch phase {
+		case phaseQuery:
+			err = s.query()
+		case phaseSnapshot:
+			err = s.snapshot()
+		case phaseLive:
+			s.live()
+			continue
+		}
+		if err != nil {
+			m.log.Debug("replica stream", "checkpoint", s.a.c.name(), "to", s.to, "err", err)
+			select {
+			case <-time.After(backoff):
+			case <-m.ctx.Done():
+				return
+			}
+			backoff = min(2*backoff, time.Second)
+			continue
+		}
+		backoff = 20 * time.Millisecond
+	}
+}
+
+// query asks the follower for its position and decides how to bring it up to date.
+func (s *stream) query() error {
+	m, a := s.a.c.m, s.a
+	msg, err := m.nc.Request(m.subject(s.to, "pos"), (&wire.PositionMsg{Ckpt: a.c.id}).Encode(nil), m.cfg.AckTimeout)
+	if err != nil {
+		a.mu.Lock()
+		s.down = true
+		a.broadcastLocked()
+		a.mu.Unlock()
+		return err
+	}
+	ack, err := wire.DecodeAckMsg(msg.Data)
+	if err != nil {
+		return err
+	}
+	a.c.mu.Lock()
+	e := a.c.entry
+	a.c.mu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s.down = false
+	_, inRing := a.opsAfterLocked(ack.LSN)
+	switch {
+	case ack.Status == wire.AckOK && ack.LSN <= a.lsn && inRing && (ack.Epoch == a.epoch || e != nil && e.Continues(ack.Epoch, ack.LSN)):
+		s.sent, s.acked, s.phase = ack.LSN, ack.LSN, phaseLive
+	case ack.Status == wire.AckOK && ack.Epoch > a.epoch:
+		// The follower knows a newer epoch: this active is stale.
+		m.spawn(func() { _, _ = a.c.refresh(m.ctx) })
+		return errDeposed
+	default:
+		s.phase = phaseSnapshot
+	}
+	s.lastProgress = time.Now()
+	a.broadcastLocked()
+	return nil
+}
+
+// live sends the ops the follower has not been sent, then waits for more (or for the ack timeout).
+func (s *stream) live() {
+	m, a := s.a.c.m, s.a
+	a.mu.Lock()
+	if s.phase != phaseLive || s.stopped {
+		a.mu.Unlock()
+		return
+	}
+	ops, ok := a.opsAfterLocked(s.sent)
+	if !ok {
+		s.phase = phaseSnapshot
+		a.mu.Unlock()
+		return
+	}
+	if len(ops) > 0 {
+		if s.acked == s.sent {
+			s.lastProgress = time.Now() // the clock of the ack timeout starts with the oldest unacked op
+		}
+		s.sent = ops[len(ops)-1].lsn
+	}
+	late := s.acked < s.sent && time.Since(s.lastProgress) > m.cfg.AckTimeout
+	wasSynced := a.synced[s.to]
+	a.mu.Unlock()
+
+	subject, reply := m.subject(s.to, "op"), m.subject(m.name, "ack")
+	for _, op := range ops {
+		if err := m.nc.PublishMsg(&nats.Msg{Subject: subject, Reply: reply, Data: op.msg}); err != nil {
+			m.log.Debug("sending an op", "to", s.to, "err", err)
+		}
+	}
+	if late {
+		m.log.Warn("replica does not acknowledge: taking it out of the in-sync set", "checkpoint", a.c.name(), "replica", s.to)
+		if wasSynced {
+			a.setSynced(s.to, false)
+		}
+		a.mu.Lock()
+		s.phase, s.down = phaseQuery, true
+		a.broadcastLocked()
+		a.mu.Unlock()
+		return
+	}
+	select {
+	case <-s.wake:
+	case <-time.After(m.cfg.AckTimeout / 4):
+	case <-m.ctx.Done():
+	}
+}
+
+// onAck takes a follower's acknowledgement.
+func (s *stream) onAck(ack *wire.AckMsg) {
+	a, m := s.a, s.a.c.m
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch ack.Status {
+	case wire.AckOK:
+		if ack.LSN > s.acked {
+			s.acked = ack.LSN
+			s.lastProgress = time.Now()
+			a.broadcastLocked()
+		}
+		if s.phase == phaseLive && s.acked == a.lsn && !a.synced[s.to] {
+			m.spawn(func() { a.setSynced(s.to, true) })
+		}
+	case wire.AckStale:
+		m.spawn(func() { _, _ = a.c.refresh(m.ctx) })
+	case wire.AckGap:
+		s.phase = phaseQuery
+	default: // no replica, diverged, failed: start over with a copy
+		s.phase = phaseSnapshot
+	}
+	s.kick()
+}
+
+// snapshotBatch bounds one snapshot message (NATS servers accept 1 MiB messages by default).
+const snapshotBatch = 512 << 10
+
+// snapshot copies the whole replica to the follower, then continues with the ops after it.
+func (s *stream) snapshot() error {
+	m, a := s.a.c.m, s.a
+	subject := m.subject(s.to, "snap")
+	send := func(sm *wire.SnapshotMsg, timeout time.Duration) error {
+		msg, err := m.nc.Request(subject, sm.Encode(nil), timeout)
+		if err != nil {
+			return err
+		}
+		ack, err := wire.DecodeAckMsg(msg.Data)
+		if err != nil {
+			return err
+		}
+		if ack.Status != wire.AckOK {
+			return fmt.Errorf("snapshot refused: status %d %s", ack.Status, ack.Text)
+		}
+		return nil
+	}
+	var header engine.SnapshotHeader
+	batch := &wire.SnapshotMsg{Ckpt: a.c.id, Epoch: a.epoch, Part: wire.SnapSections}
+	size := 0
+	flush := func() error {
+		if len(batch.Sections) == 0 {
+			return nil
+		}
+		err := send(batch, 30*time.Second)
+		batch.Sections, size = batch.Sections[:0], 0
+		return err
+	}
+	err := a.rep.Snapshot(func(h engine.SnapshotHeader) error {
+		header = h
+		batch.Header = h
+		return send(&wire.SnapshotMsg{Ckpt: a.c.id, Epoch: a.epoch, Part: wire.SnapHeader, Header: h}, m.cfg.AckTimeout*5)
+	}, func(sec *engine.SnapshotSection) error {
+		c := *sec
+		c.ID, c.Data = slices.Clone(sec.ID), slices.Clone(sec.Data)
+		batch.Sections = append(batch.Sections, c)
+		size += len(c.Data) + len(c.ID) + 40
+		if size >= snapshotBatch {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err == nil {
+		err = send(&wire.SnapshotMsg{Ckpt: a.c.id, Epoch: a.epoch, Part: wire.SnapEnd, Header: header}, time.Minute)
+	}
+	if err != nil {
+		return fmt.Errorf("snapshot to %s: %w", s.to, err)
+	}
+	m.log.Info("replica copied", "checkpoint", a.c.name(), "to", s.to, "lsn", header.LSN)
+	a.mu.Lock()
+	s.sent, s.acked, s.phase, s.down = header.LSN, header.LSN, phaseLive, false
+	s.lastProgress = time.Now()
+	a.broadcastLocked()
+	a.mu.Unlock()
+	return nil
+}
+
+// onAck routes an acknowledgement to its stream.
+func (m *Member) onAck(msg *nats.Msg) {
+	ack, err := wire.DecodeAckMsg(msg.Data)
+	if err != nil {
+		m.log.Warn("bad ack", "err", err)
+		return
+	}
+	m.mu.Lock()
+	c := m.ckpts[ack.Ckpt]
+	m.mu.Unlock()
+	if c == nil {
+		return
+	}
+	_, a := c.localActive()
+	if a == nil {
+		return
+	}
+	a.mu.Lock()
+	s := a.streams[ack.From]
+	a.mu.Unlock()
+	if s != nil {
+		s.onAck(ack)
+	}
+}

@@ -1,0 +1,206 @@
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/replication/directory"
+	"github.com/clckpt/libclckpt/replication/wire"
+)
+
+// callTimeout bounds a call without a deadline of its own (the C API gives none to writes).
+const callTimeout = 30 * time.Second
+
+// onCall serves a call forwarded by another member.
+func (m *Member) onCall(msg *nats.Msg) {
+	call, err := wire.DecodeCallMsg(msg.Data)
+	var reply *wire.ReplyMsg
+	if err != nil {
+		reply = &wire.ReplyMsg{Err: fmt.Errorf("%w: %w", engine.ErrInvalidParameter, err)}
+	} else {
+		ctx, cancel := context.WithTimeout(m.ctx, callTimeout)
+		if call.Timeout > 0 {
+			ctx, cancel = context.WithTimeout(m.ctx, call.Timeout)
+		}
+		reply = m.serve(ctx, call)
+		cancel()
+	}
+	_ = msg.Respond(reply.Encode(nil))
+}
+
+// serve runs a call on the local active replica, or answers NotActive.
+func (m *Member) serve(ctx context.Context, call *wire.CallMsg) *wire.ReplyMsg {
+	c := m.ckptFor(call.Ckpt)
+	rep, a := c.localActive()
+	if rep == nil || a.epoch < call.Epoch {
+		// The caller may know more than this member's watch has told it yet.
+		if _, err := c.refresh(ctx); err != nil {
+			return &wire.ReplyMsg{Err: err}
+		}
+		if rep, a = c.localActive(); rep == nil {
+			return &wire.ReplyMsg{NotActive: true}
+		}
+	}
+	r := &wire.ReplyMsg{}
+	var err error
+	switch call.Kind {
+	case wire.CallCreateSection:
+		r.Section, err = rep.CreateSection(ctx, call.Origin, call.Section, time.Unix(0, call.Expiration), call.Data)
+	case wire.CallDeleteSection:
+		err = rep.DeleteSection(ctx, call.Origin, call.Section)
+	case wire.CallSetExpiration:
+		err = rep.SetSectionExpiration(ctx, call.Origin, call.Section, time.Unix(0, call.Expiration))
+	case wire.CallOverwrite:
+		err = rep.Overwrite(ctx, call.Origin, call.Section, call.Data)
+	case wire.CallWrite:
+		err = rep.Write(ctx, call.Origin, call.Writes)
+	case wire.CallRead:
+		elems := make([]engine.ReadElement, len(call.Reads))
+		for i, rr := range call.Reads {
+			elems[i] = engine.ReadElement{SectionID: rr.Section, Offset: rr.Offset}
+			if !rr.Whole {
+				elems[i].Buffer = make([]byte, min(rr.Size, engine.MaxDataSize+1))
+			}
+		}
+		if err = rep.Read(elems); err == nil {
+			r.Reads = make([][]byte, len(elems))
+			for i := range elems {
+				r.Reads[i] = elems[i].Buffer[:elems[i].ReadSize]
+			}
+		}
+	case wire.CallStatus:
+		r.Status = m.status(c, rep)
+	case wire.CallSectionIDs:
+		r.IDs, err = rep.SectionIDs(engine.SectionFilter(call.Filter), time.Unix(0, call.At))
+	case wire.CallDescribe:
+		d, ok := rep.Describe(call.Section)
+		r.Found, r.Section, r.Size, r.State = ok, d.ID, d.Size, uint8(d.State)
+		r.Expiration, r.LastUpdate = d.Expiration.UnixNano(), d.LastUpdate.UnixNano()
+	case wire.CallSynchronize:
+		err = a.synchronize(ctx)
+	case wire.CallHandover:
+		r.LSN, err = m.handOver(ctx, c, a, call.Origin)
+	default:
+		err = fmt.Errorf("%w: call kind %d", engine.ErrInvalidParameter, call.Kind)
+	}
+	if errors.Is(err, errDeposed) {
+		return &wire.ReplyMsg{NotActive: true}
+	}
+	r.Err = err
+	return r
+}
+
+// status is the replica's status with the attributes of the entry, which own the retention.
+func (m *Member) status(c *ckpt, rep *engine.Replica) engine.Status {
+	st := rep.Status()
+	c.mu.Lock()
+	if c.entry != nil {
+		st.Attributes = c.entry.Attrs
+	}
+	c.mu.Unlock()
+	return st
+}
+
+// route names where a call on checkpoint c runs: the local replica when this member is the active,
+// else the active member (and the epoch the caller knows).
+func (m *Member) route(ctx context.Context, c *ckpt) (*engine.Replica, *active, string, uint64, error) {
+	if rep, a := c.localActive(); rep != nil {
+		return rep, a, "", 0, nil
+	}
+	e, err := c.current(ctx)
+	if err != nil {
+		return nil, nil, "", 0, err
+	}
+	if e.Active == "" { // the watch may not have told us yet: ask the directory
+		if e, err = c.refresh(ctx); err != nil {
+			return nil, nil, "", 0, err
+		}
+		if rep, a := c.localActive(); rep != nil {
+			return rep, a, "", 0, nil
+		}
+		if e.Active == "" {
+			return nil, nil, "", 0, noActive(e)
+		}
+	}
+	if e.Active == m.name { // named active but not serving yet (copy arriving, or fenced)
+		return nil, nil, "", 0, fmt.Errorf("%w: this member is becoming the active replica of %q", engine.ErrTryAgain, e.Name)
+	}
+	return nil, nil, e.Active, e.Epoch, nil
+}
+
+func noActive(e *directory.Entry) error {
+	return fmt.Errorf("%w: checkpoint %q has no active replica: call ActiveReplicaSet", engine.ErrNotExist, e.Name)
+}
+
+// do runs a call where the checkpoint's active replica is: local() on the local replica, or call
+// forwarded to the active member. It retries while the active changes (bounded by ctx or
+// callTimeout); reply gets the remote result.
+func (m *Member) do(ctx context.Context, c *ckpt, local func(*engine.Replica, *active) error, call *wire.CallMsg, reply func(*wire.ReplyMsg) error) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, callTimeout)
+		defer cancel()
+	}
+	wait := 5 * time.Millisecond
+	for {
+		rep, a, to, epoch, err := m.route(ctx, c)
+		switch {
+		case err != nil && !errors.Is(err, engine.ErrTryAgain):
+			return err
+		case rep != nil:
+			err = local(rep, a)
+			if !errors.Is(err, errDeposed) {
+				return err
+			}
+		case err == nil:
+			call.Ckpt, call.Epoch = c.id, epoch
+			var r *wire.ReplyMsg
+			r, err = m.request(ctx, to, call)
+			switch {
+			case err == nil && !r.NotActive:
+				if reply != nil {
+					return reply(r)
+				}
+				return r.Err
+			case err == nil: // that member is not (or no longer) the active: read the entry again
+				_, _ = c.refresh(ctx)
+			case errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout):
+				// The active does not answer: it is dead (or cut off).
+				if rerr := m.activeLost(ctx, c, to, epoch); rerr != nil {
+					return rerr
+				}
+			default:
+				return fmt.Errorf("%w: %w", engine.ErrTryAgain, err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			if err == nil {
+				err = ctx.Err()
+			}
+			return fmt.Errorf("%w: no active replica answered: %w", engine.ErrTimeout, err)
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+	}
+}
+
+// request sends a call to a member and decodes its reply.
+func (m *Member) request(ctx context.Context, to string, call *wire.CallMsg) (*wire.ReplyMsg, error) {
+	if dl, ok := ctx.Deadline(); ok {
+		call.Timeout = time.Until(dl)
+	}
+	msg, err := m.nc.RequestWithContext(ctx, m.subject(to, "call"), call.Encode(nil))
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = nats.ErrTimeout
+		}
+		return nil, err
+	}
+	return wire.DecodeReplyMsg(msg.Data)
+}

@@ -1,0 +1,258 @@
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/replication/directory"
+)
+
+// ckpt is what a member knows and holds of one checkpoint: the latest entry it has seen, its local
+// replica, its active role, and its local handles.
+type ckpt struct {
+	m     *Member
+	id    uint64
+	label atomic.Pointer[string] // the checkpoint's name, once known (for logs)
+
+	mu       sync.Mutex
+	entry    *directory.Entry // nil until known
+	gone     bool             // the entry was removed
+	rep      *engine.Replica  // the local replica, if any
+	act      *active          // set while this member is the active replica
+	inst     *install         // a snapshot being installed
+	handles  map[*handle]struct{}
+	subs     map[string]func(engine.Update) // subscriptions of local handles, kept across replica copies
+	retTimer *time.Timer
+	deadline int64 // the deadline retTimer is armed for
+}
+
+// ckptFor returns the state of checkpoint id, creating it.
+func (m *Member) ckptFor(id uint64) *ckpt {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.ckpts[id]
+	if c == nil {
+		c = &ckpt{m: m, id: id, handles: make(map[*handle]struct{}), subs: make(map[string]func(engine.Update))}
+		if r := m.reps.Get(id); r != nil {
+			c.rep = r
+			c.setLabel(r.Name())
+		}
+		m.ckpts[id] = c
+	}
+	return c
+}
+
+// onEntry takes a change of an entry from the directory watch (nil: removed).
+func (m *Member) onEntry(id uint64, e *directory.Entry) {
+	c := m.ckptFor(id)
+	c.update(e)
+	if e == nil {
+		m.mu.Lock()
+		if len(c.handles) == 0 {
+			delete(m.ckpts, id)
+		}
+		m.mu.Unlock()
+	}
+}
+
+// refresh reads the entry from the directory and takes it in.
+func (c *ckpt) refresh(ctx context.Context) (*directory.Entry, error) {
+	e, err := c.m.dir.Get(ctx, c.id)
+	if errors.Is(err, directory.ErrNotFound) {
+		c.update(nil)
+		return nil, engine.ErrNotExist
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.update(e)
+	return e, nil
+}
+
+// current returns the latest entry known, reading it if none is.
+func (c *ckpt) current(ctx context.Context) (*directory.Entry, error) {
+	c.mu.Lock()
+	e, gone := c.entry, c.gone
+	c.mu.Unlock()
+	if gone {
+		return nil, engine.ErrNotExist
+	}
+	if e != nil {
+		return e, nil
+	}
+	return c.refresh(ctx)
+}
+
+// update takes in an entry (nil: removed) and makes the local replica and role match it.
+func (c *ckpt) update(e *directory.Entry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.m
+	if e == nil {
+		c.gone = true
+		c.stepDownLocked("checkpoint destroyed")
+		c.stopRetentionLocked()
+		if c.rep != nil {
+			if err := m.reps.Destroy(c.rep); err != nil {
+				m.log.Warn("dropping the replica of a destroyed checkpoint", "id", c.id, "err", err)
+			}
+			c.rep = nil
+		}
+		return
+	}
+	if c.entry != nil && e.Rev <= c.entry.Rev {
+		return // an older copy than the one we have
+	}
+	c.entry, c.gone = e, false
+	c.setLabel(string(e.Name))
+	c.reconcileLocked(e)
+}
+
+// reconcileLocked makes the local replica and role match entry e; c.mu is held.
+func (c *ckpt) reconcileLocked(e *directory.Entry) {
+	m := c.m
+	// The local replica.
+	if e.HasReplica(m.name) {
+		if c.rep == nil && c.inst == nil && (e.Active == m.name || e.Active == "") {
+			// A new checkpoint (or one nobody serves yet): start it empty. Otherwise the active sends
+			// a copy.
+			epoch := uint64(0)
+			if e.Active == m.name {
+				epoch = e.Epoch
+			}
+			r, err := m.reps.Create(e.ID, string(e.Name), e.Attrs, epoch, false)
+			if err != nil {
+				m.log.Warn("creating a replica", "name", string(e.Name), "err", err)
+			} else {
+				c.setReplicaLocked(r)
+			}
+		}
+	} else if c.rep != nil {
+		c.stepDownLocked("no longer a replica")
+		if err := m.reps.Destroy(c.rep); err != nil {
+			m.log.Warn("dropping a replica", "name", string(e.Name), "err", err)
+		}
+		c.rep = nil
+	}
+
+	// The active role.
+	switch {
+	case c.act != nil && (e.Active != m.name || e.Epoch != c.act.epoch):
+		c.stepDownLocked("the directory names another active")
+	case c.act == nil && e.Active == m.name && c.rep != nil && !m.fenced.Load() && !m.closed.Load():
+		c.becomeActiveLocked(e)
+	}
+	if c.act != nil {
+		c.act.follow(e)
+	}
+	c.armRetentionLocked(e)
+}
+
+// setReplicaLocked installs r as the local replica and attaches the local subscriptions to it.
+func (c *ckpt) setReplicaLocked(r *engine.Replica) {
+	c.rep = r
+	for key, fn := range c.subs {
+		r.Subscribe(key, fn)
+	}
+}
+
+// stepDown gives up the active role.
+func (c *ckpt) stepDown(why string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stepDownLocked(why)
+}
+
+func (c *ckpt) stepDownLocked(why string) {
+	if c.act == nil {
+		return
+	}
+	c.m.log.Info("no longer active", "checkpoint", c.name(), "epoch", c.act.epoch, "why", why)
+	c.act.stop()
+	c.act = nil
+	if c.rep != nil {
+		c.rep.SetSink(nil)
+		c.rep.SetExpiring(false)
+	}
+}
+
+// becomeActiveLocked makes the local replica the active one of epoch e.Epoch.
+func (c *ckpt) becomeActiveLocked(e *directory.Entry) {
+	if epoch, _ := c.rep.Position(); epoch != e.Epoch {
+		if err := c.rep.SetEpoch(e.Epoch); err != nil {
+			c.m.log.Error("cannot record the new epoch: not taking the active role", "checkpoint", string(e.Name), "err", err)
+			return
+		}
+	}
+	c.act = newActive(c, c.rep, e)
+	c.rep.SetSink(c.act)
+	c.rep.SetExpiring(true)
+	c.m.log.Info("active", "checkpoint", string(e.Name), "epoch", e.Epoch)
+}
+
+func (c *ckpt) name() string {
+	if n := c.label.Load(); n != nil {
+		return *n
+	}
+	return fmt.Sprintf("%016x", c.id)
+}
+
+func (c *ckpt) setLabel(name string) {
+	if c.label.Load() == nil {
+		c.label.Store(&name)
+	}
+}
+
+// localActive returns the local replica when this member is its active, serving.
+func (c *ckpt) localActive() (*engine.Replica, *active) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.act == nil || c.m.fenced.Load() || c.act.isFenced() {
+		return nil, nil
+	}
+	return c.rep, c.act
+}
+
+// armRetentionLocked arms (or cancels) the timer for the entry's retention deadline: when it fires,
+// the checkpoint is destroyed unless it was opened meanwhile.
+func (c *ckpt) armRetentionLocked(e *directory.Entry) {
+	if e.Deadline == 0 || e.Opens() > 0 {
+		c.stopRetentionLocked()
+		return
+	}
+	if c.retTimer != nil && c.deadline == e.Deadline {
+		return
+	}
+	c.stopRetentionLocked()
+	c.deadline = e.Deadline
+	deadline := e.Deadline
+	c.retTimer = time.AfterFunc(time.Until(time.Unix(0, deadline)), func() {
+		c.m.spawn(func() { c.m.expireRetention(c.id, deadline) })
+	})
+}
+
+func (c *ckpt) stopRetentionLocked() {
+	if c.retTimer != nil {
+		c.retTimer.Stop()
+		c.retTimer = nil
+	}
+	c.deadline = 0
+}
+
+// closeAllHandles closes every local handle (the member is leaving).
+func (c *ckpt) closeAllHandles(ctx context.Context) {
+	c.mu.Lock()
+	hs := make([]*handle, 0, len(c.handles))
+	for h := range c.handles {
+		hs = append(hs, h)
+	}
+	c.mu.Unlock()
+	for _, h := range hs {
+		_ = h.close(ctx)
+	}
+}

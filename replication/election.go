@@ -1,0 +1,223 @@
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/replication/directory"
+	"github.com/clckpt/libclckpt/replication/wire"
+)
+
+// activeLost handles an active member that does not answer: a collocated checkpoint has no active
+// until ActiveReplicaSet; for any other, an election makes the most advanced live replica active.
+// A nil result means "retry the call".
+func (m *Member) activeLost(ctx context.Context, c *ckpt, dead string, epoch uint64) error {
+	e, err := c.refresh(ctx)
+	if err != nil {
+		return err
+	}
+	if e.Epoch != epoch || e.Active != dead {
+		return nil // changed meanwhile
+	}
+	if e.Attrs.Flags.IsCollocated() {
+		return fmt.Errorf("%w: the active replica of %q (%s) is gone: call ActiveReplicaSet", engine.ErrNotExist, e.Name, dead)
+	}
+	return m.elect(ctx, c, e)
+}
+
+// elect makes the most advanced live replica of e the active one (compare-and-swap on the entry at
+// the revision read, so concurrent elections agree on one result).
+func (m *Member) elect(ctx context.Context, c *ckpt, e *directory.Entry) error {
+	type candidate struct {
+		name       string
+		epoch, lsn uint64
+		synced     bool
+	}
+	var (
+		mu    sync.Mutex
+		cands []candidate
+		wg    sync.WaitGroup
+	)
+	qctx, cancel := context.WithTimeout(ctx, m.cfg.AckTimeout)
+	defer cancel()
+	for _, r := range e.Replicas {
+		if r == e.Active {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ack, err := m.position(qctx, r, e.ID)
+			if err != nil || ack.Status != wire.AckOK || !e.Continues(ack.Epoch, ack.LSN) {
+				return
+			}
+			mu.Lock()
+			cands = append(cands, candidate{r, ack.Epoch, ack.LSN, e.IsSynced(r)})
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if len(cands) == 0 {
+		return fmt.Errorf("%w: no replica of %q can take over from %s", engine.ErrTryAgain, e.Name, e.Active)
+	}
+	// In-sync replicas first (they hold every acknowledged write), then the most advanced, then by
+	// name so that every elector picks the same one.
+	sort.Slice(cands, func(i, j int) bool {
+		a, b := cands[i], cands[j]
+		if a.synced != b.synced {
+			return a.synced
+		}
+		if a.lsn != b.lsn {
+			return a.lsn > b.lsn
+		}
+		return a.name < b.name
+	})
+	best := cands[0]
+	dead := e.Active
+	ne := *e
+	ne.NewEpoch(best.name, best.lsn)
+	ne.Synced = []string{best.name}
+	for _, o := range cands[1:] {
+		if o.synced && o.lsn == best.lsn {
+			ne.Synced = append(ne.Synced, o.name) // holds exactly the same ops: stays in sync
+		}
+	}
+	switch err := m.dir.UpdateAt(ctx, &ne); {
+	case errors.Is(err, directory.ErrConflict):
+		_, _ = c.refresh(ctx)
+		return nil
+	case err != nil:
+		return fmt.Errorf("%w: %w", engine.ErrTryAgain, err)
+	}
+	m.log.Warn("new active replica elected", "checkpoint", string(ne.Name), "dead", dead, "active", best.name, "epoch", ne.Epoch, "lsn", best.lsn)
+	c.update(&ne)
+	return nil
+}
+
+// setActiveHere makes this member's replica the active one of a collocated checkpoint. If the
+// previous active still answers, it hands over first: it stops taking writes and makes sure this
+// replica has all of its ops.
+func (m *Member) setActiveHere(ctx context.Context, c *ckpt) error {
+	if rep, _ := c.localActive(); rep != nil {
+		return nil
+	}
+	e, err := c.current(ctx)
+	if err != nil {
+		return err
+	}
+	if !e.Attrs.Flags.IsCollocated() {
+		return fmt.Errorf("%w: checkpoint %q is not collocated", engine.ErrBadOperation, e.Name)
+	}
+	rep, err := m.waitReplica(ctx, c)
+	if err != nil {
+		return err
+	}
+	if e.Active != "" && e.Active != m.name {
+		hctx, cancel := context.WithTimeout(ctx, 2*m.cfg.AckTimeout)
+		r, err := m.request(hctx, e.Active, &wire.CallMsg{Kind: wire.CallHandover, Ckpt: c.id, Epoch: e.Epoch, Origin: m.name})
+		cancel()
+		if err == nil && r.Err == nil && !r.NotActive {
+			for deadline := time.Now().Add(2 * m.cfg.AckTimeout); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+				if _, lsn := rep.Position(); lsn >= r.LSN {
+					break
+				}
+			}
+		} else {
+			m.log.Info("previous active did not hand over; continuing with this replica's content", "checkpoint", string(e.Name), "previous", e.Active, "err", err)
+		}
+	}
+	ne, err := m.dir.Update(ctx, c.id, func(e *directory.Entry) error {
+		if e.Deleted && e.Opens() == 0 {
+			return engine.ErrNotExist
+		}
+		_, lsn := rep.Position()
+		e.NewEpoch(m.name, lsn)
+		e.Synced = []string{m.name}
+		if !e.HasReplica(m.name) {
+			e.Replicas = append(e.Replicas, m.name)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %w", engine.ErrTryAgain, err)
+	}
+	c.update(ne)
+	if rep, _ := c.localActive(); rep == nil {
+		return fmt.Errorf("%w: could not take the active role of %q", engine.ErrTryAgain, ne.Name)
+	}
+	return nil
+}
+
+// waitReplica waits (briefly) for the local replica to exist and be complete.
+func (m *Member) waitReplica(ctx context.Context, c *ckpt) (*engine.Replica, error) {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c.mu.Lock()
+		rep, inst, e := c.rep, c.inst, c.entry
+		c.mu.Unlock()
+		if rep != nil && inst == nil {
+			return rep, nil
+		}
+		if inst == nil && e != nil && time.Now().After(deadline) {
+			// Nobody sent a copy (no active since the replica was assigned): start from nothing.
+			r, err := m.reps.Create(e.ID, string(e.Name), e.Attrs, e.Epoch, false)
+			if err != nil && !errors.Is(err, engine.ErrAlreadyExist) {
+				return nil, err
+			}
+			c.mu.Lock()
+			if c.rep == nil && r != nil {
+				c.setReplicaLocked(r)
+			}
+			rep = c.rep
+			c.mu.Unlock()
+			return rep, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: the local replica is still being copied", engine.ErrTryAgain)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// handOver stops the local active role for the member to, after making sure to has every op: the
+// ops made from now on fail (their callers retry on the new active) and are never sent.
+func (m *Member) handOver(ctx context.Context, c *ckpt, a *active, to string) (uint64, error) {
+	lsn := a.fence()
+	a.mu.Lock()
+	s := a.streams[to]
+	a.mu.Unlock()
+	if s != nil {
+		for {
+			a.mu.Lock()
+			acked := s.acked
+			ch := a.progress
+			a.mu.Unlock()
+			if acked >= lsn {
+				break
+			}
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				return lsn, nil // the new active continues with what it has
+			}
+		}
+	}
+	m.log.Info("handed over the active role", "checkpoint", c.name(), "to", to, "lsn", lsn)
+	return lsn, nil
+}
+
+// fence stops taking writes: ops after the returned LSN are neither sent nor acknowledged.
+func (a *active) fence() uint64 {
+	a.rep.SetSink(a) // takes the replica's lock: no op is half-made now
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.fenced = true
+	a.broadcastLocked()
+	return a.lsn
+}

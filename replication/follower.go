@@ -1,0 +1,221 @@
+package replication
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/replication/wire"
+)
+
+// The follower side: ops, position queries and snapshots arrive on the member's subjects, each
+// subject's messages one at a time, so a checkpoint's ops are applied in the order they were sent.
+
+func (m *Member) ack(msg *nats.Msg, ack wire.AckMsg) {
+	if msg.Reply == "" {
+		return
+	}
+	ack.From = m.name
+	_ = m.nc.Publish(msg.Reply, ack.Encode(nil))
+}
+
+// replicaOf returns the local replica of checkpoint id, if any.
+func (m *Member) replicaOf(id uint64) (*ckpt, *engine.Replica) {
+	m.mu.Lock()
+	c := m.ckpts[id]
+	m.mu.Unlock()
+	if c == nil {
+		return nil, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.inst != nil {
+		return c, nil
+	}
+	return c, c.rep
+}
+
+// onOp applies an op sent by the active replica.
+func (m *Member) onOp(msg *nats.Msg) {
+	om, err := wire.DecodeOpMsg(msg.Data)
+	if err != nil {
+		m.log.Warn("bad op message", "err", err)
+		return
+	}
+	c, rep := m.replicaOf(om.Ckpt)
+	if rep == nil {
+		m.ack(msg, wire.AckMsg{Ckpt: om.Ckpt, Status: wire.AckNoReplica})
+		return
+	}
+	epoch, lsn := rep.Position()
+	reply := func(status wire.AckStatus, text string) {
+		e, l := rep.Position()
+		m.ack(msg, wire.AckMsg{Ckpt: om.Ckpt, Epoch: e, LSN: l, Status: status, Text: text})
+	}
+	switch {
+	case om.Epoch < epoch:
+		reply(wire.AckStale, "")
+		return
+	case om.Epoch > epoch:
+		// A new active: continue only if what this replica holds is part of its history.
+		if _, a := c.localActive(); a != nil {
+			c.stepDown("another member is active in a newer epoch")
+		}
+		e, err := c.current(m.ctx)
+		if err == nil && e.Epoch < om.Epoch {
+			e, err = c.refresh(m.ctx)
+		}
+		if err != nil || e.Epoch != om.Epoch || !e.Continues(epoch, lsn) {
+			reply(wire.AckDiverged, "")
+			return
+		}
+		if err := rep.SetEpoch(om.Epoch); err != nil {
+			reply(wire.AckFailed, err.Error())
+			return
+		}
+	}
+	err = rep.Apply(&om.Op)
+	switch {
+	case err == nil:
+		reply(wire.AckOK, "")
+	case errors.Is(err, engine.ErrOutOfOrder):
+		reply(wire.AckGap, err.Error())
+	default:
+		m.log.Warn("applying an op", "checkpoint", rep.Name(), "lsn", om.Op.LSN, "err", err)
+		reply(wire.AckFailed, err.Error())
+	}
+}
+
+// onPosition tells the asker where the local replica is.
+func (m *Member) onPosition(msg *nats.Msg) {
+	pm, err := wire.DecodePositionMsg(msg.Data)
+	if err != nil {
+		return
+	}
+	_, rep := m.replicaOf(pm.Ckpt)
+	if rep == nil {
+		m.ack(msg, wire.AckMsg{Ckpt: pm.Ckpt, Status: wire.AckNoReplica})
+		return
+	}
+	epoch, lsn := rep.Position()
+	m.ack(msg, wire.AckMsg{Ckpt: pm.Ckpt, Epoch: epoch, LSN: lsn, Status: wire.AckOK})
+}
+
+// install is a snapshot being installed: the sections arrive in messages and feed
+// engine.Replicas.Install through a channel.
+type install struct {
+	sections chan *engine.SnapshotSection // nil ends the snapshot
+	done     chan error
+	abort    chan struct{}
+}
+
+// onSnapshot takes one piece of a snapshot.
+func (m *Member) onSnapshot(msg *nats.Msg) {
+	sm, err := wire.DecodeSnapshotMsg(msg.Data)
+	if err != nil {
+		m.log.Warn("bad snapshot message", "err", err)
+		return
+	}
+	c := m.ckptFor(sm.Ckpt)
+	reply := func(status wire.AckStatus, text string) {
+		m.ack(msg, wire.AckMsg{Ckpt: sm.Ckpt, Epoch: sm.Header.Epoch, LSN: sm.Header.LSN, Status: status, Text: text})
+	}
+	c.mu.Lock()
+	inst := c.inst
+	c.mu.Unlock()
+	switch sm.Part {
+	case wire.SnapHeader:
+		if inst != nil {
+			close(inst.abort)
+			<-inst.done
+		}
+		c.mu.Lock()
+		if c.act != nil {
+			c.stepDownLocked("receiving a copy from another active")
+		}
+		inst = &install{sections: make(chan *engine.SnapshotSection, 64), done: make(chan error, 1), abort: make(chan struct{})}
+		c.inst, c.rep = inst, nil
+		c.mu.Unlock()
+		h := sm.Header
+		m.spawn(func() { c.runInstall(inst, h) })
+		reply(wire.AckOK, "")
+	case wire.SnapSections:
+		if inst == nil {
+			reply(wire.AckFailed, "no snapshot in progress")
+			return
+		}
+		for i := range sm.Sections {
+			s := sm.Sections[i]
+			s.ID, s.Data = slices.Clone(s.ID), slices.Clone(s.Data)
+			select {
+			case inst.sections <- &s:
+			case <-inst.abort:
+			}
+		}
+		reply(wire.AckOK, "")
+	case wire.SnapEnd:
+		if inst == nil {
+			reply(wire.AckFailed, "no snapshot in progress")
+			return
+		}
+		inst.sections <- nil
+		if err := <-inst.done; err != nil {
+			reply(wire.AckFailed, err.Error())
+			return
+		}
+		reply(wire.AckOK, "")
+	}
+}
+
+// runInstall installs a snapshot as the local replica.
+func (c *ckpt) runInstall(inst *install, h engine.SnapshotHeader) {
+	m := c.m
+	rep, err := m.reps.Install(h, func() (*engine.SnapshotSection, error) {
+		select {
+		case s := <-inst.sections:
+			return s, nil
+		case <-inst.abort:
+			return nil, errors.New("snapshot abandoned")
+		case <-m.ctx.Done():
+			return nil, m.ctx.Err()
+		case <-time.After(time.Minute):
+			return nil, errors.New("snapshot stalled")
+		}
+	})
+	c.mu.Lock()
+	if c.inst == inst {
+		c.inst = nil
+		if err == nil {
+			c.setReplicaLocked(rep)
+			if c.entry != nil {
+				c.reconcileLocked(c.entry) // it may have been named active while the copy arrived
+			}
+		}
+	}
+	c.mu.Unlock()
+	if err != nil {
+		m.log.Warn("installing a copy", "checkpoint", h.Name, "err", err)
+	}
+	inst.done <- err
+}
+
+// position returns the local replica's position, for elections.
+func (m *Member) position(ctx context.Context, member string, id uint64) (*wire.AckMsg, error) {
+	if member == m.name {
+		_, rep := m.replicaOf(id)
+		if rep == nil {
+			return &wire.AckMsg{Ckpt: id, Status: wire.AckNoReplica}, nil
+		}
+		e, l := rep.Position()
+		return &wire.AckMsg{From: m.name, Ckpt: id, Epoch: e, LSN: l, Status: wire.AckOK}, nil
+	}
+	msg, err := m.nc.RequestWithContext(ctx, m.subject(member, "pos"), (&wire.PositionMsg{Ckpt: id}).Encode(nil))
+	if err != nil {
+		return nil, err
+	}
+	return wire.DecodeAckMsg(msg.Data)
+}

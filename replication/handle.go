@@ -1,0 +1,317 @@
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/replication/directory"
+	"github.com/clckpt/libclckpt/replication/wire"
+)
+
+// handle is one open of a checkpoint on a member. It implements engine.Checkpoint: it checks the
+// handle and its open flags, then runs the call where the active replica is.
+type handle struct {
+	m      *Member
+	c      *ckpt
+	name   string
+	flags  engine.OpenFlags
+	origin string // "<member>/<n>": the handle's name in ops and subscriptions
+	closed atomic.Bool
+}
+
+var _ engine.Checkpoint = (*handle)(nil)
+
+func (h *handle) check(need engine.Access) error {
+	return engine.CheckAccess(h.m.closed.Load(), h.closed.Load(), h.flags, need, h.name)
+}
+
+func (h *handle) Name() string { return h.name }
+
+func (h *handle) Close() error {
+	if h.closed.Load() {
+		if h.m.closed.Load() {
+			return engine.ErrClosed
+		}
+		return engine.ErrBadHandle
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	return h.close(ctx)
+}
+
+func (h *handle) close(ctx context.Context) error {
+	if !h.closed.CompareAndSwap(false, true) {
+		return engine.ErrBadHandle
+	}
+	c := h.c
+	c.mu.Lock()
+	delete(c.handles, h)
+	delete(c.subs, h.origin)
+	if c.rep != nil {
+		c.rep.Subscribe(h.origin, nil)
+	}
+	c.mu.Unlock()
+	return h.m.closeOpen(ctx, c.id, h.m.name, false)
+}
+
+func (h *handle) SetRetention(ctx context.Context, d time.Duration) error {
+	if err := h.check(engine.AnyAccess); err != nil {
+		return err
+	}
+	e, err := h.m.dir.Update(ctx, h.c.id, func(e *engineEntry) error {
+		if e.Deleted {
+			return fmt.Errorf("%w: checkpoint %q is deleted", engine.ErrBadOperation, h.name)
+		}
+		e.Attrs.Retention = d
+		return nil
+	})
+	if err != nil {
+		return notFoundIsNotExist(err)
+	}
+	h.c.update(e)
+	return nil
+}
+
+func (h *handle) Status(ctx context.Context) (engine.Status, error) {
+	if err := h.check(engine.AnyAccess); err != nil {
+		return engine.Status{}, err
+	}
+	var st engine.Status
+	err := h.m.do(ctx, h.c,
+		func(r *engine.Replica, _ *active) error { st = h.m.status(h.c, r); return nil },
+		&wire.CallMsg{Kind: wire.CallStatus, Origin: h.origin},
+		func(r *wire.ReplyMsg) error { st = r.Status; return r.Err })
+	return st, err
+}
+
+func (h *handle) SetActiveReplica(ctx context.Context) error {
+	if err := h.check(engine.WriteAccess); err != nil {
+		return err
+	}
+	return h.m.setActiveHere(ctx, h.c)
+}
+
+func (h *handle) Synchronize(ctx context.Context) error {
+	if err := h.check(engine.WriteAccess); err != nil {
+		return err
+	}
+	e, err := h.c.current(ctx)
+	if err != nil {
+		return err
+	}
+	if e.Attrs.Flags&engine.WriteAllReplicas != 0 {
+		return fmt.Errorf("%w: checkpoint %q is written synchronously", engine.ErrBadOperation, h.name)
+	}
+	return h.m.do(ctx, h.c,
+		func(_ *engine.Replica, a *active) error { return a.synchronize(ctx) },
+		&wire.CallMsg{Kind: wire.CallSynchronize, Origin: h.origin}, nil)
+}
+
+func (h *handle) SynchronizeAsync(ctx context.Context, done func(error)) error {
+	if err := h.check(engine.WriteAccess); err != nil {
+		return err
+	}
+	e, err := h.c.current(ctx)
+	if err != nil {
+		return err
+	}
+	if e.Attrs.Flags&engine.WriteAllReplicas != 0 {
+		return fmt.Errorf("%w: checkpoint %q is written synchronously", engine.ErrBadOperation, h.name)
+	}
+	if _, _, _, _, err := h.m.route(ctx, h.c); err != nil && !errors.Is(err, engine.ErrTryAgain) {
+		return err // no active replica
+	}
+	h.m.spawn(func() { done(h.Synchronize(h.m.ctx)) })
+	return nil
+}
+
+// maxMessage rejects data that NATS could not carry (the server's max_payload).
+func (h *handle) maxMessage(n int) error {
+	if limit := h.m.nc.MaxPayload(); int64(n)+4096 > limit {
+		return fmt.Errorf("%w: %d bytes exceed what the NATS server carries in one message (max_payload %d)", engine.ErrInvalidParameter, n, limit)
+	}
+	return nil
+}
+
+func (h *handle) CreateSection(ctx context.Context, id []byte, expiration time.Time, data []byte) ([]byte, error) {
+	if err := h.check(engine.WriteAccess); err != nil {
+		return nil, err
+	}
+	if err := h.maxMessage(len(data)); err != nil {
+		return nil, err
+	}
+	var out []byte
+	err := h.m.do(ctx, h.c,
+		func(r *engine.Replica, _ *active) (err error) {
+			out, err = r.CreateSection(ctx, h.origin, id, expiration, data)
+			return err
+		},
+		&wire.CallMsg{Kind: wire.CallCreateSection, Origin: h.origin, Section: id, Expiration: expNanos(expiration), Data: data},
+		func(r *wire.ReplyMsg) error { out = append([]byte(nil), r.Section...); return r.Err })
+	return out, err
+}
+
+func expNanos(t time.Time) int64 {
+	if t.IsZero() || !t.Before(engine.Never) {
+		return engine.Never.UnixNano()
+	}
+	return t.UnixNano()
+}
+
+func (h *handle) DeleteSection(ctx context.Context, id []byte) error {
+	if err := h.check(engine.WriteAccess); err != nil {
+		return err
+	}
+	return h.m.do(ctx, h.c,
+		func(r *engine.Replica, _ *active) error { return r.DeleteSection(ctx, h.origin, id) },
+		&wire.CallMsg{Kind: wire.CallDeleteSection, Origin: h.origin, Section: id}, nil)
+}
+
+func (h *handle) SetSectionExpiration(ctx context.Context, id []byte, expiration time.Time) error {
+	if err := h.check(engine.WriteAccess); err != nil {
+		return err
+	}
+	return h.m.do(ctx, h.c,
+		func(r *engine.Replica, _ *active) error { return r.SetSectionExpiration(ctx, h.origin, id, expiration) },
+		&wire.CallMsg{Kind: wire.CallSetExpiration, Origin: h.origin, Section: id, Expiration: expNanos(expiration)}, nil)
+}
+
+func (h *handle) Overwrite(ctx context.Context, id []byte, data []byte) error {
+	if err := h.check(engine.WriteAccess); err != nil {
+		return err
+	}
+	if err := h.maxMessage(len(data)); err != nil {
+		return err
+	}
+	return h.m.do(ctx, h.c,
+		func(r *engine.Replica, _ *active) error { return r.Overwrite(ctx, h.origin, id, data) },
+		&wire.CallMsg{Kind: wire.CallOverwrite, Origin: h.origin, Section: id, Data: data}, nil)
+}
+
+func (h *handle) Write(ctx context.Context, elems []engine.WriteElement) error {
+	if err := h.check(engine.WriteAccess); err != nil {
+		return err
+	}
+	total := 0
+	for _, e := range elems {
+		total += len(e.Data) + len(e.SectionID) + 32
+	}
+	if err := h.maxMessage(total); err != nil {
+		return err
+	}
+	return h.m.do(ctx, h.c,
+		func(r *engine.Replica, _ *active) error { return r.Write(ctx, h.origin, elems) },
+		&wire.CallMsg{Kind: wire.CallWrite, Origin: h.origin, Writes: elems}, nil)
+}
+
+func (h *handle) Read(ctx context.Context, elems []engine.ReadElement) error {
+	if err := h.check(engine.ReadAccess); err != nil {
+		return err
+	}
+	reads := make([]wire.ReadReq, len(elems))
+	for i, e := range elems {
+		reads[i] = wire.ReadReq{Section: e.SectionID, Offset: e.Offset, Size: uint64(len(e.Buffer)), Whole: e.Buffer == nil}
+	}
+	return h.m.do(ctx, h.c,
+		func(r *engine.Replica, _ *active) error { return r.Read(elems) },
+		&wire.CallMsg{Kind: wire.CallRead, Origin: h.origin, Reads: reads},
+		func(r *wire.ReplyMsg) error {
+			if r.Err != nil {
+				return r.Err
+			}
+			if len(r.Reads) != len(elems) {
+				return fmt.Errorf("%w: the active replica answered %d elements for %d", engine.ErrTryAgain, len(r.Reads), len(elems))
+			}
+			for i := range elems {
+				e := &elems[i]
+				if e.Buffer == nil {
+					e.Buffer = append([]byte{}, r.Reads[i]...)
+					e.ReadSize = len(r.Reads[i])
+				} else {
+					e.ReadSize = copy(e.Buffer, r.Reads[i])
+				}
+			}
+			return nil
+		})
+}
+
+func (h *handle) Sections(ctx context.Context, filter engine.SectionFilter, t time.Time) (engine.SectionIterator, error) {
+	if filter < engine.SectionsForever || filter > engine.SectionsAny {
+		return nil, fmt.Errorf("%w: section filter %d", engine.ErrInvalidParameter, filter)
+	}
+	if err := h.check(engine.AnyAccess); err != nil {
+		return nil, err
+	}
+	var ids [][]byte
+	err := h.m.do(ctx, h.c,
+		func(r *engine.Replica, _ *active) (err error) { ids, err = r.SectionIDs(filter, t); return err },
+		&wire.CallMsg{Kind: wire.CallSectionIDs, Origin: h.origin, Filter: uint8(filter), At: expNanos(t)},
+		func(r *wire.ReplyMsg) error {
+			for _, id := range r.IDs {
+				ids = append(ids, append([]byte(nil), id...))
+			}
+			return r.Err
+		})
+	if err != nil {
+		return nil, err
+	}
+	return engine.NewIterator(ids, h.describe, func() error { return h.check(engine.AnyAccess) }), nil
+}
+
+// describe returns a section's descriptor from the active replica.
+func (h *handle) describe(id []byte) (engine.SectionDescriptor, bool) {
+	var d engine.SectionDescriptor
+	found := false
+	_ = h.m.do(context.Background(), h.c,
+		func(r *engine.Replica, _ *active) error { d, found = r.Describe(id); return nil },
+		&wire.CallMsg{Kind: wire.CallDescribe, Origin: h.origin, Section: id},
+		func(r *wire.ReplyMsg) error {
+			found = r.Found
+			d = engine.SectionDescriptor{ID: append([]byte(nil), r.Section...), Expiration: time.Unix(0, r.Expiration),
+				Size: r.Size, State: engine.SectionState(r.State), LastUpdate: time.Unix(0, r.LastUpdate)}
+			return r.Err
+		})
+	return d, found
+}
+
+func (h *handle) Subscribe(fn func(engine.Update)) error {
+	if err := h.check(engine.AnyAccess); err != nil {
+		return err
+	}
+	e, err := h.c.current(context.Background())
+	if err != nil {
+		return err
+	}
+	if e.Attrs.Flags&engine.Distributed == 0 {
+		return fmt.Errorf("%w: checkpoint %q is not distributed", engine.ErrNotPermitted, h.name)
+	}
+	c := h.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if fn == nil {
+		delete(c.subs, h.origin)
+	} else {
+		c.subs[h.origin] = fn
+	}
+	if c.rep != nil {
+		c.rep.Subscribe(h.origin, fn)
+	}
+	return nil
+}
+
+type engineEntry = directory.Entry
+
+// notFoundIsNotExist maps a vanished entry to the engine's error.
+func notFoundIsNotExist(err error) error {
+	if errors.Is(err, directory.ErrNotFound) {
+		return fmt.Errorf("%w: %w", engine.ErrNotExist, err)
+	}
+	if errors.Is(err, engine.ErrBadOperation) {
+		return err
+	}
+	return tryAgain(err)
+}

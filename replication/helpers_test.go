@@ -1,0 +1,141 @@
+package replication
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clckpt/libclckpt/config"
+	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/replication/directory"
+	"github.com/clckpt/libclckpt/replication/natsconn"
+)
+
+var bg = context.Background()
+
+// cluster is one NATS server and members joined to it, each with its own data directory.
+type cluster struct {
+	t       *testing.T
+	root    string
+	server  *server.Server
+	members map[string]*Member
+}
+
+func newCluster(t *testing.T) *cluster {
+	root := t.TempDir()
+	s, err := natsconn.StartServer(natsconn.ServerOptions{Name: "test", Host: "127.0.0.1", Port: -1, StoreDir: filepath.Join(root, "nats")})
+	require.NoError(t, err)
+	cl := &cluster{t: t, root: root, server: s, members: map[string]*Member{}}
+	t.Cleanup(func() {
+		for _, m := range cl.members {
+			_ = m.Close()
+		}
+		s.Shutdown()
+	})
+	return cl
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	if os.Getenv("CLCKPT_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (cl *cluster) config(name string) config.Config {
+	c := config.Default()
+	c.Node = name
+	c.DataDir = filepath.Join(cl.root, name)
+	c.NATS.URL = cl.server.ClientURL()
+	c.Lease = time.Second
+	c.AckTimeout = 300 * time.Millisecond
+	return c
+}
+
+func (cl *cluster) join(name, kind string) *Member {
+	cl.t.Helper()
+	m, err := Join(bg, Options{Config: cl.config(name), Kind: kind, Logger: testLogger(cl.t).With("m", name)})
+	require.NoError(cl.t, err)
+	cl.members[name] = m
+	// Wait until the others' leases are known, so that placement sees every server.
+	require.Eventually(cl.t, func() bool {
+		for other := range cl.members {
+			if !m.alive(other) {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second, 5*time.Millisecond)
+	for _, o := range cl.members {
+		require.Eventually(cl.t, func() bool { return o.alive(name) }, 10*time.Second, 5*time.Millisecond)
+	}
+	return m
+}
+
+// crash stops a member the way kill -9 would: no goodbye, its lease runs out by itself.
+func (cl *cluster) crash(name string) {
+	m := cl.members[name]
+	delete(cl.members, name)
+	m.closed.Store(true)
+	m.shutdown()
+}
+
+// waitDead waits until every member has seen the lease of name end.
+func (cl *cluster) waitDead(name string) {
+	for _, m := range cl.members {
+		require.Eventually(cl.t, func() bool { return !m.alive(name) }, 10*time.Second, 10*time.Millisecond)
+	}
+}
+
+const rwc = engine.OpenRead | engine.OpenWrite | engine.OpenCreate
+
+func attrs(flags engine.CreationFlags) *engine.Attributes {
+	return &engine.Attributes{Flags: flags, Retention: engine.RetainForever, MaxSections: 16, MaxSectionIDSize: 32}
+}
+
+func read(t *testing.T, h engine.Checkpoint, id string) string {
+	t.Helper()
+	el := []engine.ReadElement{{SectionID: []byte(id)}}
+	require.NoError(t, h.Read(bg, el))
+	return string(el[0].Buffer)
+}
+
+// replicaContent dumps a member's local replica of a checkpoint (sections and data), for comparisons.
+func replicaContent(t *testing.T, m *Member, name string) string {
+	t.Helper()
+	for _, r := range m.reps.All() {
+		if r.Name() != name {
+			continue
+		}
+		ids, err := r.SectionIDs(engine.SectionsAny, time.Time{})
+		if err != nil {
+			return "no sections"
+		}
+		out := ""
+		for _, id := range ids {
+			el := []engine.ReadElement{{SectionID: id}}
+			require.NoError(t, r.Read(el))
+			out += fmt.Sprintf("%s=%x;", id, el[0].Buffer)
+		}
+		_, lsn := r.Position()
+		return fmt.Sprintf("lsn %d: %s", lsn, out)
+	}
+	return "no replica"
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+var _ = directory.KindServer

@@ -1,0 +1,386 @@
+// Package replication makes a process a member of the checkpoint service: its checkpoints are
+// replicated to other members over NATS, and the cluster-wide facts live in JetStream KV.
+// REPLICATION.md describes the protocol; this package implements it. A Member is an
+// engine.Service, so Go programs and the C library use it exactly like the single-process engine.
+//
+// Lock order: Member.mu, then ckpt.mu, then active.mu, then stream.mu; engine.Replica locks are
+// taken after all of these (an active's sink runs under the replica's lock and takes only active.mu
+// and stream.mu, which never wait for a replica lock).
+package replication
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/clckpt/libclckpt/config"
+	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/engine/store"
+	"github.com/clckpt/libclckpt/replication/directory"
+	"github.com/clckpt/libclckpt/replication/natsconn"
+)
+
+// Options configure Join.
+type Options struct {
+	Config config.Config
+	// Kind is directory.KindServer for clckpt serve; anything else joins as an application.
+	Kind   string
+	Logger *slog.Logger
+	// Conn, when set, is used instead of connecting as Config says (clckpt serve passes the
+	// connection to its own server). The member does not close it.
+	Conn *nats.Conn
+}
+
+// Member is one process's part of the checkpoint service. It implements engine.Service.
+type Member struct {
+	cfg         config.Config
+	name        string
+	kind        string
+	incarnation string
+	log         *slog.Logger
+
+	conn     *natsconn.Conn // nil when Options.Conn was given
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	dir      *directory.Directory
+	store    *store.Badger
+	slotLock *os.File
+	reps     *engine.Replicas
+
+	ctx       context.Context // ends at Close
+	cancel    context.CancelFunc
+	closed    atomic.Bool
+	fenced    atomic.Bool // the lease could not be renewed: no active role until it is again
+	handleSeq atomic.Uint64
+	workers   sync.WaitGroup
+
+	mu      sync.Mutex
+	ckpts   map[uint64]*ckpt
+	members map[string]directory.MemberInfo // live leases
+	subs    []*nats.Subscription
+}
+
+var _ engine.Service = (*Member)(nil)
+
+// Join starts a member: it takes a slot in the data directory, opens its store, connects to NATS,
+// takes its lease and reconciles its replicas with the directory.
+func Join(ctx context.Context, o Options) (*Member, error) {
+	cfg := o.Config
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	m := &Member{cfg: cfg, kind: o.Kind, log: o.Logger, ckpts: make(map[uint64]*ckpt), members: make(map[string]directory.MemberInfo)}
+	if m.kind != directory.KindServer {
+		m.kind = directory.KindApplication
+	}
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
+	}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	if err := m.start(ctx, o.Conn); err != nil {
+		m.shutdown()
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *Member) start(ctx context.Context, nc *nats.Conn) error {
+	var err error
+	if m.name, m.slotLock, err = takeSlot(m.cfg); err != nil {
+		return err
+	}
+	m.log = m.log.With("member", m.name)
+	if m.store, err = store.OpenBadger(store.BadgerOptions{Dir: filepath.Join(m.cfg.DataDir, m.name), SyncWrites: m.cfg.SyncWrites, Logger: m.log}); err != nil {
+		return fmt.Errorf("%w: open the member's store: %w", engine.ErrStorage, err)
+	}
+	if m.reps, err = engine.OpenReplicas(engine.ReplicasOptions{Store: m.store, Logger: m.log}); err != nil {
+		return err
+	}
+	if nc == nil {
+		if m.conn, err = natsconn.Connect(ctx, m.cfg, "clckpt "+m.name, m.log); err != nil {
+			return fmt.Errorf("%w: %w", engine.ErrTryAgain, err)
+		}
+		nc = m.conn.Conn
+	}
+	m.nc = nc
+	if m.js, err = jetstream.New(nc); err != nil {
+		return err
+	}
+	if m.dir, err = directory.Open(ctx, m.js, directory.Options{Prefix: m.cfg.Subject, Replicas: kvReplicas(nc), Lease: m.cfg.Lease}); err != nil {
+		return fmt.Errorf("%w: %w", engine.ErrTryAgain, err)
+	}
+	if err := m.register(ctx); err != nil {
+		return err
+	}
+	if err := m.subscribe(); err != nil {
+		return err
+	}
+	if err := m.watch(); err != nil {
+		return err
+	}
+	if err := m.reconcileAll(ctx); err != nil {
+		return err
+	}
+	m.workers.Add(1)
+	go m.keepLease()
+	m.log.Info("joined", "kind", m.kind, "incarnation", m.incarnation)
+	return nil
+}
+
+// kvReplicas is the replication of the KV buckets: three copies when the server is in a cluster of
+// at least three, else one.
+func kvReplicas(nc *nats.Conn) int {
+	if len(nc.DiscoveredServers())+1 >= 3 {
+		return 3
+	}
+	return 1
+}
+
+// takeSlot finds the first member directory of this node that no live process uses.
+func takeSlot(cfg config.Config) (string, *os.File, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return "", nil, fmt.Errorf("%w: create %s: %w", engine.ErrStorage, cfg.DataDir, err)
+	}
+	for k := 1; k <= 64; k++ {
+		name := cfg.Node
+		if k > 1 {
+			name = fmt.Sprintf("%s-%d", cfg.Node, k)
+		}
+		f, err := os.OpenFile(filepath.Join(cfg.DataDir, name+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			return "", nil, fmt.Errorf("%w: %w", engine.ErrStorage, err)
+		}
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+			return name, f, nil
+		}
+		f.Close()
+	}
+	return "", nil, fmt.Errorf("%w: 64 processes of node %s already use %s", engine.ErrTryAgain, cfg.Node, cfg.DataDir)
+}
+
+// Name is the member's name.
+func (m *Member) Name() string { return m.name }
+
+// register takes the lease, as the successor of the incarnation this slot remembers.
+func (m *Member) register(ctx context.Context) error {
+	path := filepath.Join(m.cfg.DataDir, m.name+".incarnation")
+	previous, _ := os.ReadFile(path)
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	m.incarnation = hex.EncodeToString(b[:])
+	if err := m.dir.Register(ctx, m.info(), string(previous)); err != nil {
+		return fmt.Errorf("%w: %w", engine.ErrTryAgain, err)
+	}
+	if err := os.WriteFile(path, []byte(m.incarnation), 0o600); err != nil {
+		return fmt.Errorf("%w: %w", engine.ErrStorage, err)
+	}
+	return nil
+}
+
+func (m *Member) info() directory.MemberInfo {
+	return directory.MemberInfo{Name: m.name, Kind: m.kind, Incarnation: m.incarnation}
+}
+
+// keepLease renews the lease every third of its length. When renewals fail for two thirds of it,
+// the member fences itself (gives up every active role) before others can declare it dead; when a
+// renewal succeeds again, it reconciles with the directory.
+func (m *Member) keepLease() {
+	defer m.workers.Done()
+	every := m.cfg.Lease / 3
+	t := time.NewTicker(every)
+	defer t.Stop()
+	lastOK := time.Now()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(m.ctx, every)
+		err := m.dir.Refresh(ctx, m.info())
+		if errors.Is(err, directory.ErrNotFound) { // it ran out: take it again
+			err = m.dir.Register(ctx, m.info(), m.incarnation)
+		}
+		cancel()
+		switch {
+		case err == nil:
+			lastOK = time.Now()
+			if m.fenced.Swap(false) {
+				m.log.Warn("lease renewed: serving again")
+				go m.reconcileAll(m.ctx)
+			}
+		case errors.Is(err, directory.ErrNameTaken):
+			m.log.Error("another process took this member's name: stopping all active roles", "err", err)
+			m.fence()
+		case time.Since(lastOK) > 2*m.cfg.Lease/3:
+			if !m.fenced.Load() {
+				m.log.Warn("lease not renewed: giving up active roles until it is", "err", err)
+				m.fence()
+			}
+		}
+	}
+}
+
+// fence gives up every active role.
+func (m *Member) fence() {
+	m.fenced.Store(true)
+	for _, c := range m.allCkpts() {
+		c.stepDown("fenced")
+	}
+}
+
+func (m *Member) allCkpts() []*ckpt {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]*ckpt, 0, len(m.ckpts))
+	for _, c := range m.ckpts {
+		out = append(out, c)
+	}
+	return out
+}
+
+// Subjects of a member.
+func (m *Member) subject(member, what string) string {
+	return m.cfg.Subject + ".m." + member + "." + what
+}
+
+func (m *Member) subscribe() error {
+	for what, fn := range map[string]nats.MsgHandler{
+		"call": func(msg *nats.Msg) { m.spawn(func() { m.onCall(msg) }) },
+		"op":   m.onOp,
+		"ack":  m.onAck,
+		"pos":  m.onPosition,
+		"snap": m.onSnapshot,
+	} {
+		sub, err := m.nc.Subscribe(m.subject(m.name, what), fn)
+		if err != nil {
+			return fmt.Errorf("%w: subscribe: %w", engine.ErrTryAgain, err)
+		}
+		_ = sub.SetPendingLimits(-1, -1) // never drop replication traffic
+		m.subs = append(m.subs, sub)
+	}
+	return m.nc.Flush()
+}
+
+// spawn runs fn in a goroutine the member waits for at Close.
+func (m *Member) spawn(fn func()) {
+	m.workers.Add(1)
+	go func() {
+		defer m.workers.Done()
+		fn()
+	}()
+}
+
+// watch follows the directory and the leases.
+func (m *Member) watch() error {
+	entries := make(chan directory.EntryEvent, 256)
+	if err := m.dir.WatchEntries(m.ctx, entries); err != nil {
+		return err
+	}
+	leases := make(chan directory.MemberEvent, 64)
+	if err := m.dir.WatchMembers(m.ctx, leases); err != nil {
+		return err
+	}
+	m.workers.Add(1)
+	go func() {
+		defer m.workers.Done()
+		for {
+			select {
+			case <-m.ctx.Done():
+				return
+			case ev := <-entries:
+				m.onEntry(ev.ID, ev.Entry)
+			case ev := <-leases:
+				m.onLease(ev)
+			}
+		}
+	}()
+	return nil
+}
+
+// onLease tracks live members and handles deaths.
+func (m *Member) onLease(ev directory.MemberEvent) {
+	m.mu.Lock()
+	if ev.Alive {
+		m.members[ev.Name] = ev.Info
+	} else {
+		delete(m.members, ev.Name)
+	}
+	m.mu.Unlock()
+	if !ev.Alive && ev.Name != m.name {
+		m.log.Info("member lease ended", "dead", ev.Name)
+		m.spawn(func() { m.buryMember(ev.Name) })
+	}
+}
+
+// alive reports whether a member's lease is live.
+func (m *Member) alive(name string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.members[name]
+	return ok
+}
+
+// servers returns the live server members.
+func (m *Member) servers() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for name, info := range m.members {
+		if info.Kind == directory.KindServer {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// Close leaves the service: every handle counts as closed, the lease is given up, and the
+// connection and store are closed.
+func (m *Member) Close() error {
+	if m.closed.Swap(true) {
+		return engine.ErrClosed
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, c := range m.allCkpts() {
+		c.closeAllHandles(ctx)
+	}
+	for _, c := range m.allCkpts() {
+		c.stepDown("closing")
+	}
+	_ = m.dir.Deregister(ctx, m.name)
+	m.shutdown()
+	return nil
+}
+
+func (m *Member) shutdown() {
+	m.cancel()
+	for _, s := range m.subs {
+		_ = s.Unsubscribe()
+	}
+	m.workers.Wait()
+	if m.reps != nil {
+		m.reps.Close()
+	}
+	if m.conn != nil {
+		m.conn.Close()
+	}
+	if m.store != nil {
+		_ = m.store.Close()
+	}
+	if m.slotLock != nil {
+		m.slotLock.Close()
+	}
+}

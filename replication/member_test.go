@@ -1,0 +1,113 @@
+package replication
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/clckpt/libclckpt/config"
+	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/replication/directory"
+)
+
+func TestSingleMemberOnTheEmbeddedDefault(t *testing.T) {
+	c := config.Default()
+	c.Node, c.DataDir, c.Port = "solo", t.TempDir(), freePort(t)
+	m, err := Join(bg, Options{Config: c, Logger: testLogger(t)})
+	require.NoError(t, err)
+	h, err := m.Open(bg, "ck", attrs(engine.WriteAllReplicas), rwc)
+	require.NoError(t, err)
+	_, err = h.CreateSection(bg, []byte("s"), engine.Never, []byte("one"))
+	require.NoError(t, err)
+	require.NoError(t, h.Overwrite(bg, []byte("s"), []byte("two")))
+	require.Equal(t, "two", read(t, h, "s"))
+	st, err := h.Status(bg)
+	require.NoError(t, err)
+	require.Equal(t, uint32(1), st.NumberOfSections)
+	require.NoError(t, h.Close())
+	require.NoError(t, m.Close())
+
+	// A restart on the same data directory finds the checkpoint (retention forever) and its data.
+	m, err = Join(bg, Options{Config: c, Logger: testLogger(t)})
+	require.NoError(t, err)
+	defer m.Close()
+	h, err = m.Open(bg, "ck", nil, engine.OpenRead)
+	require.NoError(t, err)
+	require.Equal(t, "two", read(t, h, "s"))
+}
+
+func TestNonCollocatedGoesToServersAndEveryReplicaIsIdentical(t *testing.T) {
+	cl := newCluster(t)
+	cl.join("s1", directory.KindServer)
+	cl.join("s2", directory.KindServer)
+	app := cl.join("app", directory.KindApplication)
+	h, err := app.Open(bg, "ck", attrs(engine.WriteAllReplicas), rwc)
+	require.NoError(t, err)
+	for i := 0; i < 20; i++ {
+		if i == 0 {
+			_, err = h.CreateSection(bg, []byte("s"), engine.Never, []byte("0"))
+		} else {
+			err = h.Overwrite(bg, []byte("s"), []byte(fmt.Sprint(i)))
+		}
+		require.NoError(t, err)
+	}
+	require.Equal(t, "19", read(t, h, "s"))
+	require.Equal(t, "no replica", replicaContent(t, app, "ck"))
+	// WR_ALL_REPLICAS: both servers had it when the write returned.
+	require.Equal(t, replicaContent(t, cl.members["s1"], "ck"), replicaContent(t, cl.members["s2"], "ck"))
+	require.Contains(t, replicaContent(t, cl.members["s1"], "ck"), "lsn 20")
+}
+
+func TestSecondOpenerOfANonCollocatedCheckpointForwardsToTheActive(t *testing.T) {
+	cl := newCluster(t)
+	a := cl.join("a", directory.KindApplication)
+	b := cl.join("b", directory.KindApplication)
+	ha, err := a.Open(bg, "ck", attrs(engine.WriteActiveReplica), rwc)
+	require.NoError(t, err)
+	hb, err := b.Open(bg, "ck", attrs(engine.WriteActiveReplica), rwc)
+	require.NoError(t, err)
+	_, err = hb.CreateSection(bg, nil, engine.Never, []byte("from b"))
+	require.NoError(t, err)
+	require.Equal(t, "from b", read(t, ha, "generatedSection0\x00"))
+	_, err = b.Open(bg, "ck", attrs(engine.WriteAllReplicas), rwc)
+	require.ErrorIs(t, err, engine.ErrAlreadyExist)
+	require.NoError(t, hb.Synchronize(bg))
+}
+
+func TestCollocatedOnePlusOneFailover(t *testing.T) {
+	cl := newCluster(t)
+	a := cl.join("a", directory.KindApplication)
+	b := cl.join("b", directory.KindApplication)
+	at := &engine.Attributes{Flags: engine.Collocated | engine.WriteActiveReplicaWeak, CheckpointSize: 4, MaxSections: 2, MaxSectionSize: 4, MaxSectionIDSize: 64}
+	ha, err := a.Open(bg, "counter", at, rwc)
+	require.NoError(t, err)
+	hb, err := b.Open(bg, "counter", at, rwc)
+	require.NoError(t, err)
+	// No active yet: data calls say NOT_EXIST.
+	_, err = ha.CreateSection(bg, []byte("1"), engine.Never, []byte{0})
+	require.ErrorIs(t, err, engine.ErrNotExist)
+	require.NoError(t, ha.SetActiveReplica(bg))
+	_, err = ha.CreateSection(bg, []byte("1"), engine.Never, []byte{0})
+	require.NoError(t, err)
+	for i := 1; i <= 10; i++ {
+		require.NoError(t, ha.Overwrite(bg, []byte("1"), []byte{0, 0, 0, byte(i)}))
+		require.NoError(t, ha.Synchronize(bg))
+	}
+	// The standby reads through the active.
+	require.Equal(t, "\x00\x00\x00\x0a", read(t, hb, "1"))
+	cl.crash("a")
+	// Until the standby takes over, there is no active.
+	require.Eventually(t, func() bool {
+		err := hb.Read(bg, []engine.ReadElement{{SectionID: []byte("1")}})
+		return err != nil
+	}, 10*time.Second, 20*time.Millisecond)
+	require.NoError(t, hb.SetActiveReplica(bg))
+	require.Equal(t, "\x00\x00\x00\x0a", read(t, hb, "1"), "the standby has every synchronized value")
+	require.NoError(t, hb.Overwrite(bg, []byte("1"), []byte{0, 0, 0, 11}))
+	require.Equal(t, "\x00\x00\x00\x0b", read(t, hb, "1"))
+}
+
+var _ = filepath.Join

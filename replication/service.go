@@ -1,0 +1,379 @@
+package replication
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/replication/directory"
+)
+
+// Open implements engine.Service.
+func (m *Member) Open(ctx context.Context, name string, attrs *engine.Attributes, flags engine.OpenFlags) (engine.Checkpoint, error) {
+	if err := engine.ValidateOpen(name, attrs, flags); err != nil {
+		return nil, err
+	}
+	if m.closed.Load() {
+		return nil, engine.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, timeoutErr(err)
+	}
+	for {
+		e, err := m.openOrCreate(ctx, []byte(name), attrs, flags)
+		if errors.Is(err, errRetry) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		c := m.ckptFor(e.ID)
+		c.update(e)
+		h := &handle{m: m, c: c, name: name, flags: flags, origin: fmt.Sprintf("%s/%d", m.name, m.handleSeq.Add(1))}
+		c.mu.Lock()
+		c.handles[h] = struct{}{}
+		c.mu.Unlock()
+		return h, nil
+	}
+}
+
+var errRetry = errors.New("retry")
+
+// openOrCreate counts one more open of this member on the checkpoint called name, creating it when
+// asked to.
+func (m *Member) openOrCreate(ctx context.Context, name []byte, attrs *engine.Attributes, flags engine.OpenFlags) (*directory.Entry, error) {
+	id, err := m.dir.Lookup(ctx, name)
+	switch {
+	case errors.Is(err, directory.ErrNotFound) && flags&engine.OpenCreate == 0:
+		return nil, fmt.Errorf("%w: no checkpoint %q", engine.ErrNotExist, name)
+	case errors.Is(err, directory.ErrNotFound):
+		if attrs.MaxSections == 0 {
+			return nil, engine.ErrMaxSectionsZero
+		}
+		e := m.newEntry(name, *attrs)
+		switch err := m.dir.Create(ctx, e); {
+		case errors.Is(err, directory.ErrNameTaken):
+			return nil, errRetry // created by someone else meanwhile: open it
+		case err != nil:
+			return nil, tryAgain(err)
+		}
+		m.log.Info("checkpoint created", "checkpoint", string(name), "replicas", e.Replicas, "active", e.Active)
+		return e, nil
+	case err != nil:
+		return nil, tryAgain(err)
+	}
+	e, err := m.dir.Update(ctx, id, func(e *directory.Entry) error {
+		if e.Deleted {
+			return errRetry
+		}
+		if flags&engine.OpenCreate != 0 && e.Attrs != *attrs {
+			return fmt.Errorf("%w: checkpoint %q exists with other attributes", engine.ErrAlreadyExist, name)
+		}
+		if e.Openers == nil {
+			e.Openers = map[string]int{}
+		}
+		e.Openers[m.name]++
+		e.Deadline = 0
+		if openerHoldsReplica(e.Attrs.Flags) && !e.HasReplica(m.name) {
+			e.Replicas = append(e.Replicas, m.name)
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, directory.ErrNotFound), errors.Is(err, errRetry):
+		return nil, errRetry // destroyed or deleted meanwhile: look the name up again
+	case errors.Is(err, engine.ErrAlreadyExist):
+		return nil, err
+	case err != nil:
+		return nil, tryAgain(err)
+	}
+	return e, nil
+}
+
+// openerHoldsReplica: these checkpoints have a replica on every member that opens them.
+func openerHoldsReplica(f engine.CreationFlags) bool {
+	return f.IsCollocated() || f&(engine.Distributed|engine.AllOpenAreReplicas) != 0
+}
+
+// newEntry places a new checkpoint: collocated ones start on the creator without an active;
+// others go to CLCKPT_REPLICAS servers (or the creator when there is no server), the first being
+// active.
+func (m *Member) newEntry(name []byte, attrs engine.Attributes) *directory.Entry {
+	e := &directory.Entry{ID: m.reps.NewID(), Name: name, Attrs: attrs, Openers: map[string]int{m.name: 1}}
+	if attrs.Flags.IsCollocated() {
+		e.Replicas = []string{m.name}
+		return e
+	}
+	servers := m.servers()
+	if len(servers) == 0 {
+		e.Replicas = []string{m.name}
+	} else {
+		e.Replicas = rendezvous(e.ID, servers, m.cfg.Replicas)
+	}
+	if openerHoldsReplica(attrs.Flags) && !e.HasReplica(m.name) {
+		e.Replicas = append(e.Replicas, m.name)
+	}
+	e.NewEpoch(e.Replicas[0], 0)
+	e.Synced = slices.Clone(e.Replicas)
+	return e
+}
+
+// rendezvous picks n members for a checkpoint by highest random weight: spread over the servers,
+// and the same choice for everyone.
+func rendezvous(id uint64, members []string, n int) []string {
+	weight := func(name string) uint64 {
+		h := fnv.New64a()
+		_ = binary.Write(h, binary.LittleEndian, id)
+		h.Write([]byte(name))
+		return h.Sum64()
+	}
+	out := slices.Clone(members)
+	sort.Slice(out, func(i, j int) bool { return weight(out[i]) > weight(out[j]) })
+	return out[:min(n, len(out))]
+}
+
+// Delete implements engine.Service: the name goes at once; the checkpoint is destroyed at its last
+// close.
+func (m *Member) Delete(ctx context.Context, name string) error {
+	if err := engine.ValidateOpen(name, nil, 0); err != nil {
+		return err
+	}
+	if m.closed.Load() {
+		return engine.ErrClosed
+	}
+	for {
+		id, err := m.dir.Lookup(ctx, []byte(name))
+		if errors.Is(err, directory.ErrNotFound) {
+			return fmt.Errorf("%w: no checkpoint %q", engine.ErrNotExist, name)
+		}
+		if err != nil {
+			return tryAgain(err)
+		}
+		switch err := m.dir.Unlink(ctx, []byte(name), id); {
+		case errors.Is(err, directory.ErrNotFound), errors.Is(err, directory.ErrConflict):
+			continue
+		case err != nil:
+			return tryAgain(err)
+		}
+		e, err := m.dir.Update(ctx, id, func(e *directory.Entry) error { e.Deleted = true; return nil })
+		if errors.Is(err, directory.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return tryAgain(err)
+		}
+		m.ckptFor(id).update(e)
+		return m.settle(ctx, e)
+	}
+}
+
+// closeOpen counts one open less of this member (or all of them, for a dead member) and settles.
+func (m *Member) closeOpen(ctx context.Context, id uint64, member string, all bool) error {
+	e, err := m.dir.Update(ctx, id, func(e *directory.Entry) error {
+		n := e.Openers[member]
+		if n == 0 {
+			return errNoChange
+		}
+		if all || n == 1 {
+			delete(e.Openers, member)
+		} else {
+			e.Openers[member] = n - 1
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, directory.ErrNotFound), errors.Is(err, errNoChange):
+		return nil
+	case err != nil:
+		return tryAgain(err)
+	}
+	m.ckptFor(id).update(e)
+	return m.settle(ctx, e)
+}
+
+// settle applies what happens when nobody has a checkpoint open: a deleted one is destroyed, and
+// retention starts (Distributed checkpoints always use 0).
+func (m *Member) settle(ctx context.Context, e *directory.Entry) error {
+	if e.Opens() > 0 {
+		return nil
+	}
+	ret := e.Attrs.Retention
+	if e.Attrs.Flags&engine.Distributed != 0 {
+		ret = 0
+	}
+	switch {
+	case e.Deleted || ret == 0:
+		return m.destroy(ctx, e)
+	case ret < 0 || ret == engine.RetainForever || e.Deadline != 0:
+		return nil
+	}
+	now := time.Now().UnixNano()
+	if ret > time.Duration(math.MaxInt64-now) {
+		return nil
+	}
+	deadline := now + int64(ret)
+	ne, err := m.dir.Update(ctx, e.ID, func(e *directory.Entry) error {
+		if e.Opens() > 0 || e.Deadline != 0 {
+			return errNoChange
+		}
+		e.Deadline = deadline
+		return nil
+	})
+	if err == nil {
+		m.ckptFor(e.ID).update(ne)
+	}
+	if errors.Is(err, errNoChange) || errors.Is(err, directory.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// destroy removes a checkpoint nobody has open; every member drops its replica when it sees the
+// entry go.
+func (m *Member) destroy(ctx context.Context, e *directory.Entry) error {
+	for {
+		err := m.dir.Remove(ctx, e)
+		if err == nil {
+			m.ckptFor(e.ID).update(nil)
+			m.log.Info("checkpoint destroyed", "checkpoint", string(e.Name))
+			return nil
+		}
+		if !errors.Is(err, directory.ErrConflict) {
+			if errors.Is(err, directory.ErrNotFound) {
+				return nil
+			}
+			return tryAgain(err)
+		}
+		// Changed meanwhile: look again.
+		ne, gerr := m.dir.Get(ctx, e.ID)
+		if errors.Is(gerr, directory.ErrNotFound) {
+			return nil
+		}
+		if gerr != nil {
+			return tryAgain(gerr)
+		}
+		if ne.Opens() > 0 {
+			return nil // reopened
+		}
+		e = ne
+	}
+}
+
+// expireRetention destroys a checkpoint whose retention deadline came, unless it was reopened.
+func (m *Member) expireRetention(id uint64, deadline int64) {
+	ctx, cancel := context.WithTimeout(m.ctx, 10*time.Second)
+	defer cancel()
+	e, err := m.dir.Get(ctx, id)
+	if err != nil || e.Deadline != deadline || e.Opens() > 0 || time.Now().UnixNano() < deadline {
+		return
+	}
+	if err := m.destroy(ctx, e); err != nil {
+		m.log.Warn("retention: destroying a checkpoint", "checkpoint", string(e.Name), "err", err)
+	}
+}
+
+// buryMember applies the death of a member to every checkpoint: its opens count as closed, and the
+// checkpoints it was active for lose their active (collocated) or elect another.
+func (m *Member) buryMember(dead string) {
+	ctx, cancel := context.WithTimeout(m.ctx, 30*time.Second)
+	defer cancel()
+	for _, c := range m.allCkpts() {
+		c.mu.Lock()
+		e := c.entry
+		c.mu.Unlock()
+		if e == nil {
+			continue
+		}
+		if e.Openers[dead] > 0 {
+			if err := m.closeOpen(ctx, e.ID, dead, true); err != nil {
+				m.log.Warn("closing the opens of a dead member", "dead", dead, "checkpoint", string(e.Name), "err", err)
+			}
+		}
+		if e.Active != dead || !e.HasReplica(m.name) {
+			continue
+		}
+		if e.Attrs.Flags.IsCollocated() {
+			continue // no active until ActiveReplicaSet; calls say NOT_EXIST meanwhile
+		}
+		if err := m.elect(ctx, c, e); err != nil {
+			m.log.Warn("electing a new active", "checkpoint", string(e.Name), "err", err)
+		}
+	}
+}
+
+// reconcileAll reads every entry and brings the local replicas and roles in line: at the start of
+// the member, after a lease renewal that followed a fence.
+func (m *Member) reconcileAll(ctx context.Context) error {
+	entries, err := m.dir.List(ctx)
+	if err != nil {
+		return tryAgain(err)
+	}
+	members, err := m.dir.Members(ctx)
+	if err != nil {
+		return tryAgain(err)
+	}
+	m.mu.Lock()
+	for name, info := range members {
+		m.members[name] = info
+	}
+	m.mu.Unlock()
+	known := make(map[uint64]bool, len(entries))
+	for _, e := range entries {
+		known[e.ID] = true
+		m.ckptFor(e.ID).update(e)
+	}
+	for _, r := range m.reps.All() {
+		if !known[r.ID()] {
+			m.log.Info("dropping the replica of a checkpoint that no longer exists", "checkpoint", r.Name())
+			m.ckptFor(r.ID()).update(nil)
+		}
+	}
+	// Opens held by members that are gone (including an earlier life of this one) are closed, and
+	// actives that are gone are replaced.
+	for _, e := range entries {
+		for opener := range e.Openers {
+			if _, ok := members[opener]; !ok || opener == m.name && !m.hasHandles(e.ID) {
+				if err := m.closeOpen(ctx, e.ID, opener, true); err != nil {
+					m.log.Warn("closing stale opens", "checkpoint", string(e.Name), "member", opener, "err", err)
+				}
+			}
+		}
+		if _, ok := members[e.Active]; e.Active != "" && !ok && !e.Attrs.Flags.IsCollocated() && e.HasReplica(m.name) {
+			if err := m.elect(ctx, m.ckptFor(e.ID), e); err != nil {
+				m.log.Warn("electing a new active", "checkpoint", string(e.Name), "err", err)
+			}
+		}
+	}
+	return nil
+}
+
+func (m *Member) hasHandles(id uint64) bool {
+	m.mu.Lock()
+	c := m.ckpts[id]
+	m.mu.Unlock()
+	if c == nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.handles) > 0
+}
+
+func tryAgain(err error) error {
+	if errors.Is(err, engine.ErrTryAgain) || errors.Is(err, engine.ErrTimeout) {
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return timeoutErr(err)
+	}
+	return fmt.Errorf("%w: %w", engine.ErrTryAgain, err)
+}
+
+func timeoutErr(err error) error { return fmt.Errorf("%w: %w", engine.ErrTimeout, err) }
