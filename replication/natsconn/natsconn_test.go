@@ -85,4 +85,3 @@ func TestServersFormACluster(t *testing.T) {
 		}
 	}
 }
-

@@ -38,7 +38,7 @@ func TestRoundTrips(t *testing.T) {
 	require.Equal(t, &pos, gotPos)
 
 	snap := SnapshotMsg{Ckpt: 4, Epoch: 2, Part: SnapSections,
-		Header: engine.SnapshotHeader{ID: 4, Name: "c", Attrs: engine.Attributes{Flags: engine.Collocated, MaxSections: 3, Retention: -1}, Epoch: 2, LSN: 10, Gen: 1},
+		Header:   engine.SnapshotHeader{ID: 4, Name: "c", Attrs: engine.Attributes{Flags: engine.Collocated, MaxSections: 3, Retention: -1}, Epoch: 2, LSN: 10, Gen: 1},
 		Sections: []engine.SnapshotSection{{ID: []byte("a"), Expiration: 5, LastUpdate: 6, State: engine.SectionValid, LSN: 9, Data: []byte("data")}}}
 	gotSnap, err := DecodeSnapshotMsg(snap.Encode(nil))
 	require.NoError(t, err)
