@@ -65,8 +65,11 @@ test-valgrind: lib ## run the C tests under valgrind memcheck
 test-install: lib ## install into a temporary prefix, build and run the counter example from it
 	CC="$(CC)" BUILD="$(BUILD)" MAKE="$(MAKE)" ctests/install.sh
 
-bench: ## run the benchmarks (engine vs bare Badger); results go in BENCHMARKS.md
+bench: lib ## run the benchmarks (engine vs bare Badger, C API vs engine); BENCHMARKS.md has results
 	$(GO) run ./bench/engine
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS_PROG) -o $(BIN)/capi_bench bench/capi/capi_bench.c $(LDFLAGS_PROG) -ldl
+	data=$$(mktemp -d) && CLCKPT_DATA_DIR=$$data CLCKPT_NODE=bench $(BIN)/capi_bench; rc=$$?; rm -rf $$data; exit $$rc
 
 demo: lib $(COUNTER) ## run the counter example on the embedded default
 	examples/counter/demo.sh $(COUNTER)

@@ -40,6 +40,7 @@ static const struct clckpt_core table = {
     .immediate_consumption_register = clckpt_immediate_consumption_register,
     .selection_object_get = clckpt_selection_object_get,
     .dispatch = clckpt_dispatch,
+    .bench_engine = clckpt_bench_engine,
 };
 
 const struct clckpt_core *clckpt_core_get(void) { return &table; }

@@ -100,8 +100,8 @@ func (r *Replica) applyLocked(op *Op) error {
 		if s == nil {
 			return fmt.Errorf("%w: op %d deletes section %q, which does not exist", ErrOutOfOrder, op.LSN, op.Section)
 		}
-		b.Delete(s.mkey)
-		b.Delete(s.dkey)
+		b.Delete(s.mkey())
+		b.Delete(s.dkey())
 		rec := r.record()
 		rec.lsn = op.LSN
 		b.Set(recordKey(r.id), encodeRecord(rec))
@@ -121,9 +121,9 @@ func (r *Replica) applyLocked(op *Op) error {
 			m.expiration = op.Expiration
 		} else {
 			m.size, m.lastUpdate = uint64(len(op.Data)), op.LastUpdate
-			b.Set(s.dkey, op.Data)
+			b.Set(s.dkey(), op.Data)
 		}
-		b.Set(s.mkey, encodeMeta(&m))
+		b.Set(s.mkey(), encodeMeta(&m))
 		if err := r.set.store.Apply(&b); err != nil {
 			return storageErr("change section", err)
 		}
@@ -163,7 +163,7 @@ func (r *Replica) applyWrite(op *Op) error {
 		ch := touched[s]
 		if ch == nil {
 			ch = &change{s: s}
-			err := r.set.store.Get(s.dkey, func(v []byte) error { ch.data = append(make([]byte, 0, len(v)), v...); return nil })
+			err := r.set.store.Get(s.dkey(), func(v []byte) error { ch.data = append(make([]byte, 0, len(v)), v...); return nil })
 			if err != nil {
 				return storageErr("read section for write", err)
 			}
@@ -182,8 +182,8 @@ func (r *Replica) applyWrite(op *Op) error {
 		m := ch.s.meta
 		m.size, m.lastUpdate, m.lsn = uint64(len(ch.data)), op.LastUpdate, op.LSN
 		metas[i] = m
-		b.Set(ch.s.mkey, encodeMeta(&m))
-		b.Set(ch.s.dkey, ch.data)
+		b.Set(ch.s.mkey(), encodeMeta(&m))
+		b.Set(ch.s.dkey(), ch.data)
 	}
 	if err := r.set.store.Apply(&b); err != nil {
 		return storageErr("write sections", err)

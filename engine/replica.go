@@ -48,9 +48,7 @@ type Replica struct {
 
 // section is the in-memory metadata of one section; the data stays in the store.
 type section struct {
-	id   []byte // empty for the default section
-	mkey []byte // metadata key
-	dkey []byte // data key
+	key []byte // metadata key: prefixMeta, checkpoint id, section id (kept small: one per section)
 	meta
 	timer clock.Timer // expiration, while the replica is expiring
 }
@@ -129,8 +127,7 @@ func (r *Replica) SetSink(s Sink) {
 
 // addSection adds a section to the map (not to the store); r.mu is held or r is not shared yet.
 func (r *Replica) addSection(id []byte, m meta) *section {
-	id = bytes.Clone(id)
-	s := &section{id: id, mkey: sectionKey(prefixMeta, r.id, id), dkey: sectionKey(prefixData, r.id, id), meta: m}
+	s := &section{key: sectionKey(prefixMeta, r.id, id), meta: m}
 	r.sections[string(id)] = s
 	if len(id) > 0 {
 		r.users++
@@ -139,14 +136,27 @@ func (r *Replica) addSection(id []byte, m meta) *section {
 	return s
 }
 
+// sid is the section's id (empty for the default section).
+func (s *section) sid() []byte { return s.key[9:] }
+
+// mkey is the key of the section's metadata.
+func (s *section) mkey() []byte { return s.key }
+
+// dkey is the key of the section's data; a new slice each time (the store may keep it).
+func (s *section) dkey() []byte {
+	k := bytes.Clone(s.key)
+	k[0] = prefixData
+	return k
+}
+
 // removeSection drops s from the map; r.mu is held.
 func (r *Replica) removeSection(s *section) {
 	if s.timer != nil {
 		s.timer.Stop()
 		s.timer = nil
 	}
-	delete(r.sections, string(s.id))
-	if len(s.id) > 0 {
+	delete(r.sections, string(s.sid()))
+	if len(s.sid()) > 0 {
 		r.users--
 	}
 	r.used -= s.size
@@ -272,7 +282,7 @@ func (r *Replica) DeleteSection(ctx context.Context, origin string, id []byte) e
 	if s == nil {
 		err = errorf(ErrNotExist, "no section %q in checkpoint %q", id, r.name)
 	} else {
-		wait, err = r.commit(&Op{Kind: OpDeleteSection, Origin: origin, Section: s.id})
+		wait, err = r.commit(&Op{Kind: OpDeleteSection, Origin: origin, Section: s.sid()})
 	}
 	return r.finish(ctx, wait, err)
 }
@@ -299,7 +309,7 @@ func (r *Replica) SetSectionExpiration(ctx context.Context, origin string, id []
 			return errorf(ErrNotExist, "no section %q in checkpoint %q", id, r.name)
 		}
 		var err error
-		wait, err = r.commit(&Op{Kind: OpSetExpiration, Origin: origin, Section: s.id, Expiration: exp})
+		wait, err = r.commit(&Op{Kind: OpSetExpiration, Origin: origin, Section: s.sid(), Expiration: exp})
 		return err
 	}()
 	return r.finish(ctx, wait, err)
@@ -325,7 +335,7 @@ func (r *Replica) Overwrite(ctx context.Context, origin string, id, data []byte)
 		if err != nil {
 			return err
 		}
-		wait, err = r.commit(&Op{Kind: OpOverwrite, Origin: origin, Section: s.id, Data: data, LastUpdate: msTrunc(r.now())})
+		wait, err = r.commit(&Op{Kind: OpOverwrite, Origin: origin, Section: s.sid(), Data: data, LastUpdate: msTrunc(r.now())})
 		return err
 	}()
 	return r.finish(ctx, wait, err)
@@ -412,9 +422,9 @@ func (r *Replica) Read(elems []ReadElement) error {
 		}
 		if n > 0 {
 			off := int(e.Offset)
-			err := r.set.store.Get(s.dkey, func(v []byte) error {
+			err := r.set.store.Get(s.dkey(), func(v []byte) error {
 				if len(v) < off+n {
-					return fmt.Errorf("%w: section %q holds %d bytes, metadata says %d", errCorrupt, s.id, len(v), s.size)
+					return fmt.Errorf("%w: section %q holds %d bytes, metadata says %d", errCorrupt, s.sid(), len(v), s.size)
 				}
 				copy(e.Buffer[:n], v[off:off+n])
 				return nil
@@ -468,8 +478,8 @@ func (r *Replica) SectionIDs(filter SectionFilter, t time.Time) ([][]byte, error
 	at := nanos(t)
 	var ids [][]byte
 	for _, s := range r.sections {
-		if len(s.id) > 0 && filter.matches(&s.meta, at) {
-			ids = append(ids, s.id)
+		if len(s.sid()) > 0 && filter.matches(&s.meta, at) {
+			ids = append(ids, s.sid())
 		}
 	}
 	slices.SortFunc(ids, bytes.Compare)
@@ -499,7 +509,7 @@ func (r *Replica) Describe(id []byte) (SectionDescriptor, bool) {
 		return SectionDescriptor{}, false
 	}
 	return SectionDescriptor{
-		ID:         bytes.Clone(s.id),
+		ID:         bytes.Clone(s.sid()),
 		Expiration: fromNanos(s.expiration),
 		Size:       s.size,
 		State:      s.state,
@@ -526,7 +536,7 @@ func (r *Replica) SetExpiring(on bool) {
 				s.timer = nil
 			}
 		case s.expiration != neverNanos && s.expiration <= now:
-			if _, err := r.commit(&Op{Kind: OpDeleteSection, Section: s.id}); err != nil {
+			if _, err := r.commit(&Op{Kind: OpDeleteSection, Section: s.sid()}); err != nil {
 				r.set.log.Warn("expiration: section not deleted", "name", r.name, "err", err)
 			}
 		default:
@@ -552,10 +562,10 @@ func (r *Replica) scheduleExpiry(s *section) {
 func (r *Replica) expire(s *section, exp int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.destroyed || !r.expiring || r.set.closed.Load() || r.sections[string(s.id)] != s || s.expiration != exp {
+	if r.destroyed || !r.expiring || r.set.closed.Load() || r.sections[string(s.sid())] != s || s.expiration != exp {
 		return
 	}
-	if _, err := r.commit(&Op{Kind: OpDeleteSection, Section: s.id}); err != nil {
+	if _, err := r.commit(&Op{Kind: OpDeleteSection, Section: s.sid()}); err != nil {
 		r.set.log.Warn("expiration: section not deleted", "name", r.name, "err", err)
 	}
 }

@@ -54,7 +54,7 @@ func dump(t *testing.T, r *Replica) string {
 	ids := make([][]byte, 0)
 	r.mu.RLock()
 	for _, s := range r.sections {
-		ids = append(ids, s.id)
+		ids = append(ids, s.sid())
 	}
 	gen := r.gen
 	r.mu.RUnlock()

@@ -206,8 +206,8 @@ func (s *Replicas) Create(id uint64, name string, attrs Attributes, epoch uint64
 	if attrs.MaxSections == 1 && !incomplete {
 		// The default section exists from the start, empty, and never expires.
 		sec := r.addSection(nil, meta{expiration: neverNanos, lastUpdate: msTrunc(s.clock.Now().UnixNano()), state: SectionValid})
-		b.Set(sec.mkey, encodeMeta(&sec.meta))
-		b.Set(sec.dkey, nil)
+		b.Set(sec.mkey(), encodeMeta(&sec.meta))
+		b.Set(sec.dkey(), nil)
 	}
 	if err := s.store.Apply(&b); err != nil {
 		return nil, storageErr("create checkpoint", err)
@@ -237,8 +237,8 @@ func (s *Replicas) Destroy(r *Replica) error {
 	r.closeSubscriptions()
 	b.Reset()
 	for _, sec := range r.sections {
-		b.Delete(sec.mkey)
-		b.Delete(sec.dkey)
+		b.Delete(sec.mkey())
+		b.Delete(sec.dkey())
 		if b.Len() >= destroyChunk {
 			if err := s.store.Apply(&b); err != nil {
 				s.log.Warn("destroy: section data left for the next start", "name", r.name, "err", err)

@@ -110,8 +110,8 @@ func (s *Replicas) fill(r *Replica, h SnapshotHeader, next func() (*SnapshotSect
 		}
 		m := meta{expiration: sec.Expiration, lastUpdate: sec.LastUpdate, size: uint64(len(sec.Data)), state: sec.State, lsn: sec.LSN}
 		added := r.addSection(sec.ID, m)
-		b.Set(added.mkey, encodeMeta(&m))
-		b.Set(added.dkey, sec.Data)
+		b.Set(added.mkey(), encodeMeta(&m))
+		b.Set(added.dkey(), sec.Data)
 		if b.Size() >= installBatch {
 			if err := s.store.Apply(&b); err != nil {
 				return storageErr("install snapshot", err)

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -26,6 +27,7 @@ var (
 	ops      = flag.Int("ops", 20000, "operations per measurement")
 	rounds   = flag.Int("rounds", 5, "alternating rounds of engine and Badger, to even out drift")
 	memChild = flag.Bool("memory-child", false, "internal: run the memory measurement in this process")
+	memProf  = flag.String("memprofile", "", "write a heap profile of the memory measurement to this file")
 	sizes    = []int{256, 4 << 10, 64 << 10}
 )
 
@@ -50,7 +52,7 @@ func main() {
 // bareBadger opens Badger with the options of the engine's store (engine/store/badger.go).
 func bareBadger(dir string) *badger.DB {
 	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil).WithMetricsEnabled(false).
-		WithMemTableSize(16 << 20).WithNumMemtables(2).WithValueThreshold(1 << 10).WithValueLogFileSize(256 << 20).
+		WithMemTableSize(8 << 20).WithNumMemtables(2).WithValueThreshold(1 << 10).WithValueLogFileSize(256 << 20).
 		WithBlockCacheSize(0).WithIndexCacheSize(0).WithCompression(options.None).
 		WithNumLevelZeroTables(4).WithNumLevelZeroTablesStall(10).WithNumCompactors(2).WithDetectConflicts(false))
 	if err != nil {
@@ -177,6 +179,13 @@ func memory() {
 	runtime.GC()
 	debug.FreeOSMemory()
 	after, _ := stats.RSS()
+	if *memProf != "" {
+		f, err := os.Create(*memProf)
+		if err == nil {
+			_ = pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	total := int64(checkpoints * sections * size)

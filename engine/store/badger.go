@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -20,7 +21,7 @@ type BadgerOptions struct {
 	// SyncWrites makes every Apply wait for fsync. Without it an applied batch survives the death of
 	// the process but not the loss of power or of the kernel; replicas on other members cover that.
 	SyncWrites bool
-	// MemTableSize is the size of one memtable (default 16 MiB; two are kept).
+	// MemTableSize is the size of one memtable (default 8 MiB; two are kept).
 	MemTableSize int64
 	// ValueThreshold: values of at least this many bytes go to the value log instead of the LSM tree
 	// (default 1 KiB). Reads of value-log entries are served from a memory map and stay fast without a
@@ -38,7 +39,7 @@ type BadgerOptions struct {
 func (o *BadgerOptions) withDefaults() BadgerOptions {
 	r := *o
 	if r.MemTableSize == 0 {
-		r.MemTableSize = 16 << 20
+		r.MemTableSize = 8 << 20
 	}
 	if r.ValueThreshold == 0 {
 		r.ValueThreshold = 1 << 10
@@ -52,16 +53,52 @@ func (o *BadgerOptions) withDefaults() BadgerOptions {
 	return r
 }
 
-// Badger is a Store on a Badger database in one directory. Only one Badger store (in any process)
-// can have a directory open at a time.
+// Badger is a Store on a Badger database in one directory, with a write-ahead log in front (see
+// wal.go): Apply returns once the batch is in the log; a goroutine commits batches to Badger in
+// order, grouping them. Only one Badger store (in any process) can have a directory open at a time.
 type Badger struct {
-	db       *badger.DB
-	maxValue int64
-	stop     chan struct{}
-	gcDone   sync.WaitGroup
-	closeMu  sync.Mutex
-	closed   bool
+	db        *badger.DB
+	log       *slog.Logger
+	maxValue  int64
+	threshold int64
+	stop      chan struct{}
+	gcDone    sync.WaitGroup
+	closeMu   sync.Mutex
+	closed    bool
+
+	mu      sync.RWMutex
+	drained *sync.Cond // signalled (with mu) when applied moves
+	wal     *wal
+	pending map[string]pendingValue // applied to the log, not yet to Badger
+	queue   []*logged               // batches for the applier, in order
+	seq     uint64                  // last batch logged
+	applied uint64                  // last batch committed to Badger
+	kick    chan struct{}
+	applier sync.WaitGroup
+	failed  error // the last error of the applier, while it retries
+	backlog int   // bytes of logged batches not yet in Badger
 }
+
+// maxBacklog bounds the memory held by batches waiting for Badger: past it, Apply waits for the
+// applier (flow control, so that a writer faster than Badger does not grow the process).
+const maxBacklog = 4 << 20
+
+// pendingValue is the newest value of a key that is logged but not yet in Badger.
+type pendingValue struct {
+	value   []byte // nil with deleted
+	deleted bool
+	seq     uint64
+}
+
+// logged is a batch in the log, waiting for the applier.
+type logged struct {
+	seq  uint64
+	ops  []Op // keys and values point into the record
+	size int  // bytes of the record
+}
+
+// walReset is the size above which the log is emptied once everything in it is in Badger.
+const walReset = 64 << 20
 
 // OpenBadger opens (creating if needed) the Badger database in opts.Dir.
 func OpenBadger(opts BadgerOptions) (*Badger, error) {
@@ -94,7 +131,29 @@ func OpenBadger(opts BadgerOptions) (*Badger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open badger in %s: %w", o.Dir, err)
 	}
-	b := &Badger{db: db, maxValue: o.ValueLogFileSize / 2, stop: make(chan struct{})}
+	b := &Badger{db: db, log: o.Logger, maxValue: o.ValueLogFileSize / 2, threshold: o.ValueThreshold,
+		stop: make(chan struct{}), pending: make(map[string]pendingValue), kick: make(chan struct{}, 1)}
+	if b.log == nil {
+		b.log = slog.New(slog.DiscardHandler)
+	}
+	b.drained = sync.NewCond(&b.mu)
+	if b.wal, err = openWAL(filepath.Join(o.Dir, "clckpt.wal"), o.SyncWrites); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open the write-ahead log: %w", err)
+	}
+	// Whatever the log holds was acknowledged: make sure Badger has it (again, possibly).
+	if err := b.wal.replay(func(ops []Op) error { return b.commit([]*logged{{ops: ops}}) }); err != nil {
+		b.wal.close()
+		db.Close()
+		return nil, fmt.Errorf("store: replay the write-ahead log: %w", err)
+	}
+	if err := b.wal.reset(); err != nil {
+		b.wal.close()
+		db.Close()
+		return nil, walError("reset", err)
+	}
+	b.applier.Add(1)
+	go b.applyLoop()
 	if o.GCInterval > 0 {
 		b.gcDone.Add(1)
 		go b.collectGarbage(o.GCInterval)
@@ -124,20 +183,51 @@ func (b *Badger) collectGarbage(every time.Duration) {
 	}
 }
 
-// Get implements Store.
+// Get implements Store: the newest logged value, else Badger's.
 func (b *Badger) Get(key []byte, fn func(value []byte) error) error {
+	b.mu.RLock()
+	if b.closed {
+		b.mu.RUnlock()
+		return ErrClosed
+	}
+	p, ok := b.pending[string(key)]
+	if ok {
+		defer b.mu.RUnlock()
+		if p.deleted {
+			return ErrNotFound
+		}
+		return fn(p.value)
+	}
+	b.mu.RUnlock()
 	return b.mapErr(b.db.View(func(txn *badger.Txn) error { return badgerView{txn}.get(key, fn) }))
 }
 
 // Scan implements Store.
 func (b *Badger) Scan(prefix []byte, fn func(key, value []byte) error) error {
-	return b.mapErr(b.db.View(func(txn *badger.Txn) error { return badgerView{txn}.scan(prefix, fn) }))
+	return b.View(func(r Reader) error { return r.Scan(prefix, fn) })
 }
 
-// View implements Store with one read transaction: Badger's snapshot isolation makes it consistent
-// without blocking writers.
+// View implements Store with one Badger read transaction, started once every batch applied before
+// the call is in Badger: Badger's snapshot isolation makes it consistent without blocking writers.
 func (b *Badger) View(fn func(r Reader) error) error {
+	if err := b.drain(); err != nil {
+		return err
+	}
 	return b.mapErr(b.db.View(func(txn *badger.Txn) error { return fn(badgerView{txn}) }))
+}
+
+// drain waits until every batch logged so far is in Badger.
+func (b *Badger) drain() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	target := b.seq
+	for b.applied < target && !b.closed {
+		b.drained.Wait()
+	}
+	if b.closed {
+		return ErrClosed
+	}
+	return nil
 }
 
 type badgerView struct{ txn *badger.Txn }
@@ -171,28 +261,166 @@ func (v badgerView) scan(prefix []byte, fn func(key, value []byte) error) error 
 	return nil
 }
 
-// Apply implements Store.
+// Apply implements Store: the batch is appended to the log (one write, on the caller's thread) and
+// its values become visible at once; the applier commits it to Badger.
 func (b *Badger) Apply(batch *Batch) error {
-	for _, op := range batch.ops {
+	if err := b.fits(batch.ops); err != nil {
+		return err
+	}
+	rec := encodeRecord(batch)
+	ops, err := decodePayload(rec[walHeader:])
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for b.backlog > maxBacklog && !b.closed {
+		b.drained.Wait()
+	}
+	if b.closed {
+		return ErrClosed
+	}
+	if err := b.wal.append(rec); err != nil {
+		return walError("append", err) // nothing was acknowledged
+	}
+	b.seq++
+	b.backlog += len(rec)
+	for _, op := range ops {
+		b.pending[string(op.Key)] = pendingValue{value: op.Value, deleted: op.Delete, seq: b.seq}
+	}
+	b.queue = append(b.queue, &logged{seq: b.seq, ops: ops, size: len(rec)})
+	select {
+	case b.kick <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// fits refuses a batch Badger could not commit in one transaction (or a value too large for it).
+func (b *Badger) fits(ops []Op) error {
+	size := int64(0)
+	for _, op := range ops {
 		if int64(len(op.Value)) > b.maxValue {
 			return fmt.Errorf("%w: value of %d bytes exceeds the store's limit of %d", ErrTooBig, len(op.Value), b.maxValue)
 		}
+		size += b.entrySize(op)
 	}
-	err := b.db.Update(func(txn *badger.Txn) error {
-		for _, op := range batch.ops {
-			var err error
-			if op.Delete {
-				err = txn.Delete(op.Key)
-			} else {
-				err = txn.Set(op.Key, op.Value)
+	if size >= b.db.MaxBatchSize()*9/10 || int64(len(ops)) >= b.db.MaxBatchCount()*9/10 {
+		return fmt.Errorf("%w: %d operations of about %d bytes", ErrTooBig, len(ops), size)
+	}
+	return nil
+}
+
+// entrySize estimates what an op counts for in Badger's transaction limit: the key, its version,
+// and the value when it stays in the tree (large values only leave a pointer).
+func (b *Badger) entrySize(op Op) int64 {
+	n := int64(len(op.Key)) + 8 + 16
+	if int64(len(op.Value)) < b.threshold {
+		return n + int64(len(op.Value))
+	}
+	return n + 16
+}
+
+// applyLoop commits logged batches to Badger, several per transaction while they fit.
+func (b *Badger) applyLoop() {
+	defer b.applier.Done()
+	backoff := 10 * time.Millisecond
+	for {
+		b.mu.Lock()
+		q := b.queue
+		b.queue = nil
+		stopping := b.closed
+		b.mu.Unlock()
+		if len(q) == 0 {
+			if stopping {
+				return
 			}
-			if err != nil {
-				return err
+			select {
+			case <-b.kick:
+			case <-b.stop:
+			}
+			continue
+		}
+		for len(q) > 0 {
+			n := b.group(q)
+			if err := b.commit(q[:n]); err != nil {
+				b.mu.Lock()
+				b.failed = err
+				b.mu.Unlock()
+				b.log.Error("committing to Badger failed; retrying (the write-ahead log keeps the data)", "err", err)
+				if stopping {
+					return // the next open replays the log
+				}
+				time.Sleep(backoff)
+				backoff = min(2*backoff, time.Second)
+				continue
+			}
+			backoff = 10 * time.Millisecond
+			b.done(q[:n])
+			q = q[n:]
+		}
+	}
+}
+
+// group returns how many leading batches of q fit in one Badger transaction (at least one).
+func (b *Badger) group(q []*logged) int {
+	var size, count int64
+	for i, l := range q {
+		for _, op := range l.ops {
+			size += b.entrySize(op)
+		}
+		count += int64(len(l.ops))
+		if i > 0 && (size >= b.db.MaxBatchSize()*9/10 || count >= b.db.MaxBatchCount()*9/10) {
+			return i
+		}
+	}
+	return len(q)
+}
+
+// commit writes batches to Badger in one transaction.
+func (b *Badger) commit(q []*logged) error {
+	return b.db.Update(func(txn *badger.Txn) error {
+		for _, l := range q {
+			for _, op := range l.ops {
+				var err error
+				if op.Delete {
+					err = txn.Delete(op.Key)
+				} else {
+					err = txn.Set(op.Key, op.Value)
+				}
+				if err != nil {
+					return err
+				}
 			}
 		}
 		return nil
 	})
-	return b.mapErr(err)
+}
+
+// done records that batches are in Badger: their keys leave the pending map unless written again
+// since, and the log is emptied when it is large and nothing is pending.
+func (b *Badger) done(q []*logged) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, l := range q {
+		for _, op := range l.ops {
+			if p, ok := b.pending[string(op.Key)]; ok && p.seq == l.seq {
+				delete(b.pending, string(op.Key))
+			}
+		}
+		b.backlog -= l.size
+	}
+	if len(b.pending) == 0 {
+		b.pending = make(map[string]pendingValue) // a map keeps its peak size: let a big one go
+	}
+	b.applied = q[len(q)-1].seq
+	b.failed = nil
+	if b.applied == b.seq && len(b.queue) == 0 && b.wal.size > walReset {
+		if err := b.wal.reset(); err != nil {
+			b.log.Warn("emptying the write-ahead log", "err", err)
+		}
+	}
+	b.drained.Broadcast()
 }
 
 func (*Badger) mapErr(err error) error {
@@ -209,17 +437,26 @@ func (*Badger) mapErr(err error) error {
 	return err
 }
 
-// Close implements Store.
+// Close implements Store: pending batches are committed first.
 func (b *Badger) Close() error {
 	b.closeMu.Lock()
 	defer b.closeMu.Unlock()
+	b.mu.Lock()
 	if b.closed {
+		b.mu.Unlock()
 		return ErrClosed
 	}
 	b.closed = true
+	b.drained.Broadcast()
+	b.mu.Unlock()
 	close(b.stop)
+	b.applier.Wait()
 	b.gcDone.Wait()
-	return b.db.Close()
+	err := b.db.Close()
+	if werr := b.wal.close(); err == nil {
+		err = werr
+	}
+	return err
 }
 
 // badgerLogger forwards Badger's warnings and errors to a slog.Logger and drops the chatter.
