@@ -56,6 +56,7 @@ test-go:
 	$(GO) test -race -count=1 ./...
 
 test-c: lib $(COUNTER) test-install ## run the C tests against the real library
+	CC="$(CC)" BUILD="$(BUILD)" ctests/readme.sh
 	CC="$(CC)" BUILD="$(BUILD)" ctests/run.sh
 
 # About 75 s on 2 cores: each test runs under memcheck (Go's own noise: ctests/valgrind.supp).
