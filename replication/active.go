@@ -248,6 +248,7 @@ type stream struct {
 	down         bool // the follower did not answer its last position query
 	lastProgress time.Time
 	stopped      bool
+	rejoining    bool // a request to re-enter the in-sync set is under way
 }
 
 const (
@@ -331,6 +332,7 @@ func (s *stream) query() error {
 	switch {
 	case ack.Status == wire.AckOK && ack.LSN <= a.lsn && inRing && (ack.Epoch == a.epoch || e != nil && e.Continues(ack.Epoch, ack.LSN)):
 		s.sent, s.acked, s.phase = ack.LSN, ack.LSN, phaseLive
+		s.rejoinLocked()
 	case ack.Status == wire.AckOK && ack.Epoch > a.epoch:
 		// The follower knows a newer epoch: this active is stale.
 		m.spawn(func() { _, _ = a.c.refresh(m.ctx) })
@@ -403,9 +405,7 @@ func (s *stream) onAck(ack *wire.AckMsg) {
 			s.lastProgress = time.Now()
 			a.broadcastLocked()
 		}
-		if s.phase == phaseLive && s.acked == a.lsn && !a.synced[s.to] {
-			m.spawn(func() { a.setSynced(s.to, true) })
-		}
+		s.rejoinLocked()
 	case wire.AckStale:
 		m.spawn(func() { _, _ = a.c.refresh(m.ctx) })
 	case wire.AckGap:
@@ -414,6 +414,20 @@ func (s *stream) onAck(ack *wire.AckMsg) {
 		s.phase = phaseSnapshot
 	}
 	s.kick()
+}
+
+// rejoinLocked puts a follower that has every op back in the in-sync set; a.mu is held.
+func (s *stream) rejoinLocked() {
+	a := s.a
+	if s.phase == phaseLive && s.acked == a.lsn && !a.synced[s.to] && !s.rejoining {
+		s.rejoining = true
+		a.c.m.spawn(func() {
+			a.setSynced(s.to, true)
+			a.mu.Lock()
+			s.rejoining = false
+			a.mu.Unlock()
+		})
+	}
 }
 
 // snapshotBatch bounds one snapshot message (NATS servers accept 1 MiB messages by default).
@@ -475,6 +489,7 @@ func (s *stream) snapshot() error {
 	a.mu.Lock()
 	s.sent, s.acked, s.phase, s.down = header.LSN, header.LSN, phaseLive, false
 	s.lastProgress = time.Now()
+	s.rejoinLocked()
 	a.broadcastLocked()
 	a.mu.Unlock()
 	return nil

@@ -101,56 +101,89 @@ func (m *Member) elect(ctx context.Context, c *ckpt, e *directory.Entry) error {
 
 // setActiveHere makes this member's replica the active one of a collocated checkpoint. If the
 // previous active still answers, it hands over first: it stops taking writes and makes sure this
-// replica has all of its ops.
+// replica has all of its ops. The directory is read afresh (the watch may lag), and the swap only
+// happens if the active is still the one that handed over.
 func (m *Member) setActiveHere(ctx context.Context, c *ckpt) error {
 	if rep, _ := c.localActive(); rep != nil {
 		return nil
 	}
-	e, err := c.current(ctx)
-	if err != nil {
-		return err
-	}
-	if !e.Attrs.Flags.IsCollocated() {
-		return fmt.Errorf("%w: checkpoint %q is not collocated", engine.ErrBadOperation, e.Name)
-	}
-	rep, err := m.waitReplica(ctx, c)
-	if err != nil {
-		return err
-	}
-	if e.Active != "" && e.Active != m.name {
-		hctx, cancel := context.WithTimeout(ctx, 2*m.cfg.AckTimeout)
-		r, err := m.request(hctx, e.Active, &wire.CallMsg{Kind: wire.CallHandover, Ckpt: c.id, Epoch: e.Epoch, Origin: m.name})
-		cancel()
-		if err == nil && r.Err == nil && !r.NotActive {
-			for deadline := time.Now().Add(2 * m.cfg.AckTimeout); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-				if _, lsn := rep.Position(); lsn >= r.LSN {
-					break
-				}
+	for attempt := 0; ; attempt++ {
+		e, err := c.refresh(ctx)
+		if err != nil {
+			return err
+		}
+		if !e.Attrs.Flags.IsCollocated() {
+			return fmt.Errorf("%w: checkpoint %q is not collocated", engine.ErrBadOperation, e.Name)
+		}
+		if e.Active == m.name {
+			if rep, _ := c.localActive(); rep != nil {
+				return nil
 			}
-		} else {
-			m.log.Info("previous active did not hand over; continuing with this replica's content", "checkpoint", string(e.Name), "previous", e.Active, "err", err)
 		}
-	}
-	ne, err := m.dir.Update(ctx, c.id, func(e *directory.Entry) error {
-		if e.Deleted && e.Opens() == 0 {
-			return engine.ErrNotExist
+		if _, err := m.waitReplica(ctx, c); err != nil {
+			return err
 		}
-		_, lsn := rep.Position()
-		e.NewEpoch(m.name, lsn)
-		e.Synced = []string{m.name}
-		if !e.HasReplica(m.name) {
-			e.Replicas = append(e.Replicas, m.name)
+		prev := e.Active
+		if prev != "" && prev != m.name {
+			m.takeOverFrom(ctx, c, e, prev)
+		}
+		ne, err := m.dir.Update(ctx, c.id, func(e *directory.Entry) error {
+			if e.Deleted && e.Opens() == 0 {
+				return engine.ErrNotExist
+			}
+			if e.Active != prev && e.Active != m.name {
+				return errRetry // another member became active meanwhile: hand over from it
+			}
+			_, rep := m.replicaOf(c.id)
+			if rep == nil {
+				return errRetry
+			}
+			_, lsn := rep.Position()
+			e.NewEpoch(m.name, lsn)
+			e.Synced = []string{m.name}
+			if !e.HasReplica(m.name) {
+				e.Replicas = append(e.Replicas, m.name)
+			}
+			return nil
+		})
+		if errors.Is(err, errRetry) && attempt < 5 {
+			continue
+		}
+		if err != nil {
+			return tryAgain(err)
+		}
+		c.update(ne)
+		if rep, _ := c.localActive(); rep == nil {
+			return fmt.Errorf("%w: could not take the active role of %q", engine.ErrTryAgain, ne.Name)
 		}
 		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("%w: %w", engine.ErrTryAgain, err)
 	}
-	c.update(ne)
-	if rep, _ := c.localActive(); rep == nil {
-		return fmt.Errorf("%w: could not take the active role of %q", engine.ErrTryAgain, ne.Name)
+}
+
+// takeOverFrom asks the active prev to hand over, then waits (briefly) until the local replica has
+// every op prev made. If prev does not answer, this replica continues with what it has.
+func (m *Member) takeOverFrom(ctx context.Context, c *ckpt, e *directory.Entry, prev string) {
+	hctx, cancel := context.WithTimeout(ctx, 2*m.cfg.AckTimeout)
+	defer cancel()
+	r, err := m.request(hctx, prev, &wire.CallMsg{Kind: wire.CallHandover, Ckpt: c.id, Epoch: e.Epoch, Origin: m.name})
+	if err != nil || r.Err != nil || r.NotActive {
+		if err == nil {
+			err = r.Err
+		}
+		m.log.Info("previous active did not hand over; continuing with this replica's content", "checkpoint", string(e.Name), "previous", prev, "err", err)
+		return
 	}
-	return nil
+	deadline := time.Now().Add(5 * m.cfg.AckTimeout)
+	for time.Now().Before(deadline) {
+		// The replica may be replaced by a copy meanwhile: look it up each time.
+		if _, rep := m.replicaOf(c.id); rep != nil {
+			if _, lsn := rep.Position(); lsn >= r.LSN {
+				return
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	m.log.Warn("the handed-over ops did not all arrive; continuing with this replica's content", "checkpoint", string(e.Name), "previous", prev, "want", r.LSN)
 }
 
 // waitReplica waits (briefly) for the local replica to exist and be complete.

@@ -312,6 +312,7 @@ func (m *Member) watch() error {
 
 // onLease tracks live members and handles deaths.
 func (m *Member) onLease(ev directory.MemberEvent) {
+	m.log.Debug("lease event", "name", ev.Name, "alive", ev.Alive, "incarnation", ev.Info.Incarnation)
 	m.mu.Lock()
 	if ev.Alive {
 		m.members[ev.Name] = ev.Info
