@@ -18,13 +18,14 @@ FRONT := $(LIB)/libclckpt.so.$(VERSION)
 GO_SOURCES := $(shell find capi engine config replication -name '*.go' -not -name '*_test.go') go.mod go.sum
 HEADERS := $(wildcard include/*.h)
 COUNTER := $(BIN)/ckptTest
+CLCKPT := $(BIN)/clckpt
 
 .PHONY: help build lib test test-go test-c test-valgrind test-install bench demo install clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-build: lib $(COUNTER) ## build the library, the Go packages and the counter example
+build: lib $(COUNTER) $(CLCKPT) ## build the library, the clckpt command and the counter example
 	$(GO) build ./...
 
 lib: $(FRONT) $(CORE) ## build libclckpt.so and its Go core
@@ -44,6 +45,10 @@ $(FRONT): capi/front/front.c capi/front/common.c capi/core.h capi/front/libclckp
 	  -Wl,--version-script=capi/front/libclckpt.map -o $@ capi/front/front.c capi/front/common.c -ldl -lpthread
 	ln -sf libclckpt.so.$(VERSION) $(LIB)/libclckpt.so.1
 	ln -sf libclckpt.so.1 $(LIB)/libclckpt.so
+
+$(CLCKPT): $(GO_SOURCES) $(shell find cmd -name '*.go')
+	@mkdir -p $(BIN)
+	$(GO) build -o $@ ./cmd/clckpt
 
 $(COUNTER): examples/counter/ckptTest.c examples/counter/ckptTestMain.c examples/counter/ckptTest.h $(FRONT) $(HEADERS)
 	@mkdir -p $(BIN)

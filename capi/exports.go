@@ -45,10 +45,13 @@ func clckpt_initialize(out *C.ClCkptSvcHdlT, callbacks *C.ClCkptCallbacksT, vers
 	if current() == nil {
 		if err := openBackend(); err != nil {
 			log.Error("clCkptInitialize: the service cannot start", "err", err)
-			if errors.Is(err, engine.ErrStorage) {
+			switch {
+			case errors.Is(err, engine.ErrStorage):
 				return code(rc.NoResource)
+			case errors.Is(err, engine.ErrInvalidParameter): // a bad setting
+				return code(rc.InvalidParam)
 			}
-			return errCode(err)
+			return code(rc.TryAgain)
 		}
 	}
 	s, err := addService(openCB, syncCB)

@@ -24,6 +24,7 @@ import (
 	"github.com/clckpt/libclckpt/capi/rc"
 	"github.com/clckpt/libclckpt/config"
 	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/replication"
 )
 
 // The library's state. The backend (the engine service) is open while at least one service handle
@@ -78,19 +79,24 @@ func current() engine.Service {
 	return nil
 }
 
-// openBackend opens the engine for this process; lifecycle is held.
+// joinTimeout bounds clCkptInitialize's wait for the cluster.
+const joinTimeout = 15 * time.Second
+
+// openBackend makes this process a member of the checkpoint service; lifecycle is held.
 func openBackend() error {
 	cfg, err := config.FromEnv()
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", engine.ErrInvalidParameter, err)
 	}
 	log = cfg.Logger("libclckpt")
-	svc, err := engine.OpenLocal(engine.Options{Dir: cfg.NodeDir(), SyncWrites: cfg.SyncWrites, Logger: log})
+	ctx, cancel := context.WithTimeout(context.Background(), joinTimeout)
+	defer cancel()
+	m, err := replication.Join(ctx, replication.Options{Config: cfg, Logger: log})
 	if err != nil {
 		return err
 	}
-	log.Debug("opened", "dir", cfg.NodeDir())
-	backend.Store(&engineService{svc})
+	log.Info("joined the checkpoint service", "member", m.Name(), "data", cfg.DataDir)
+	backend.Store(&engineService{m})
 	return nil
 }
 

@@ -104,6 +104,13 @@ func (m *Member) elect(ctx context.Context, c *ckpt, e *directory.Entry) error {
 // replica has all of its ops. The directory is read afresh (the watch may lag), and the swap only
 // happens if the active is still the one that handed over.
 func (m *Member) setActiveHere(ctx context.Context, c *ckpt) error {
+	e, err := c.current(ctx)
+	if err != nil {
+		return err
+	}
+	if !e.Attrs.Flags.IsCollocated() {
+		return fmt.Errorf("%w: checkpoint %q is not collocated", engine.ErrBadOperation, e.Name)
+	}
 	if rep, _ := c.localActive(); rep != nil {
 		return nil
 	}

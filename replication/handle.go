@@ -99,6 +99,9 @@ func (h *handle) Synchronize(ctx context.Context) error {
 	if err := h.check(engine.WriteAccess); err != nil {
 		return err
 	}
+	if err := ctx.Err(); err != nil {
+		return timeoutErr(err)
+	}
 	e, err := h.c.current(ctx)
 	if err != nil {
 		return err

@@ -299,8 +299,15 @@ func StartServer(o ServerOptions) (*server.Server, error) {
 type serverLogger struct{ l *slog.Logger }
 
 func (l *serverLogger) Noticef(f string, a ...any) { l.l.Debug("nats: " + fmt.Sprintf(f, a...)) }
-func (l *serverLogger) Warnf(f string, a ...any)   { l.l.Warn("nats: " + fmt.Sprintf(f, a...)) }
-func (l *serverLogger) Fatalf(f string, a ...any)  { l.l.Error("nats: " + fmt.Sprintf(f, a...)) }
+func (l *serverLogger) Warnf(f string, a ...any) {
+	msg := fmt.Sprintf(f, a...)
+	if strings.Contains(msg, "Maximum payloads") { // deliberate: a section may be that large
+		l.l.Debug("nats: " + msg)
+		return
+	}
+	l.l.Warn("nats: " + msg)
+}
+func (l *serverLogger) Fatalf(f string, a ...any) { l.l.Error("nats: " + fmt.Sprintf(f, a...)) }
 func (l *serverLogger) Errorf(f string, a ...any) {
 	msg := fmt.Sprintf(f, a...)
 	if strings.Contains(msg, "connection refused") { // peers that are not up yet

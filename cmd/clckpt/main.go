@@ -1,0 +1,215 @@
+// Command clckpt runs and inspects the checkpoint service.
+//
+//	clckpt serve [flags]    run a node: an embedded NATS server (JetStream on, clustered when given
+//	                        routes) and a server member that holds replicas
+//	clckpt status [flags]   list the live members and the checkpoints, from the directory
+//
+// Settings come from the environment (README.md) and the flags below override them.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/clckpt/libclckpt/config"
+	"github.com/clckpt/libclckpt/replication"
+	"github.com/clckpt/libclckpt/replication/directory"
+	"github.com/clckpt/libclckpt/replication/natsconn"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	var err error
+	switch os.Args[1] {
+	case "serve":
+		err = serve(os.Args[2:])
+	case "status":
+		err = status(os.Args[2:])
+	default:
+		usage()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "clckpt:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: clckpt serve|status [flags]   (clckpt serve -h for the flags)")
+	os.Exit(2)
+}
+
+func serve(args []string) error {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	node := fs.String("node", cfg.Node, "member name of this node (CLCKPT_NODE)")
+	dataDir := fs.String("data-dir", cfg.DataDir, "data directory (CLCKPT_DATA_DIR)")
+	host := fs.String("host", "127.0.0.1", "address the NATS server listens on for clients")
+	port := fs.Int("port", cfg.Port, "NATS client port (CLCKPT_PORT); -1 picks a free one")
+	clusterName := fs.String("cluster", "clckpt", "NATS cluster name")
+	clusterPort := fs.Int("cluster-port", 0, "NATS route port; 0: no cluster")
+	routes := fs.String("routes", "", "comma-separated nats-route://host:port of the peers")
+	httpPort := fs.Int("http", 0, "NATS monitoring port; 0: none")
+	member := fs.Bool("member", true, "also run a server member that holds replicas (false: NATS only)")
+	user := fs.String("user", "", "require this user from clients (with -password)")
+	password := fs.String("password", "", "password of -user")
+	tlsCert := fs.String("tls-cert", "", "TLS certificate for clients")
+	tlsKey := fs.String("tls-key", "", "TLS key for clients")
+	tlsCA := fs.String("tls-ca", "", "CA to verify client certificates")
+	jsonLogs := fs.Bool("json", false, "log JSON lines instead of text")
+	_ = fs.Parse(args)
+	cfg.Node, cfg.DataDir, cfg.Port = *node, *dataDir, *port
+	if cfg.Port == -1 {
+		cfg.Port = 1 // validated below; the server picks the port
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+
+	var handler slog.Handler = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel})
+	if *jsonLogs {
+		handler = slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel})
+	}
+	log := slog.New(handler).With("node", cfg.Node)
+	start := time.Now()
+
+	o := natsconn.ServerOptions{
+		Name: cfg.Node, Host: *host, Port: *port, StoreDir: filepath.Join(cfg.DataDir, "nats-"+cfg.Node),
+		ClusterName: *clusterName, ClusterHost: *host, ClusterPort: *clusterPort, HTTPPort: *httpPort,
+		TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, Logger: log,
+	}
+	if *routes != "" {
+		o.Routes = strings.Split(*routes, ",")
+	}
+	if *user != "" {
+		o.Users = append(o.Users, (&natsUser{*user, *password}).server())
+	}
+	s, err := natsconn.StartServer(o)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		s.Shutdown()
+		s.WaitForShutdown()
+	}()
+	log.Info("nats server ready", "url", s.ClientURL(), "cluster_port", *clusterPort, "routes", o.Routes)
+
+	var m *replication.Member
+	if *member {
+		opts := []nats.Option{nats.InProcessServer(s), nats.Name("clckpt serve " + cfg.Node), nats.MaxReconnects(-1)}
+		if *user != "" {
+			opts = append(opts, nats.UserInfo(*user, *password))
+		}
+		nc, err := nats.Connect(s.ClientURL(), opts...)
+		if err != nil {
+			return err
+		}
+		defer nc.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		m, err = joinWhenReady(ctx, cfg, nc, log)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+	log.Info("ready", "startup", time.Since(start).Round(time.Millisecond).String(), "member", *member)
+	fmt.Printf("ready %s\n", s.ClientURL()) // one line on stdout for scripts
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	got := <-sig
+	log.Info("stopping", "signal", got.String())
+	if m != nil {
+		if err := m.Close(); err != nil {
+			log.Warn("leaving", "err", err)
+		}
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// joinWhenReady joins as a server member, retrying while JetStream is not available yet (a cluster
+// elects its JetStream leader after its servers have met).
+func joinWhenReady(ctx context.Context, cfg config.Config, nc *nats.Conn, log *slog.Logger) (*replication.Member, error) {
+	for {
+		m, err := replication.Join(ctx, replication.Options{Config: cfg, Kind: directory.KindServer, Logger: log, Conn: nc})
+		if err == nil {
+			return m, nil
+		}
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		log.Debug("waiting for JetStream", "err", err)
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func status(args []string) error {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	fs := flag.NewFlagSet("status", flag.ExitOnError)
+	url := fs.String("url", cfg.NATS.URL, "NATS server (CLCKPT_NATS_URL; default: the embedded one)")
+	_ = fs.Parse(args)
+	if *url == "" {
+		*url = natsconn.EmbeddedURL(cfg.Port)
+	}
+	nc, err := nats.Connect(*url)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	dir, err := directory.Open(ctx, js, directory.Options{Prefix: cfg.Subject, Replicas: 1, Lease: cfg.Lease})
+	if err != nil {
+		return err
+	}
+	members, err := dir.Members(ctx)
+	if err != nil {
+		return err
+	}
+	names := make([]string, 0, len(members))
+	for n := range members {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Println("members:")
+	for _, n := range names {
+		fmt.Printf("  %-20s %s\n", n, members[n].Kind)
+	}
+	entries, err := dir.List(ctx)
+	if err != nil && !errors.Is(err, directory.ErrNotFound) {
+		return err
+	}
+	sort.Slice(entries, func(i, j int) bool { return string(entries[i].Name) < string(entries[j].Name) })
+	fmt.Println("checkpoints:")
+	for _, e := range entries {
+		fmt.Printf("  %-20q epoch %-4d active %-12s replicas %v in-sync %v opens %d\n",
+			e.Name, e.Epoch, e.Active, e.Replicas, e.Synced, e.Opens())
+	}
+	return nil
+}
