@@ -178,4 +178,6 @@ func (w *wal) reset() error {
 
 func (w *wal) close() error { return w.f.Close() }
 
-func walError(op string, err error) error { return fmt.Errorf("store: write-ahead log: %s: %w", op, err) }
+func walError(op string, err error) error {
+	return fmt.Errorf("store: write-ahead log: %s: %w", op, err)
+}
