@@ -160,7 +160,11 @@ func (m *Member) do(ctx context.Context, c *ckpt, local func(*engine.Replica, *a
 		case err == nil:
 			call.Ckpt, call.Epoch = c.id, epoch
 			var r *wire.ReplyMsg
-			r, err = m.request(ctx, to, call)
+			// One attempt waits about as long as a dead active takes to be noticed, then retries
+			// (the connection may have been cut, the active replaced).
+			actx, cancel := context.WithTimeout(ctx, m.cfg.Lease+2*m.cfg.AckTimeout)
+			r, err = m.request(actx, to, call)
+			cancel()
 			switch {
 			case err == nil && !r.NotActive:
 				if reply != nil {

@@ -105,8 +105,8 @@ func (c *ckpt) update(e *directory.Entry) {
 		}
 		return
 	}
-	if c.entry != nil && e.Rev <= c.entry.Rev {
-		return // an older copy than the one we have
+	if c.entry != nil && e.Rev < c.entry.Rev {
+		return // an older copy than the one we have (the same one reconciles again: after a fence)
 	}
 	c.entry, c.gone = e, false
 	c.setLabel(string(e.Name))

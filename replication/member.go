@@ -41,6 +41,9 @@ type Options struct {
 	// Conn, when set, is used instead of connecting as Config says (clckpt serve passes the
 	// connection to its own server). The member does not close it.
 	Conn *nats.Conn
+	// KVReplicas is the replication of the KV buckets when this member creates them (0: three when
+	// the server is in a cluster of at least three, else one).
+	KVReplicas int
 }
 
 // Member is one process's part of the checkpoint service. It implements engine.Service.
@@ -89,14 +92,14 @@ func Join(ctx context.Context, o Options) (*Member, error) {
 		m.log = slog.New(slog.DiscardHandler)
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
-	if err := m.start(ctx, o.Conn); err != nil {
+	if err := m.start(ctx, o.Conn, o.KVReplicas); err != nil {
 		m.shutdown()
 		return nil, err
 	}
 	return m, nil
 }
 
-func (m *Member) start(ctx context.Context, nc *nats.Conn) error {
+func (m *Member) start(ctx context.Context, nc *nats.Conn, replicas int) error {
 	var err error
 	if m.name, m.slotLock, err = takeSlot(m.cfg); err != nil {
 		return err
@@ -118,7 +121,10 @@ func (m *Member) start(ctx context.Context, nc *nats.Conn) error {
 	if m.js, err = jetstream.New(nc); err != nil {
 		return err
 	}
-	if m.dir, err = directory.Open(ctx, m.js, directory.Options{Prefix: m.cfg.Subject, Replicas: kvReplicas(nc), Lease: m.cfg.Lease}); err != nil {
+	if replicas == 0 {
+		replicas = kvReplicas(nc)
+	}
+	if m.dir, err = directory.Open(ctx, m.js, directory.Options{Prefix: m.cfg.Subject, Replicas: replicas, Lease: m.cfg.Lease}); err != nil {
 		return fmt.Errorf("%w: %w", engine.ErrTryAgain, err)
 	}
 	if err := m.register(ctx); err != nil {

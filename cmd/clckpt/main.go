@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -69,6 +70,7 @@ func serve(args []string) error {
 	routes := fs.String("routes", "", "comma-separated nats-route://host:port of the peers")
 	httpPort := fs.Int("http", 0, "NATS monitoring port; 0: none")
 	member := fs.Bool("member", true, "also run a server member that holds replicas (false: NATS only)")
+	natsURL := fs.String("nats-url", "", "join this NATS server as a server member instead of embedding one")
 	user := fs.String("user", "", "require this user from clients (with -password)")
 	password := fs.String("password", "", "password of -user")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate for clients")
@@ -90,6 +92,9 @@ func serve(args []string) error {
 	}
 	log := slog.New(handler).With("node", cfg.Node)
 	start := time.Now()
+	if *natsURL != "" {
+		return serveMember(cfg, *natsURL, log, start)
+	}
 
 	o := natsconn.ServerOptions{
 		Name: cfg.Node, Host: *host, Port: *port, StoreDir: filepath.Join(cfg.DataDir, "nats-"+cfg.Node),
@@ -112,6 +117,22 @@ func serve(args []string) error {
 	}()
 	log.Info("nats server ready", "url", s.ClientURL(), "cluster_port", *clusterPort, "routes", o.Routes)
 
+	// A clustered node waits for its peers: the KV buckets must be created with their replicas.
+	size := 1
+	if *clusterPort != 0 {
+		size = len(o.Routes)
+		if !slices.ContainsFunc(o.Routes, func(r string) bool { return strings.HasSuffix(r, fmt.Sprintf(":%d", *clusterPort)) }) {
+			size++
+		}
+		for deadline := time.Now().Add(30 * time.Second); s.NumRoutes() < size-1 && time.Now().Before(deadline); {
+			time.Sleep(50 * time.Millisecond)
+		}
+		for deadline := time.Now().Add(60 * time.Second); !s.JetStreamIsCurrent() && time.Now().Before(deadline); {
+			time.Sleep(50 * time.Millisecond)
+		}
+		log.Info("cluster formed", "routes", s.NumRoutes(), "size", size, "jetstream_current", s.JetStreamIsCurrent())
+	}
+
 	var m *replication.Member
 	if *member {
 		opts := []nats.Option{nats.InProcessServer(s), nats.Name("clckpt serve " + cfg.Node), nats.MaxReconnects(-1)}
@@ -124,7 +145,7 @@ func serve(args []string) error {
 		}
 		defer nc.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		m, err = joinWhenReady(ctx, cfg, nc, log)
+		m, err = joinWhenReady(ctx, cfg, nc, min(3, size), log)
 		cancel()
 		if err != nil {
 			return err
@@ -146,11 +167,35 @@ func serve(args []string) error {
 	return nil
 }
 
+// serveMember runs only a server member, on the NATS server at url.
+func serveMember(cfg config.Config, url string, log *slog.Logger, start time.Time) error {
+	cfg.NATS.URL = url
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	m, err := joinWhenReady(ctx, cfg, nil, 0, log)
+	cancel()
+	if err != nil {
+		return err
+	}
+	log.Info("ready", "startup", time.Since(start).Round(time.Millisecond).String(), "nats", url)
+	fmt.Printf("ready %s\n", url)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	got := <-sig
+	log.Info("stopping", "signal", got.String())
+	if err := m.Close(); err != nil {
+		log.Warn("leaving", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
 // joinWhenReady joins as a server member, retrying while JetStream is not available yet (a cluster
 // elects its JetStream leader after its servers have met).
-func joinWhenReady(ctx context.Context, cfg config.Config, nc *nats.Conn, log *slog.Logger) (*replication.Member, error) {
+func joinWhenReady(ctx context.Context, cfg config.Config, nc *nats.Conn, kvReplicas int, log *slog.Logger) (*replication.Member, error) {
 	for {
-		m, err := replication.Join(ctx, replication.Options{Config: cfg, Kind: directory.KindServer, Logger: log, Conn: nc})
+		actx, cancel := context.WithTimeout(ctx, 10*time.Second) // a request lost while the cluster formed
+		m, err := replication.Join(actx, replication.Options{Config: cfg, Kind: directory.KindServer, Logger: log, Conn: nc, KVReplicas: kvReplicas})
+		cancel()
 		if err == nil {
 			return m, nil
 		}

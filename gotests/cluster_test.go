@@ -1,0 +1,141 @@
+package gotests
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clckpt/libclckpt/config"
+	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/engine/store"
+	"github.com/clckpt/libclckpt/replication"
+	"github.com/clckpt/libclckpt/replication/directory"
+)
+
+var bg = context.Background()
+
+// Settings every process of a test shares: a short lease and ack timeout keep the tests fast.
+func memberEnv(node, dataDir, natsURL string) []string {
+	return []string{"CLCKPT_NODE=" + node, "CLCKPT_DATA_DIR=" + dataDir, "CLCKPT_NATS_URL=" + natsURL,
+		"CLCKPT_LEASE=1s", "CLCKPT_ACK_TIMEOUT=500ms", "CLCKPT_LOG_LEVEL=info"}
+}
+
+// natsServer runs a NATS server alone (clckpt serve --member=false).
+func natsServer(t *testing.T, dir string, port int) *proc {
+	p := start(t, "nats", []string{"CLCKPT_DATA_DIR=" + dir, "CLCKPT_LOG_LEVEL=info"}, bin("clckpt"), "serve",
+		"--node", "nats", "--port", strconv.Itoa(port), "--member=false")
+	p.waitLine("^ready", 30*time.Second)
+	return p
+}
+
+// serverMember runs a server member on an existing NATS server.
+func serverMember(t *testing.T, node, dir, url string) *proc {
+	p := start(t, node, memberEnv(node, dir, url), bin("clckpt"), "serve", "--node", node, "--nats-url", url)
+	p.waitLine("^ready", 60*time.Second)
+	return p
+}
+
+// entryOf reads a checkpoint's directory entry.
+func entryOf(t *testing.T, url, name string) *directory.Entry {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	require.NoError(t, err)
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	d, err := directory.Open(bg, js, directory.Options{Prefix: "clckpt", Replicas: 1, Lease: time.Second})
+	require.NoError(t, err)
+	id, err := d.Lookup(bg, []byte(name))
+	require.NoError(t, err)
+	e, err := d.Get(bg, id)
+	require.NoError(t, err)
+	return e
+}
+
+// checkAcknowledged joins as a member and checks that every write the writer acknowledged is in
+// the checkpoint: write N left N+1 in slot N%100 of section log<N/100>.
+func checkAcknowledged(t *testing.T, url, name string, acked int) {
+	t.Helper()
+	c := config.Default()
+	c.Node, c.DataDir, c.NATS.URL = "checker", t.TempDir(), url
+	m, err := replication.Join(bg, replication.Options{Config: c})
+	require.NoError(t, err)
+	defer m.Close()
+	h, err := m.Open(bg, name, nil, engine.OpenRead)
+	require.NoError(t, err)
+	missing := 0
+	for s := 0; s*100 < acked; s++ {
+		el := []engine.ReadElement{{SectionID: []byte(fmt.Sprintf("log%03d", s))}}
+		require.NoError(t, h.Read(bg, el))
+		for i := s * 100; i < min(acked, (s+1)*100); i++ {
+			if got := binary.BigEndian.Uint64(el[0].Buffer[(i%100)*8:]); got != uint64(i+1) {
+				missing++
+				if missing < 10 {
+					t.Errorf("acknowledged write %d is missing (slot holds %d)", i, got)
+				}
+			}
+		}
+	}
+	require.Zero(t, missing, "acknowledged writes lost")
+	require.NoError(t, h.Close())
+}
+
+// replicaDigest opens a stopped member's store and digests its replica of a checkpoint: every
+// section's id, expiration, last update and data, and the LSN.
+func replicaDigest(t *testing.T, memberDir, name string) string {
+	t.Helper()
+	s, err := store.OpenBadger(store.BadgerOptions{Dir: memberDir, GCInterval: -1})
+	require.NoError(t, err)
+	defer s.Close()
+	reps, err := engine.OpenReplicas(engine.ReplicasOptions{Store: s})
+	require.NoError(t, err)
+	defer reps.Close()
+	for _, r := range reps.All() {
+		if r.Name() != name {
+			continue
+		}
+		ids, err := r.SectionIDs(engine.SectionsAny, time.Time{})
+		require.NoError(t, err)
+		h := sha256.New()
+		slices.SortFunc(ids, bytes.Compare)
+		for _, id := range ids {
+			d, _ := r.Describe(id)
+			el := []engine.ReadElement{{SectionID: id}}
+			require.NoError(t, r.Read(el))
+			fmt.Fprintf(h, "%q %d %d %x\n", id, d.Expiration.UnixNano(), d.LastUpdate.UnixNano(), el[0].Buffer)
+		}
+		_, lsn := r.Position()
+		return fmt.Sprintf("lsn %d sha256 %x (%d sections)", lsn, h.Sum(nil), len(ids))
+	}
+	return "no replica of " + name
+}
+
+func ackedCount(p *proc) int {
+	if m := p.lastMatch(`^ack (\d+)$`); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return n + 1
+	}
+	return 0
+}
+
+func natsURL(ports ...int) string {
+	var urls []string
+	for _, p := range ports {
+		urls = append(urls, fmt.Sprintf("nats://127.0.0.1:%d", p))
+	}
+	return strings.Join(urls, ",")
+}
+
+func dirOf(root, node string) string { return filepath.Join(root, node) }

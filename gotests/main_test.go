@@ -1,0 +1,51 @@
+// Package gotests holds the integration tests that run real processes: clckpt serve nodes, the C
+// counter example, the writer program; they kill them with SIGKILL and check what survived.
+package gotests
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+var (
+	root    string // the repository
+	binDir  string // binaries built for the tests
+	counter string // the C counter example (build/bin/ckptTest)
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	wd, _ := os.Getwd()
+	root = filepath.Dir(wd)
+	var err error
+	if binDir, err = os.MkdirTemp("", "clckpt-gotests-"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(binDir)
+	for _, b := range []struct{ name, pkg string }{{"clckpt", "./cmd/clckpt"}, {"writer", "./gotests/writer"}} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, b.name), b.pkg)
+		cmd.Dir, cmd.Stdout, cmd.Stderr = root, os.Stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "building", b.pkg, err)
+			return 1
+		}
+	}
+	// The C counter example needs the library: make builds both (the C toolchain is required).
+	cmd := exec.Command("make", "--no-print-directory", "lib", "build/bin/ckptTest")
+	cmd.Dir, cmd.Stdout, cmd.Stderr = root, os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building the C library and the counter example:", err)
+		return 1
+	}
+	counter = filepath.Join(root, "build", "bin", "ckptTest")
+	return m.Run()
+}
+
+func bin(name string) string { return filepath.Join(binDir, name) }

@@ -1,0 +1,106 @@
+// Command writer is the writing side of the failover tests: it joins the checkpoint service as an
+// application member (settings from the environment), makes numbered writes and prints "ack N" once
+// write N has returned. Write N puts N+1 at slot N%100 of section log<N/100>, so a checker can see
+// every acknowledged write in the final content. A failed write is retried (the same write) until it
+// succeeds.
+//
+// Usage: writer -name ckpt -n 10000 [-mode all|async] [-pause 1ms]
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/clckpt/libclckpt/config"
+	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/replication"
+)
+
+// Layout shared with the checker.
+const (
+	Sections    = 100
+	SlotsPerSec = 100
+)
+
+func main() {
+	name := flag.String("name", "numbered", "checkpoint name")
+	n := flag.Int("n", 10000, "number of writes")
+	mode := flag.String("mode", "all", "all: WR_ALL_REPLICAS; async: WR_ACTIVE_REPLICA")
+	pause := flag.Duration("pause", 0, "pause between writes")
+	flag.Parse()
+	cfg, err := config.FromEnv()
+	if err != nil {
+		fail(err)
+	}
+	ctx := context.Background()
+	jctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	m, err := replication.Join(jctx, replication.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))})
+	cancel()
+	if err != nil {
+		fail(err)
+	}
+	defer m.Close()
+	flags := engine.WriteAllReplicas
+	if *mode == "async" {
+		flags = engine.WriteActiveReplica
+	}
+	attrs := &engine.Attributes{Flags: flags, Retention: engine.RetainForever, MaxSections: Sections + 1,
+		MaxSectionSize: SlotsPerSec * 8, MaxSectionIDSize: 16}
+	var h engine.Checkpoint
+	retry(func() error {
+		h, err = m.Open(ctx, *name, attrs, engine.OpenRead|engine.OpenWrite|engine.OpenCreate)
+		return err
+	}, "open")
+	for s := 0; s < Sections; s++ {
+		retry(func() error {
+			_, err := h.CreateSection(ctx, SectionID(s), engine.Never, make([]byte, SlotsPerSec*8))
+			if errors.Is(err, engine.ErrAlreadyExist) {
+				return nil
+			}
+			return err
+		}, "create")
+	}
+	fmt.Println("ready")
+	for i := 0; i < *n; i++ {
+		el := []engine.WriteElement{{SectionID: SectionID(i / SlotsPerSec), Offset: int64(i%SlotsPerSec) * 8,
+			Data: binary.BigEndian.AppendUint64(nil, uint64(i+1))}}
+		retry(func() error {
+			wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			defer cancel()
+			return h.Write(wctx, el)
+		}, fmt.Sprint(i))
+		fmt.Println("ack", i)
+		if *pause > 0 {
+			time.Sleep(*pause)
+		}
+	}
+	fmt.Println("done")
+}
+
+// SectionID is the id of section s.
+func SectionID(s int) []byte { return []byte(fmt.Sprintf("log%03d", s)) }
+
+func retry(f func() error, what string) {
+	for attempt := 0; ; attempt++ {
+		err := f()
+		if err == nil {
+			return
+		}
+		fmt.Println("retry", what, err)
+		if attempt == 200 {
+			fail(fmt.Errorf("%s: giving up: %w", what, err))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func fail(err error) {
+	fmt.Println("error", err)
+	os.Exit(1)
+}
