@@ -158,3 +158,31 @@ func joinComma(s []string) string {
 	}
 	return out
 }
+
+// TestCounterOnePlusOneOnTheEmbeddedDefault is make demo's scenario: both counter processes with the
+// same default settings (one node, one data directory, no NATS URL). The first hosts the embedded
+// NATS server; killing it also kills the server, which the standby takes over before it takes over
+// the counter.
+func TestCounterOnePlusOneOnTheEmbeddedDefault(t *testing.T) {
+	dir := t.TempDir()
+	env := []string{"CLCKPT_DATA_DIR=" + dir, "CLCKPT_NODE=demo", "CLCKPT_PORT=" + strconv.Itoa(freePort(t)),
+		"CLCKPT_LEASE=1s", "CLCKPT_ACK_TIMEOUT=500ms", "CLCKPT_LOG_LEVEL=info"}
+	a := start(t, "A", env, counter, "--active")
+	a.waitLine(`^CkptWrite: seq = `, 30*time.Second)
+	b := start(t, "B", env, counter, "--standby")
+	b.waitLine(`^harness: standby`, 30*time.Second)
+	for i := 0; i < 3; i++ {
+		a.waitLine(`^CkptWrite: seq = `, 10*time.Second)
+	}
+	a.kill9()
+	last, err := strconv.ParseUint(a.lastMatch(`^CkptWrite: seq = (\d+)`)[1], 10, 32)
+	require.NoError(t, err)
+	b.signal(syscall.SIGUSR1)
+	got, err := strconv.ParseUint(b.waitLine(`^CheckpointRead: seq = (\d+)`, 30*time.Second)[1], 10, 32)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, got, last-1)
+	b.waitLine(`^harness: active`, 10*time.Second)
+	require.Equal(t, strconv.FormatUint(got, 10), b.waitLine(`^CkptWrite: seq = (\d+)`, 30*time.Second)[1])
+	require.Equal(t, strconv.FormatUint(got+1, 10), b.waitLine(`^CkptWrite: seq = (\d+)`, 10*time.Second)[1])
+	require.Equal(t, 0, b.stop())
+}

@@ -497,6 +497,9 @@ func (s *stream) snapshot() error {
 
 // onAck routes an acknowledgement to its stream.
 func (m *Member) onAck(msg *nats.Msg) {
+	if len(msg.Data) == 0 && msg.Header.Get("Status") == "503" {
+		return // "no responders": an op went to a follower that is gone; its stream times out
+	}
 	ack, err := wire.DecodeAckMsg(msg.Data)
 	if err != nil {
 		m.log.Warn("bad ack", "err", err)
