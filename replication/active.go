@@ -93,6 +93,26 @@ func (a *active) broadcastLocked() {
 	a.progress = make(chan struct{})
 }
 
+// forget takes a dead member out of the in-sync set.
+func (a *active) forget(member string) {
+	a.mu.Lock()
+	synced := a.synced[member]
+	a.mu.Unlock()
+	if synced {
+		a.setSynced(member, false)
+	}
+}
+
+// wake makes the stream to member try again now.
+func (a *active) wake(member string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if s := a.streams[member]; s != nil {
+		s.retryNow = true
+		s.kick()
+	}
+}
+
 // stop ends the role: streams stop and waiters are released with errDeposed.
 func (a *active) stop() {
 	a.mu.Lock()
@@ -128,7 +148,18 @@ func (a *active) Emit(op *engine.Op) func(context.Context) error {
 		a.ring = a.ring[1:]
 	}
 	a.lsn = op.LSN
+	m := a.c.m
 	for _, s := range a.streams {
+		if s.phase == phaseLive && !s.stopped && s.sent == op.LSN-1 {
+			// A follower that has everything gets the op at once from here: one goroutine hand-off
+			// less than waking its stream (publishing only appends to the connection's buffer).
+			if s.acked == s.sent {
+				s.lastProgress = time.Now()
+			}
+			_ = m.nc.PublishMsg(&nats.Msg{Subject: m.subject(s.to, "op"), Reply: m.subject(m.name, "ack"), Data: msg})
+			s.sent = op.LSN
+			continue
+		}
 		s.kick()
 	}
 	a.mu.Unlock()
@@ -249,6 +280,7 @@ type stream struct {
 	lastProgress time.Time
 	stopped      bool
 	rejoining    bool // a request to re-enter the in-sync set is under way
+	retryNow     bool // the follower came back: skip the backoff
 }
 
 const (
@@ -297,10 +329,17 @@ func (s *stream) run() {
 			m.log.Debug("replica stream", "checkpoint", s.a.c.name(), "to", s.to, "err", err)
 			select {
 			case <-time.After(backoff):
+			case <-s.wake:
 			case <-m.ctx.Done():
 				return
 			}
-			backoff = min(2*backoff, time.Second)
+			s.a.mu.Lock()
+			if s.retryNow {
+				s.retryNow, backoff = false, 20*time.Millisecond
+			} else {
+				backoff = min(2*backoff, time.Second)
+			}
+			s.a.mu.Unlock()
 			continue
 		}
 		backoff = 20 * time.Millisecond
@@ -314,8 +353,12 @@ func (s *stream) query() error {
 	if err != nil {
 		a.mu.Lock()
 		s.down = true
+		synced := a.synced[s.to]
 		a.broadcastLocked()
 		a.mu.Unlock()
+		if synced { // a follower that does not answer cannot be waited for
+			a.setSynced(s.to, false)
+		}
 		return err
 	}
 	ack, err := wire.DecodeAckMsg(msg.Data)
@@ -430,17 +473,59 @@ func (s *stream) rejoinLocked() {
 	}
 }
 
-// snapshotBatch bounds one snapshot message (NATS servers accept 1 MiB messages by default).
-const snapshotBatch = 512 << 10
+// snapshotBatchMax bounds one snapshot message; a server's max_payload may bound it further.
+const snapshotBatchMax = 8 << 20
 
-// snapshot copies the whole replica to the follower, then continues with the ops after it.
+// maxSectionOverhead is room for the last section a batch takes before it is full.
+const maxSectionOverhead = 64 << 10
+
+// snapshotWindow is how many snapshot messages may await their acknowledgement: the follower stores
+// one while the next ones travel.
+const snapshotWindow = 4
+
+// snapshot copies the whole replica to the follower, then continues with the ops after it. The
+// messages are published in order on one connection (so they arrive in order) and acknowledged on an
+// inbox of this transfer.
 func (s *stream) snapshot() error {
 	m, a := s.a.c.m, s.a
+	batchSize := min(snapshotBatchMax, int(m.nc.MaxPayload()/2))
+	inbox := m.nc.NewRespInbox()
+	sub, err := m.nc.SubscribeSync(inbox)
+	if err != nil {
+		return err
+	}
+	defer sub.Unsubscribe()
 	subject := m.subject(s.to, "snap")
-	send := func(sm *wire.SnapshotMsg, timeout time.Duration) error {
-		msg, err := m.nc.Request(subject, sm.Encode(nil), timeout)
-		if err != nil {
-			return err
+	pending := 0
+	incarnation := m.incarnationOf(s.to)
+	// waitAck waits for the next acknowledgement while the follower lives (the same incarnation
+	// holds its lease) and keeps answering: at most timeout between two acknowledgements.
+	waitAck := func(timeout time.Duration) error {
+		var msg *nats.Msg
+		for deadline := time.Now().Add(timeout); ; {
+			var err error
+			msg, err = sub.NextMsg(200 * time.Millisecond)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, nats.ErrTimeout) {
+				return err
+			}
+			a.mu.Lock()
+			stopped := s.stopped || a.stopped
+			a.mu.Unlock()
+			switch {
+			case stopped || m.closed.Load():
+				return errDeposed
+			case !m.alive(s.to) || m.incarnationOf(s.to) != incarnation:
+				return fmt.Errorf("follower %s left (or restarted) during the copy", s.to)
+			case time.Now().After(deadline):
+				return fmt.Errorf("follower %s stopped acknowledging the copy", s.to)
+			}
+		}
+		pending--
+		if len(msg.Data) == 0 {
+			return fmt.Errorf("follower gone (status %s)", msg.Header.Get("Status"))
 		}
 		ack, err := wire.DecodeAckMsg(msg.Data)
 		if err != nil {
@@ -451,27 +536,39 @@ func (s *stream) snapshot() error {
 		}
 		return nil
 	}
+	send := func(data []byte) error {
+		for pending >= snapshotWindow {
+			if err := waitAck(10 * m.cfg.AckTimeout); err != nil {
+				return err
+			}
+		}
+		if err := m.nc.PublishMsg(&nats.Msg{Subject: subject, Reply: inbox, Data: data}); err != nil {
+			return err
+		}
+		pending++
+		return nil
+	}
+
 	var header engine.SnapshotHeader
-	batch := &wire.SnapshotMsg{Ckpt: a.c.id, Epoch: a.epoch, Part: wire.SnapSections}
-	size := 0
+	var batch *wire.SnapshotBatch
+	total, began := 0, time.Now()
+	m.log.Info("copying the replica", "checkpoint", a.c.name(), "to", s.to)
 	flush := func() error {
-		if len(batch.Sections) == 0 {
+		if batch == nil || batch.Len() == 0 {
 			return nil
 		}
-		err := send(batch, 30*time.Second)
-		batch.Sections, size = batch.Sections[:0], 0
+		err := send(batch.Bytes())
+		batch = wire.NewSnapshotBatch(a.c.id, a.epoch, &header, batchSize+maxSectionOverhead)
 		return err
 	}
-	err := a.rep.Snapshot(func(h engine.SnapshotHeader) error {
+	err = a.rep.Snapshot(func(h engine.SnapshotHeader) error {
 		header = h
-		batch.Header = h
-		return send(&wire.SnapshotMsg{Ckpt: a.c.id, Epoch: a.epoch, Part: wire.SnapHeader, Header: h}, m.cfg.AckTimeout*5)
+		batch = wire.NewSnapshotBatch(a.c.id, a.epoch, &header, batchSize+maxSectionOverhead)
+		return send((&wire.SnapshotMsg{Ckpt: a.c.id, Epoch: a.epoch, Part: wire.SnapHeader, Header: h}).Encode(nil))
 	}, func(sec *engine.SnapshotSection) error {
-		c := *sec
-		c.ID, c.Data = slices.Clone(sec.ID), slices.Clone(sec.Data)
-		batch.Sections = append(batch.Sections, c)
-		size += len(c.Data) + len(c.ID) + 40
-		if size >= snapshotBatch {
+		batch.Add(sec) // the only copy of the data on this side
+		total += len(sec.Data)
+		if batch.Size() >= batchSize {
 			return flush()
 		}
 		return nil
@@ -480,12 +577,17 @@ func (s *stream) snapshot() error {
 		err = flush()
 	}
 	if err == nil {
-		err = send(&wire.SnapshotMsg{Ckpt: a.c.id, Epoch: a.epoch, Part: wire.SnapEnd, Header: header}, time.Minute)
+		err = send((&wire.SnapshotMsg{Ckpt: a.c.id, Epoch: a.epoch, Part: wire.SnapEnd, Header: header}).Encode(nil))
+	}
+	for err == nil && pending > 0 {
+		err = waitAck(10 * m.cfg.AckTimeout) // the last one comes once the follower has installed everything
 	}
 	if err != nil {
 		return fmt.Errorf("snapshot to %s: %w", s.to, err)
 	}
-	m.log.Info("replica copied", "checkpoint", a.c.name(), "to", s.to, "lsn", header.LSN)
+	took := time.Since(began)
+	m.log.Info("replica copied", "checkpoint", a.c.name(), "to", s.to, "lsn", header.LSN, "bytes", total,
+		"took", took.Round(time.Millisecond).String(), "MiB/s", int(float64(total)/(1<<20)/max(took.Seconds(), 1e-9)))
 	a.mu.Lock()
 	s.sent, s.acked, s.phase, s.down = header.LSN, header.LSN, phaseLive, false
 	s.lastProgress = time.Now()

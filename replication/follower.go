@@ -3,7 +3,6 @@ package replication
 import (
 	"context"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -137,7 +136,7 @@ func (m *Member) onSnapshot(msg *nats.Msg) {
 		if c.act != nil {
 			c.stepDownLocked("receiving a copy from another active")
 		}
-		inst = &install{sections: make(chan *engine.SnapshotSection, 64), done: make(chan error, 1), abort: make(chan struct{})}
+		inst = &install{sections: make(chan *engine.SnapshotSection, 512), done: make(chan error, 1), abort: make(chan struct{})}
 		c.inst, c.rep = inst, nil
 		c.mu.Unlock()
 		h := sm.Header
@@ -149,10 +148,9 @@ func (m *Member) onSnapshot(msg *nats.Msg) {
 			return
 		}
 		for i := range sm.Sections {
-			s := sm.Sections[i]
-			s.ID, s.Data = slices.Clone(s.ID), slices.Clone(s.Data)
+			s := &sm.Sections[i] // points into the message, which is this handler's alone
 			select {
-			case inst.sections <- &s:
+			case inst.sections <- s:
 			case <-inst.abort:
 			}
 		}

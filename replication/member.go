@@ -330,6 +330,14 @@ func (m *Member) onLease(ev directory.MemberEvent) {
 		m.log.Info("member lease ended", "dead", ev.Name)
 		m.spawn(func() { m.buryMember(ev.Name) })
 	}
+	if ev.Alive && ev.Name != m.name {
+		// A member (re)joined: streams to it stop waiting out their backoff.
+		for _, c := range m.allCkpts() {
+			if _, a := c.localActive(); a != nil {
+				a.wake(ev.Name)
+			}
+		}
+	}
 }
 
 // alive reports whether a member's lease is live.
@@ -338,6 +346,13 @@ func (m *Member) alive(name string) bool {
 	defer m.mu.Unlock()
 	_, ok := m.members[name]
 	return ok
+}
+
+// incarnationOf returns the incarnation of a live member ("" if it has no lease).
+func (m *Member) incarnationOf(name string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.members[name].Incarnation
 }
 
 // servers returns the live server members.

@@ -291,6 +291,9 @@ func (m *Member) buryMember(dead string) {
 		if e == nil {
 			continue
 		}
+		if _, a := c.localActive(); a != nil {
+			a.forget(dead)
+		}
 		if e.Openers[dead] > 0 {
 			if err := m.closeOpen(ctx, e.ID, dead, true); err != nil {
 				m.log.Warn("closing the opens of a dead member", "dead", dead, "checkpoint", string(e.Name), "err", err)
@@ -377,3 +380,16 @@ func tryAgain(err error) error {
 }
 
 func timeoutErr(err error) error { return fmt.Errorf("%w: %w", engine.ErrTimeout, err) }
+
+// Entry returns the directory entry of the checkpoint called name (for tools and tests).
+func (m *Member) Entry(ctx context.Context, name string) (*directory.Entry, error) {
+	id, err := m.dir.Lookup(ctx, []byte(name))
+	if err != nil {
+		return nil, notFoundIsNotExist(err)
+	}
+	e, err := m.dir.Get(ctx, id)
+	if err != nil {
+		return nil, notFoundIsNotExist(err)
+	}
+	return e, nil
+}

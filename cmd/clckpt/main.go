@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strings"
@@ -77,7 +78,18 @@ func serve(args []string) error {
 	tlsKey := fs.String("tls-key", "", "TLS key for clients")
 	tlsCA := fs.String("tls-ca", "", "CA to verify client certificates")
 	jsonLogs := fs.Bool("json", false, "log JSON lines instead of text")
+	cpuProfile := fs.String("cpuprofile", "", "diagnostics: write a CPU profile here until the node stops")
 	_ = fs.Parse(args)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	cfg.Node, cfg.DataDir, cfg.Port = *node, *dataDir, *port
 	if cfg.Port == -1 {
 		cfg.Port = 1 // validated below; the server picks the port

@@ -261,11 +261,22 @@ func (v badgerView) scan(prefix []byte, fn func(key, value []byte) error) error 
 	return nil
 }
 
+// bulkBatch: a batch at least this large goes straight to Badger. The log is there to make small
+// writes cheap; for a large one the copies into the log cost more than Badger's goroutine hand-offs.
+const bulkBatch = 1 << 20
+
 // Apply implements Store: the batch is appended to the log (one write, on the caller's thread) and
-// its values become visible at once; the applier commits it to Badger.
+// its values become visible at once; the applier commits it to Badger. A bulk batch is committed to
+// Badger directly, once everything logged before it is.
 func (b *Badger) Apply(batch *Batch) error {
 	if err := b.fits(batch.ops); err != nil {
 		return err
+	}
+	if batch.size >= bulkBatch {
+		if err := b.drain(); err != nil {
+			return err
+		}
+		return b.mapErr(b.commit([]*logged{{ops: batch.ops}}))
 	}
 	rec := encodeRecord(batch)
 	ops, err := decodePayload(rec[walHeader:])

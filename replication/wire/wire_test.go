@@ -57,6 +57,21 @@ func TestRoundTrips(t *testing.T) {
 	require.Equal(t, &reply, gotReply)
 }
 
+func TestSnapshotBatchEncodesLikeSnapshotMsg(t *testing.T) {
+	h := engine.SnapshotHeader{ID: 4, Name: "c", Attrs: engine.Attributes{MaxSections: 3}, Epoch: 2, LSN: 10, Gen: 1}
+	secs := []engine.SnapshotSection{
+		{ID: []byte("a"), Expiration: 5, LastUpdate: 6, State: engine.SectionValid, LSN: 9, Data: []byte("data")},
+		{ID: []byte("b"), State: engine.SectionValid, Data: []byte("more")},
+	}
+	b := NewSnapshotBatch(4, 2, &h, 1024)
+	for i := range secs {
+		b.Add(&secs[i])
+	}
+	require.Equal(t, 2, b.Len())
+	want := (&SnapshotMsg{Ckpt: 4, Epoch: 2, Part: SnapSections, Header: h, Sections: secs}).Encode(nil)
+	require.Equal(t, want, b.Bytes())
+}
+
 func TestErrorsKeepTheirSentinelAndElement(t *testing.T) {
 	for _, sentinel := range engine.AllErrors {
 		err := &engine.ElementError{Index: 2, Err: fmt.Errorf("%w: details", sentinel)}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs bench/replication beside a Redis master and one replica (Debian's redis-server, installed if
+# missing) on loopback ports of their own.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+if ! command -v redis-server >/dev/null; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
+fi
+dir=$(mktemp -d)
+master=$(( 30000 + RANDOM % 10000 ))
+replica=$(( master + 1 ))
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
+redis-server --port "$master" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" --logfile "$dir/master.log" &
+pids+=($!)
+redis-server --port "$replica" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" --logfile "$dir/replica.log" \
+  --replicaof 127.0.0.1 "$master" &
+pids+=($!)
+for _ in $(seq 100); do
+  redis-cli -p "$master" info replication 2>/dev/null | grep -q "connected_slaves:1" && break
+  sleep 0.1
+done
+echo "Redis $(redis-server --version | grep -o 'v=[0-9.]*'): master :$master, replica :$replica"
+make --no-print-directory build/bin/clckpt >/dev/null
+go run ./bench/replication -redis "127.0.0.1:$master" -clckpt build/bin/clckpt "$@"
