@@ -194,17 +194,48 @@ func (m *Member) do(ctx context.Context, c *ckpt, local func(*engine.Replica, *a
 	}
 }
 
-// request sends a call to a member and decodes its reply.
+// request sends a call to a member and decodes its reply. A call that takes long has its callee
+// watched: if the callee dies with the call in flight (no "no responders" then), the call ends as soon
+// as a probe finds the callee's subscriptions gone, instead of at its timeout.
 func (m *Member) request(ctx context.Context, to string, call *wire.CallMsg) (*wire.ReplyMsg, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		call.Timeout = time.Until(dl)
 	}
-	msg, err := m.nc.RequestWithContext(ctx, m.subject(to, "call"), call.Encode(nil))
+	rctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	watch := time.AfterFunc(peerProbe, func() { m.watchPeer(rctx, to, cancel) })
+	defer watch.Stop()
+	msg, err := m.nc.RequestWithContext(rctx, m.subject(to, "call"), call.Encode(nil))
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
+		switch {
+		case errors.Is(context.Cause(rctx), errPeerGone):
+			err = nats.ErrNoResponders
+		case errors.Is(err, context.DeadlineExceeded):
 			err = nats.ErrTimeout
 		}
 		return nil, err
 	}
 	return wire.DecodeReplyMsg(msg.Data)
+}
+
+// peerProbe is how often a member waiting for a slow call checks that the callee still exists.
+const peerProbe = 250 * time.Millisecond
+
+var errPeerGone = errors.New("the member went away during the call")
+
+// watchPeer probes member to until ctx ends, and cancels with errPeerGone when it has no
+// subscriptions any more.
+func (m *Member) watchPeer(ctx context.Context, to string, cancel context.CancelCauseFunc) {
+	probe := (&wire.PositionMsg{}).Encode(nil)
+	for ctx.Err() == nil {
+		_, err := m.nc.Request(m.subject(to, "pos"), probe, 2*peerProbe)
+		if errors.Is(err, nats.ErrNoResponders) {
+			cancel(errPeerGone)
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(peerProbe):
+		}
+	}
 }
