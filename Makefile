@@ -71,11 +71,12 @@ test-valgrind: lib ## run the C tests under valgrind memcheck
 test-install: lib ## install into a temporary prefix, build and run the counter example from it
 	CC="$(CC)" BUILD="$(BUILD)" MAKE="$(MAKE)" ctests/install.sh
 
-bench: lib ## run the benchmarks (engine vs bare Badger, C API vs engine); BENCHMARKS.md has results
+bench: lib $(CLCKPT) ## run the benchmarks (engine vs Badger, C API vs engine, replication vs Redis)
 	$(GO) run ./bench/engine
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS_PROG) -o $(BIN)/capi_bench bench/capi/capi_bench.c $(LDFLAGS_PROG) -ldl
-	data=$$(mktemp -d) && CLCKPT_DATA_DIR=$$data CLCKPT_NODE=bench $(BIN)/capi_bench; rc=$$?; rm -rf $$data; exit $$rc
+	data=$$(mktemp -d) && CLCKPT_DATA_DIR=$$data CLCKPT_NODE=bench CLCKPT_PORT=$$((20000 + RANDOM % 20000)) $(BIN)/capi_bench; rc=$$?; rm -rf $$data; exit $$rc
+	bench/replication/run.sh
 
 demo: lib $(COUNTER) ## run the counter example on the embedded default
 	examples/counter/demo.sh $(COUNTER)

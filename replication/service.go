@@ -13,6 +13,7 @@ import (
 
 	"github.com/clckpt/libclckpt/engine"
 	"github.com/clckpt/libclckpt/replication/directory"
+	"github.com/clckpt/libclckpt/replication/wire"
 )
 
 // Open implements engine.Service.
@@ -392,4 +393,11 @@ func (m *Member) Entry(ctx context.Context, name string) (*directory.Entry, erro
 		return nil, notFoundIsNotExist(err)
 	}
 	return e, nil
+}
+
+// Probe makes one round trip to another member over this member's connection (a position query
+// that does no work): the floor of any replicated call between the two, for diagnostics.
+func (m *Member) Probe(ctx context.Context, member string) error {
+	_, err := m.nc.RequestWithContext(ctx, m.subject(member, "pos"), (&wire.PositionMsg{}).Encode(nil))
+	return err
 }

@@ -162,8 +162,11 @@ func writes() {
 	r := dialRedis(*redisAddr)
 	defer r.Close()
 	data := make([]byte, 256)
-	var ours, theirs, oursAsync, theirsSet stats.Samples
+	var ours, theirs, oursAsync, theirsSet, floor stats.Samples
 	for round := 0; round < *rounds; round++ {
+		for i := 0; i < *ops; i++ {
+			floor.Time(func() { must(a.Probe(ctx, "b")) })
+		}
 		for i := 0; i < *ops; i++ {
 			ours.Time(func() { must(sync.Overwrite(ctx, []byte("s"), data)) })
 		}
@@ -178,6 +181,7 @@ func writes() {
 			theirsSet.Time(func() { r.set(data) })
 		}
 	}
+	fmt.Printf("NATS round trip to the other member     %s  (%s of Redis SET + WAIT)\n", floor.Summary(), stats.Ratio(floor.Percentile(50), theirs.Percentile(50)))
 	fmt.Printf("WR_ALL_REPLICAS overwrite, 2 replicas   %s\n", ours.Summary())
 	fmt.Printf("Redis SET + WAIT 1 (pipelined)          %s\n", theirs.Summary())
 	fmt.Printf("  ratio p50 %s (goal <= 0.80x)\n\n", stats.Ratio(ours.Percentile(50), theirs.Percentile(50)))
