@@ -18,6 +18,7 @@ FRONT := $(LIB)/libclckpt.so.$(VERSION)
 GO_SOURCES := $(shell find capi engine config replication -name '*.go' -not -name '*_test.go') go.mod go.sum
 HEADERS := $(wildcard include/*.h)
 COUNTER := $(BIN)/ckptTest
+PEER := $(BIN)/ckptPeer
 CLCKPT := $(BIN)/clckpt
 
 .PHONY: help build lib test test-go test-c test-valgrind test-install bench demo install clean
@@ -53,6 +54,11 @@ $(CLCKPT): $(GO_SOURCES) $(shell find cmd -name '*.go')
 $(COUNTER): examples/counter/ckptTest.c examples/counter/ckptTestMain.c examples/counter/ckptTest.h $(FRONT) $(HEADERS)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS_PROG) -o $@ examples/counter/ckptTest.c examples/counter/ckptTestMain.c $(LDFLAGS_PROG)
+
+# One side of the cross-process callback tests (gotests/callbacks_test.go).
+$(PEER): ctests/peer.c ctests/check.h $(FRONT) $(HEADERS)
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS_PROG) -o $@ ctests/peer.c $(LDFLAGS_PROG)
 
 test: test-go test-c test-valgrind ## run every test (Go with the race detector, the C tests, the C tests under valgrind)
 

@@ -48,9 +48,9 @@ func serverMember(t *testing.T, node, dir, url string) *proc {
 }
 
 // entryOf reads a checkpoint's directory entry.
-func entryOf(t *testing.T, url, name string) *directory.Entry {
+func entryOf(t *testing.T, url, name string, opts ...nats.Option) *directory.Entry {
 	t.Helper()
-	nc, err := nats.Connect(url)
+	nc, err := nats.Connect(url, opts...)
 	require.NoError(t, err)
 	defer nc.Close()
 	js, err := jetstream.New(nc)

@@ -14,6 +14,7 @@ var (
 	root    string // the repository
 	binDir  string // binaries built for the tests
 	counter string // the C counter example (build/bin/ckptTest)
+	peer    string // the C program of the cross-process callback tests (build/bin/ckptPeer, ctests/peer.c)
 )
 
 func TestMain(m *testing.M) {
@@ -37,14 +38,15 @@ func run(m *testing.M) int {
 			return 1
 		}
 	}
-	// The C counter example needs the library: make builds both (the C toolchain is required).
-	cmd := exec.Command("make", "--no-print-directory", "lib", "build/bin/ckptTest")
+	// The C programs need the library: make builds them all (the C toolchain is required).
+	cmd := exec.Command("make", "--no-print-directory", "lib", "build/bin/ckptTest", "build/bin/ckptPeer")
 	cmd.Dir, cmd.Stdout, cmd.Stderr = root, os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building the C library and the counter example:", err)
 		return 1
 	}
 	counter = filepath.Join(root, "build", "bin", "ckptTest")
+	peer = filepath.Join(root, "build", "bin", "ckptPeer")
 	return m.Run()
 }
 

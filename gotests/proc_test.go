@@ -109,6 +109,20 @@ func (p *proc) lastMatch(re string) []string {
 	return nil
 }
 
+// matching returns the lines seen so far that match re, in order.
+func (p *proc) matching(re string) []string {
+	rx := regexp.MustCompile(re)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, l := range p.seen {
+		if rx.MatchString(l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
 func (p *proc) signal(sig syscall.Signal) { require.NoError(p.t, p.cmd.Process.Signal(sig)) }
 
 // kill9 kills the process with SIGKILL and waits for it.

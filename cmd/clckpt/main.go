@@ -151,7 +151,8 @@ func serve(args []string) error {
 		if *user != "" {
 			opts = append(opts, nats.UserInfo(*user, *password))
 		}
-		nc, err := nats.Connect(s.ClientURL(), opts...)
+		// In-process connections skip TLS (the server allows it): the member talks plain NATS here.
+		nc, err := nats.Connect(strings.Replace(s.ClientURL(), "tls://", "nats://", 1), opts...)
 		if err != nil {
 			return err
 		}
@@ -230,7 +231,11 @@ func status(args []string) error {
 	if *url == "" {
 		*url = natsconn.EmbeddedURL(cfg.Port)
 	}
-	nc, err := nats.Connect(*url)
+	opts, err := natsconn.ClientOptions(cfg, "clckpt status")
+	if err != nil {
+		return err
+	}
+	nc, err := nats.Connect(*url, append(opts, nats.MaxReconnects(0))...)
 	if err != nil {
 		return err
 	}

@@ -39,7 +39,7 @@ type Conn struct {
 func Connect(ctx context.Context, cfg config.Config, name string, log *slog.Logger) (*Conn, error) {
 	c := &Conn{cfg: cfg, log: log, closed: make(chan struct{})}
 	if cfg.NATS.URL != "" {
-		opts, err := clientOptions(cfg, name)
+		opts, err := ClientOptions(cfg, name)
 		if err != nil {
 			return nil, err
 		}
@@ -59,7 +59,7 @@ func EmbeddedURL(port int) string { return fmt.Sprintf("nats://127.0.0.1:%d", po
 
 func (c *Conn) connectEmbedded(ctx context.Context, name string) error {
 	url := EmbeddedURL(c.cfg.Port)
-	opts, err := clientOptions(c.cfg, name)
+	opts, err := ClientOptions(c.cfg, name)
 	if err != nil {
 		return err
 	}
@@ -183,8 +183,9 @@ func (c *Conn) Close() {
 	}
 }
 
-// clientOptions are the connection options every member uses.
-func clientOptions(cfg config.Config, name string) ([]nats.Option, error) {
+// ClientOptions are the connection options every member uses: reconnection, timeouts, and the
+// credentials and TLS settings of cfg. Tools that connect to a deployment use them too.
+func ClientOptions(cfg config.Config, name string) ([]nats.Option, error) {
 	opts := []nats.Option{
 		nats.Name(name),
 		nats.MaxReconnects(-1),
