@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -239,4 +240,33 @@ func TestDataDirectoryLockedByAnotherService(t *testing.T) {
 	defer l.Close()
 	_, err = OpenLocal(Options{Dir: dir})
 	require.ErrorIs(t, err, ErrStorage)
+}
+
+// The largest section the engine takes (MaxDataSize) fits in every store and survives a restart, in
+// one piece or written at the far end of a section; one byte more is refused and changes nothing.
+func TestLargestSectionSurvivesARestart(t *testing.T) {
+	forEachKind(t, func(t *testing.T, e *env) {
+		h := e.create("big", attrs(4))
+		data := make([]byte, MaxDataSize)
+		for i := range data {
+			data[i] = byte(i*7 + i>>16)
+		}
+		_, err := h.CreateSection(bg, sec("whole"), Never, data)
+		require.NoError(t, err)
+		_, err = h.CreateSection(bg, sec("tail"), Never, []byte("x"))
+		require.NoError(t, err)
+		require.NoError(t, h.Write(bg, []WriteElement{{SectionID: sec("tail"), Offset: MaxDataSize - 3, Data: []byte("end")}}))
+		err = h.Write(bg, []WriteElement{{SectionID: sec("tail"), Offset: MaxDataSize - 2, Data: []byte("end")}})
+		require.ErrorIs(t, err, ErrInvalidParameter)
+		require.ErrorIs(t, h.Overwrite(bg, sec("whole"), make([]byte, MaxDataSize+1)), ErrInvalidParameter)
+
+		e.restart()
+		h, err = e.Open(bg, "big", nil, OpenRead)
+		require.NoError(t, err)
+		got := []ReadElement{{SectionID: sec("whole")}, {SectionID: sec("tail")}}
+		require.NoError(t, h.Read(bg, got))
+		require.True(t, bytes.Equal(data, got[0].Buffer), "the 64 MiB section is intact")
+		require.Len(t, got[1].Buffer, MaxDataSize)
+		require.Equal(t, "xend", string(got[1].Buffer[0:1])+string(got[1].Buffer[MaxDataSize-3:]))
+	})
 }

@@ -105,12 +105,15 @@ func (m *Member) start(ctx context.Context, nc *nats.Conn, replicas int) error {
 		return err
 	}
 	m.log = m.log.With("member", m.name)
+	began := time.Now()
 	if m.store, err = store.OpenBadger(store.BadgerOptions{Dir: filepath.Join(m.cfg.DataDir, m.name), SyncWrites: m.cfg.SyncWrites, Logger: m.log}); err != nil {
 		return fmt.Errorf("%w: open the member's store: %w", engine.ErrStorage, err)
 	}
+	opened := time.Now()
 	if m.reps, err = engine.OpenReplicas(engine.ReplicasOptions{Store: m.store, Logger: m.log}); err != nil {
 		return err
 	}
+	loaded := time.Now()
 	if nc == nil {
 		if m.conn, err = natsconn.Connect(ctx, m.cfg, "clckpt "+m.name, m.log); err != nil {
 			return fmt.Errorf("%w: %w", engine.ErrTryAgain, err)
@@ -141,7 +144,8 @@ func (m *Member) start(ctx context.Context, nc *nats.Conn, replicas int) error {
 	}
 	m.workers.Add(1)
 	go m.keepLease()
-	m.log.Info("joined", "kind", m.kind, "incarnation", m.incarnation)
+	m.log.Info("joined", "kind", m.kind, "incarnation", m.incarnation, "store_open", opened.Sub(began).Round(time.Millisecond),
+		"replicas_load", loaded.Sub(opened).Round(time.Millisecond), "cluster_join", time.Since(loaded).Round(time.Millisecond))
 	return nil
 }
 

@@ -40,6 +40,7 @@ var (
 	rounds    = flag.Int("rounds", 5, "alternating rounds")
 	failovers = flag.Int("failovers", 5, "failovers to time")
 	bulkMiB   = flag.Int("catchup-mib", 256, "MiB a restarted replica catches up on")
+	catchUps  = flag.Int("catchups", 5, "catch-ups to time")
 	cpuProf   = flag.String("cpuprofile", "", "write a CPU profile of the catch-up (sending side) here")
 )
 
@@ -279,7 +280,7 @@ func catchUp() {
 	}
 	data := make([]byte, sectionSize)
 	var times stats.Samples
-	for round := 0; round < 3; round++ {
+	for round := 0; round < *catchUps; round++ {
 		b.kill9()
 		for i := range data {
 			data[i] = byte(i*7 + round)
@@ -316,7 +317,7 @@ func catchUp() {
 	b.stop()
 	bytes := float64(n * sectionSize)
 	med := times.Percentile(50)
-	fmt.Printf("catch-up of a restarted replica: %.0f MiB in %d sections of 64 KiB (a snapshot), from its start to in sync, 3 rounds:\n", bytes/(1<<20), n)
+	fmt.Printf("catch-up of a restarted replica: %.0f MiB in %d sections of 64 KiB (a snapshot), from its start to in sync, %d rounds:\n", bytes/(1<<20), n, *catchUps)
 	fmt.Printf("  median %s: %.0f MB/s = %.0f MiB/s (best %.0f MB/s; goal >= 200 MB/s)\n", stats.Round(med),
 		bytes/1e6/med.Seconds(), bytes/(1<<20)/med.Seconds(), bytes/1e6/times.Percentile(1).Seconds())
 }

@@ -27,8 +27,9 @@ type BadgerOptions struct {
 	// (default 1 KiB). Reads of value-log entries are served from a memory map and stay fast without a
 	// block cache.
 	ValueThreshold int64
-	// ValueLogFileSize bounds one value-log file (default 256 MiB). The largest value Apply accepts is
-	// half of it.
+	// ValueLogFileSize bounds one value-log file (default 128 MiB). The largest value Apply accepts is
+	// half of it (64 MiB, the largest section). Badger reads the whole last file when it opens after a
+	// crash, so smaller files make a restart faster.
 	ValueLogFileSize int64
 	// GCInterval is how often value-log garbage collection runs (default 1 minute; negative: never).
 	GCInterval time.Duration
@@ -45,7 +46,7 @@ func (o *BadgerOptions) withDefaults() BadgerOptions {
 		r.ValueThreshold = 1 << 10
 	}
 	if r.ValueLogFileSize == 0 {
-		r.ValueLogFileSize = 256 << 20
+		r.ValueLogFileSize = 128 << 20
 	}
 	if r.GCInterval == 0 {
 		r.GCInterval = time.Minute
@@ -230,6 +231,20 @@ func (b *Badger) drain() error {
 	return nil
 }
 
+// logBarrier logs the barrier record of a bulk batch (see wal.go).
+func (b *Badger) logBarrier(batch *Batch) error {
+	rec := encodeBarrier(batch)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return ErrClosed
+	}
+	if err := b.wal.append(rec); err != nil {
+		return walError("append", err)
+	}
+	return nil
+}
+
 type badgerView struct{ txn *badger.Txn }
 
 func (v badgerView) Get(key []byte, fn func(value []byte) error) error {
@@ -273,7 +288,12 @@ func (b *Badger) Apply(batch *Batch) error {
 		return err
 	}
 	if batch.size >= bulkBatch {
+		// Everything logged before must be in Badger first, and the log must say that this
+		// batch's keys were written past it, or a replay would put their older values back.
 		if err := b.drain(); err != nil {
+			return err
+		}
+		if err := b.logBarrier(batch); err != nil {
 			return err
 		}
 		return b.mapErr(b.commit([]*logged{{ops: batch.ops}}))

@@ -56,6 +56,8 @@ type Op struct {
 	Key    []byte
 	Value  []byte
 	Delete bool
+
+	barrier bool // in the Badger store's log only (wal.go)
 }
 
 // Set records that key must hold value.

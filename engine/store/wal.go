@@ -18,10 +18,15 @@ import (
 // (it is in the page cache; with SyncWrites, on disk), and the next open replays the log into Badger.
 //
 // Record: uint32 length of the payload | uint32 CRC-32C of the payload | payload.
-// Payload: uint32 op count, then per op: uint8 kind (0 set, 1 delete) | uvarint key length | key |
-//          (set only) uvarint value length | value.
+// Payload: uint32 op count, then per op: uint8 kind (0 set, 1 delete, 2 barrier) | uvarint key
+//          length | key | (set only) uvarint value length | value.
 // A record whose length or checksum does not match ends the log (a write the process did not
 // finish); the log is truncated there.
+//
+// A bulk batch bypasses the log (see Badger.Apply): once everything logged before it is in Badger,
+// a barrier record naming its keys is logged, then the batch is committed to Badger. Replay skips
+// every op on a key that precedes the key's last barrier: Badger already holds that op and perhaps
+// the newer bulk value, which an old op from the log must not overwrite.
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
@@ -41,26 +46,44 @@ func openWAL(path string, sync bool) (*wal, error) {
 	return &wal{f: f, sync: sync}, nil
 }
 
+// Op kinds in a log record.
+const (
+	kindSet     = 0
+	kindDelete  = 1
+	kindBarrier = 2
+)
+
 // encodeRecord encodes a batch as one log record (header included).
-func encodeRecord(b *Batch) []byte {
+func encodeRecord(b *Batch) []byte { return encodeOps(b.ops, false) }
+
+// encodeBarrier encodes the barrier record of a bulk batch: its keys.
+func encodeBarrier(b *Batch) []byte { return encodeOps(b.ops, true) }
+
+func encodeOps(ops []Op, barrier bool) []byte {
 	n := walHeader + 4
-	for _, op := range b.ops {
-		n += 1 + binary.MaxVarintLen64 + len(op.Key) + binary.MaxVarintLen64 + len(op.Value)
+	for _, op := range ops {
+		n += 1 + binary.MaxVarintLen64 + len(op.Key)
+		if !barrier {
+			n += binary.MaxVarintLen64 + len(op.Value)
+		}
 	}
 	rec := make([]byte, walHeader, n)
-	rec = binary.LittleEndian.AppendUint32(rec, uint32(len(b.ops)))
-	for _, op := range b.ops {
-		if op.Delete {
-			rec = append(rec, 1)
-			rec = binary.AppendUvarint(rec, uint64(len(op.Key)))
-			rec = append(rec, op.Key...)
-			continue
+	rec = binary.LittleEndian.AppendUint32(rec, uint32(len(ops)))
+	for _, op := range ops {
+		kind := byte(kindSet)
+		switch {
+		case barrier || op.barrier:
+			kind = kindBarrier
+		case op.Delete:
+			kind = kindDelete
 		}
-		rec = append(rec, 0)
+		rec = append(rec, kind)
 		rec = binary.AppendUvarint(rec, uint64(len(op.Key)))
 		rec = append(rec, op.Key...)
-		rec = binary.AppendUvarint(rec, uint64(len(op.Value)))
-		rec = append(rec, op.Value...)
+		if kind == kindSet {
+			rec = binary.AppendUvarint(rec, uint64(len(op.Value)))
+			rec = append(rec, op.Value...)
+		}
 	}
 	payload := rec[walHeader:]
 	binary.LittleEndian.PutUint32(rec[0:], uint32(len(payload)))
@@ -96,11 +119,11 @@ func decodePayload(p []byte) ([]Op, error) {
 		kind := p[0]
 		p = p[1:]
 		key, ok := field()
-		if !ok || kind > 1 {
+		if !ok || kind > kindBarrier {
 			return nil, bad
 		}
-		op := Op{Key: key, Delete: kind == 1}
-		if !op.Delete {
+		op := Op{Key: key, Delete: kind == kindDelete, barrier: kind == kindBarrier}
+		if kind == kindSet {
 			if op.Value, ok = field(); !ok {
 				return nil, bad
 			}
@@ -127,16 +150,53 @@ func (w *wal) append(rec []byte) error {
 	return nil
 }
 
-// replay calls fn for every complete record from the start, then truncates whatever follows the
-// last complete record.
+// replay calls fn with the ops of every complete record from the start, in order, leaving out the
+// barriers and the ops that a later barrier covers; then it truncates whatever follows the last
+// complete record.
 func (w *wal) replay(fn func(ops []Op) error) error {
-	if _, err := w.f.Seek(0, io.SeekStart); err != nil {
+	// Pass 1: where the complete records end, and the last barrier of each key.
+	lastBarrier := map[string]int{}
+	end, err := w.records(-1, func(i int, ops []Op) error {
+		for _, op := range ops {
+			if op.barrier {
+				lastBarrier[string(op.Key)] = i
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return err
+	}
+	// Pass 2: the ops no barrier covers.
+	if _, err := w.records(end, func(i int, ops []Op) error {
+		keep := ops[:0]
+		for _, op := range ops {
+			if b, ok := lastBarrier[string(op.Key)]; op.barrier || (ok && b > i) {
+				continue
+			}
+			keep = append(keep, op)
+		}
+		if len(keep) == 0 {
+			return nil
+		}
+		return fn(keep)
+	}); err != nil {
+		return err
+	}
+	w.size = end
+	return w.f.Truncate(end)
+}
+
+// records calls fn with the number and the ops of every complete record from the start, up to end
+// (-1: as far as records are complete), and returns the offset after the last one.
+func (w *wal) records(end int64, fn func(i int, ops []Op) error) (int64, error) {
+	if _, err := w.f.Seek(0, io.SeekStart); err != nil {
+		return 0, err
 	}
 	r := bufio.NewReaderSize(w.f, 1<<20)
 	var off int64
 	var hdr [walHeader]byte
-	for {
+	for i := 0; end < 0 || off < end; i++ {
 		if _, err := io.ReadFull(r, hdr[:]); err != nil {
 			break // end of the log, or a torn header
 		}
@@ -155,13 +215,12 @@ func (w *wal) replay(fn func(ops []Op) error) error {
 		if err != nil {
 			break
 		}
-		if err := fn(ops); err != nil {
-			return err
+		if err := fn(i, ops); err != nil {
+			return 0, err
 		}
 		off += walHeader + int64(n)
 	}
-	w.size = off
-	return w.f.Truncate(off)
+	return off, nil
 }
 
 // reset empties the log: everything in it is in Badger.

@@ -79,7 +79,12 @@ func (c *Conn) connectEmbedded(ctx context.Context, name string) error {
 			return herr
 		}
 		if hosted {
-			nc, err := nats.Connect(url, opts...)
+			// The hosting process talks to its server through memory, not loopback TCP: a replicated
+			// write crosses this connection twice.
+			c.mu.Lock()
+			srv := c.server
+			c.mu.Unlock()
+			nc, err := nats.Connect(url, append(opts, nats.InProcessServer(srv))...)
 			if err != nil {
 				return fmt.Errorf("natsconn: connect to the embedded server: %w", err)
 			}
