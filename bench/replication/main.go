@@ -29,6 +29,7 @@ import (
 	"github.com/clckpt/libclckpt/bench/stats"
 	"github.com/clckpt/libclckpt/config"
 	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/engine/store"
 	"github.com/clckpt/libclckpt/replication"
 	"github.com/clckpt/libclckpt/replication/directory"
 )
@@ -107,17 +108,52 @@ func freePort() int {
 
 // member joins this process to the service; with host it hosts the embedded NATS server.
 func member(dir, name, kind string, port int, url string) *replication.Member {
+	return memberLogging(dir, name, kind, port, url, nil)
+}
+
+// memberLogging is member whose log records also go to watch.
+func memberLogging(dir, name, kind string, port int, url string, watch func(slog.Record)) *replication.Member {
 	c := config.Default()
 	c.Node, c.DataDir, c.Port, c.NATS.URL, c.Replicas = name, dir, port, url, 2
 	c.LogLevel = slog.LevelError
 	if os.Getenv("CLCKPT_LOG_LEVEL") != "" {
 		c.LogLevel = slog.LevelInfo
 	}
-	m, err := replication.Join(ctx, replication.Options{Config: c, Kind: kind, Logger: c.Logger("bench")})
+	logger := c.Logger("bench")
+	if watch != nil {
+		logger = slog.New(&watcher{Handler: logger.Handler(), watch: watch})
+	}
+	m, err := replication.Join(ctx, replication.Options{Config: c, Kind: kind, Logger: logger})
 	if err != nil {
 		log.Fatal(err)
 	}
 	return m
+}
+
+// watcher passes every Info record to watch, and the enabled ones on to Handler.
+type watcher struct {
+	slog.Handler
+	watch func(slog.Record)
+}
+
+func (w *watcher) Enabled(context.Context, slog.Level) bool { return true }
+
+func (w *watcher) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level == slog.LevelInfo {
+		w.watch(r)
+	}
+	if w.Handler.Enabled(ctx, r.Level) {
+		return w.Handler.Handle(ctx, r)
+	}
+	return nil
+}
+
+func (w *watcher) WithAttrs(as []slog.Attr) slog.Handler {
+	return &watcher{Handler: w.Handler.WithAttrs(as), watch: w.watch}
+}
+
+func (w *watcher) WithGroup(name string) slog.Handler {
+	return &watcher{Handler: w.Handler.WithGroup(name), watch: w.watch}
 }
 
 // openActiveHere creates a checkpoint with flags whose active replica is m (placement is by hash:
@@ -256,7 +292,22 @@ func catchUp() {
 	defer os.RemoveAll(dir)
 	port := freePort()
 	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
-	a := member(filepath.Join(dir, "a"), "a", directory.KindServer, port, "")
+	// The active logs "replica copied" with the time the copy took, from its first message to the
+	// follower's last acknowledgement.
+	copies := make(chan time.Duration, 64)
+	a := memberLogging(filepath.Join(dir, "a"), "a", directory.KindServer, port, "", func(r slog.Record) {
+		if r.Message != "replica copied" {
+			return
+		}
+		r.Attrs(func(at slog.Attr) bool {
+			if at.Key == "took" {
+				if d, err := time.ParseDuration(at.Value.String()); err == nil {
+					copies <- d
+				}
+			}
+			return true
+		})
+	})
 	defer a.Close()
 	b := startNode("b", filepath.Join(dir, "b"), url)
 	time.Sleep(200 * time.Millisecond)
@@ -278,8 +329,11 @@ func catchUp() {
 	for !entry(a, name).IsSynced("b") { // the first, empty copy
 		time.Sleep(10 * time.Millisecond)
 	}
+	for len(copies) > 0 {
+		<-copies
+	}
 	data := make([]byte, sectionSize)
-	var times stats.Samples
+	var times, copyTimes stats.Samples
 	for round := 0; round < *catchUps; round++ {
 		b.kill9()
 		for i := range data {
@@ -310,6 +364,12 @@ func catchUp() {
 			time.Sleep(5 * time.Millisecond)
 		}
 		times.Add(time.Since(start))
+		select {
+		case d := <-copies:
+			copyTimes.Add(d)
+		case <-time.After(5 * time.Second):
+			log.Fatal("the active logged no copy")
+		}
 		if *cpuProf != "" && round == 0 {
 			pprof.StopCPUProfile()
 		}
@@ -320,6 +380,42 @@ func catchUp() {
 	fmt.Printf("catch-up of a restarted replica: %.0f MiB in %d sections of 64 KiB (a snapshot), from its start to in sync, %d rounds:\n", bytes/(1<<20), n, *catchUps)
 	fmt.Printf("  median %s: %.0f MB/s = %.0f MiB/s (best %.0f MB/s; goal >= 200 MB/s)\n", stats.Round(med),
 		bytes/1e6/med.Seconds(), bytes/(1<<20)/med.Seconds(), bytes/1e6/times.Percentile(1).Seconds())
+	cmed := copyTimes.Percentile(50)
+	fmt.Printf("  the copy alone (snapshot sent, installed and acknowledged): median %s: %.0f MB/s (best %.0f MB/s)\n",
+		stats.Round(cmed), bytes/1e6/cmed.Seconds(), bytes/1e6/copyTimes.Percentile(1).Seconds())
+	storeCeiling(n, sectionSize)
+}
+
+// storeCeiling times what the replica's store alone absorbs: the same sections written into a
+// Badger store of this machine in 4 MiB batches, as an install does, over a copy already there (as
+// in every round above but the first). No replication can catch up faster than its store writes.
+func storeCeiling(n, sectionSize int) {
+	dir, _ := os.MkdirTemp("", "clckpt-bench-")
+	defer os.RemoveAll(dir)
+	s, err := store.OpenBadger(store.BadgerOptions{Dir: dir})
+	must(err)
+	defer s.Close()
+	data := make([]byte, sectionSize)
+	var times stats.Samples
+	for round := 0; round <= *catchUps; round++ {
+		start := time.Now()
+		var b store.Batch
+		for i := 0; i < n; i++ {
+			data[0], data[1], data[2] = byte(i), byte(i>>8), byte(round)
+			b.Set([]byte(fmt.Sprintf("d-section-%06d", i)), append([]byte(nil), data...))
+			if b.Size() >= 4<<20 || i == n-1 {
+				must(s.Apply(&b))
+				b.Reset()
+			}
+		}
+		if round > 0 {
+			times.Add(time.Since(start))
+		}
+	}
+	bytes := float64(n * sectionSize)
+	med := times.Percentile(50)
+	fmt.Printf("  the store alone (Badger, 4 MiB batches over the previous copy): median %s: %.0f MB/s (best %.0f MB/s)\n",
+		stats.Round(med), bytes/1e6/med.Seconds(), bytes/1e6/times.Percentile(1).Seconds())
 }
 
 func must(err error) {
