@@ -133,35 +133,35 @@ func (h *handle) CreateSection(ctx context.Context, id []byte, expiration time.T
 	if err := h.begin(ctx, WriteAccess, true); err != nil {
 		return nil, err
 	}
-	return h.r.CreateSection(ctx, h.origin, id, expiration, data)
+	return h.r.CreateSection(ctx, Caller{Origin: h.origin}, id, expiration, data)
 }
 
 func (h *handle) DeleteSection(ctx context.Context, id []byte) error {
 	if err := h.begin(ctx, WriteAccess, true); err != nil {
 		return err
 	}
-	return h.r.DeleteSection(ctx, h.origin, id)
+	return h.r.DeleteSection(ctx, Caller{Origin: h.origin}, id)
 }
 
 func (h *handle) SetSectionExpiration(ctx context.Context, id []byte, expiration time.Time) error {
 	if err := h.begin(ctx, WriteAccess, true); err != nil {
 		return err
 	}
-	return h.r.SetSectionExpiration(ctx, h.origin, id, expiration)
+	return h.r.SetSectionExpiration(ctx, Caller{Origin: h.origin}, id, expiration)
 }
 
 func (h *handle) Overwrite(ctx context.Context, id []byte, data []byte) error {
 	if err := h.begin(ctx, WriteAccess, true); err != nil {
 		return err
 	}
-	return h.r.Overwrite(ctx, h.origin, id, data)
+	return h.r.Overwrite(ctx, Caller{Origin: h.origin}, id, data)
 }
 
 func (h *handle) Write(ctx context.Context, elems []WriteElement) error {
 	if err := h.begin(ctx, WriteAccess, true); err != nil {
 		return err
 	}
-	return h.r.Write(ctx, h.origin, elems)
+	return h.r.Write(ctx, Caller{Origin: h.origin}, elems)
 }
 
 func (h *handle) Read(ctx context.Context, elems []ReadElement) error {

@@ -26,6 +26,7 @@ type Op struct {
 	LSN        uint64
 	Kind       OpKind
 	Origin     string         // the handle that made the change ("" for an expiration)
+	Request    uint64         // the request that made it (see Caller); 0: none
 	Section    []byte         // all kinds but OpWrite
 	Expiration int64          // OpCreateSection, OpSetExpiration
 	LastUpdate int64          // OpCreateSection, OpOverwrite, OpWrite
@@ -142,6 +143,7 @@ func (r *Replica) applyLocked(op *Op) error {
 		return fmt.Errorf("%w: op %d of unknown kind %d", ErrOutOfOrder, op.LSN, op.Kind)
 	}
 	r.lsn = op.LSN
+	r.requests.add(op)
 	return nil
 }
 

@@ -41,6 +41,7 @@ type Replica struct {
 	destroyed  bool
 	expiring   bool // this replica runs expiration timers
 	sink       Sink
+	requests   requestLog // the recent requests applied here (requests.go)
 
 	subMu sync.Mutex
 	subs  map[string]*mailbox
@@ -58,6 +59,9 @@ type section struct {
 // lock is released and before the change is reported to its caller; its error is the call's error.
 type Sink interface {
 	Emit(op *Op) func(ctx context.Context) error
+	// Await returns what the caller of an op made earlier waits for before it returns, as Emit
+	// does (nil: nothing); it answers a retried request.
+	Await(lsn uint64) func(ctx context.Context) error
 }
 
 func newReplica(set *Replicas, r *record) *Replica {
@@ -200,11 +204,17 @@ func (r *Replica) now() int64 { return r.set.clock.Now().UnixNano() }
 func generatedID(n uint32) []byte { return fmt.Appendf(nil, "generatedSection%d\x00", n) }
 
 // CreateSection creates a section (see Checkpoint.CreateSection) and returns its id.
-func (r *Replica) CreateSection(ctx context.Context, origin string, id []byte, expiration time.Time, data []byte) ([]byte, error) {
+func (r *Replica) CreateSection(ctx context.Context, by Caller, id []byte, expiration time.Time, data []byte) ([]byte, error) {
 	if err := r.begin(); err != nil {
 		return nil, err
 	}
-	op, err := r.prepareCreate(origin, id, nanos(expiration), data)
+	if o, wait, ok := r.repeated(by); ok {
+		if err := r.finish(ctx, wait, nil); err != nil {
+			return nil, err
+		}
+		return slices.Clone(o.section), nil
+	}
+	op, err := r.prepareCreate(by, id, nanos(expiration), data)
 	var wait func(context.Context) error
 	if err == nil {
 		wait, err = r.commit(op)
@@ -215,7 +225,7 @@ func (r *Replica) CreateSection(ctx context.Context, origin string, id []byte, e
 	return slices.Clone(op.Section), nil
 }
 
-func (r *Replica) prepareCreate(origin string, id []byte, exp int64, data []byte) (*Op, error) {
+func (r *Replica) prepareCreate(by Caller, id []byte, exp int64, data []byte) (*Op, error) {
 	a := &r.attrs
 	generated := len(id) == 0
 	if !generated {
@@ -246,7 +256,7 @@ func (r *Replica) prepareCreate(origin string, id []byte, exp int64, data []byte
 		}
 		gen++
 	}
-	return &Op{Kind: OpCreateSection, Origin: origin, Section: id, Expiration: exp, LastUpdate: msTrunc(now), Gen: gen, Data: data}, nil
+	return &Op{Kind: OpCreateSection, Origin: by.Origin, Request: by.Request, Section: id, Expiration: exp, LastUpdate: msTrunc(now), Gen: gen, Data: data}, nil
 }
 
 // checkSize applies maxSectionSize and the engine's own limit to a section's new size.
@@ -269,12 +279,15 @@ func checkExpiration(exp, now int64) error {
 }
 
 // DeleteSection deletes a section; the default section cannot be deleted.
-func (r *Replica) DeleteSection(ctx context.Context, origin string, id []byte) error {
+func (r *Replica) DeleteSection(ctx context.Context, by Caller, id []byte) error {
 	if len(id) == 0 {
 		return errorf(ErrInvalidParameter, "the default section cannot be deleted")
 	}
 	if err := r.begin(); err != nil {
 		return err
+	}
+	if _, wait, ok := r.repeated(by); ok {
+		return r.finish(ctx, wait, nil)
 	}
 	var wait func(context.Context) error
 	s := r.sections[string(id)]
@@ -282,18 +295,21 @@ func (r *Replica) DeleteSection(ctx context.Context, origin string, id []byte) e
 	if s == nil {
 		err = errorf(ErrNotExist, "no section %q in checkpoint %q", id, r.name)
 	} else {
-		wait, err = r.commit(&Op{Kind: OpDeleteSection, Origin: origin, Section: s.sid()})
+		wait, err = r.commit(&Op{Kind: OpDeleteSection, Origin: by.Origin, Request: by.Request, Section: s.sid()})
 	}
 	return r.finish(ctx, wait, err)
 }
 
 // SetSectionExpiration changes when a section expires; Never cancels the expiration.
-func (r *Replica) SetSectionExpiration(ctx context.Context, origin string, id []byte, expiration time.Time) error {
+func (r *Replica) SetSectionExpiration(ctx context.Context, by Caller, id []byte, expiration time.Time) error {
 	if len(id) == 0 {
 		return errorf(ErrInvalidParameter, "the default section does not expire")
 	}
 	if err := r.begin(); err != nil {
 		return err
+	}
+	if _, wait, ok := r.repeated(by); ok {
+		return r.finish(ctx, wait, nil)
 	}
 	var wait func(context.Context) error
 	err := func() error {
@@ -309,19 +325,22 @@ func (r *Replica) SetSectionExpiration(ctx context.Context, origin string, id []
 			return errorf(ErrNotExist, "no section %q in checkpoint %q", id, r.name)
 		}
 		var err error
-		wait, err = r.commit(&Op{Kind: OpSetExpiration, Origin: origin, Section: s.sid(), Expiration: exp})
+		wait, err = r.commit(&Op{Kind: OpSetExpiration, Origin: by.Origin, Request: by.Request, Section: s.sid(), Expiration: exp})
 		return err
 	}()
 	return r.finish(ctx, wait, err)
 }
 
 // Overwrite replaces the content of a section.
-func (r *Replica) Overwrite(ctx context.Context, origin string, id, data []byte) error {
+func (r *Replica) Overwrite(ctx context.Context, by Caller, id, data []byte) error {
 	if len(data) == 0 {
 		return errorf(ErrInvalidParameter, "overwrite with no data")
 	}
 	if err := r.begin(); err != nil {
 		return err
+	}
+	if _, wait, ok := r.repeated(by); ok {
+		return r.finish(ctx, wait, nil)
 	}
 	var wait func(context.Context) error
 	err := func() error {
@@ -335,7 +354,7 @@ func (r *Replica) Overwrite(ctx context.Context, origin string, id, data []byte)
 		if err != nil {
 			return err
 		}
-		wait, err = r.commit(&Op{Kind: OpOverwrite, Origin: origin, Section: s.sid(), Data: data, LastUpdate: msTrunc(r.now())})
+		wait, err = r.commit(&Op{Kind: OpOverwrite, Origin: by.Origin, Request: by.Request, Section: s.sid(), Data: data, LastUpdate: msTrunc(r.now())})
 		return err
 	}()
 	return r.finish(ctx, wait, err)
@@ -343,12 +362,26 @@ func (r *Replica) Overwrite(ctx context.Context, origin string, id, data []byte)
 
 // Write applies the elements in order; the first bad one stops the write with an *ElementError and
 // the ones before it stay written.
-func (r *Replica) Write(ctx context.Context, origin string, elems []WriteElement) error {
+func (r *Replica) Write(ctx context.Context, by Caller, elems []WriteElement) error {
 	if len(elems) == 0 {
 		return errorf(ErrInvalidParameter, "write of no elements")
 	}
 	if err := r.begin(); err != nil {
 		return err
+	}
+	if o, wait, ok := r.repeated(by); ok {
+		var failed error
+		if o.written < len(elems) { // the first attempt stopped at this element: say so again
+			err := r.checkWrite(&elems[o.written])
+			if err == nil {
+				err = errorf(ErrInvalidParameter, "element %d was refused", o.written)
+			}
+			failed = &ElementError{Index: o.written, Err: err}
+		}
+		if err := r.finish(ctx, wait, nil); err != nil {
+			return err
+		}
+		return failed
 	}
 	var failed error
 	valid := 0
@@ -362,7 +395,7 @@ func (r *Replica) Write(ctx context.Context, origin string, elems []WriteElement
 	var wait func(context.Context) error
 	var err error
 	if valid > 0 {
-		wait, err = r.commit(&Op{Kind: OpWrite, Origin: origin, Writes: elems[:valid], LastUpdate: msTrunc(r.now())})
+		wait, err = r.commit(&Op{Kind: OpWrite, Origin: by.Origin, Request: by.Request, Writes: elems[:valid], LastUpdate: msTrunc(r.now())})
 	}
 	if err := r.finish(ctx, wait, err); err != nil {
 		return err

@@ -38,6 +38,8 @@ func (f *forward) Emit(op *Op) func(context.Context) error {
 	return nil
 }
 
+func (f *forward) Await(uint64) func(context.Context) error { return nil }
+
 func newReplicas(t *testing.T, fc *clock.Fake) *Replicas {
 	reps, err := OpenReplicas(ReplicasOptions{Store: store.NewMemory(), Clock: fc})
 	require.NoError(t, err)
@@ -99,21 +101,21 @@ func randomOps(t *testing.T, rng *rand.Rand, fc *clock.Fake, r *Replica, n int) 
 			if rng.IntN(4) == 0 {
 				id = nil
 			}
-			_, err = r.CreateSection(bg, "o", id, exp, data())
+			_, err = r.CreateSection(bg, Caller{Origin: "o"}, id, exp, data())
 		case 1:
-			err = r.DeleteSection(bg, "o", ids())
+			err = r.DeleteSection(bg, Caller{Origin: "o"}, ids())
 		case 2:
-			err = r.Overwrite(bg, "o", ids(), data())
+			err = r.Overwrite(bg, Caller{Origin: "o"}, ids(), data())
 		case 3, 4:
 			elems := make([]WriteElement, 1+rng.IntN(3))
 			for j := range elems {
 				elems[j] = WriteElement{SectionID: ids(), Offset: int64(rng.IntN(60)), Data: data()}
 			}
-			err = r.Write(bg, "o", elems)
+			err = r.Write(bg, Caller{Origin: "o"}, elems)
 		case 5:
-			err = r.SetSectionExpiration(bg, "o", ids(), fc.Now().Add(time.Duration(rng.IntN(4000))*time.Millisecond))
+			err = r.SetSectionExpiration(bg, Caller{Origin: "o"}, ids(), fc.Now().Add(time.Duration(rng.IntN(4000))*time.Millisecond))
 		case 6:
-			err = r.SetSectionExpiration(bg, "o", ids(), Never)
+			err = r.SetSectionExpiration(bg, Caller{Origin: "o"}, ids(), Never)
 		}
 		var ee *ElementError
 		if err == nil || errors.As(err, &ee) && ee.Index > 0 { // a vector write applies its good prefix
@@ -220,9 +222,55 @@ func TestFollowerNotifiesItsSubscribersButNotTheWriter(t *testing.T) {
 	writerCh, otherCh := make(chan Update, 10), make(chan Update, 10)
 	follower.Subscribe("member-b/1", func(u Update) { writerCh <- u })
 	follower.Subscribe("member-b/2", func(u Update) { otherCh <- u })
-	_, err = leader.CreateSection(bg, "member-b/1", sec("s"), Never, nil)
+	_, err = leader.CreateSection(bg, Caller{Origin: "member-b/1"}, sec("s"), Never, nil)
 	require.NoError(t, err)
-	require.NoError(t, leader.Overwrite(bg, "member-b/1", sec("s"), []byte("v")))
+	require.NoError(t, leader.Overwrite(bg, Caller{Origin: "member-b/1"}, sec("s"), []byte("v")))
 	require.Equal(t, "v", string(next(t, otherCh).Elements[0].Data))
 	none(t, writerCh)
+}
+
+// TestARetriedRequestIsAppliedOnce: a request retried on the same replica, or on a follower that
+// became the active, gets the first outcome and changes nothing: the generated section is the same
+// one, a creation or deletion that worked does not fail, a vector write stops at the same element.
+func TestARetriedRequestIsAppliedOnce(t *testing.T) {
+	fc := clock.NewFake(t0)
+	a := Attributes{Flags: WriteAllReplicas, MaxSections: 8, MaxSectionSize: 16, MaxSectionIDSize: 20}
+	leader, err := newReplicas(t, fc).Create(3, "c", a, 1, false)
+	require.NoError(t, err)
+	follower, err := newReplicas(t, fc).Create(3, "c", a, 1, false)
+	require.NoError(t, err)
+	leader.SetSink(&forward{t: t, follower: follower})
+	by := func(req uint64) Caller { return Caller{Origin: "m/1", Request: req} }
+
+	gen, err := leader.CreateSection(bg, by(1), nil, Never, []byte("g"))
+	require.NoError(t, err)
+	_, err = leader.CreateSection(bg, by(2), sec("named"), Never, []byte("n"))
+	require.NoError(t, err)
+	require.NoError(t, leader.DeleteSection(bg, by(3), sec("named")))
+	err = leader.Write(bg, by(4), []WriteElement{{SectionID: gen, Data: []byte("w")}, {SectionID: sec("none"), Data: []byte("x")}})
+	var ee *ElementError
+	require.ErrorAs(t, err, &ee)
+	require.Equal(t, 1, ee.Index)
+	_, lsn := leader.Position()
+	require.Equal(t, uint64(4), lsn)
+
+	for _, r := range []*Replica{leader, follower} { // the follower plays the next active
+		again, err := r.CreateSection(bg, by(1), nil, Never, []byte("g"))
+		require.NoError(t, err)
+		require.Equal(t, gen, again, "the same generated section")
+		_, err = r.CreateSection(bg, by(2), sec("named"), Never, []byte("n"))
+		require.NoError(t, err, "a creation that worked does not fail on its retry")
+		require.NoError(t, r.DeleteSection(bg, by(3), sec("named")), "nor a deletion")
+		err = r.Write(bg, by(4), []WriteElement{{SectionID: gen, Data: []byte("w")}, {SectionID: sec("none"), Data: []byte("x")}})
+		require.ErrorAs(t, err, &ee)
+		require.Equal(t, 1, ee.Index)
+		_, after := r.Position()
+		require.Equal(t, uint64(4), after, "no op was made")
+		require.Equal(t, uint32(1), r.Status().NumberOfSections)
+	}
+	// A new request is a new change.
+	_, err = follower.CreateSection(bg, by(5), sec("named"), Never, []byte("n"))
+	require.NoError(t, err)
+	_, err = follower.CreateSection(bg, by(6), sec("named"), Never, []byte("n"))
+	require.ErrorIs(t, err, ErrAlreadyExist)
 }

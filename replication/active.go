@@ -170,6 +170,20 @@ func (a *active) Emit(op *engine.Op) func(context.Context) error {
 	return func(ctx context.Context) error { return a.waitAcked(ctx, lsn, true) }
 }
 
+// Await implements engine.Sink: a request retried here waits as its first attempt would have.
+func (a *active) Await(lsn uint64) func(context.Context) error {
+	a.mu.Lock()
+	deposed := a.fenced || a.stopped
+	a.mu.Unlock()
+	if deposed {
+		return func(context.Context) error { return errDeposed }
+	}
+	if !a.sync {
+		return nil
+	}
+	return func(ctx context.Context) error { return a.waitAcked(ctx, lsn, true) }
+}
+
 // waitAcked waits until every follower that counts has acknowledged lsn: the in-sync ones
 // (onlySynced) or every follower that is reachable (Synchronize).
 func (a *active) waitAcked(ctx context.Context, lsn uint64, onlySynced bool) error {

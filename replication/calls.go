@@ -29,6 +29,11 @@ func (m *Member) onCall(msg *nats.Msg) {
 		}
 		reply = m.serve(ctx, call)
 		cancel()
+		if m.ctx.Err() != nil {
+			// This member is leaving: whatever the call did (a change is applied at most once,
+			// see engine.Caller), the caller must go on with the next active.
+			reply = &wire.ReplyMsg{NotActive: true}
+		}
 	}
 	_ = msg.Respond(reply.Encode(nil))
 }
@@ -47,18 +52,19 @@ func (m *Member) serve(ctx context.Context, call *wire.CallMsg) *wire.ReplyMsg {
 		}
 	}
 	r := &wire.ReplyMsg{}
+	by := engine.Caller{Origin: call.Origin, Request: call.Request}
 	var err error
 	switch call.Kind {
 	case wire.CallCreateSection:
-		r.Section, err = rep.CreateSection(ctx, call.Origin, call.Section, time.Unix(0, call.Expiration), call.Data)
+		r.Section, err = rep.CreateSection(ctx, by, call.Section, time.Unix(0, call.Expiration), call.Data)
 	case wire.CallDeleteSection:
-		err = rep.DeleteSection(ctx, call.Origin, call.Section)
+		err = rep.DeleteSection(ctx, by, call.Section)
 	case wire.CallSetExpiration:
-		err = rep.SetSectionExpiration(ctx, call.Origin, call.Section, time.Unix(0, call.Expiration))
+		err = rep.SetSectionExpiration(ctx, by, call.Section, time.Unix(0, call.Expiration))
 	case wire.CallOverwrite:
-		err = rep.Overwrite(ctx, call.Origin, call.Section, call.Data)
+		err = rep.Overwrite(ctx, by, call.Section, call.Data)
 	case wire.CallWrite:
-		err = rep.Write(ctx, call.Origin, call.Writes)
+		err = rep.Write(ctx, by, call.Writes)
 	case wire.CallRead:
 		elems := make([]engine.ReadElement, len(call.Reads))
 		for i, rr := range call.Reads {

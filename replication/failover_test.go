@@ -12,6 +12,7 @@ import (
 
 	"github.com/clckpt/libclckpt/engine"
 	"github.com/clckpt/libclckpt/replication/directory"
+	"github.com/clckpt/libclckpt/replication/wire"
 )
 
 // activeOf returns the member that is active for the checkpoint.
@@ -204,4 +205,49 @@ func TestHandoverWhileBothAreAlive(t *testing.T) {
 	require.NoError(t, ha.Overwrite(bg, []byte("s"), []byte("from a, through b")))
 	require.Equal(t, "from a, through b", read(t, hb, "s"))
 	require.Eventually(t, func() bool { return replicaContent(t, a, "c") == replicaContent(t, b, "c") }, 10*time.Second, 10*time.Millisecond)
+}
+
+// TestARetriedCallIsAppliedOnce: a forwarded change whose reply was lost is sent again, to the same
+// active and, after that one died, to the new active. Each time it gets the first outcome: the
+// same generated section, and no second one.
+func TestARetriedCallIsAppliedOnce(t *testing.T) {
+	cl := newCluster(t)
+	for _, s := range []string{"s1", "s2"} {
+		cl.join(s, directory.KindServer)
+	}
+	app := cl.join("app", directory.KindApplication)
+	h, err := app.Open(bg, "ck", attrs(engine.WriteAllReplicas), rwc)
+	require.NoError(t, err)
+	id, err := app.dir.Lookup(bg, []byte("ck"))
+	require.NoError(t, err)
+	call := func() *wire.ReplyMsg {
+		e, err := app.dir.Get(bg, id)
+		require.NoError(t, err)
+		r, err := app.request(bg, e.Active, &wire.CallMsg{Kind: wire.CallCreateSection, Ckpt: id, Epoch: e.Epoch,
+			Origin: "app/99", Request: 0xabcdef, Expiration: engine.Never.UnixNano(), Data: []byte("once")})
+		require.NoError(t, err)
+		require.False(t, r.NotActive)
+		require.NoError(t, r.Err)
+		return r
+	}
+	first := call()
+	require.Equal(t, "generatedSection0\x00", string(first.Section))
+	require.Equal(t, first.Section, call().Section, "sent again to the same active")
+
+	active := cl.activeOf(app, "ck")
+	cl.crash(active)
+	cl.waitDead(active)
+	// Any call makes the service elect a new active; the status call changes nothing.
+	st, err := h.Status(bg)
+	require.NoError(t, err)
+	require.NotEqual(t, active, cl.activeOf(app, "ck"))
+	require.Equal(t, first.Section, call().Section, "sent again to the new active")
+	st, err = h.Status(bg)
+	require.NoError(t, err)
+	require.Equal(t, uint32(1), st.NumberOfSections)
+
+	// A new request is a new change.
+	next, err := h.CreateSection(bg, nil, engine.Never, []byte("twice"))
+	require.NoError(t, err)
+	require.Equal(t, "generatedSection1\x00", string(next))
 }

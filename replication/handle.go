@@ -148,14 +148,20 @@ func (h *handle) CreateSection(ctx context.Context, id []byte, expiration time.T
 		return nil, err
 	}
 	var out []byte
+	by := h.request()
 	err := h.m.do(ctx, h.c,
 		func(r *engine.Replica, _ *active) (err error) {
-			out, err = r.CreateSection(ctx, h.origin, id, expiration, data)
+			out, err = r.CreateSection(ctx, by, id, expiration, data)
 			return err
 		},
-		&wire.CallMsg{Kind: wire.CallCreateSection, Origin: h.origin, Section: id, Expiration: expNanos(expiration), Data: data},
+		&wire.CallMsg{Kind: wire.CallCreateSection, Origin: by.Origin, Request: by.Request, Section: id, Expiration: expNanos(expiration), Data: data},
 		func(r *wire.ReplyMsg) error { out = append([]byte(nil), r.Section...); return r.Err })
 	return out, err
+}
+
+// request names a new change by this handle: the same on every retry of it (see engine.Caller).
+func (h *handle) request() engine.Caller {
+	return engine.Caller{Origin: h.origin, Request: h.m.newRequest()}
 }
 
 func expNanos(t time.Time) int64 {
@@ -169,18 +175,20 @@ func (h *handle) DeleteSection(ctx context.Context, id []byte) error {
 	if err := h.check(engine.WriteAccess); err != nil {
 		return err
 	}
+	by := h.request()
 	return h.m.do(ctx, h.c,
-		func(r *engine.Replica, _ *active) error { return r.DeleteSection(ctx, h.origin, id) },
-		&wire.CallMsg{Kind: wire.CallDeleteSection, Origin: h.origin, Section: id}, nil)
+		func(r *engine.Replica, _ *active) error { return r.DeleteSection(ctx, by, id) },
+		&wire.CallMsg{Kind: wire.CallDeleteSection, Origin: by.Origin, Request: by.Request, Section: id}, nil)
 }
 
 func (h *handle) SetSectionExpiration(ctx context.Context, id []byte, expiration time.Time) error {
 	if err := h.check(engine.WriteAccess); err != nil {
 		return err
 	}
+	by := h.request()
 	return h.m.do(ctx, h.c,
-		func(r *engine.Replica, _ *active) error { return r.SetSectionExpiration(ctx, h.origin, id, expiration) },
-		&wire.CallMsg{Kind: wire.CallSetExpiration, Origin: h.origin, Section: id, Expiration: expNanos(expiration)}, nil)
+		func(r *engine.Replica, _ *active) error { return r.SetSectionExpiration(ctx, by, id, expiration) },
+		&wire.CallMsg{Kind: wire.CallSetExpiration, Origin: by.Origin, Request: by.Request, Section: id, Expiration: expNanos(expiration)}, nil)
 }
 
 func (h *handle) Overwrite(ctx context.Context, id []byte, data []byte) error {
@@ -190,9 +198,10 @@ func (h *handle) Overwrite(ctx context.Context, id []byte, data []byte) error {
 	if err := h.maxMessage(len(data)); err != nil {
 		return err
 	}
+	by := h.request()
 	return h.m.do(ctx, h.c,
-		func(r *engine.Replica, _ *active) error { return r.Overwrite(ctx, h.origin, id, data) },
-		&wire.CallMsg{Kind: wire.CallOverwrite, Origin: h.origin, Section: id, Data: data}, nil)
+		func(r *engine.Replica, _ *active) error { return r.Overwrite(ctx, by, id, data) },
+		&wire.CallMsg{Kind: wire.CallOverwrite, Origin: by.Origin, Request: by.Request, Section: id, Data: data}, nil)
 }
 
 func (h *handle) Write(ctx context.Context, elems []engine.WriteElement) error {
@@ -206,9 +215,10 @@ func (h *handle) Write(ctx context.Context, elems []engine.WriteElement) error {
 	if err := h.maxMessage(total); err != nil {
 		return err
 	}
+	by := h.request()
 	return h.m.do(ctx, h.c,
-		func(r *engine.Replica, _ *active) error { return r.Write(ctx, h.origin, elems) },
-		&wire.CallMsg{Kind: wire.CallWrite, Origin: h.origin, Writes: elems}, nil)
+		func(r *engine.Replica, _ *active) error { return r.Write(ctx, by, elems) },
+		&wire.CallMsg{Kind: wire.CallWrite, Origin: by.Origin, Request: by.Request, Writes: elems}, nil)
 }
 
 func (h *handle) Read(ctx context.Context, elems []engine.ReadElement) error {

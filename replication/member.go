@@ -11,6 +11,7 @@ package replication
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -52,6 +53,7 @@ type Member struct {
 	name        string
 	kind        string
 	incarnation string
+	requests    atomic.Uint64 // the last request id given out (see newRequest)
 	log         *slog.Logger
 
 	conn     *natsconn.Conn // nil when Options.Conn was given
@@ -105,6 +107,9 @@ func (m *Member) start(ctx context.Context, nc *nats.Conn, replicas int) error {
 		return err
 	}
 	m.log = m.log.With("member", m.name)
+	var seed [8]byte
+	_, _ = rand.Read(seed[:])
+	m.requests.Store(binary.LittleEndian.Uint64(seed[:]))
 	began := time.Now()
 	if m.store, err = store.OpenBadger(store.BadgerOptions{Dir: filepath.Join(m.cfg.DataDir, m.name), SyncWrites: m.cfg.SyncWrites, Logger: m.log}); err != nil {
 		return fmt.Errorf("%w: open the member's store: %w", engine.ErrStorage, err)
@@ -178,6 +183,16 @@ func takeSlot(cfg config.Config) (string, *os.File, error) {
 		f.Close()
 	}
 	return "", nil, fmt.Errorf("%w: 64 processes of node %s already use %s", engine.ErrTryAgain, cfg.Node, cfg.DataDir)
+}
+
+// newRequest returns an id for a change made through this member: ids start at a random point, so
+// that they differ from those of every other member and of this member's earlier processes.
+func (m *Member) newRequest() uint64 {
+	for {
+		if id := m.requests.Add(1); id != 0 {
+			return id
+		}
+	}
 }
 
 // Name is the member's name.

@@ -37,6 +37,7 @@ type CallMsg struct {
 	Ckpt       uint64
 	Epoch      uint64 // the epoch the caller believes the active has
 	Origin     string // the calling handle
+	Request    uint64 // a change: the same on every retry of it (engine.Caller)
 	Section    []byte
 	Expiration int64
 	Data       []byte
@@ -55,6 +56,7 @@ func (m *CallMsg) Encode(buf []byte) []byte {
 	e.u64(m.Ckpt)
 	e.u64(m.Epoch)
 	e.str(m.Origin)
+	e.u64(m.Request)
 	e.bytes(m.Section)
 	e.i64(m.Expiration)
 	e.bytes(m.Data)
@@ -83,7 +85,7 @@ func DecodeCallMsg(msg []byte) (*CallMsg, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &CallMsg{Kind: CallKind(d.u8()), Ckpt: d.u64(), Epoch: d.u64(), Origin: d.str(), Section: d.bytes(),
+	m := &CallMsg{Kind: CallKind(d.u8()), Ckpt: d.u64(), Epoch: d.u64(), Origin: d.str(), Request: d.u64(), Section: d.bytes(),
 		Expiration: d.i64(), Data: d.bytes()}
 	if n := d.count(10); n > 0 {
 		m.Writes = make([]engine.WriteElement, n)

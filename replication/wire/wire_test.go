@@ -11,7 +11,7 @@ import (
 )
 
 func sampleOp() OpMsg {
-	return OpMsg{Ckpt: 7, Epoch: 3, Op: engine.Op{LSN: 42, Kind: engine.OpWrite, Origin: "a/1", LastUpdate: 99,
+	return OpMsg{Ckpt: 7, Epoch: 3, Op: engine.Op{LSN: 42, Kind: engine.OpWrite, Origin: "a/1", Request: 0xfeedface12345678, LastUpdate: 99,
 		Writes: []engine.WriteElement{{SectionID: []byte("s"), Offset: 4, Data: []byte("xy")}, {SectionID: []byte("t"), Data: []byte("z")}}}}
 }
 
@@ -44,7 +44,7 @@ func TestRoundTrips(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, &snap, gotSnap)
 
-	call := CallMsg{Kind: CallRead, Ckpt: 1, Epoch: 2, Origin: "m/3", Reads: []ReadReq{{Section: []byte("s"), Offset: 1, Size: 10}, {Whole: true}},
+	call := CallMsg{Kind: CallRead, Ckpt: 1, Epoch: 2, Origin: "m/3", Request: 1 << 63, Reads: []ReadReq{{Section: []byte("s"), Offset: 1, Size: 10}, {Whole: true}},
 		Writes: []engine.WriteElement{{SectionID: []byte("w"), Data: []byte("d")}}, Filter: 5, At: 77, Timeout: time.Second}
 	gotCall, err := DecodeCallMsg(call.Encode(nil))
 	require.NoError(t, err)
