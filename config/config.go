@@ -55,6 +55,7 @@ type NATS struct {
 	NKey     string // CLCKPT_NATS_NKEY: nkey seed file
 	User     string // CLCKPT_NATS_USER
 	Password string // CLCKPT_NATS_PASSWORD
+	Token    string // CLCKPT_NATS_TOKEN: a token the server requires (see `clckpt serve`)
 	TLSCA    string // CLCKPT_NATS_TLS_CA: CA certificate file to verify the server
 	TLSCert  string // CLCKPT_NATS_TLS_CERT: client certificate file
 	TLSKey   string // CLCKPT_NATS_TLS_KEY: client key file
@@ -74,6 +75,7 @@ func FromEnv() (Config, error) {
 		NKey:     os.Getenv("CLCKPT_NATS_NKEY"),
 		User:     os.Getenv("CLCKPT_NATS_USER"),
 		Password: os.Getenv("CLCKPT_NATS_PASSWORD"),
+		Token:    os.Getenv("CLCKPT_NATS_TOKEN"),
 		TLSCA:    os.Getenv("CLCKPT_NATS_TLS_CA"),
 		TLSCert:  os.Getenv("CLCKPT_NATS_TLS_CERT"),
 		TLSKey:   os.Getenv("CLCKPT_NATS_TLS_KEY"),

@@ -20,7 +20,7 @@ if [ "${VALGRIND:-0}" = 1 ]; then
   ${GO:-go} build -o "$out/clckpt" ./cmd/clckpt || { echo "0 passed, 1 failed"; exit 1; }
   nats_dir=$(mktemp -d)
   nats_port=$(( 40000 + RANDOM % 20000 ))
-  CLCKPT_DATA_DIR=$nats_dir "$out/clckpt" serve --node ctests --port "$nats_port" --member=false >"$nats_dir/out" 2>"$nats_dir/err" &
+  CLCKPT_DATA_DIR=$nats_dir "$out/clckpt" serve --node ctests --port "$nats_port" --member=false --no-auth >"$nats_dir/out" 2>"$nats_dir/err" &
   nats_pid=$!
   trap 'kill $nats_pid 2>/dev/null; wait $nats_pid 2>/dev/null; rm -rf "$nats_dir"' EXIT
   for _ in $(seq 100); do grep -q ready "$nats_dir/out" 2>/dev/null && break; sleep 0.1; done

@@ -35,7 +35,7 @@ func memberEnv(node, dataDir, natsURL string) []string {
 // natsServer runs a NATS server alone (clckpt serve --member=false).
 func natsServer(t *testing.T, dir string, port int) *proc {
 	p := start(t, "nats", []string{"CLCKPT_DATA_DIR=" + dir, "CLCKPT_LOG_LEVEL=info"}, bin("clckpt"), "serve",
-		"--node", "nats", "--port", strconv.Itoa(port), "--member=false")
+		"--node", "nats", "--port", strconv.Itoa(port), "--member=false", "--no-auth")
 	p.waitLine("^ready", 30*time.Second)
 	return p
 }

@@ -60,7 +60,7 @@ func TestActiveDiesDuringNumberedWrites(t *testing.T) {
 	for i, name := range []string{"s1", "s2", "s3"} {
 		p := start(t, name, []string{"CLCKPT_DATA_DIR=" + dir + "/" + name, "CLCKPT_LEASE=1s", "CLCKPT_ACK_TIMEOUT=500ms", "CLCKPT_LOG_LEVEL=info"},
 			bin("clckpt"), "serve", "--node", name, "--port", strconv.Itoa(clients[i]),
-			"--cluster-port", strconv.Itoa(routes[i]), "--routes", joinComma(routeURLs))
+			"--cluster-port", strconv.Itoa(routes[i]), "--routes", joinComma(routeURLs), "--no-auth")
 		nodes[name] = p
 	}
 	for _, p := range nodes {

@@ -29,6 +29,7 @@ import (
 	"github.com/clckpt/libclckpt/config"
 	"github.com/clckpt/libclckpt/engine"
 	"github.com/clckpt/libclckpt/engine/store"
+	"github.com/clckpt/libclckpt/internal/privdir"
 	"github.com/clckpt/libclckpt/replication/directory"
 	"github.com/clckpt/libclckpt/replication/natsconn"
 )
@@ -132,19 +133,25 @@ func (m *Member) start(ctx context.Context, nc *nats.Conn, replicas int) error {
 	if replicas == 0 {
 		replicas = kvReplicas(nc)
 	}
-	if m.dir, err = directory.Open(ctx, m.js, directory.Options{Prefix: m.cfg.Subject, Replicas: replicas, Lease: m.cfg.Lease}); err != nil {
-		return fmt.Errorf("%w: %w", engine.ErrTryAgain, err)
+	if err := untilSettled(ctx, func() error {
+		m.dir, err = directory.Open(ctx, m.js, directory.Options{Prefix: m.cfg.Subject, Replicas: replicas, Lease: m.cfg.Lease})
+		if err != nil {
+			return fmt.Errorf("%w: %w", engine.ErrTryAgain, err)
+		}
+		return nil
+	}); err != nil {
+		return err
 	}
-	if err := m.register(ctx); err != nil {
+	if err := untilSettled(ctx, func() error { return m.register(ctx) }); err != nil {
 		return err
 	}
 	if err := m.subscribe(); err != nil {
 		return err
 	}
-	if err := m.watch(); err != nil {
+	if err := untilSettled(ctx, m.watch); err != nil {
 		return err
 	}
-	if err := m.reconcileAll(ctx); err != nil {
+	if err := untilSettled(ctx, func() error { return m.reconcileAll(ctx) }); err != nil {
 		return err
 	}
 	m.workers.Add(1)
@@ -152,6 +159,33 @@ func (m *Member) start(ctx context.Context, nc *nats.Conn, replicas int) error {
 	m.log.Info("joined", "kind", m.kind, "incarnation", m.incarnation, "store_open", opened.Sub(began).Round(time.Millisecond),
 		"replicas_load", loaded.Sub(opened).Round(time.Millisecond), "cluster_join", time.Since(loaded).Round(time.Millisecond))
 	return nil
+}
+
+// settleTime bounds how long Join rides through JetStream requests that time out: a NATS cluster
+// that just lost a server elects new leaders within seconds, and a member joining meanwhile should
+// wait for that rather than fail.
+const settleTime = 20 * time.Second
+
+// untilSettled runs fn again while it fails with a timeout, for up to settleTime (or ctx's end).
+// fn must be safe to repeat.
+func untilSettled(ctx context.Context, fn func() error) error {
+	deadline := time.Now().Add(settleTime)
+	for {
+		err := fn()
+		if err == nil || !isTimeout(err) || ctx.Err() != nil || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func isTimeout(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse)
 }
 
 // kvReplicas is the replication of the KV buckets: three copies when the server is in a cluster of
@@ -165,7 +199,7 @@ func kvReplicas(nc *nats.Conn) int {
 
 // takeSlot finds the first member directory of this node that no live process uses.
 func takeSlot(cfg config.Config) (string, *os.File, error) {
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+	if err := privdir.Make(cfg.DataDir); err != nil {
 		return "", nil, fmt.Errorf("%w: create %s: %w", engine.ErrStorage, cfg.DataDir, err)
 	}
 	for k := 1; k <= 64; k++ {
@@ -202,9 +236,11 @@ func (m *Member) Name() string { return m.name }
 func (m *Member) register(ctx context.Context) error {
 	path := filepath.Join(m.cfg.DataDir, m.name+".incarnation")
 	previous, _ := os.ReadFile(path)
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	m.incarnation = hex.EncodeToString(b[:])
+	if m.incarnation == "" { // kept when a timed-out registration is tried again
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		m.incarnation = hex.EncodeToString(b[:])
+	}
 	if err := m.dir.Register(ctx, m.info(), string(previous)); err != nil {
 		return fmt.Errorf("%w: %w", engine.ErrTryAgain, err)
 	}
@@ -311,16 +347,20 @@ func (m *Member) spawn(fn func()) {
 // watch follows the directory and the leases.
 func (m *Member) watch() error {
 	entries := make(chan directory.EntryEvent, 256)
-	if err := m.dir.WatchEntries(m.ctx, entries); err != nil {
+	wctx, stop := context.WithCancel(m.ctx) // ends the first watcher if the second cannot start
+	if err := m.dir.WatchEntries(wctx, entries); err != nil {
+		stop()
 		return err
 	}
 	leases := make(chan directory.MemberEvent, 64)
-	if err := m.dir.WatchMembers(m.ctx, leases); err != nil {
+	if err := m.dir.WatchMembers(wctx, leases); err != nil {
+		stop()
 		return err
 	}
 	m.workers.Add(1)
 	go func() {
 		defer m.workers.Done()
+		defer stop()
 		for {
 			select {
 			case <-m.ctx.Done():

@@ -32,6 +32,7 @@ import (
 	"github.com/clckpt/libclckpt/engine/store"
 	"github.com/clckpt/libclckpt/replication"
 	"github.com/clckpt/libclckpt/replication/directory"
+	"github.com/clckpt/libclckpt/replication/natsconn"
 )
 
 var (
@@ -55,6 +56,9 @@ func main() {
 	catchUp()
 }
 
+// natsToken is the token of the embedded server this process hosts.
+var natsToken string
+
 // node is a member process (clckpt serve --nats-url).
 type node struct {
 	name string
@@ -71,7 +75,8 @@ func startNode(name, dir, url string) *node {
 	if os.Getenv("CLCKPT_LOG_LEVEL") != "" {
 		level = "info"
 	}
-	cmd.Env = append(os.Environ(), "CLCKPT_DATA_DIR="+dir, "CLCKPT_REPLICAS=2", "CLCKPT_LOG_LEVEL="+level)
+	cmd.Env = append(os.Environ(), "CLCKPT_DATA_DIR="+dir, "CLCKPT_REPLICAS=2", "CLCKPT_LOG_LEVEL="+level,
+		"CLCKPT_NATS_TOKEN="+natsToken)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		log.Fatal(err)
@@ -126,6 +131,11 @@ func memberLogging(dir, name, kind string, port int, url string, watch func(slog
 	m, err := replication.Join(ctx, replication.Options{Config: c, Kind: kind, Logger: logger})
 	if err != nil {
 		log.Fatal(err)
+	}
+	if url == "" { // this process hosts the embedded server: the nodes need its token
+		if natsToken, err = natsconn.EmbeddedToken(dir); err != nil {
+			log.Fatal(err)
+		}
 	}
 	return m
 }

@@ -72,7 +72,8 @@ func serve(args []string) error {
 	httpPort := fs.Int("http", 0, "NATS monitoring port; 0: none")
 	member := fs.Bool("member", true, "also run a server member that holds replicas (false: NATS only)")
 	natsURL := fs.String("nats-url", "", "join this NATS server as a server member instead of embedding one")
-	user := fs.String("user", "", "require this user from clients (with -password)")
+	user := fs.String("user", "", "require this user from clients (with -password) instead of the token")
+	noAuth := fs.Bool("no-auth", false, "let any client that reaches the port in, without the token or a user")
 	password := fs.String("password", "", "password of -user")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate for clients")
 	tlsKey := fs.String("tls-key", "", "TLS key for clients")
@@ -116,8 +117,19 @@ func serve(args []string) error {
 	if *routes != "" {
 		o.Routes = strings.Split(*routes, ",")
 	}
-	if *user != "" {
+	// Clients authenticate: with -user, or by default with the token of the data directory, which
+	// the programs of this host that share the directory read (as with the embedded default).
+	token := ""
+	switch {
+	case *user != "":
 		o.Users = append(o.Users, (&natsUser{*user, *password}).server())
+	case *noAuth:
+		log.Warn("no client authentication: anyone who reaches the port can read and write checkpoints", "host", *host, "port", *port)
+	default:
+		if token, err = natsconn.EmbeddedToken(cfg.DataDir); err != nil {
+			return err
+		}
+		o.Token = token
 	}
 	s, err := natsconn.StartServer(o)
 	if err != nil {
@@ -150,6 +162,9 @@ func serve(args []string) error {
 		opts := []nats.Option{nats.InProcessServer(s), nats.Name("clckpt serve " + cfg.Node), nats.MaxReconnects(-1)}
 		if *user != "" {
 			opts = append(opts, nats.UserInfo(*user, *password))
+		}
+		if token != "" {
+			opts = append(opts, nats.Token(token))
 		}
 		// In-process connections skip TLS (the server allows it): the member talks plain NATS here.
 		nc, err := nats.Connect(strings.Replace(s.ClientURL(), "tls://", "nats://", 1), opts...)
@@ -228,12 +243,17 @@ func status(args []string) error {
 	fs := flag.NewFlagSet("status", flag.ExitOnError)
 	url := fs.String("url", cfg.NATS.URL, "NATS server (CLCKPT_NATS_URL; default: the embedded one)")
 	_ = fs.Parse(args)
-	if *url == "" {
-		*url = natsconn.EmbeddedURL(cfg.Port)
-	}
 	opts, err := natsconn.ClientOptions(cfg, "clckpt status")
 	if err != nil {
 		return err
+	}
+	if *url == "" { // the embedded server (or a clckpt serve) of this data directory: its token
+		*url = natsconn.EmbeddedURL(cfg.Port)
+		token, err := natsconn.EmbeddedToken(cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, nats.Token(token))
 	}
 	nc, err := nats.Connect(*url, append(opts, nats.MaxReconnects(0))...)
 	if err != nil {

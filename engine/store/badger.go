@@ -4,19 +4,21 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
+
+	"github.com/clckpt/libclckpt/internal/privdir"
 )
 
 // BadgerOptions configures a Badger store. The zero value of every field picks the small-footprint
 // default documented beside it.
 type BadgerOptions struct {
-	// Dir is the data directory. It is created with mode 0700 when missing. Required.
+	// Dir is the data directory, the store's alone: it is made private (internal/privdir: 0700,
+	// files 0600). Required.
 	Dir string
 	// SyncWrites makes every Apply wait for fsync. Without it an applied batch survives the death of
 	// the process but not the loss of power or of the kernel; replicas on other members cover that.
@@ -110,7 +112,7 @@ func OpenBadger(opts BadgerOptions) (*Badger, error) {
 	if o.ValueThreshold > o.MemTableSize*15/100 {
 		return nil, fmt.Errorf("store: ValueThreshold %d must not exceed 15%% of MemTableSize %d", o.ValueThreshold, o.MemTableSize)
 	}
-	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+	if err := privdir.Own(o.Dir); err != nil {
 		return nil, fmt.Errorf("store: create data directory: %w", err)
 	}
 	bo := badger.DefaultOptions(o.Dir).

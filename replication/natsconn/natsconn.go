@@ -5,6 +5,8 @@ package natsconn
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +22,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/clckpt/libclckpt/config"
+	"github.com/clckpt/libclckpt/internal/privdir"
 )
 
 // Conn is a member's connection, and the embedded server when this process hosts it.
@@ -28,6 +31,8 @@ type Conn struct {
 	cfg    config.Config
 	log    *slog.Logger
 	closed chan struct{}
+
+	token string // the embedded server's (see EmbeddedToken)
 
 	mu     sync.Mutex
 	server *server.Server // the embedded server this process hosts, if any
@@ -54,6 +59,48 @@ func Connect(ctx context.Context, cfg config.Config, name string, log *slog.Logg
 	return c, c.connectEmbedded(ctx, name)
 }
 
+// EmbeddedToken returns the token that the embedded server of a data directory requires from its
+// clients, creating it at first use: 32 random bytes in <dataDir>/nats.token, mode 0600. Processes
+// that share the data directory (the same user) read it; other users of the host cannot, so they
+// cannot reach the checkpoints through the server either.
+func EmbeddedToken(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "nats.token")
+	for attempt := 0; ; attempt++ {
+		b, err := os.ReadFile(path)
+		if err == nil && len(b) > 0 {
+			return strings.TrimSpace(string(b)), nil
+		}
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("natsconn: read the embedded server's token: %w", err)
+		}
+		if attempt == 50 {
+			return "", fmt.Errorf("natsconn: %s stays empty", path)
+		}
+		if err == nil { // another process is writing it
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		if err := privdir.Make(dataDir); err != nil {
+			return "", fmt.Errorf("natsconn: create %s: %w", dataDir, err)
+		}
+		// Written whole under a temporary name, then linked: readers never see half a token,
+		// and of two processes creating it at once, one wins and both use its token.
+		var raw [32]byte
+		if _, err := rand.Read(raw[:]); err != nil {
+			return "", err
+		}
+		tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
+		if err := os.WriteFile(tmp, []byte(hex.EncodeToString(raw[:])+"\n"), 0o600); err != nil {
+			return "", fmt.Errorf("natsconn: write the embedded server's token: %w", err)
+		}
+		err = os.Link(tmp, path)
+		os.Remove(tmp)
+		if err != nil && !errors.Is(err, os.ErrExist) {
+			return "", fmt.Errorf("natsconn: write the embedded server's token: %w", err)
+		}
+	}
+}
+
 // EmbeddedURL is the address of the embedded server of a host.
 func EmbeddedURL(port int) string { return fmt.Sprintf("nats://127.0.0.1:%d", port) }
 
@@ -63,7 +110,11 @@ func (c *Conn) connectEmbedded(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	if c.token, err = EmbeddedToken(c.cfg.DataDir); err != nil {
+		return err
+	}
 	opts = append(opts,
+		nats.Token(c.token),
 		nats.RetryOnFailedConnect(false),
 		nats.DisconnectErrHandler(func(*nats.Conn, error) { go c.takeOver() }),
 	)
@@ -109,7 +160,7 @@ func (c *Conn) host() (bool, error) {
 	if c.server != nil {
 		return true, nil
 	}
-	if err := os.MkdirAll(c.cfg.DataDir, 0o700); err != nil {
+	if err := privdir.Make(c.cfg.DataDir); err != nil {
 		return false, fmt.Errorf("natsconn: create %s: %w", c.cfg.DataDir, err)
 	}
 	f, err := os.OpenFile(c.lockPath(), os.O_CREATE|os.O_RDWR, 0o600)
@@ -125,6 +176,7 @@ func (c *Conn) host() (bool, error) {
 		Host:     "127.0.0.1",
 		Port:     c.cfg.Port,
 		StoreDir: filepath.Join(c.cfg.DataDir, "nats"),
+		Token:    c.token,
 		Logger:   c.log,
 	})
 	if err != nil {
@@ -215,6 +267,9 @@ func ClientOptions(cfg config.Config, name string) ([]nats.Option, error) {
 	if n.User != "" {
 		opts = append(opts, nats.UserInfo(n.User, n.Password))
 	}
+	if n.Token != "" {
+		opts = append(opts, nats.Token(n.Token))
+	}
 	if n.TLSCA != "" {
 		opts = append(opts, nats.RootCAs(n.TLSCA))
 	}
@@ -238,9 +293,10 @@ type ServerOptions struct {
 	ClusterPort int      // route port (-1: any); 0: no cluster
 	Routes      []string // nats-route://host:port of the peers
 	HTTPPort    int      // monitoring port, 0: none
-	// Authorization, when set, is required from clients (users with passwords or nkeys).
+	// Authorization, when set, is required from clients (users with passwords or nkeys, or a token).
 	Users []*server.User
 	NKeys []*server.NkeyUser
+	Token string
 	// TLS for clients.
 	TLSCert, TLSKey, TLSCA string
 	Logger                 *slog.Logger
@@ -250,16 +306,17 @@ type ServerOptions struct {
 // never touches the process's signals.
 func StartServer(o ServerOptions) (*server.Server, error) {
 	opts := &server.Options{
-		ServerName: o.Name,
-		Host:       o.Host,
-		Port:       o.Port,
-		JetStream:  true,
-		StoreDir:   o.StoreDir,
-		NoSigs:     true,
-		NoLog:      o.Logger == nil,
-		HTTPPort:   o.HTTPPort,
-		Users:      o.Users,
-		Nkeys:      o.NKeys,
+		ServerName:    o.Name,
+		Host:          o.Host,
+		Port:          o.Port,
+		JetStream:     true,
+		StoreDir:      o.StoreDir,
+		NoSigs:        true,
+		NoLog:         o.Logger == nil,
+		HTTPPort:      o.HTTPPort,
+		Users:         o.Users,
+		Nkeys:         o.NKeys,
+		Authorization: o.Token,
 		// Big enough for a snapshot batch or a section of the engine's maximum size.
 		MaxPayload: 80 << 20,
 		MaxPending: 256 << 20,
@@ -282,7 +339,7 @@ func StartServer(o ServerOptions) (*server.Server, error) {
 		opts.TLSConfig = tc
 		opts.TLS = true
 	}
-	if err := os.MkdirAll(o.StoreDir, 0o700); err != nil {
+	if err := privdir.Own(o.StoreDir); err != nil {
 		return nil, fmt.Errorf("natsconn: %w", err)
 	}
 	s, err := server.NewServer(opts)

@@ -4,11 +4,16 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 	"github.com/stretchr/testify/require"
 
 	"github.com/clckpt/libclckpt/config"
@@ -84,4 +89,93 @@ func TestServersFormACluster(t *testing.T) {
 			require.Eventually(t, func() bool { return s.NumRoutes() >= 2 }, 10*time.Second, 20*time.Millisecond)
 		}
 	}
+}
+
+// TestEmbeddedServerRequiresTheDataDirectorysToken: the embedded server lets in the processes that
+// share its data directory (they read its token) and no one else: a client without the token, or
+// with the token of another data directory, is refused.
+func TestEmbeddedServerRequiresTheDataDirectorysToken(t *testing.T) {
+	ctx := context.Background()
+	dir, port := t.TempDir(), freePort(t)
+	host, err := Connect(ctx, embeddedConfig(t, dir, port), "host", slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	defer host.Close()
+	require.True(t, host.Hosting())
+	info, err := os.Stat(filepath.Join(dir, "nats.token"))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+
+	url := EmbeddedURL(port)
+	_, err = nats.Connect(url)
+	require.ErrorIs(t, err, nats.ErrAuthorization, "no token")
+	other, err := EmbeddedToken(t.TempDir())
+	require.NoError(t, err)
+	_, err = nats.Connect(url, nats.Token(other))
+	require.ErrorIs(t, err, nats.ErrAuthorization, "another data directory's token")
+
+	token, err := EmbeddedToken(dir)
+	require.NoError(t, err)
+	nc, err := nats.Connect(url, nats.Token(token))
+	require.NoError(t, err)
+	nc.Close()
+	second, err := Connect(ctx, embeddedConfig(t, dir, port), "second", slog.New(slog.DiscardHandler))
+	require.NoError(t, err, "a process of the same data directory")
+	require.False(t, second.Hosting())
+	second.Close()
+}
+
+// TestEmbeddedTokenIsOneForConcurrentCreators: processes that create the token at the same time all
+// end up with the same one.
+func TestEmbeddedTokenIsOneForConcurrentCreators(t *testing.T) {
+	dir := t.TempDir()
+	tokens := make(chan string, 16)
+	for range 16 {
+		go func() {
+			tok, err := EmbeddedToken(dir)
+			require.NoError(t, err)
+			tokens <- tok
+		}()
+	}
+	first := <-tokens
+	require.Len(t, first, 64)
+	for range 15 {
+		require.Equal(t, first, <-tokens)
+	}
+}
+
+// TestNKeyAuthentication: a member authenticates with the nkey seed file of CLCKPT_NATS_NKEY; a
+// member without it, or with another key, is refused.
+func TestNKeyAuthentication(t *testing.T) {
+	user, err := nkeys.CreateUser()
+	require.NoError(t, err)
+	pub, err := user.PublicKey()
+	require.NoError(t, err)
+	seed, err := user.Seed()
+	require.NoError(t, err)
+	dir := t.TempDir()
+	seedFile := filepath.Join(dir, "user.nk")
+	require.NoError(t, os.WriteFile(seedFile, seed, 0o600))
+	stranger, err := nkeys.CreateUser()
+	require.NoError(t, err)
+	strangerSeed, err := stranger.Seed()
+	require.NoError(t, err)
+	strangerFile := filepath.Join(dir, "stranger.nk")
+	require.NoError(t, os.WriteFile(strangerFile, strangerSeed, 0o600))
+
+	s, err := StartServer(ServerOptions{Name: "nk", Host: "127.0.0.1", Port: -1, StoreDir: filepath.Join(dir, "js"),
+		NKeys: []*server.NkeyUser{{Nkey: pub}}})
+	require.NoError(t, err)
+	defer s.Shutdown()
+	ctx := context.Background()
+	c := config.Default()
+	c.Node, c.DataDir, c.NATS.URL = "m", dir, s.ClientURL()
+	_, err = Connect(ctx, c, "without", slog.New(slog.DiscardHandler))
+	require.ErrorIs(t, err, nats.ErrAuthorization)
+	c.NATS.NKey = strangerFile
+	_, err = Connect(ctx, c, "stranger", slog.New(slog.DiscardHandler))
+	require.ErrorIs(t, err, nats.ErrAuthorization)
+	c.NATS.NKey = seedFile
+	conn, err := Connect(ctx, c, "with", slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	conn.Close()
 }
