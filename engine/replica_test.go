@@ -168,24 +168,9 @@ func TestSnapshotInstallThenTailReachesTheSameState(t *testing.T) {
 	randomOps(t, rng, fc, leader, 200)
 
 	// A follower joins: a snapshot, then the ops made after the snapshot's LSN.
-	var header SnapshotHeader
-	var secs []*SnapshotSection
-	require.NoError(t, leader.Snapshot(func(h SnapshotHeader) error { header = h; return nil }, func(s *SnapshotSection) error {
-		c := *s
-		c.ID, c.Data = bytes.Clone(s.ID), bytes.Clone(s.Data)
-		secs = append(secs, &c)
-		return nil
-	}))
+	header, secs := snapshot(t, leader)
 	randomOps(t, rng, fc, leader, 200)
-	i := 0
-	follower, err := followerSet.Install(header, func() (*SnapshotSection, error) {
-		if i == len(secs) {
-			return nil, nil
-		}
-		i++
-		return secs[i-1], nil
-	})
-	require.NoError(t, err)
+	follower := install(t, followerSet, header, secs)
 	for _, op := range sink.ops {
 		if op.LSN > header.LSN {
 			require.NoError(t, follower.Apply(&op))
@@ -197,6 +182,33 @@ func TestSnapshotInstallThenTailReachesTheSameState(t *testing.T) {
 	_, err = followerSet.Install(header, func() (*SnapshotSection, error) { return nil, fmt.Errorf("connection lost") })
 	require.Error(t, err)
 	require.Nil(t, followerSet.Get(7))
+}
+
+// snapshot cuts a snapshot of r and keeps a copy of it.
+func snapshot(t *testing.T, r *Replica) (SnapshotHeader, []*SnapshotSection) {
+	var header SnapshotHeader
+	var secs []*SnapshotSection
+	require.NoError(t, r.Snapshot(func(h SnapshotHeader) error { header = h; return nil }, func(s *SnapshotSection) error {
+		c := *s
+		c.ID, c.Data = bytes.Clone(s.ID), bytes.Clone(s.Data)
+		secs = append(secs, &c)
+		return nil
+	}))
+	return header, secs
+}
+
+// install makes a replica in set from a snapshot.
+func install(t *testing.T, set *Replicas, header SnapshotHeader, secs []*SnapshotSection) *Replica {
+	i := 0
+	r, err := set.Install(header, func() (*SnapshotSection, error) {
+		if i == len(secs) {
+			return nil, nil
+		}
+		i++
+		return secs[i-1], nil
+	})
+	require.NoError(t, err)
+	return r
 }
 
 func TestInterruptedInstallIsDroppedAtTheNextStart(t *testing.T) {
@@ -229,8 +241,8 @@ func TestFollowerNotifiesItsSubscribersButNotTheWriter(t *testing.T) {
 	none(t, writerCh)
 }
 
-// TestARetriedRequestIsAppliedOnce: a request retried on the same replica, or on a follower that
-// became the active, gets the first outcome and changes nothing: the generated section is the same
+// TestARetriedRequestIsAppliedOnce: a request retried on the same replica, or on a follower (made
+// from ops or from a snapshot) that became the active, gets the first outcome and changes nothing: the generated section is the same
 // one, a creation or deletion that worked does not fail, a vector write stops at the same element.
 func TestARetriedRequestIsAppliedOnce(t *testing.T) {
 	fc := clock.NewFake(t0)
@@ -254,7 +266,12 @@ func TestARetriedRequestIsAppliedOnce(t *testing.T) {
 	_, lsn := leader.Position()
 	require.Equal(t, uint64(4), lsn)
 
-	for _, r := range []*Replica{leader, follower} { // the follower plays the next active
+	// A replica copied from a snapshot knows the requests too (it may become the next active).
+	header, secs := snapshot(t, leader)
+	require.Len(t, header.Requests, 4)
+	copied := install(t, newReplicas(t, fc), header, secs)
+
+	for _, r := range []*Replica{leader, follower, copied} { // the others play the next active
 		again, err := r.CreateSection(bg, by(1), nil, Never, []byte("g"))
 		require.NoError(t, err)
 		require.Equal(t, gen, again, "the same generated section")

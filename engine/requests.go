@@ -27,6 +27,14 @@ type requestOutcome struct {
 	written int    // OpWrite: the elements written
 }
 
+// RequestRecord is a remembered request as a snapshot carries it.
+type RequestRecord struct {
+	ID      uint64
+	LSN     uint64
+	Section []byte
+	Written uint32
+}
+
 // requestLog remembers the outcome of the last requests applied, oldest first out. Guarded by the
 // replica's mutex.
 type requestLog struct {
@@ -47,6 +55,20 @@ func (l *requestLog) add(op *Op) {
 	if op.Request == 0 {
 		return
 	}
+	o := requestOutcome{lsn: op.LSN, written: len(op.Writes)}
+	if op.Kind == OpCreateSection {
+		o.section = bytes.Clone(op.Section) // op may point into a message
+	}
+	l.put(op.Request, o)
+}
+
+func (l *requestLog) addRecord(rec RequestRecord) {
+	if rec.ID != 0 {
+		l.put(rec.ID, requestOutcome{lsn: rec.LSN, section: bytes.Clone(rec.Section), written: int(rec.Written)})
+	}
+}
+
+func (l *requestLog) put(id uint64, o requestOutcome) {
 	if l.byID == nil {
 		l.byID = make(map[uint64]requestOutcome, rememberedRequests)
 		l.order = make([]uint64, rememberedRequests)
@@ -54,13 +76,21 @@ func (l *requestLog) add(op *Op) {
 	if old := l.order[l.next]; old != 0 {
 		delete(l.byID, old)
 	}
-	l.order[l.next] = op.Request
+	l.order[l.next] = id
 	l.next = (l.next + 1) % rememberedRequests
-	o := requestOutcome{lsn: op.LSN, written: len(op.Writes)}
-	if op.Kind == OpCreateSection {
-		o.section = bytes.Clone(op.Section) // op may point into a message
+	l.byID[id] = o
+}
+
+// upTo returns the remembered requests whose op is at or before lsn, oldest first.
+func (l *requestLog) upTo(lsn uint64) []RequestRecord {
+	var out []RequestRecord
+	for i := range len(l.order) {
+		id := l.order[(l.next+i)%len(l.order)]
+		if o, ok := l.byID[id]; id != 0 && ok && o.lsn <= lsn {
+			out = append(out, RequestRecord{ID: id, LSN: o.lsn, Section: o.section, Written: uint32(o.written)})
+		}
 	}
-	l.byID[op.Request] = o
+	return out
 }
 
 // repeated answers a request this replica already applied: it waits as the first attempt waited

@@ -14,6 +14,9 @@ type SnapshotHeader struct {
 	Epoch uint64
 	LSN   uint64 // the last op the snapshot contains
 	Gen   uint32
+	// Requests are the recent requests whose ops the snapshot contains, oldest first: a replica
+	// made from the snapshot answers their retries as the one it copies would.
+	Requests []RequestRecord
 }
 
 // SnapshotSection is one section of a snapshot.
@@ -55,6 +58,9 @@ func (r *Replica) Snapshot(header func(SnapshotHeader) error, section func(*Snap
 		if err != nil {
 			return storageErr("snapshot sections", err)
 		}
+		r.mu.Lock()
+		h.Requests = r.requests.upTo(h.LSN)
+		r.mu.Unlock()
 		if err := header(h); err != nil {
 			return err
 		}
@@ -120,6 +126,9 @@ func (s *Replicas) fill(r *Replica, h SnapshotHeader, next func() (*SnapshotSect
 		}
 	}
 	r.gen, r.lsn, r.incomplete = h.Gen, h.LSN, false
+	for i := range h.Requests {
+		r.requests.addRecord(h.Requests[i])
+	}
 	b.Set(recordKey(r.id), encodeRecord(r.record()))
 	if err := s.store.Apply(&b); err != nil {
 		return storageErr("install snapshot", err)

@@ -577,6 +577,7 @@ func (s *stream) snapshot() error {
 	}
 	err = a.rep.Snapshot(func(h engine.SnapshotHeader) error {
 		header = h
+		header.Requests = nil // the first message carries them; the others need not repeat them
 		batch = wire.NewSnapshotBatch(a.c.id, a.epoch, &header, batchSize+maxSectionOverhead)
 		return send((&wire.SnapshotMsg{Ckpt: a.c.id, Epoch: a.epoch, Part: wire.SnapHeader, Header: h}).Encode(nil))
 	}, func(sec *engine.SnapshotSection) error {

@@ -193,6 +193,10 @@ func (w *wal) records(end int64, fn func(i int, ops []Op) error) (int64, error) 
 	if _, err := w.f.Seek(0, io.SeekStart); err != nil {
 		return 0, err
 	}
+	st, err := w.f.Stat()
+	if err != nil {
+		return 0, err
+	}
 	r := bufio.NewReaderSize(w.f, 1<<20)
 	var off int64
 	var hdr [walHeader]byte
@@ -201,8 +205,8 @@ func (w *wal) records(end int64, fn func(i int, ops []Op) error) (int64, error) 
 			break // end of the log, or a torn header
 		}
 		n := binary.LittleEndian.Uint32(hdr[0:])
-		if n > 1<<30 {
-			break
+		if int64(n) > st.Size()-off-walHeader {
+			break // a torn or garbled length: never allocate past the file's end
 		}
 		payload := make([]byte, n)
 		if _, err := io.ReadFull(r, payload); err != nil {

@@ -163,8 +163,45 @@ func DecodeEntry(v []byte, rev uint64) (*Entry, error) {
 	if e.ID == 0 || len(e.Name) == 0 || len(e.Name) > engine.MaxNameLength || e.Attrs.MaxSections == 0 {
 		return nil, fmt.Errorf("directory: bad entry %016x", e.ID)
 	}
+	// Member names become NATS subjects: one that is not a member name could address other subjects.
+	members := append(append([]string{}, e.Replicas...), e.Synced...)
+	if e.Active != "" {
+		members = append(members, e.Active)
+	}
+	for name := range e.Openers {
+		members = append(members, name)
+	}
+	for _, name := range members {
+		if !ValidMemberName(name) {
+			return nil, fmt.Errorf("directory: bad entry %016x: member name %q", e.ID, name)
+		}
+	}
 	e.Rev = rev
 	return e, nil
+}
+
+// ValidMemberName reports whether name can be a member's: a node name (1 to 64 letters, digits, '_'
+// or '-') with perhaps a "-<n>" suffix.
+func ValidMemberName(name string) bool {
+	if len(name) == 0 || len(name) > 72 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeNameRecord decodes the value of a name key: the checkpoint's id in hex.
+func decodeNameRecord(v []byte) (uint64, error) {
+	id, err := strconv.ParseUint(string(v), 16, 64)
+	if err != nil || id == 0 {
+		return 0, fmt.Errorf("directory: bad name record %q", v)
+	}
+	return id, nil
 }
 
 // Lookup returns the id of the live checkpoint called name.
@@ -173,11 +210,7 @@ func (d *Directory) Lookup(ctx context.Context, name []byte) (uint64, error) {
 	if err != nil {
 		return 0, mapErr(err)
 	}
-	id, err := strconv.ParseUint(string(kve.Value()), 16, 64)
-	if err != nil {
-		return 0, fmt.Errorf("directory: bad name record: %w", err)
-	}
-	return id, nil
+	return decodeNameRecord(kve.Value())
 }
 
 // Get returns the entry of checkpoint id.

@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sync"
 	"testing"
@@ -154,4 +155,81 @@ func TestContinues(t *testing.T) {
 		require.Equal(t, c.ok, e.Continues(c.epoch, c.lsn), "%+v", c)
 	}
 	require.True(t, errors.Is(ErrNotFound, ErrNotFound))
+}
+
+// Fuzz targets: the directory's records come from JetStream, written by other members (or by
+// anyone with access to the bucket). A decoder returns an error, never panics, and what it accepts
+// is sane: member names that are safe as subject tokens, entries that encode back to themselves.
+
+func FuzzDecodeEntry(f *testing.F) {
+	good, err := json.Marshal(entry(7, "a.b*>\x00\xff"))
+	require.NoError(f, err)
+	f.Add(good)
+	f.Add([]byte(`{"id":1,"name":"YQ==","attrs":{"MaxSections":1},"active":"a.>"}`))
+	f.Add([]byte(`{"id":1,"name":"YQ==","attrs":{"MaxSections":1},"openers":{"*":1}}`))
+	f.Fuzz(func(t *testing.T, v []byte) {
+		e, err := DecodeEntry(v, 3)
+		if err != nil {
+			return
+		}
+		require.NotZero(t, e.ID)
+		require.True(t, e.Active == "" || ValidMemberName(e.Active))
+		for _, names := range [][]string{e.Replicas, e.Synced} {
+			for _, n := range names {
+				require.True(t, ValidMemberName(n), n)
+			}
+		}
+		for n := range e.Openers {
+			require.True(t, ValidMemberName(n), n)
+		}
+		again, err := json.Marshal(e)
+		require.NoError(t, err)
+		back, err := DecodeEntry(again, 3)
+		require.NoError(t, err)
+		require.Equal(t, e, back)
+	})
+}
+
+func FuzzDecodeMember(f *testing.F) {
+	f.Add([]byte(`{"name":"n1-2","kind":"server","incarnation":"00ff"}`))
+	f.Add([]byte(`{"name":"n1.x.>","kind":"server"}`))
+	f.Fuzz(func(t *testing.T, v []byte) {
+		m, err := DecodeMember(v)
+		if err == nil {
+			require.True(t, ValidMemberName(m.Name), m.Name)
+			require.NotContains(t, m.Name, ".")
+		}
+	})
+}
+
+func FuzzEntryKeysAndNameRecords(f *testing.F) {
+	f.Add("c.1f", []byte("1f"))
+	f.Add("c.", []byte(""))
+	f.Add("c.-1", []byte("0"))
+	f.Fuzz(func(t *testing.T, key string, record []byte) {
+		if id, ok := ParseEntryKey(key); ok {
+			back, ok := ParseEntryKey(entryKey(id))
+			require.True(t, ok)
+			require.Equal(t, id, back)
+		}
+		if id, err := decodeNameRecord(record); err == nil {
+			require.NotZero(t, id)
+		}
+	})
+}
+
+func TestEntriesNamingNonMembersAreRefused(t *testing.T) {
+	for _, bad := range []string{"a.b", "*", ">", "a b", "", "é", string(make([]byte, 73))} {
+		e := entry(1, "x")
+		e.Active = bad
+		if bad == "" {
+			e.Replicas = []string{""}
+		}
+		v, err := json.Marshal(e)
+		require.NoError(t, err)
+		_, err = DecodeEntry(v, 1)
+		require.Error(t, err, "member %q", bad)
+	}
+	_, err := DecodeMember([]byte(`{"name":"a.>"}`))
+	require.Error(t, err)
 }

@@ -22,6 +22,18 @@ type MemberInfo struct {
 	Incarnation string `json:"incarnation"` // changes at every start of the member
 }
 
+// DecodeMember decodes a lease's value.
+func DecodeMember(v []byte) (MemberInfo, error) {
+	var m MemberInfo
+	if err := json.Unmarshal(v, &m); err != nil {
+		return MemberInfo{}, fmt.Errorf("directory: bad member record: %w", err)
+	}
+	if !ValidMemberName(m.Name) {
+		return MemberInfo{}, fmt.Errorf("directory: bad member name %q", m.Name)
+	}
+	return m, nil
+}
+
 // Register takes the member's lease. It fails with ErrNameTaken when another incarnation of the same
 // name holds a live lease, unless that incarnation is previous (the one this member's store
 // remembers: a dead predecessor whose lease has not run out yet).
@@ -44,8 +56,8 @@ func (d *Directory) Register(ctx context.Context, m MemberInfo, previous string)
 		}
 		return mapErr(err)
 	}
-	var other MemberInfo
-	if json.Unmarshal(cur.Value(), &other) != nil || (other.Incarnation != previous && other.Incarnation != m.Incarnation) {
+	other, err := DecodeMember(cur.Value())
+	if err != nil || (other.Incarnation != previous && other.Incarnation != m.Incarnation) {
 		return fmt.Errorf("%w: member %q is alive elsewhere (incarnation %s)", ErrNameTaken, m.Name, other.Incarnation)
 	}
 	_, err = d.members.Update(ctx, m.Name, v, cur.Revision())
@@ -58,8 +70,8 @@ func (d *Directory) Refresh(ctx context.Context, m MemberInfo) error {
 	if err != nil {
 		return mapErr(err)
 	}
-	var now MemberInfo
-	if json.Unmarshal(cur.Value(), &now) != nil || now.Incarnation != m.Incarnation {
+	now, err := DecodeMember(cur.Value())
+	if err != nil || now.Incarnation != m.Incarnation {
 		return fmt.Errorf("%w: the lease of member %q belongs to incarnation %s", ErrNameTaken, m.Name, now.Incarnation)
 	}
 	v, _ := json.Marshal(m)
@@ -87,8 +99,7 @@ func (d *Directory) Members(ctx context.Context) (map[string]MemberInfo, error) 
 		if err != nil {
 			continue
 		}
-		var m MemberInfo
-		if json.Unmarshal(kve.Value(), &m) == nil {
+		if m, err := DecodeMember(kve.Value()); err == nil && m.Name == key {
 			out[key] = m
 		}
 	}
@@ -115,8 +126,15 @@ func (d *Directory) WatchMembers(ctx context.Context, out chan<- MemberEvent) er
 				continue
 			}
 			ev := MemberEvent{Name: kve.Key(), Alive: kve.Operation() == jetstream.KeyValuePut}
-			if ev.Alive && json.Unmarshal(kve.Value(), &ev.Info) != nil {
+			if !ValidMemberName(ev.Name) {
 				continue
+			}
+			if ev.Alive {
+				info, err := DecodeMember(kve.Value())
+				if err != nil || info.Name != ev.Name {
+					continue
+				}
+				ev.Info = info
 			}
 			select {
 			case out <- ev:

@@ -89,11 +89,19 @@ func EmbeddedToken(dataDir string) (string, error) {
 		if _, err := rand.Read(raw[:]); err != nil {
 			return "", err
 		}
-		tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
-		if err := os.WriteFile(tmp, []byte(hex.EncodeToString(raw[:])+"\n"), 0o600); err != nil {
+		// A name of its own for every creator, threads of one process included.
+		f, err := os.CreateTemp(dataDir, "nats.token.*.tmp")
+		if err != nil {
 			return "", fmt.Errorf("natsconn: write the embedded server's token: %w", err)
 		}
-		err = os.Link(tmp, path)
+		tmp := f.Name()
+		_, err = f.WriteString(hex.EncodeToString(raw[:]) + "\n")
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Link(tmp, path)
+		}
 		os.Remove(tmp)
 		if err != nil && !errors.Is(err, os.ErrExist) {
 			return "", fmt.Errorf("natsconn: write the embedded server's token: %w", err)

@@ -124,22 +124,35 @@ func TestEmbeddedServerRequiresTheDataDirectorysToken(t *testing.T) {
 	second.Close()
 }
 
-// TestEmbeddedTokenIsOneForConcurrentCreators: processes that create the token at the same time all
-// end up with the same one.
+// TestEmbeddedTokenIsOneForConcurrentCreators: creators of the token at the same time (threads of
+// one process here: they share a pid) all end up with the same one, and leave no temporary file.
 func TestEmbeddedTokenIsOneForConcurrentCreators(t *testing.T) {
-	dir := t.TempDir()
-	tokens := make(chan string, 16)
-	for range 16 {
-		go func() {
-			tok, err := EmbeddedToken(dir)
-			require.NoError(t, err)
-			tokens <- tok
-		}()
-	}
-	first := <-tokens
-	require.Len(t, first, 64)
-	for range 15 {
-		require.Equal(t, first, <-tokens)
+	for range 20 {
+		dir := t.TempDir()
+		type result struct {
+			tok string
+			err error
+		}
+		results := make(chan result, 16)
+		for range 16 {
+			go func() {
+				tok, err := EmbeddedToken(dir)
+				results <- result{tok, err}
+			}()
+		}
+		var first string
+		for i := range 16 {
+			r := <-results
+			require.NoError(t, r.err)
+			if i == 0 {
+				first = r.tok
+			}
+			require.Len(t, r.tok, 64)
+			require.Equal(t, first, r.tok)
+		}
+		left, err := filepath.Glob(filepath.Join(dir, "*.tmp"))
+		require.NoError(t, err)
+		require.Empty(t, left)
 	}
 }
 

@@ -217,6 +217,13 @@ func (m *SnapshotMsg) Encode(buf []byte) []byte {
 	e.u64(h.Epoch)
 	e.u64(h.LSN)
 	e.u32(h.Gen)
+	e.u32(uint32(len(h.Requests)))
+	for _, r := range h.Requests {
+		e.u64(r.ID)
+		e.u64(r.LSN)
+		e.bytes(r.Section)
+		e.u32(r.Written)
+	}
 	e.u32(uint32(len(m.Sections)))
 	for _, s := range m.Sections {
 		e.bytes(s.ID)
@@ -281,7 +288,13 @@ func DecodeSnapshotMsg(msg []byte) (*SnapshotMsg, error) {
 	h.Epoch = d.u64()
 	h.LSN = d.u64()
 	h.Gen = d.u32()
-	n := d.count(28)
+	if n := d.count(21); n > 0 { // the smallest request: 8+8+1+4 bytes
+		h.Requests = make([]engine.RequestRecord, n)
+		for i := range h.Requests {
+			h.Requests[i] = engine.RequestRecord{ID: d.u64(), LSN: d.u64(), Section: d.bytes(), Written: d.u32()}
+		}
+	}
+	n := d.count(27) // the smallest section: 1+8+8+1+8+1 bytes (the default section has an empty id)
 	if n > 0 {
 		m.Sections = make([]engine.SnapshotSection, n)
 	}

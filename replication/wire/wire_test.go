@@ -38,11 +38,20 @@ func TestRoundTrips(t *testing.T) {
 	require.Equal(t, &pos, gotPos)
 
 	snap := SnapshotMsg{Ckpt: 4, Epoch: 2, Part: SnapSections,
-		Header:   engine.SnapshotHeader{ID: 4, Name: "c", Attrs: engine.Attributes{Flags: engine.Collocated, MaxSections: 3, Retention: -1}, Epoch: 2, LSN: 10, Gen: 1},
+		Header: engine.SnapshotHeader{ID: 4, Name: "c", Attrs: engine.Attributes{Flags: engine.Collocated, MaxSections: 3, Retention: -1}, Epoch: 2, LSN: 10, Gen: 1,
+			Requests: []engine.RequestRecord{{ID: 7, LSN: 9, Section: []byte("g0"), Written: 0}, {ID: 8, LSN: 10, Written: 3}}},
 		Sections: []engine.SnapshotSection{{ID: []byte("a"), Expiration: 5, LastUpdate: 6, State: engine.SectionValid, LSN: 9, Data: []byte("data")}}}
 	gotSnap, err := DecodeSnapshotMsg(snap.Encode(nil))
 	require.NoError(t, err)
 	require.Equal(t, &snap, gotSnap)
+
+	// The smallest items: a request with no section, a section with an empty id and no data.
+	tiny := SnapshotMsg{Ckpt: 4, Part: SnapHeader, Header: engine.SnapshotHeader{Requests: []engine.RequestRecord{{ID: 1}, {ID: 2}}},
+		Sections: []engine.SnapshotSection{{ID: []byte{}, State: engine.SectionValid}, {ID: []byte{}, State: engine.SectionValid}}}
+	gotTiny, err := DecodeSnapshotMsg(tiny.Encode(nil))
+	require.NoError(t, err)
+	require.Len(t, gotTiny.Header.Requests, 2)
+	require.Len(t, gotTiny.Sections, 2)
 
 	call := CallMsg{Kind: CallRead, Ckpt: 1, Epoch: 2, Origin: "m/3", Request: 1 << 63, Reads: []ReadReq{{Section: []byte("s"), Offset: 1, Size: 10}, {Whole: true}},
 		Writes: []engine.WriteElement{{SectionID: []byte("w"), Data: []byte("d")}}, Filter: 5, At: 77, Timeout: time.Second}
