@@ -21,7 +21,7 @@ COUNTER := $(BIN)/ckptTest
 PEER := $(BIN)/ckptPeer
 CLCKPT := $(BIN)/clckpt
 
-.PHONY: help build lib test test-go test-c test-valgrind test-install bench demo install clean
+.PHONY: help build lib test test-go test-c test-valgrind test-install fuzz-go bench demo install clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -76,6 +76,21 @@ test-valgrind: lib ## run the C tests under valgrind memcheck
 
 test-install: lib ## install into a temporary prefix, build and run the counter example from it
 	CC="$(CC)" BUILD="$(BUILD)" MAKE="$(MAKE)" ctests/install.sh
+
+# Every Go decoder of bytes from disk or the network has a FuzzXxx target; `make test` runs their
+# seeds, this runs each one for FUZZ_GO_TIME. Go's fuzzer can report "context deadline exceeded"
+# when its time runs out during a slow call, with no failing input: only a failing input (saved
+# under testdata/fuzz, then replayed by `make test`) or a panic fails the run.
+FUZZ_GO_TIME ?= 30s
+fuzz-go: ## run every Go fuzz target for FUZZ_GO_TIME each (default 30s)
+	@set -eo pipefail; for file in $$(grep -rl --include='*_test.go' '^func Fuzz' .); do \
+	  for f in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/p' $$file); do \
+	    echo "== $$(dirname $$file) $$f"; \
+	    out=$$($(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZ_GO_TIME) -parallel 1 ./$$(dirname $$file) 2>&1) \
+	      || { echo "$$out"; echo "$$out" | grep -q 'Failing input\|panic:' && exit 1; \
+	           echo "(the fuzzer's clock ran out inside a call: no failing input)"; }; echo "$$out" | tail -3; \
+	  done; \
+	done
 
 bench: lib $(CLCKPT) ## run the benchmarks (engine vs Badger, C API vs engine, replication vs Redis)
 	$(GO) run ./bench/engine
