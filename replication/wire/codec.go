@@ -92,7 +92,7 @@ func (d *decoder) bytes() []byte {
 		return nil
 	}
 	n, k := binary.Uvarint(d.b)
-	if k <= 0 || n > MaxField {
+	if k <= 0 || n > MaxField || k > 1 && d.b[k-1] == 0 { // lengths are minimal: one message, one encoding
 		d.fail("bad length")
 		return nil
 	}
