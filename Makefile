@@ -75,8 +75,8 @@ test-valgrind: lib ## run the C tests under valgrind memcheck
 	VALGRIND=1 CC="$(CC)" BUILD="$(BUILD)" ctests/run.sh
 
 # Sanitizer builds: the front library and the programs with clang's ASan and UBSan; the Go core is
-# the same file (a symlink beside the front, where the front looks for it). Go allocates outside
-# malloc and ASan does not see into it; ctests/lsan.supp covers only the Go runtime's own threads.
+# the same file (a symlink beside the front, where the front looks for it), not instrumented. Its
+# malloc and free calls go through ASan; Go's own heap is outside ASan and LSan (ctests/lsan.supp).
 SAN_CC ?= clang
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 ASAN_FRONT := $(BUILD)/asan/lib/libclckpt.so.1
