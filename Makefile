@@ -94,7 +94,7 @@ $(BUILD)/%/lib/libclckpt.so.1: capi/front/front.c capi/front/common.c capi/core.
 	ln -sf libclckpt.so.1 $(@D)/libclckpt.so
 	ln -sf $(abspath $(CORE)) $(@D)/libclckpt-core.so.1
 
-# About 60 s on 2 cores.
+# About 20 s on 2 cores (40 s when they are busy).
 test-asan: $(ASAN_FRONT) ## run the C tests with AddressSanitizer and UBSan
 	ASAN=1 CC="$(SAN_CC)" BUILD="$(BUILD)" ctests/run.sh
 
