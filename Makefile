@@ -21,7 +21,7 @@ COUNTER := $(BIN)/ckptTest
 PEER := $(BIN)/ckptPeer
 CLCKPT := $(BIN)/clckpt
 
-.PHONY: help build lib test test-go test-c test-valgrind test-install fuzz-go bench demo install clean
+.PHONY: help build lib test test-go test-c test-valgrind test-asan test-fuzz fuzz fuzz-go test-install bench demo install clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -60,7 +60,7 @@ $(PEER): ctests/peer.c ctests/check.h $(FRONT) $(HEADERS)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS_PROG) -o $@ ctests/peer.c $(LDFLAGS_PROG)
 
-test: test-go test-c test-valgrind ## run every test (Go with the race detector, the C tests, the C tests under valgrind)
+test: test-go test-c test-valgrind test-asan test-fuzz ## run every test (Go with the race detector, the C tests, under valgrind and ASan, the fuzz corpus)
 
 test-go:
 	$(GO) vet ./...
@@ -73,6 +73,48 @@ test-c: lib $(COUNTER) test-install ## run the C tests against the real library
 # About 75 s on 2 cores: each test runs under memcheck (Go's own noise: ctests/valgrind.supp).
 test-valgrind: lib ## run the C tests under valgrind memcheck
 	VALGRIND=1 CC="$(CC)" BUILD="$(BUILD)" ctests/run.sh
+
+# Sanitizer builds: the front library and the programs with clang's ASan and UBSan; the Go core is
+# the same file (a symlink beside the front, where the front looks for it), not instrumented. Its
+# malloc and free calls go through ASan; Go's own heap is outside ASan and LSan (ctests/lsan.supp).
+SAN_CC ?= clang
+SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+ASAN_FRONT := $(BUILD)/asan/lib/libclckpt.so.1
+FUZZ_FRONT := $(BUILD)/fuzz/lib/libclckpt.so.1
+FUZZER := $(BUILD)/fuzz/fuzz_api
+FUZZ_TIME ?= 300
+FUZZ_CORPUS := ctests/fuzz/corpus
+FUZZ_ENV = TMPDIR=$$tmp LSAN_OPTIONS=suppressions=$(abspath ctests/lsan.supp):print_suppressions=0 \
+  ASAN_OPTIONS=abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
+
+$(BUILD)/%/lib/libclckpt.so.1: capi/front/front.c capi/front/common.c capi/core.h capi/front/libclckpt.map $(HEADERS) $(CORE)
+	@mkdir -p $(@D)
+	$(SAN_CC) $(CFLAGS_LIB) -O1 $(SANITIZE) $(if $(findstring /fuzz/,$@),-fsanitize=fuzzer-no-link) -shared \
+	  -Wl,-soname,libclckpt.so.1 -Wl,--version-script=capi/front/libclckpt.map -o $@ capi/front/front.c capi/front/common.c -ldl -lpthread
+	ln -sf libclckpt.so.1 $(@D)/libclckpt.so
+	ln -sf $(abspath $(CORE)) $(@D)/libclckpt-core.so.1
+
+# About 20 s on 2 cores (40 s when they are busy).
+test-asan: $(ASAN_FRONT) ## run the C tests with AddressSanitizer and UBSan
+	ASAN=1 CC="$(SAN_CC)" BUILD="$(BUILD)" ctests/run.sh
+
+$(FUZZER): ctests/fuzz/fuzz_api.c $(FUZZ_FRONT) $(HEADERS)
+	$(SAN_CC) -std=gnu99 -O1 -g -Wall -Wextra -Werror -Iinclude $(SANITIZE) -fsanitize=fuzzer -o $@ $< \
+	  -L$(BUILD)/fuzz/lib -lclckpt -lpthread -Wl,-rpath,$(abspath $(BUILD)/fuzz/lib)
+
+# Replays the regression inputs (each in a process of its own: see ctests/fuzz/README.md), then
+# the committed corpus, which it mutates for a few seconds (new inputs are thrown away).
+test-fuzz: $(FUZZER) ## run the API fuzzer briefly over its committed corpus
+	tmp=$$(mktemp -d) && mkdir $$tmp/new && \
+	  for f in $(FUZZ_CORPUS)/regress-*; do $(FUZZ_ENV) $(FUZZER) -timeout=30 $$f || exit 1; done && \
+	  $(FUZZ_ENV) $(FUZZER) -max_total_time=15 -max_len=512 -timeout=30 -rss_limit_mb=4096 \
+	  -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ $$tmp/new $(FUZZ_CORPUS); rc=$$?; rm -rf $$tmp; exit $$rc
+
+# New inputs go to $(BUILD)/fuzz/corpus; crashes to $(BUILD)/fuzz/ (see ctests/fuzz/README.md).
+fuzz: $(FUZZER) ## fuzz the C API for FUZZ_TIME seconds (default 300)
+	@mkdir -p $(BUILD)/fuzz/corpus
+	tmp=$$(mktemp -d) && $(FUZZ_ENV) $(FUZZER) -max_total_time=$(FUZZ_TIME) -max_len=512 -timeout=30 -rss_limit_mb=4096 -print_final_stats=1 \
+	  -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus $(FUZZ_CORPUS); rc=$$?; rm -rf $$tmp; exit $$rc
 
 test-install: lib ## install into a temporary prefix, build and run the counter example from it
 	CC="$(CC)" BUILD="$(BUILD)" MAKE="$(MAKE)" ctests/install.sh

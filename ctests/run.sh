@@ -2,11 +2,24 @@
 # Builds and runs every C test (ctests/test_*.c) against the real library in $BUILD/lib, each in a
 # fresh data directory, and prints the total as "N passed, M failed".
 # With VALGRIND=1 each test runs under valgrind memcheck (see ctests/valgrind.supp).
+# With ASAN=1 the tests and the front library ($BUILD/asan/lib, `make test-asan`) are built with
+# AddressSanitizer and UBSan, and any report fails the test (see ctests/lsan.supp).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 CC=${CC:-gcc}
 out=$BUILD/ctests
+libdir=$BUILD/lib
+san_flags=()
+san_env=()
+if [ "${ASAN:-0}" = 1 ]; then
+  out=$BUILD/ctests-asan
+  libdir=$BUILD/asan/lib
+  san_flags=(-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  san_env=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_odr_violation=0
+           LSAN_OPTIONS=suppressions=$PWD/ctests/lsan.supp:print_suppressions=0
+           UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
+fi
 if [ "${VALGRIND:-0}" = 1 ]; then
   out=$BUILD/ctests-valgrind # apart, so that both runs can go at once (make -j)
   command -v valgrind >/dev/null || { echo "valgrind is not installed"; echo "0 passed, 1 failed"; exit 1; }
@@ -27,14 +40,14 @@ if [ "${VALGRIND:-0}" = 1 ]; then
   grep -q ready "$nats_dir/out" || { cat "$nats_dir/err"; echo "0 passed, 1 failed"; exit 1; }
   nats_env=(CLCKPT_NATS_URL="nats://127.0.0.1:$nats_port")
 fi
-lib=$(cd "$BUILD/lib" && pwd)
+lib=$(cd "$libdir" && pwd)
 
 total_pass=0
 total_fail=0
 for src in ctests/test_*.c; do
   name=$(basename "$src" .c)
   bin=$out/$name
-  if ! $CC -std=gnu99 -O1 -g -Wall -Werror -Iinclude -o "$bin" "$src" -L"$lib" -lclckpt -lpthread -Wl,-rpath,"$lib"; then
+  if ! $CC -std=gnu99 -O1 -g -Wall -Werror "${san_flags[@]}" -Iinclude -o "$bin" "$src" -L"$lib" -lclckpt -lpthread -Wl,-rpath,"$lib"; then
     echo "$name: does not compile"
     total_fail=$((total_fail + 1))
     continue
@@ -49,7 +62,7 @@ for src in ctests/test_*.c; do
   log=$out/$name.log
   # A port of its own for the embedded NATS server: tests never meet each other's members.
   port=$(( 20000 + RANDOM % 20000 ))
-  env CLCKPT_DATA_DIR="$data" CLCKPT_NODE=ctest CLCKPT_PORT=$port CLCKPT_SUBJECT="t_$name" "${nats_env[@]}" \
+  env CLCKPT_DATA_DIR="$data" CLCKPT_NODE=ctest CLCKPT_PORT=$port CLCKPT_SUBJECT="t_$name" "${nats_env[@]}" "${san_env[@]}" \
     timeout 300 "${runner[@]}" "$bin" >"$log" 2>&1
   status=$?
   rm -rf "$data"

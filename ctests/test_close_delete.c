@@ -53,6 +53,11 @@ int main(void) {
     toolong.length = CL_MAX_NAME_LENGTH + 1;
     CHECK_RC(clCkptCheckpointDelete(svc, &toolong), CL_CKPT_ERR_INVALID_PARAMETER);
     CHECK_RC(clCkptCheckpointDelete(svc, (const ClNameT *)1), CL_CKPT_ERR_INVALID_PARAMETER);
+    ClNameT empty = check_name("");
+    CHECK_RC(clCkptCheckpointDelete(svc, &empty), CL_CKPT_ERR_INVALID_PARAMETER);
+    ClNameT nul_first = check_name("x");
+    nul_first.value[0] = '\0';
+    CHECK_RC(clCkptCheckpointDelete(svc, &nul_first), CL_CKPT_ERR_INVALID_PARAMETER);
 
     /* Delete of a checkpoint nobody has open destroys it now. */
     h = check_open(svc, "cd-keep", &keep, CHECK_RW);

@@ -255,12 +255,35 @@ static void expiration(void) {
     CHECK_RC(clCkptCheckpointClose(h), CL_OK);
 }
 
+/* Ids up to 64000 bytes are stored; longer ones are refused even when maxSectionIdSize allows them
+ * (the store's keys cannot hold them), and the checkpoint goes on working. */
+static void long_ids(void) {
+    ClCkptCheckpointCreationAttributesT a = check_attrs(CL_CKPT_WR_ACTIVE_REPLICA, 4, 0, 0);
+    a.maxSectionIdSize = 0xffff;
+    ClCkptHdlT h = check_open(svc, "sec-long-ids", &a, CHECK_RW);
+    static ClUint8T id[0xffff];
+    memset(id, 'i', sizeof id);
+    ClCkptSectionIdT longest = {0xffff, id}, longest_ok = {64000, id};
+    ClCkptSectionCreationAttributesT sa = {&longest, (ClTimeT)CL_TIME_END};
+    CHECK_RC(clCkptSectionCreate(h, &sa, (const ClUint8T *)"x", 1), CL_CKPT_ERR_INVALID_PARAMETER);
+    sa.sectionId = &longest_ok;
+    CHECK_RC(clCkptSectionCreate(h, &sa, (const ClUint8T *)"y", 1), CL_OK);
+    CHECK_RC(check_section(h, "after", "z"), CL_OK);
+    CHECK_RC(clCkptSectionOverwrite(h, &longest_ok, "w", 1), CL_OK);
+    char b[4];
+    ClSizeT got = 0;
+    CHECK_RC(check_read(h, "after", b, sizeof b, &got), CL_OK);
+    CHECK(got == 1 && b[0] == 'z');
+    CHECK_RC(clCkptCheckpointClose(h), CL_OK);
+}
+
 int main(void) {
     svc = check_init();
     default_section();
     no_default();
     create();
     expiration();
+    long_ids();
     CHECK_RC(clCkptFinalize(svc), CL_OK);
     DONE();
 }

@@ -232,8 +232,9 @@ func (r *Replica) prepareCreate(by Caller, id []byte, exp int64, data []byte) (*
 		if a.MaxSections == 1 {
 			return nil, errorf(ErrAlreadyExist, "checkpoint %q has a single, default section", r.name)
 		}
-		if uint64(len(id)) > a.MaxSectionIDSize {
-			return nil, errorf(ErrInvalidParameter, "section id of %d bytes exceeds maxSectionIdSize %d", len(id), a.MaxSectionIDSize)
+		if uint64(len(id)) > min(a.MaxSectionIDSize, MaxSectionIDLength) {
+			return nil, errorf(ErrInvalidParameter, "section id of %d bytes exceeds maxSectionIdSize %d (or %d)",
+				len(id), a.MaxSectionIDSize, MaxSectionIDLength)
 		}
 	}
 	if err := checkSize(a, uint64(len(data))); err != nil {

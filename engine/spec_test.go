@@ -4,6 +4,7 @@ package engine
 // Every row runs on a fresh service, once per store kind.
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"testing"
@@ -510,6 +511,25 @@ func TestSpecSectionCreate(t *testing.T) {
 			h := e.create("c", limited())
 			_, err := h.CreateSection(bg, sec("abc"), Never, nil)
 			return err
+		}, nil},
+		{"an id longer than MaxSectionIDLength gives INVALID_PARAMETER, whatever maxSectionIdSize", func(t *testing.T, e *env) error {
+			a := limited()
+			a.MaxSectionIDSize = 1 << 20
+			h := e.create("c", a)
+			_, err := h.CreateSection(bg, make([]byte, MaxSectionIDLength+1), Never, nil)
+			return err
+		}, ErrInvalidParameter},
+		{"an id of MaxSectionIDLength is stored, and later writes go on", func(t *testing.T, e *env) error {
+			a := limited()
+			a.MaxSectionIDSize = 1 << 20
+			h := e.create("c", a)
+			long := bytes.Repeat([]byte{'x'}, MaxSectionIDLength)
+			_, err := h.CreateSection(bg, long, Never, []byte("1"))
+			require.NoError(t, err)
+			_, err = h.CreateSection(bg, sec("a"), Never, []byte("2"))
+			require.NoError(t, err)
+			require.Equal(t, "2", readAll(t, h, "a"))
+			return h.Overwrite(bg, long, []byte("3"))
 		}, nil},
 		{"initial data above maxSectionSize gives INVALID_PARAMETER", func(t *testing.T, e *env) error {
 			h := e.create("c", limited())

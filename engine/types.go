@@ -55,6 +55,10 @@ const MaxNameLength = 256
 // MaxDataSize is the largest section the engine stores, whatever maxSectionSize says.
 const MaxDataSize = 64 << 20
 
+// MaxSectionIDLength is the longest section id the engine stores, whatever maxSectionIdSize says: an
+// id is part of its store keys, and Badger refuses keys above 65000 bytes.
+const MaxSectionIDLength = 64000
+
 // Attributes are fixed when a checkpoint is created (except the retention, see SetRetention). An open
 // with OpenCreate of an existing checkpoint must give the same six values.
 type Attributes struct {

@@ -491,7 +491,10 @@ extern ClRcT clCkptFinalize(CL_IN ClCkptSvcHdlT ckptHandle);
  *   CL_CKPT_ERR_INVALID_PARAMETER  attributes given without CREATE; or
  *                                  checkpointSize and maxSectionSize are
  *                                  both non-zero and checkpointSize >
- *                                  maxSections * maxSectionSize.
+ *                                  maxSections * maxSectionSize; or the
+ *                                  name is empty (length 0 or a NUL
+ *                                  first) or its length is above
+ *                                  CL_MAX_NAME_LENGTH.
  *   0x180002                       creating with maxSections == 0:
  *                                  CL_RC(CL_CID_CNT, CL_ERR_INVALID_PARAMETER),
  *                                  as in the original.
@@ -586,6 +589,10 @@ extern ClRcT clCkptCheckpointClose(CL_IN ClCkptHdlT checkpointHandle);
  * Returns:
  *   CL_OK
  *   CL_CKPT_ERR_NULL_POINTER     checkpointName is NULL.
+ *   CL_CKPT_ERR_INVALID_PARAMETER
+ *                                the name is empty (length 0 or a NUL
+ *                                first) or its length is above
+ *                                CL_MAX_NAME_LENGTH.
  *   CL_CKPT_ERR_NOT_EXIST        no checkpoint has that name.
  *   CL_CKPT_ERR_INVALID_HANDLE   ckptHandle is not a live service handle.
  *   CL_CKPT_ERR_NOT_INITIALIZED  the library is not initialized.
@@ -680,7 +687,8 @@ extern ClRcT clCkptCheckpointStatusGet(CL_IN ClCkptHdlT checkpointHandle,
  *                                  non-zero idLen; initialData is NULL with
  *                                  a non-zero size.
  *   CL_CKPT_ERR_INVALID_PARAMETER  initialData is not NULL but the size is
- *                                  0; idLen > maxSectionIdSize;
+ *                                  0; idLen > maxSectionIdSize, or above
+ *                                  64000 (the longest id stored);
  *                                  maxSectionSize is non-zero and
  *                                  initialDataSize exceeds it;
  *                                  expirationTime is not CL_TIME_END and
@@ -837,6 +845,9 @@ extern ClRcT clCkptSectionIterationFinalize(CL_IN ClHandleT sectionIterationHand
  *                                  dataOffset + dataSize > maxSectionSize);
  *                                  an element's id is NULL on a checkpoint
  *                                  with maxSections > 1.
+ *   CL_CKPT_ERR_NULL_POINTER       an element's dataBuffer is NULL with a
+ *                                  non-zero dataSize (the elements before
+ *                                  it are written).
  *   CL_CKPT_ERR_NOT_EXIST          an element's section does not exist; or
  *                                  collocated checkpoint without an active
  *                                  replica.

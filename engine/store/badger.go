@@ -329,10 +329,18 @@ func (b *Badger) Apply(batch *Batch) error {
 	return nil
 }
 
-// fits refuses a batch Badger could not commit in one transaction (or a value too large for it).
+// badgerMaxKey is Badger's limit on a key (txn.go: maxKeySize).
+const badgerMaxKey = 65000
+
+// fits refuses a batch Badger could not commit in one transaction (or a key or value too large for
+// it). What it lets through must commit: the applier retries a logged batch until it does, so a
+// batch Badger refuses would stall every later write.
 func (b *Badger) fits(ops []Op) error {
 	size := int64(0)
 	for _, op := range ops {
+		if len(op.Key) > badgerMaxKey {
+			return fmt.Errorf("%w: key of %d bytes exceeds the store's limit of %d", ErrTooBig, len(op.Key), badgerMaxKey)
+		}
 		if int64(len(op.Value)) > b.maxValue {
 			return fmt.Errorf("%w: value of %d bytes exceeds the store's limit of %d", ErrTooBig, len(op.Value), b.maxValue)
 		}

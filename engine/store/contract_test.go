@@ -265,6 +265,26 @@ func TestBadgerRejectsOversizedValue(t *testing.T) {
 	require.NoError(t, s.Apply(&b))
 }
 
+// A key Badger would refuse is refused by Apply, not logged: the applier would retry it forever and
+// every later write would wait behind it.
+func TestBadgerRejectsOversizedKey(t *testing.T) {
+	s, err := OpenBadger(BadgerOptions{Dir: t.TempDir(), GCInterval: -1})
+	require.NoError(t, err)
+	defer s.Close()
+	var b Batch
+	b.Set(make([]byte, 65535+9), []byte("v"))
+	b.Set([]byte("other"), []byte("v"))
+	require.ErrorIs(t, s.Apply(&b), ErrTooBig)
+	for i := range 3 * maxBacklog / (64 << 10) {
+		b.Reset()
+		b.Set([]byte("k"), make([]byte, 64<<10+i))
+		require.NoError(t, s.Apply(&b))
+	}
+	require.NoError(t, s.View(func(r Reader) error { return nil })) // everything logged reached Badger
+	_, err = get(t, s, "other")
+	require.ErrorIs(t, err, ErrNotFound)
+}
+
 func TestBadgerOptionsValidated(t *testing.T) {
 	_, err := OpenBadger(BadgerOptions{})
 	require.Error(t, err)
