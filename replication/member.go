@@ -112,8 +112,9 @@ func (m *Member) start(ctx context.Context, nc *nats.Conn, replicas int) error {
 	_, _ = rand.Read(seed[:])
 	m.requests.Store(binary.LittleEndian.Uint64(seed[:]))
 	began := time.Now()
-	if m.store, err = store.OpenBadger(store.BadgerOptions{Dir: filepath.Join(m.cfg.DataDir, m.name), SyncWrites: m.cfg.SyncWrites, Logger: m.log}); err != nil {
-		return fmt.Errorf("%w: open the member's store: %w", engine.ErrStorage, err)
+	if m.store, err = store.OpenBadger(store.BadgerOptions{Dir: filepath.Join(m.cfg.DataDir, m.name), SyncWrites: m.cfg.SyncWrites,
+		Logger: m.log, Reserve: int64(m.cfg.DiskReserve)}); err != nil {
+		return engine.StorageError("open the member's store", err)
 	}
 	opened := time.Now()
 	if m.reps, err = engine.OpenReplicas(engine.ReplicasOptions{Store: m.store, Logger: m.log}); err != nil {
