@@ -9,6 +9,7 @@
  *                 "refused I 0x<rc>"; then checks that the
  *                 checkpoint still reads and that an overwrite is refused too ("overwrite 0x<rc>").
  *     write N     creates the next N sections; "ack I" for each, "error I 0x<rc>" on a failure.
+ *     delete      deletes the last section made ("delete 0x<rc>").
  *     check N     reads sections 0..N-1 and compares them with their pattern: "verified N" or "bad I".
  *     quit        finalizes and exits.
  * Every line it prints is flushed at once: the test kills it with SIGKILL between commands.
@@ -125,6 +126,14 @@ int main(int argc, char **argv) {
             } else {
                 printf("bad %d\n", bad);
             }
+        } else if (strncmp(line, "delete", 6) == 0 && next > 0) {
+            char id[16];
+            snprintf(id, sizeof id, "s%04d", next - 1);
+            ClCkptSectionIdT sid = {(ClUint16T)strlen(id), (ClUint8T *)id};
+            rc = clCkptSectionDelete(ckpt, &sid);
+            printf("delete 0x%x\n", rc);
+            if (rc == CL_OK)
+                next--;
         } else if (strncmp(line, "quit", 4) == 0) {
             break;
         }

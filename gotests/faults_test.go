@@ -59,7 +59,7 @@ func fillUp(t *testing.T, path string) {
 
 // TestDiskFullOnTheEmbeddedDefault: a C program on the embedded default (its store and the NATS
 // server's JetStream on one small tmpfs) creates 256 KiB sections until the disk is full. Writes
-// fail with CL_CKPT_ERR_NO_SPACE, reads go on, the process lives on even when another program takes
+// fail with CL_CKPT_ERR_NO_SPACE, reads and section deletes go on, the process lives on even when another program takes
 // the last bytes; once space returns writes succeed again, and after a SIGKILL and a restart every
 // acknowledged section is there, byte for byte.
 func TestDiskFullOnTheEmbeddedDefault(t *testing.T) {
@@ -75,6 +75,9 @@ func TestDiskFullOnTheEmbeddedDefault(t *testing.T) {
 	require.Equal(t, "read 0x0", p.waitLine(`^read .*$`, 10*time.Second)[0], "reads go on")
 	require.Equal(t, "overwrite 0x160021", p.waitLine(`^overwrite .*$`, 10*time.Second)[0])
 	t.Logf("%d sections of 256 KiB acknowledged before the disk was full", acked)
+	p.send("delete") // a full store can still be emptied
+	require.Equal(t, "delete 0x0", p.waitLine(`^delete .*$`, 10*time.Second)[0])
+	acked--
 
 	// Another program takes every byte left: still a clear refusal, never a crash.
 	fillUp(t, fs+"/filler")
@@ -101,4 +104,57 @@ func TestDiskFullOnTheEmbeddedDefault(t *testing.T) {
 	p.waitLine(fmt.Sprintf(`^ack %d$`, acked), 30*time.Second)
 	p.send("quit")
 	require.Equal(t, 0, p.wait(30*time.Second))
+}
+
+// TestReplicaDiskFull: two server members hold a WR_ALL_REPLICAS checkpoint, each on its own tmpfs;
+// the follower's is small. A C program writes 256 KiB sections until the follower's disk is full and
+// past it: the follower refuses the ops, the active takes it out of the in-sync set and the writes go
+// on (acknowledged by the active alone). Once the follower has space again it catches up, and at the
+// end both replicas are byte-identical.
+func TestReplicaDiskFull(t *testing.T) {
+	dir := t.TempDir()
+	fs := map[string]string{"s1": mountTmpfs(t, 256), "s2": mountTmpfs(t, 256)}
+	port := freePort(t)
+	natsServer(t, dir+"/nats", port)
+	url := natsURL(port)
+	members := map[string]*proc{}
+	for _, name := range []string{"s1", "s2"} {
+		env := append(memberEnv(name, fs[name], url), "CLCKPT_DISK_RESERVE="+strconv.Itoa(diskReserve))
+		members[name] = start(t, name, env, bin("clckpt"), "serve", "--node", name, "--nats-url", url)
+	}
+	for _, m := range members {
+		m.waitLine("^ready", 60*time.Second)
+	}
+	w := startInput(t, "writer", memberEnv("writer", dir+"/writer", url), faults, "fill", "f", "256")
+	w.waitLine("^ready$", 30*time.Second)
+	e := entryOf(t, url, "f")
+	follower := "s1"
+	if e.Active == "s1" {
+		follower = "s2"
+	}
+	require.Eventually(t, func() bool { return entryOf(t, url, "f").IsSynced(follower) }, 30*time.Second,
+		100*time.Millisecond, "the follower has its copy")
+	resizeTmpfs(t, fs[follower], 48)
+
+	const n = 100 // 25 MiB: more than the follower's 48 MiB tmpfs holds above its reserve
+	w.send(fmt.Sprintf("write %d", n))
+	require.Equal(t, fmt.Sprintf("ack %d", n-1), w.waitLine(fmt.Sprintf(`^(ack %d|error .*)$`, n-1), 3*time.Minute)[0])
+	require.Empty(t, w.matching(`^error `), "the writes go on while a follower's disk is full")
+	e = entryOf(t, url, "f")
+	require.False(t, e.IsSynced(follower), "the full follower left the in-sync set")
+	t.Logf("%d writes acknowledged, none refused, while %s's disk was full", n, follower)
+	w.send(fmt.Sprintf("check %d", n))
+	require.Equal(t, fmt.Sprintf("verified %d", n), w.waitLine(`^(verified|bad) .*$`, 60*time.Second)[0])
+
+	resizeTmpfs(t, fs[follower], 256)
+	require.Eventually(t, func() bool { return entryOf(t, url, "f").IsSynced(follower) }, 60*time.Second,
+		200*time.Millisecond, "the follower catches up once it has space")
+	w.send("quit")
+	require.Equal(t, 0, w.wait(30*time.Second))
+	for _, m := range members {
+		require.Equal(t, 0, m.stop())
+	}
+	d1, d2 := replicaDigest(t, dirOf(fs["s1"], "s1"), "f"), replicaDigest(t, dirOf(fs["s2"], "s2"), "f")
+	require.Equal(t, d1, d2, "the replicas are byte-identical")
+	require.Contains(t, d1, fmt.Sprintf("(%d sections)", n))
 }

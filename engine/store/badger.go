@@ -90,7 +90,7 @@ type Badger struct {
 	backlog int   // bytes of logged batches not yet in Badger
 	held    error // set while the applier waits for disk space (ErrDiskFull)
 
-	refusing atomic.Bool // Apply refuses for lack of space
+	refusedLogged atomic.Int64 // when a refusal for lack of space was last logged (ns)
 
 	space        *space
 	memTableSize int64
@@ -279,22 +279,27 @@ func (b *Badger) logBarrier(batch *Batch) error {
 	return nil
 }
 
-// refuse returns ErrDiskFull if a batch of n bytes would leave less than the reserve free. Short
-// of space, it first empties the log if Badger holds everything in it.
-func (b *Badger) refuse(n int) error {
-	err := b.space.check(int64(n))
-	if err != nil && b.emptyLog() {
-		err = b.space.check(int64(n))
+// refuse returns ErrDiskFull if batch would leave less than the reserve free. Short of space, it
+// first empties the log if Badger holds everything in it. A batch that deletes and writes little
+// (a section deleted to make room) only needs half the reserve: a full store can still be emptied.
+func (b *Badger) refuse(batch *Batch) error {
+	deletes, values := false, 0
+	for _, op := range batch.ops {
+		deletes = deletes || op.Delete
+		values += len(op.Value)
 	}
-	// Say it once per episode, not once per refused write.
+	freeing := deletes && values < 4<<10
+	err := b.space.check(int64(batch.size), freeing)
+	if err != nil && b.emptyLog() {
+		err = b.space.check(int64(batch.size), freeing)
+	}
 	if err != nil {
-		if !b.refusing.Swap(true) {
+		// Once a minute at most: near the limit writes go back and forth between refused and not.
+		if now := time.Now().UnixNano(); now-b.refusedLogged.Load() > int64(time.Minute) {
+			b.refusedLogged.Store(now)
 			b.log.Error("disk nearly full: writes are refused until space is freed", "err", err)
 		}
 		return err
-	}
-	if b.refusing.Swap(false) {
-		b.log.Warn("disk space is back: writes are accepted again", "dir", b.space.dir)
 	}
 	b.mu.RLock()
 	defer b.mu.RUnlock()
@@ -343,7 +348,7 @@ func (b *Badger) Apply(batch *Batch) error {
 	if err := b.fits(batch.ops); err != nil {
 		return err
 	}
-	if err := b.refuse(batch.size); err != nil {
+	if err := b.refuse(batch); err != nil {
 		return err
 	}
 	if batch.size >= bulkBatch {

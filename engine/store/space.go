@@ -75,8 +75,9 @@ const (
 	spaceRecheckAge   = 50 * time.Millisecond
 )
 
-// check returns nil if n more bytes leave at least the reserve free.
-func (s *space) check(n int64) error {
+// check returns nil if n more bytes leave at least the reserve free (half of it for a batch that
+// frees space: see Badger.refuse).
+func (s *space) check(n int64, freeing bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.written+n > spaceRecheckBytes || time.Since(s.at) > spaceRecheckAge {
@@ -86,8 +87,12 @@ func (s *space) check(n int64) error {
 		}
 		s.free, s.written, s.at = free, 0, time.Now()
 	}
-	if left := s.free - 2*(s.written+n); left < s.reserve {
-		return fullError(s.dir, left+2*n, s.reserve+2*n)
+	reserve := s.reserve
+	if freeing {
+		reserve /= 2
+	}
+	if left := s.free - 2*(s.written+n); left < reserve {
+		return fullError(s.dir, left+2*n, reserve+2*n)
 	}
 	s.written += n
 	return nil
