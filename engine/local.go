@@ -112,6 +112,9 @@ func OpenLocal(opts Options) (*Local, error) {
 		l.store, l.ownStore = s, true
 	}
 	if err := l.recover(); err != nil {
+		if opts.Dir != "" {
+			err = fmt.Errorf("%w (data directory %s)", err, opts.Dir)
+		}
 		l.stop()
 		if l.ownStore {
 			_ = l.store.Close()

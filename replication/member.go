@@ -118,7 +118,7 @@ func (m *Member) start(ctx context.Context, nc *nats.Conn, replicas int) error {
 	}
 	opened := time.Now()
 	if m.reps, err = engine.OpenReplicas(engine.ReplicasOptions{Store: m.store, Logger: m.log}); err != nil {
-		return err
+		return fmt.Errorf("%w (data directory %s)", err, filepath.Join(m.cfg.DataDir, m.name))
 	}
 	loaded := time.Now()
 	if nc == nil {

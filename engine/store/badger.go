@@ -130,8 +130,14 @@ func OpenBadger(opts BadgerOptions) (*Badger, error) {
 	if o.Reserve < MinReserve {
 		return nil, fmt.Errorf("store: a reserve of %d bytes is below the minimum of %d", o.Reserve, MinReserve)
 	}
+	if fi, err := os.Stat(o.Dir); err == nil && !fi.IsDir() {
+		return nil, fmt.Errorf("store: %s is not a directory", o.Dir)
+	}
 	if err := privdir.Own(o.Dir); err != nil {
-		return nil, fmt.Errorf("store: create data directory: %w", err)
+		return nil, fmt.Errorf("store: create data directory %s: %w", o.Dir, err)
+	}
+	if err := checkBefore(o.Dir); err != nil {
+		return nil, err
 	}
 	sp := &space{dir: o.Dir, reserve: o.Reserve}
 	// Opening writes (Badger's memtable, the log's replay): never with the filesystem nearly full.
@@ -166,6 +172,10 @@ func OpenBadger(opts BadgerOptions) (*Badger, error) {
 		space: sp, memTableSize: o.MemTableSize, vlogFileSize: o.ValueLogFileSize}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
+	}
+	if err := checkValues(db, o.Dir); err != nil {
+		db.Close()
+		return nil, err
 	}
 	b.drained = sync.NewCond(&b.mu)
 	if b.wal, err = openWAL(filepath.Join(o.Dir, "clckpt.wal"), o.SyncWrites); err != nil {
