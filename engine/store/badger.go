@@ -311,9 +311,7 @@ func (b *Badger) refuse(batch *Batch) error {
 		}
 		return err
 	}
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	return b.held
+	return nil // if the applier holds, it sees the space at its next look (see waitForSpace)
 }
 
 type badgerView struct{ txn *badger.Txn }
@@ -385,8 +383,8 @@ func (b *Badger) Apply(batch *Batch) error {
 	if b.closed {
 		return ErrClosed
 	}
-	if b.held != nil {
-		return b.held
+	if b.held != nil && b.backlog > maxBacklog {
+		return b.held // the backlog waits for space: do not wait with it
 	}
 	if err := b.wal.append(rec); err != nil {
 		if isENOSPC(err) {
@@ -520,6 +518,7 @@ func (b *Badger) waitForSpace(q []*logged) bool {
 		select {
 		case <-b.stop:
 			return false
+		case <-b.kick: // a write was accepted: space may be back
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
