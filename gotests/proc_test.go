@@ -113,6 +113,17 @@ func (p *proc) waitLine(re string, timeout time.Duration) []string {
 				return m
 			}
 		case <-p.done:
+			// Lines printed just before the exit may still be queued.
+			for drained := false; !drained; {
+				select {
+				case line := <-p.lines:
+					if m := rx.FindStringSubmatch(line); m != nil {
+						return m
+					}
+				default:
+					drained = true
+				}
+			}
 			p.t.Fatalf("%s exited while waiting for %q", p.name, re)
 		case <-deadline:
 			p.t.Fatalf("%s: no line matching %q within %s", p.name, re, timeout)
