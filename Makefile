@@ -19,6 +19,7 @@ GO_SOURCES := $(shell find capi engine config replication -name '*.go' -not -nam
 HEADERS := $(wildcard include/*.h)
 COUNTER := $(BIN)/ckptTest
 PEER := $(BIN)/ckptPeer
+FAULTS := $(BIN)/ckptFaults
 CLCKPT := $(BIN)/clckpt
 
 .PHONY: help build lib test test-go test-c test-valgrind test-asan test-fuzz fuzz fuzz-go test-install bench demo install clean
@@ -59,6 +60,11 @@ $(COUNTER): examples/counter/ckptTest.c examples/counter/ckptTestMain.c examples
 $(PEER): ctests/peer.c ctests/check.h $(FRONT) $(HEADERS)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS_PROG) -o $@ ctests/peer.c $(LDFLAGS_PROG)
+
+# The C side of the fault tests (gotests/faults_test.go): disk full, bad data directories.
+$(FAULTS): ctests/faults.c ctests/check.h $(FRONT) $(HEADERS)
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS_PROG) -o $@ ctests/faults.c $(LDFLAGS_PROG)
 
 test: test-go test-c test-valgrind test-asan test-fuzz ## run every test (Go with the race detector, the C tests, under valgrind and ASan, the fuzz corpus)
 

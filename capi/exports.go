@@ -48,6 +48,8 @@ func clckpt_initialize(out *C.ClCkptSvcHdlT, callbacks *C.ClCkptCallbacksT, vers
 			switch {
 			case errors.Is(err, engine.ErrStorage):
 				return code(rc.NoResource)
+			case errors.Is(err, engine.ErrDiskFull):
+				return code(rc.NoSpace)
 			case errors.Is(err, engine.ErrInvalidParameter): // a bad setting
 				return code(rc.InvalidParam)
 			}

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/clckpt/libclckpt/engine/store"
 )
 
 // Config is the settings of one process.
@@ -43,6 +45,9 @@ type Config struct {
 	// TailBytes bounds the recent ops the active keeps per checkpoint for catch-up
 	// (CLCKPT_TAIL_BYTES, default 16 MiB).
 	TailBytes int
+	// DiskReserve is the free space, in bytes, kept on the data directory's filesystem: below it
+	// writes fail with "disk full" (CLCKPT_DISK_RESERVE, default 64 MiB, at least 24 MiB).
+	DiskReserve int
 	// Subject is the NATS subject prefix and the KV bucket prefix of this deployment
 	// (CLCKPT_SUBJECT, default "clckpt").
 	Subject string
@@ -86,6 +91,7 @@ func FromEnv() (Config, error) {
 	}{
 		{"CLCKPT_PORT", &c.Port}, {"CLCKPT_LEASE", &c.Lease}, {"CLCKPT_ACK_TIMEOUT", &c.AckTimeout},
 		{"CLCKPT_REPLICAS", &c.Replicas}, {"CLCKPT_TAIL_BYTES", &c.TailBytes}, {"CLCKPT_SUBJECT", &c.Subject},
+		{"CLCKPT_DISK_RESERVE", &c.DiskReserve},
 	} {
 		if err := parseEnv(v.name, v.dst); err != nil {
 			return c, err
@@ -118,13 +124,14 @@ func FromEnv() (Config, error) {
 // Default returns the settings with every default applied (Node and DataDir empty).
 func Default() Config {
 	return Config{
-		LogLevel:   slog.LevelWarn,
-		Port:       4250,
-		Lease:      3 * time.Second,
-		AckTimeout: time.Second,
-		Replicas:   3,
-		TailBytes:  16 << 20,
-		Subject:    "clckpt",
+		LogLevel:    slog.LevelWarn,
+		Port:        4250,
+		Lease:       3 * time.Second,
+		AckTimeout:  time.Second,
+		Replicas:    3,
+		TailBytes:   16 << 20,
+		DiskReserve: store.DefaultReserve,
+		Subject:     "clckpt",
 	}
 }
 
@@ -178,6 +185,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("config: CLCKPT_REPLICAS %d must be at least 1", c.Replicas)
 	case c.TailBytes < 0:
 		return fmt.Errorf("config: CLCKPT_TAIL_BYTES %d must not be negative", c.TailBytes)
+	case c.DiskReserve != 0 && c.DiskReserve < store.MinReserve:
+		return fmt.Errorf("config: CLCKPT_DISK_RESERVE %d is below the minimum of %d bytes", c.DiskReserve, store.MinReserve)
 	case !subjectToken.MatchString(c.Subject):
 		return fmt.Errorf("config: CLCKPT_SUBJECT %q: use letters, digits, '_' or '-'", c.Subject)
 	}

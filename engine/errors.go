@@ -3,6 +3,8 @@ package engine
 import (
 	"errors"
 	"fmt"
+
+	"github.com/clckpt/libclckpt/engine/store"
 )
 
 // The engine's errors. Every error an engine call returns wraps exactly one of these, so callers test
@@ -43,12 +45,15 @@ var (
 	// ErrStorage: the data directory could not be read or written (disk full, I/O error, corrupt or
 	// foreign data). Nothing was changed by the failed call.
 	ErrStorage = errors.New("storage failure")
+	// ErrDiskFull: the data directory's filesystem is (nearly) full. The failed change was not made
+	// and may be retried once space is freed; every change acknowledged before is kept.
+	ErrDiskFull = errors.New("disk full")
 )
 
 // AllErrors lists every sentinel above; the C library's error table is checked against it.
 var AllErrors = []error{ErrNotExist, ErrAlreadyExist, ErrInvalidParameter, ErrMissingArgument, ErrBadHandle,
 	ErrNotPermitted, ErrNoSpace, ErrBadFlag, ErrBadOperation, ErrNoSections, ErrTimeout, ErrTryAgain,
-	ErrMaxSectionsZero, ErrClosed, ErrStorage}
+	ErrMaxSectionsZero, ErrClosed, ErrStorage, ErrDiskFull}
 
 // ElementError reports which element of an I/O vector made Read or Write fail. It wraps the element's
 // error, so errors.Is(err, ErrNotExist) works on it directly.
@@ -67,10 +72,16 @@ func errorf(sentinel error, format string, args ...any) error {
 	return fmt.Errorf("%w: %s", sentinel, fmt.Sprintf(format, args...))
 }
 
-// storageErr wraps a store failure so that it carries ErrStorage and the cause.
+// storageErr wraps a store failure so that it carries ErrStorage (or ErrDiskFull) and the cause.
 func storageErr(op string, err error) error {
+	if errors.Is(err, store.ErrDiskFull) {
+		return fmt.Errorf("%w: %s: %w", ErrDiskFull, op, err)
+	}
 	return fmt.Errorf("%w: %s: %w", ErrStorage, op, err)
 }
+
+// StorageError is storageErr for the packages that open stores themselves.
+func StorageError(op string, err error) error { return storageErr(op, err) }
 
 // ctxErr converts a finished context into the engine's error.
 func ctxErr(err error) error {

@@ -27,6 +27,9 @@ type Options struct {
 	// SyncWrites makes every change wait for fsync (Dir only). Without it, changes survive the death
 	// of the process but not a power loss.
 	SyncWrites bool
+	// DiskReserve is the free space kept on the data directory's filesystem (Dir only; default
+	// store.DefaultReserve): below it changes fail with ErrDiskFull.
+	DiskReserve int64
 	// Clock drives expiration, retention and heartbeats (default: the system clock).
 	Clock clock.Clock
 	// Logger receives warnings (default: discarded).
@@ -102,13 +105,16 @@ func OpenLocal(opts Options) (*Local, error) {
 		l.heartbeat = time.Second
 	}
 	if opts.Dir != "" {
-		s, err := store.OpenBadger(store.BadgerOptions{Dir: opts.Dir, SyncWrites: opts.SyncWrites, Logger: opts.Logger})
+		s, err := store.OpenBadger(store.BadgerOptions{Dir: opts.Dir, SyncWrites: opts.SyncWrites, Logger: opts.Logger, Reserve: opts.DiskReserve})
 		if err != nil {
 			return nil, storageErr("open data directory", err)
 		}
 		l.store, l.ownStore = s, true
 	}
 	if err := l.recover(); err != nil {
+		if opts.Dir != "" {
+			err = fmt.Errorf("%w (data directory %s)", err, opts.Dir)
+		}
 		l.stop()
 		if l.ownStore {
 			_ = l.store.Close()

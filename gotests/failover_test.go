@@ -122,30 +122,50 @@ func TestRestartedReplicaCatchesUp(t *testing.T) {
 	require.Contains(t, d1, "(100 sections)")
 }
 
-// TestNATSCutAndRestored: the NATS server is killed (SIGKILL) in the middle of writes and started
-// again on its port and store; members reconnect, writes go on, and the replicas converge.
+// TestNATSCutAndRestored: the NATS server is killed (SIGKILL) twice under load, two writers writing
+// without pause, and started again on its port and store each time; members reconnect, writes go
+// on, every acknowledged write is there, and the replicas converge.
 func TestNATSCutAndRestored(t *testing.T) {
 	dir := t.TempDir()
 	port := freePort(t)
 	srv := natsServer(t, dir+"/nats", port)
 	url := natsURL(port)
 	members := []*proc{serverMember(t, "s1", dir+"/s1", url), serverMember(t, "s2", dir+"/s2", url)}
-	w := start(t, "writer", memberEnv("writer", dir+"/writer", url), bin("writer"), "-name", "numbered", "-n", "3000", "-pause", "1ms")
+	const n = 3000
+	var writers []*proc
+	for _, name := range []string{"numbered", "numbered2"} {
+		writers = append(writers, start(t, name, memberEnv("w-"+name, dir+"/"+name, url), bin("writer"), "-name", name, "-n", strconv.Itoa(n)))
+	}
+	w := writers[0]
 	w.waitLine(`^ack 500$`, 60*time.Second)
-	srv.kill9()
-	time.Sleep(2 * time.Second) // longer than the lease: every member loses it
-	natsServer(t, dir+"/nats", port)
-	w.waitLine(`^done$`, 3*time.Minute)
-	require.Equal(t, 0, w.wait(30*time.Second))
-	checkAcknowledged(t, url, "numbered", 3000)
-	require.Eventually(t, func() bool {
-		e := entryOf(t, url, "numbered")
-		return e.IsSynced("s1") && e.IsSynced("s2")
-	}, 30*time.Second, 100*time.Millisecond, "both replicas back in sync")
+	for k := 0; k < 2; k++ {
+		at := ackedCount(w)
+		srv.kill9()
+		if k == 0 {
+			time.Sleep(2 * time.Second) // longer than the lease: every member loses it
+		}
+		srv = natsServer(t, dir+"/nats", port)
+		t.Logf("NATS server killed after %d acknowledged writes, restarted", at)
+		w.waitLine(`^ack `+strconv.Itoa(at+300)+`$`, 2*time.Minute)
+	}
+	for _, w := range writers {
+		w.waitLine(`^done$`, 3*time.Minute)
+		require.Equal(t, 0, w.wait(30*time.Second))
+		t.Logf("%s: %d writes acknowledged, %d retried", w.name, n, len(w.matching(`^retry `)))
+	}
+	for _, name := range []string{"numbered", "numbered2"} {
+		checkAcknowledged(t, url, name, n)
+		require.Eventually(t, func() bool {
+			e := entryOf(t, url, name)
+			return e.IsSynced("s1") && e.IsSynced("s2")
+		}, 30*time.Second, 100*time.Millisecond, "both replicas back in sync")
+	}
 	for _, m := range members {
 		require.Equal(t, 0, m.stop())
 	}
-	require.Equal(t, replicaDigest(t, dirOf(dir+"/s1", "s1"), "numbered"), replicaDigest(t, dirOf(dir+"/s2", "s2"), "numbered"))
+	for _, name := range []string{"numbered", "numbered2"} {
+		require.Equal(t, replicaDigest(t, dirOf(dir+"/s1", "s1"), name), replicaDigest(t, dirOf(dir+"/s2", "s2"), name))
+	}
 }
 
 func joinComma(s []string) string {

@@ -3,6 +3,7 @@ package gotests
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -29,9 +30,28 @@ type proc struct {
 
 	mu   sync.Mutex
 	seen []string
+	in   io.WriteCloser // the process's stdin (startInput only)
 }
 
 func start(t *testing.T, name string, env []string, bin string, args ...string) *proc {
+	t.Helper()
+	return startProc(t, name, env, false, bin, args...)
+}
+
+// startInput is start with a pipe to the process's stdin (proc.send).
+func startInput(t *testing.T, name string, env []string, bin string, args ...string) *proc {
+	t.Helper()
+	return startProc(t, name, env, true, bin, args...)
+}
+
+// send writes one line to the process's stdin.
+func (p *proc) send(line string) {
+	p.t.Helper()
+	_, err := io.WriteString(p.in, line+"\n")
+	require.NoError(p.t, err)
+}
+
+func startProc(t *testing.T, name string, env []string, input bool, bin string, args ...string) *proc {
 	t.Helper()
 	p := &proc{t: t, name: name, lines: make(chan string, 1<<16), done: make(chan struct{}),
 		log: filepath.Join(t.TempDir(), name+".log")}
@@ -42,6 +62,10 @@ func start(t *testing.T, name string, env []string, bin string, args ...string) 
 	p.cmd.Stderr = logf
 	out, err := p.cmd.StdoutPipe()
 	require.NoError(t, err)
+	if input {
+		p.in, err = p.cmd.StdinPipe()
+		require.NoError(t, err)
+	}
 	require.NoError(t, p.cmd.Start())
 	go func() {
 		defer close(p.done)
@@ -89,6 +113,17 @@ func (p *proc) waitLine(re string, timeout time.Duration) []string {
 				return m
 			}
 		case <-p.done:
+			// Lines printed just before the exit may still be queued.
+			for drained := false; !drained; {
+				select {
+				case line := <-p.lines:
+					if m := rx.FindStringSubmatch(line); m != nil {
+						return m
+					}
+				default:
+					drained = true
+				}
+			}
 			p.t.Fatalf("%s exited while waiting for %q", p.name, re)
 		case <-deadline:
 			p.t.Fatalf("%s: no line matching %q within %s", p.name, re, timeout)

@@ -467,10 +467,22 @@ func (s *stream) onAck(ack *wire.AckMsg) {
 		m.spawn(func() { _, _ = a.c.refresh(m.ctx) })
 	case wire.AckGap:
 		s.phase = phaseQuery
-	default: // no replica, diverged, failed: start over with a copy
+	case wire.AckFailed: // it could not apply the op (e.g. its disk is full): a copy, later
+		s.phase = phaseSnapshot
+		s.leaveSyncedLocked()
+	default: // no replica, diverged: start over with a copy
 		s.phase = phaseSnapshot
 	}
 	s.kick()
+}
+
+// leaveSyncedLocked takes a follower that needs a copy out of the in-sync set at once: writes must
+// not wait for acknowledgements it cannot give; a.mu is held.
+func (s *stream) leaveSyncedLocked() {
+	a := s.a
+	if a.synced[s.to] {
+		a.c.m.spawn(func() { a.setSynced(s.to, false) })
+	}
 }
 
 // rejoinLocked puts a follower that has every op back in the in-sync set; a.mu is held.

@@ -112,12 +112,13 @@ func (m *Member) start(ctx context.Context, nc *nats.Conn, replicas int) error {
 	_, _ = rand.Read(seed[:])
 	m.requests.Store(binary.LittleEndian.Uint64(seed[:]))
 	began := time.Now()
-	if m.store, err = store.OpenBadger(store.BadgerOptions{Dir: filepath.Join(m.cfg.DataDir, m.name), SyncWrites: m.cfg.SyncWrites, Logger: m.log}); err != nil {
-		return fmt.Errorf("%w: open the member's store: %w", engine.ErrStorage, err)
+	if m.store, err = store.OpenBadger(store.BadgerOptions{Dir: filepath.Join(m.cfg.DataDir, m.name), SyncWrites: m.cfg.SyncWrites,
+		Logger: m.log, Reserve: int64(m.cfg.DiskReserve)}); err != nil {
+		return engine.StorageError("open the member's store", err)
 	}
 	opened := time.Now()
 	if m.reps, err = engine.OpenReplicas(engine.ReplicasOptions{Store: m.store, Logger: m.log}); err != nil {
-		return err
+		return fmt.Errorf("%w (data directory %s)", err, filepath.Join(m.cfg.DataDir, m.name))
 	}
 	loaded := time.Now()
 	if nc == nil {
@@ -184,8 +185,12 @@ func untilSettled(ctx context.Context, fn func() error) error {
 }
 
 func isTimeout(err error) bool {
+	// 10008: "JetStream system temporarily unavailable", what a cluster answers while it elects
+	// its leaders again (e.g. when a partitioned server comes back).
+	var api *jetstream.APIError
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
-		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse)
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		errors.As(err, &api) && api.ErrorCode == 10008
 }
 
 // kvReplicas is the replication of the KV buckets: three copies when the server is in a cluster of

@@ -86,6 +86,7 @@ var table = []struct {
 	{engine.ErrMaxSectionsZero, MaxSectionsZero},
 	{engine.ErrClosed, NotInitialized},
 	{engine.ErrStorage, NoResource},
+	{engine.ErrDiskFull, NoSpace},
 }
 
 // FromError returns the code for err: OK for nil, the code of the engine sentinel it wraps, or

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -37,6 +39,9 @@ type BadgerOptions struct {
 	GCInterval time.Duration
 	// Logger receives Badger's warnings and errors (default: discarded).
 	Logger *slog.Logger
+	// Reserve is the free space kept on the data directory's filesystem (default DefaultReserve,
+	// at least MinReserve): Apply refuses batches below it (see space.go).
+	Reserve int64
 }
 
 func (o *BadgerOptions) withDefaults() BadgerOptions {
@@ -52,6 +57,9 @@ func (o *BadgerOptions) withDefaults() BadgerOptions {
 	}
 	if r.GCInterval == 0 {
 		r.GCInterval = time.Minute
+	}
+	if r.Reserve == 0 {
+		r.Reserve = DefaultReserve
 	}
 	return r
 }
@@ -80,6 +88,13 @@ type Badger struct {
 	applier sync.WaitGroup
 	failed  error // the last error of the applier, while it retries
 	backlog int   // bytes of logged batches not yet in Badger
+	held    error // set while the applier waits for disk space (ErrDiskFull)
+
+	refusedLogged atomic.Int64 // when a refusal for lack of space was last logged (ns)
+
+	space        *space
+	memTableSize int64
+	vlogFileSize int64
 }
 
 // maxBacklog bounds the memory held by batches waiting for Badger: past it, Apply waits for the
@@ -112,8 +127,26 @@ func OpenBadger(opts BadgerOptions) (*Badger, error) {
 	if o.ValueThreshold > o.MemTableSize*15/100 {
 		return nil, fmt.Errorf("store: ValueThreshold %d must not exceed 15%% of MemTableSize %d", o.ValueThreshold, o.MemTableSize)
 	}
+	if o.Reserve < MinReserve {
+		return nil, fmt.Errorf("store: a reserve of %d bytes is below the minimum of %d", o.Reserve, MinReserve)
+	}
+	if fi, err := os.Stat(o.Dir); err == nil && !fi.IsDir() {
+		return nil, fmt.Errorf("store: %s is not a directory", o.Dir)
+	}
 	if err := privdir.Own(o.Dir); err != nil {
-		return nil, fmt.Errorf("store: create data directory: %w", err)
+		return nil, fmt.Errorf("store: create data directory %s: %w", o.Dir, err)
+	}
+	if err := checkBefore(o.Dir); err != nil {
+		return nil, err
+	}
+	sp := &space{dir: o.Dir, reserve: o.Reserve}
+	// Opening writes (Badger's memtable, the log's replay): never with the filesystem nearly full.
+	need := o.MemTableSize
+	if fi, err := os.Stat(filepath.Join(o.Dir, "clckpt.wal")); err == nil {
+		need += fi.Size()
+	}
+	if ok, free := sp.enough(need); !ok {
+		return nil, fmt.Errorf("store: cannot open: %w", fullError(o.Dir, free, o.Reserve/2+need))
 	}
 	bo := badger.DefaultOptions(o.Dir).
 		WithLogger(badgerLogger{o.Logger}).
@@ -135,9 +168,14 @@ func OpenBadger(opts BadgerOptions) (*Badger, error) {
 		return nil, fmt.Errorf("store: open badger in %s: %w", o.Dir, err)
 	}
 	b := &Badger{db: db, log: o.Logger, maxValue: o.ValueLogFileSize / 2, threshold: o.ValueThreshold,
-		stop: make(chan struct{}), pending: make(map[string]pendingValue), kick: make(chan struct{}, 1)}
+		stop: make(chan struct{}), pending: make(map[string]pendingValue), kick: make(chan struct{}, 1),
+		space: sp, memTableSize: o.MemTableSize, vlogFileSize: o.ValueLogFileSize}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
+	}
+	if err := checkValues(db, o.Dir); err != nil {
+		db.Close()
+		return nil, err
 	}
 	b.drained = sync.NewCond(&b.mu)
 	if b.wal, err = openWAL(filepath.Join(o.Dir, "clckpt.wal"), o.SyncWrites); err != nil {
@@ -175,7 +213,8 @@ func (b *Badger) collectGarbage(every time.Duration) {
 		case <-b.stop:
 			return
 		case <-t.C:
-			for b.db.RunValueLogGC(0.5) == nil {
+			// A rewrite moves up to half a value-log file into the current one.
+			for ok, _ := b.space.enough(b.vlogFileSize / 2); ok && b.db.RunValueLogGC(0.5) == nil; ok, _ = b.space.enough(b.vlogFileSize / 2) {
 				select {
 				case <-b.stop:
 					return
@@ -224,11 +263,14 @@ func (b *Badger) drain() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	target := b.seq
-	for b.applied < target && !b.closed {
+	for b.applied < target && !b.closed && b.held == nil {
 		b.drained.Wait()
 	}
 	if b.closed {
 		return ErrClosed
+	}
+	if b.applied < target {
+		return b.held // the log holds what Badger lacks until space returns
 	}
 	return nil
 }
@@ -245,6 +287,31 @@ func (b *Badger) logBarrier(batch *Batch) error {
 		return walError("append", err)
 	}
 	return nil
+}
+
+// refuse returns ErrDiskFull if batch would leave less than the reserve free. Short of space, it
+// first empties the log if Badger holds everything in it. A batch that deletes and writes little
+// (a section deleted to make room) only needs half the reserve: a full store can still be emptied.
+func (b *Badger) refuse(batch *Batch) error {
+	deletes, values := false, 0
+	for _, op := range batch.ops {
+		deletes = deletes || op.Delete
+		values += len(op.Value)
+	}
+	freeing := deletes && values < 4<<10
+	err := b.space.check(int64(batch.size), freeing)
+	if err != nil && b.emptyLog() {
+		err = b.space.check(int64(batch.size), freeing)
+	}
+	if err != nil {
+		// Once a minute at most: near the limit writes go back and forth between refused and not.
+		if now := time.Now().UnixNano(); now-b.refusedLogged.Load() > int64(time.Minute) {
+			b.refusedLogged.Store(now)
+			b.log.Error("disk nearly full: writes are refused until space is freed", "err", err)
+		}
+		return err
+	}
+	return nil // if the applier holds, it sees the space at its next look (see waitForSpace)
 }
 
 type badgerView struct{ txn *badger.Txn }
@@ -289,6 +356,9 @@ func (b *Badger) Apply(batch *Batch) error {
 	if err := b.fits(batch.ops); err != nil {
 		return err
 	}
+	if err := b.refuse(batch); err != nil {
+		return err
+	}
 	if batch.size >= bulkBatch {
 		// Everything logged before must be in Badger first, and the log must say that this
 		// batch's keys were written past it, or a replay would put their older values back.
@@ -307,13 +377,19 @@ func (b *Badger) Apply(batch *Batch) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for b.backlog > maxBacklog && !b.closed {
+	for b.backlog > maxBacklog && !b.closed && b.held == nil {
 		b.drained.Wait()
 	}
 	if b.closed {
 		return ErrClosed
 	}
+	if b.held != nil && b.backlog > maxBacklog {
+		return b.held // the backlog waits for space: do not wait with it
+	}
 	if err := b.wal.append(rec); err != nil {
+		if isENOSPC(err) {
+			return fmt.Errorf("%w: %w", ErrDiskFull, walError("append", err))
+		}
 		return walError("append", err) // nothing was acknowledged
 	}
 	b.seq++
@@ -384,6 +460,9 @@ func (b *Badger) applyLoop() {
 		}
 		for len(q) > 0 {
 			n := b.group(q)
+			if !b.waitForSpace(q[:n]) {
+				return // closing: the next open replays the log
+			}
 			if err := b.commit(q[:n]); err != nil {
 				b.mu.Lock()
 				b.failed = err
@@ -399,6 +478,56 @@ func (b *Badger) applyLoop() {
 			backoff = 10 * time.Millisecond
 			b.done(q[:n])
 			q = q[n:]
+		}
+	}
+}
+
+// emptyLog empties the log if everything in it is in Badger, and reports whether it did.
+func (b *Badger) emptyLog() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed || b.applied != b.seq || len(b.queue) > 0 || b.wal.size == 0 {
+		return false
+	}
+	if err := b.wal.reset(); err != nil {
+		b.log.Warn("emptying the write-ahead log", "err", err)
+		return false
+	}
+	b.space.forget()
+	return true
+}
+
+// waitForSpace returns once Badger may write the batches of q (half the reserve stays free), or
+// false when the store closes first. While it waits, Apply and View fail with ErrDiskFull.
+func (b *Badger) waitForSpace(q []*logged) bool {
+	size := int64(0)
+	for _, l := range q {
+		size += int64(l.size)
+	}
+	for {
+		ok, free := b.space.enough(size)
+		b.mu.Lock()
+		if ok {
+			if b.held != nil {
+				b.log.Warn("disk space is back: committing the logged writes to Badger", "free_mib", mib(free))
+				b.held = nil
+				b.drained.Broadcast()
+			}
+			b.mu.Unlock()
+			return true
+		}
+		if b.held == nil {
+			b.held = fullError(b.space.dir, free, b.space.reserve/2+size)
+			b.log.Error("disk nearly full: writes are refused and the logged ones wait for space", "dir", b.space.dir,
+				"free_mib", mib(free), "reserve_mib", mib(b.space.reserve))
+			b.drained.Broadcast() // waiters in Apply and drain give up
+		}
+		b.mu.Unlock()
+		select {
+		case <-b.stop:
+			return false
+		case <-b.kick: // a write was accepted: space may be back
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }
@@ -493,7 +622,18 @@ func (b *Badger) Close() error {
 	close(b.stop)
 	b.applier.Wait()
 	b.gcDone.Wait()
+	// Badger's close writes its memtable out through a memory map: on a full filesystem that write
+	// would kill the process. Leave the store as a crash would; the next open replays the log.
+	if ok, free := b.space.enough(b.memTableSize); !ok {
+		b.log.Error("closing without flushing Badger: the filesystem is full; the next open recovers the data",
+			"dir", b.space.dir, "free_mib", mib(free))
+		return errors.Join(fullError(b.space.dir, free, b.space.reserve/2+b.memTableSize), b.wal.close())
+	}
 	err := b.db.Close()
+	if err == nil && b.applied == b.seq {
+		// Badger holds everything: an empty log makes the next open need no room for its replay.
+		err = b.wal.reset()
+	}
 	if werr := b.wal.close(); err == nil {
 		err = werr
 	}

@@ -1,0 +1,133 @@
+package gotests
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// netLab is three network namespaces on one bridge of the root namespace: a private network on
+// this machine only. Member i has address <net>.i; the root namespace (the writer, the checker)
+// has <net>.254.
+type netLab struct {
+	t      *testing.T
+	prefix string // e.g. 10.77.12
+	tag    string // names of namespaces and links
+}
+
+func (l *netLab) ip(args ...string) {
+	l.t.Helper()
+	out, err := exec.Command("ip", args...).CombinedOutput()
+	require.NoError(l.t, err, "ip %s: %s", strings.Join(args, " "), out)
+}
+
+func newNetLab(t *testing.T) *netLab {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skipf("network namespaces need root (euid %d)", os.Geteuid())
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("the ip command (iproute2) is not installed")
+	}
+	n := os.Getpid() % 200
+	l := &netLab{t: t, prefix: fmt.Sprintf("10.77.%d", n+20), tag: fmt.Sprintf("ck%d", os.Getpid()%100000)}
+	if out, err := exec.Command("ip", "link", "add", l.tag+"br", "type", "bridge").CombinedOutput(); err != nil {
+		t.Skipf("cannot create a bridge (ip link add type bridge): %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		for i := 1; i <= 3; i++ {
+			_ = exec.Command("ip", "netns", "del", l.ns(i)).Run()
+		}
+		_ = exec.Command("ip", "link", "del", l.tag+"br").Run()
+	})
+	l.ip("addr", "add", l.prefix+".254/24", "dev", l.tag+"br")
+	l.ip("link", "set", l.tag+"br", "up")
+	for i := 1; i <= 3; i++ {
+		ns, host, inner := l.ns(i), l.hostLink(i), fmt.Sprintf("%sn%d", l.tag, i)
+		l.ip("netns", "add", ns)
+		l.ip("link", "add", host, "type", "veth", "peer", "name", inner)
+		l.ip("link", "set", inner, "netns", ns)
+		l.ip("link", "set", host, "master", l.tag+"br", "up")
+		l.ip("-n", ns, "addr", "add", l.addr(i)+"/24", "dev", inner)
+		l.ip("-n", ns, "link", "set", inner, "up")
+		l.ip("-n", ns, "link", "set", "lo", "up")
+	}
+	return l
+}
+
+func (l *netLab) ns(i int) string       { return fmt.Sprintf("%s-%d", l.tag, i) }
+func (l *netLab) hostLink(i int) string { return fmt.Sprintf("%sh%d", l.tag, i) }
+func (l *netLab) addr(i int) string     { return fmt.Sprintf("%s.%d", l.prefix, i) }
+
+// cut takes member i off the network (its link to the bridge goes down); heal brings it back.
+func (l *netLab) cut(i int)  { l.ip("link", "set", l.hostLink(i), "down") }
+func (l *netLab) heal(i int) { l.ip("link", "set", l.hostLink(i), "up") }
+
+// TestPartitionMinorityCutOff: three clckpt serve nodes, each in its own network namespace, form one
+// NATS cluster over a bridge; a writer in the root namespace makes numbered WR_ALL_REPLICAS writes.
+// The node of the active replica is cut off the network: the majority elects a new active and the
+// writes go on. After the heal the cut node catches up; every acknowledged write is there and the
+// three replicas are byte-identical.
+func TestPartitionMinorityCutOff(t *testing.T) {
+	l := newNetLab(t)
+	dir := t.TempDir()
+	var routes, clients []string
+	for i := 1; i <= 3; i++ {
+		routes = append(routes, "nats-route://"+l.addr(i)+":6222")
+		clients = append(clients, "nats://"+l.addr(i)+":4222")
+	}
+	nodes := map[string]*proc{}
+	for i := 1; i <= 3; i++ {
+		name := "s" + strconv.Itoa(i)
+		nodes[name] = start(t, name, []string{"CLCKPT_DATA_DIR=" + dir + "/" + name, "CLCKPT_LEASE=1s", "CLCKPT_ACK_TIMEOUT=500ms", "CLCKPT_LOG_LEVEL=info"},
+			"ip", "netns", "exec", l.ns(i), bin("clckpt"), "serve", "--node", name, "--host", l.addr(i), "--port", "4222",
+			"--cluster-port", "6222", "--routes", strings.Join(routes, ","), "--no-auth")
+	}
+	for _, p := range nodes {
+		p.waitLine("^ready", 90*time.Second)
+	}
+	url := strings.Join(clients, ",")
+	const n = 1500
+	w := start(t, "writer", memberEnv("writer", dir+"/writer", url), bin("writer"), "-name", "numbered", "-n", strconv.Itoa(n), "-pause", "1ms")
+	w.waitLine("^ready", 60*time.Second)
+	w.waitLine(`^ack 300$`, 120*time.Second)
+	active := entryOf(t, url, "numbered").Active
+	require.Contains(t, nodes, active)
+	i, _ := strconv.Atoi(strings.TrimPrefix(active, "s"))
+	l.cut(i)
+	cutAt := ackedCount(w)
+	t.Logf("cut %s (the active) off the network after %d acknowledged writes", active, cutAt)
+	w.waitLine(`^ack `+strconv.Itoa(cutAt+500)+`$`, 3*time.Minute)
+	var majority []string
+	for j := 1; j <= 3; j++ {
+		if j != i {
+			majority = append(majority, clients[j-1])
+		}
+	}
+	require.NotEqual(t, active, entryOf(t, strings.Join(majority, ","), "numbered").Active, "the majority elected a new active")
+	l.heal(i)
+	healAt := ackedCount(w)
+	t.Logf("healed after %d acknowledged writes", healAt)
+	w.waitLine(`^done$`, 3*time.Minute)
+	require.Equal(t, 0, w.wait(30*time.Second))
+	t.Logf("%d writes acknowledged, %d of them while %s was cut off; %d retried", n, healAt-cutAt, active, len(w.matching(`^retry `)))
+	checkAcknowledged(t, url, "numbered", n)
+	require.Eventually(t, func() bool {
+		e := entryOf(t, url, "numbered")
+		return e.IsSynced("s1") && e.IsSynced("s2") && e.IsSynced("s3")
+	}, 60*time.Second, 200*time.Millisecond, "the cut node is back in sync")
+	for _, p := range nodes {
+		require.Equal(t, 0, p.stop())
+	}
+	d := replicaDigest(t, dirOf(dir+"/s1", "s1"), "numbered")
+	require.Contains(t, d, "(100 sections)")
+	for _, name := range []string{"s2", "s3"} {
+		require.Equal(t, d, replicaDigest(t, dirOf(dir+"/"+name, name), "numbered"), "%s's replica", name)
+	}
+}
