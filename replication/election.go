@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -62,8 +63,14 @@ func (m *Member) elect(ctx context.Context, c *ckpt, e *directory.Entry) error {
 		}()
 	}
 	wg.Wait()
+	if e.Attrs.Flags&engine.WriteAllReplicas != 0 {
+		// Only an in-sync replica holds every acknowledged write. If none but the lost active is
+		// reachable, there is no new active: the old one (it may only have lost its lease for a
+		// while) or an in-sync replica must come back.
+		cands = slices.DeleteFunc(cands, func(c candidate) bool { return !c.synced })
+	}
 	if len(cands) == 0 {
-		return fmt.Errorf("%w: no replica of %q can take over from %s", engine.ErrTryAgain, e.Name, e.Active)
+		return fmt.Errorf("%w: no replica of %q that holds every acknowledged write can take over from %s", engine.ErrTryAgain, e.Name, e.Active)
 	}
 	// In-sync replicas first (they hold every acknowledged write), then the most advanced, then by
 	// name so that every elector picks the same one.

@@ -251,3 +251,34 @@ func TestARetriedCallIsAppliedOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "generatedSection1\x00", string(next))
 }
+
+// TestOnlyAnInSyncReplicaIsElected: a WR_ALL_REPLICAS checkpoint whose active had taken its only
+// other replica out of the in-sync set loses that active: the out-of-sync replica, which may lack
+// acknowledged writes, is not elected; calls say TRY_AGAIN instead of answering from it.
+func TestOnlyAnInSyncReplicaIsElected(t *testing.T) {
+	cl := newCluster(t)
+	for _, s := range []string{"s1", "s2"} {
+		cl.join(s, directory.KindServer)
+	}
+	app := cl.join("app", directory.KindApplication)
+	h, err := app.Open(bg, "ck", attrs(engine.WriteAllReplicas), rwc)
+	require.NoError(t, err)
+	_, err = h.CreateSection(bg, []byte("s"), engine.Never, []byte("v1"))
+	require.NoError(t, err)
+	id, err := app.dir.Lookup(bg, []byte("ck"))
+	require.NoError(t, err)
+	active := cl.activeOf(app, "ck")
+	// What the active records before it acknowledges writes without a replica that stopped answering.
+	_, err = app.dir.Update(bg, id, func(e *directory.Entry) error {
+		e.Synced = []string{active}
+		return nil
+	})
+	require.NoError(t, err)
+	cl.crash(active)
+	cl.waitDead(active)
+	err = h.Write(bg, []engine.WriteElement{{SectionID: []byte("s"), Data: []byte("v2")}})
+	require.ErrorIs(t, err, engine.ErrTryAgain)
+	e, err := app.dir.Get(bg, id)
+	require.NoError(t, err)
+	require.Equal(t, active, e.Active, "no replica out of sync was elected")
+}
