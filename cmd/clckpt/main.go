@@ -27,6 +27,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/clckpt/libclckpt/config"
+	"github.com/clckpt/libclckpt/internal/procstats"
 	"github.com/clckpt/libclckpt/replication"
 	"github.com/clckpt/libclckpt/replication/directory"
 	"github.com/clckpt/libclckpt/replication/natsconn"
@@ -104,6 +105,14 @@ func serve(args []string) error {
 		handler = slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel})
 	}
 	log := slog.New(handler).With("node", cfg.Node)
+	if cfg.StatsInterval > 0 {
+		// Its own handler: the line is wanted whatever CLCKPT_LOG_LEVEL says.
+		var statsHandler slog.Handler = slog.NewTextHandler(os.Stderr, nil)
+		if *jsonLogs {
+			statsHandler = slog.NewJSONHandler(os.Stderr, nil)
+		}
+		defer procstats.Start(cfg.StatsInterval, slog.New(statsHandler).With("node", cfg.Node), nil)()
+	}
 	start := time.Now()
 	if *natsURL != "" {
 		return serveMember(cfg, *natsURL, log, start)
