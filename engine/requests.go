@@ -47,20 +47,40 @@ func (l *requestLog) add(op *Op) {
 	if op.Request == 0 {
 		return
 	}
-	if l.byID == nil {
-		l.byID = make(map[uint64]requestOutcome, rememberedRequests)
-		l.order = make([]uint64, rememberedRequests)
-	}
-	if old := l.order[l.next]; old != 0 {
-		delete(l.byID, old)
-	}
-	l.order[l.next] = op.Request
-	l.next = (l.next + 1) % rememberedRequests
 	o := requestOutcome{lsn: op.LSN, written: len(op.Writes)}
 	if op.Kind == OpCreateSection {
 		o.section = bytes.Clone(op.Section) // op may point into a message
 	}
-	l.byID[op.Request] = o
+	l.put(op.Request, o)
+}
+
+func (l *requestLog) put(id uint64, o requestOutcome) {
+	if l.byID == nil {
+		l.byID = make(map[uint64]requestOutcome, rememberedRequests)
+		l.order = make([]uint64, rememberedRequests)
+	}
+	if _, ok := l.byID[id]; ok {
+		l.byID[id] = o
+		return
+	}
+	if old := l.order[l.next]; old != 0 {
+		delete(l.byID, old)
+	}
+	l.order[l.next] = id
+	l.next = (l.next + 1) % rememberedRequests
+	l.byID[id] = o
+}
+
+// upTo lists the remembered requests of the ops up to lsn, oldest first (for a snapshot).
+func (l *requestLog) upTo(lsn uint64) []SnapshotRequest {
+	var out []SnapshotRequest
+	for i := range l.order {
+		id := l.order[(l.next+i)%len(l.order)]
+		if o, ok := l.byID[id]; ok && id != 0 && o.lsn <= lsn {
+			out = append(out, SnapshotRequest{ID: id, LSN: o.lsn, Section: o.section, Written: o.written})
+		}
+	}
+	return out
 }
 
 // repeated answers a request this replica already applied: it waits as the first attempt waited

@@ -15,6 +15,7 @@ var (
 	binDir  string // binaries built for the tests
 	counter string // the C counter example (build/bin/ckptTest)
 	peer    string // the C program of the cross-process callback tests (build/bin/ckptPeer, ctests/peer.c)
+	soak    string // one member of the soak test (build/bin/ckptSoak, ctests/soak.c)
 )
 
 func TestMain(m *testing.M) {
@@ -39,7 +40,7 @@ func run(m *testing.M) int {
 		}
 	}
 	// The C programs need the library: make builds them all (the C toolchain is required).
-	cmd := exec.Command("make", "--no-print-directory", "lib", "build/bin/ckptTest", "build/bin/ckptPeer")
+	cmd := exec.Command("make", "--no-print-directory", "lib", "build/bin/ckptTest", "build/bin/ckptPeer", "build/bin/ckptSoak")
 	cmd.Dir, cmd.Stdout, cmd.Stderr = root, os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building the C library and the counter example:", err)
@@ -47,6 +48,7 @@ func run(m *testing.M) int {
 	}
 	counter = filepath.Join(root, "build", "bin", "ckptTest")
 	peer = filepath.Join(root, "build", "bin", "ckptPeer")
+	soak = filepath.Join(root, "build", "bin", "ckptSoak")
 	return m.Run()
 }
 

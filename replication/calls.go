@@ -41,6 +41,13 @@ func (m *Member) onCall(msg *nats.Msg) {
 // serve runs a call on the local active replica, or answers NotActive.
 func (m *Member) serve(ctx context.Context, call *wire.CallMsg) *wire.ReplyMsg {
 	c := m.ckptFor(call.Ckpt)
+	if call.Kind == wire.CallHandover {
+		if a := c.handingOver(); a != nil {
+			lsn, err := m.handOver(ctx, c, a, call.Origin)
+			return &wire.ReplyMsg{LSN: lsn, Err: err}
+		}
+		return &wire.ReplyMsg{NotActive: true}
+	}
 	rep, a := c.localActive()
 	if rep == nil || a.epoch < call.Epoch {
 		// The caller may know more than this member's watch has told it yet.
@@ -89,8 +96,6 @@ func (m *Member) serve(ctx context.Context, call *wire.CallMsg) *wire.ReplyMsg {
 		r.Expiration, r.LastUpdate = d.Expiration.UnixNano(), d.LastUpdate.UnixNano()
 	case wire.CallSynchronize:
 		err = a.synchronize(ctx)
-	case wire.CallHandover:
-		r.LSN, err = m.handOver(ctx, c, a, call.Origin)
 	default:
 		err = fmt.Errorf("%w: call kind %d", engine.ErrInvalidParameter, call.Kind)
 	}

@@ -226,6 +226,15 @@ func (m *SnapshotMsg) Encode(buf []byte) []byte {
 		e.u64(s.LSN)
 		e.bytes(s.Data)
 	}
+	if m.Part == SnapHeader { // the requests go once, in the first message
+		e.u32(uint32(len(h.Requests)))
+		for _, q := range h.Requests {
+			e.u64(q.ID)
+			e.u64(q.LSN)
+			e.bytes(q.Section)
+			e.u32(uint32(q.Written))
+		}
+	}
 	return e.b
 }
 
@@ -295,6 +304,15 @@ func DecodeSnapshotMsg(msg []byte) (*SnapshotMsg, error) {
 		s.Data = d.bytes()
 		if d.err == nil && s.State != engine.SectionValid && s.State != engine.SectionCorrupted {
 			d.fail("section state %d", s.State)
+		}
+	}
+	if m.Part == SnapHeader {
+		if n := d.count(21); n > 0 {
+			h.Requests = make([]engine.SnapshotRequest, n)
+		}
+		for i := range h.Requests {
+			q := &h.Requests[i]
+			q.ID, q.LSN, q.Section, q.Written = d.u64(), d.u64(), d.bytes(), int(d.u32())
 		}
 	}
 	if d.err == nil && m.Part > SnapEnd {

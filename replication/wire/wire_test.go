@@ -43,6 +43,17 @@ func TestRoundTrips(t *testing.T) {
 	gotSnap, err := DecodeSnapshotMsg(snap.Encode(nil))
 	require.NoError(t, err)
 	require.Equal(t, &snap, gotSnap)
+	// The first message carries the requests the replica remembers; the others do not repeat them.
+	first := SnapshotMsg{Ckpt: 4, Epoch: 2, Part: SnapHeader, Header: snap.Header}
+	first.Header.Requests = []engine.SnapshotRequest{{ID: 1 << 40, LSN: 9, Section: []byte("a")}, {ID: 2, LSN: 10, Written: 2}}
+	gotFirst, err := DecodeSnapshotMsg(first.Encode(nil))
+	require.NoError(t, err)
+	require.Equal(t, &first, gotFirst)
+	sections := first
+	sections.Part = SnapSections
+	gotSections, err := DecodeSnapshotMsg(sections.Encode(nil))
+	require.NoError(t, err)
+	require.Empty(t, gotSections.Header.Requests)
 
 	call := CallMsg{Kind: CallRead, Ckpt: 1, Epoch: 2, Origin: "m/3", Request: 1 << 63, Reads: []ReadReq{{Section: []byte("s"), Offset: 1, Size: 10}, {Whole: true}},
 		Writes: []engine.WriteElement{{SectionID: []byte("w"), Data: []byte("d")}}, Filter: 5, At: 77, Timeout: time.Second}
