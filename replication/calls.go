@@ -23,10 +23,11 @@ func (m *Member) onCall(msg *nats.Msg) {
 	if err != nil {
 		reply = &wire.ReplyMsg{Err: fmt.Errorf("%w: %w", engine.ErrInvalidParameter, err)}
 	} else {
-		ctx, cancel := context.WithTimeout(m.ctx, callTimeout)
+		timeout := callTimeout
 		if call.Timeout > 0 {
-			ctx, cancel = context.WithTimeout(m.ctx, call.Timeout)
+			timeout = call.Timeout
 		}
+		ctx, cancel := context.WithTimeout(m.ctx, timeout)
 		reply = m.serve(ctx, call)
 		cancel()
 		if m.ctx.Err() != nil {
