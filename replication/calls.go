@@ -23,11 +23,7 @@ func (m *Member) onCall(msg *nats.Msg) {
 	if err != nil {
 		reply = &wire.ReplyMsg{Err: fmt.Errorf("%w: %w", engine.ErrInvalidParameter, err)}
 	} else {
-		timeout := callTimeout
-		if call.Timeout > 0 {
-			timeout = call.Timeout
-		}
-		ctx, cancel := context.WithTimeout(m.ctx, timeout)
+		ctx, cancel := callContext(m.ctx, call)
 		reply = m.serve(ctx, call)
 		cancel()
 		if m.ctx.Err() != nil {
@@ -37,6 +33,15 @@ func (m *Member) onCall(msg *nats.Msg) {
 		}
 	}
 	_ = msg.Respond(reply.Encode(nil))
+}
+
+// callContext bounds a forwarded call by its own timeout, else callTimeout; cancel releases all of it.
+func callContext(parent context.Context, call *wire.CallMsg) (context.Context, context.CancelFunc) {
+	timeout := callTimeout
+	if call.Timeout > 0 {
+		timeout = call.Timeout
+	}
+	return context.WithTimeout(parent, timeout)
 }
 
 // serve runs a call on the local active replica, or answers NotActive.
