@@ -20,6 +20,9 @@ type Sample struct {
 	Goroutines int
 	HeapLive   uint64 // bytes of Go heap live after the last GC
 	RSS        uint64 // resident set size in bytes (0 where /proc is missing)
+	// RSSAnon is the anonymous part of RSS: heap, stacks, C allocations. The rest maps files, such
+	// as a store's memory-mapped value log, and follows what the store holds.
+	RSSAnon uint64
 	FDs        int    // open file descriptors (-1 where /proc is missing)
 }
 
@@ -36,6 +39,15 @@ func Read() Sample {
 		if f := bytes.Fields(b); len(f) > 1 {
 			if pages, err := strconv.ParseUint(string(f[1]), 10, 64); err == nil {
 				s.RSS = pages * uint64(os.Getpagesize())
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range bytes.Split(b, []byte("\n")) {
+			if f := bytes.Fields(line); len(f) >= 2 && string(f[0]) == "RssAnon:" {
+				if kb, err := strconv.ParseUint(string(f[1]), 10, 64); err == nil {
+					s.RSSAnon = kb << 10
+				}
 			}
 		}
 	}
@@ -63,7 +75,7 @@ func Start(interval time.Duration, log *slog.Logger, extra func() []slog.Attr) (
 			}
 			s := Read()
 			attrs := []slog.Attr{slog.Int("goroutines", s.Goroutines), slog.Uint64("heap_live", s.HeapLive),
-				slog.Uint64("rss", s.RSS), slog.Int("fds", s.FDs)}
+				slog.Uint64("rss", s.RSS), slog.Uint64("rss_anon", s.RSSAnon), slog.Int("fds", s.FDs)}
 			if extra != nil {
 				attrs = append(attrs, extra()...)
 			}

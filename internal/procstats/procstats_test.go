@@ -17,6 +17,8 @@ func TestReadCountsWhatTheProcessHolds(t *testing.T) {
 	runtime.GC() // the live heap is known from the first GC on
 	before := Read()
 	require.Positive(t, before.RSS)
+	require.Positive(t, before.RSSAnon)
+	require.LessOrEqual(t, before.RSSAnon, before.RSS)
 	require.Positive(t, before.HeapLive)
 	f, err := os.Open(os.Args[0])
 	require.NoError(t, err)
@@ -51,7 +53,7 @@ func TestStartLogsALineEveryIntervalUntilStopped(t *testing.T) {
 	var out syncBuffer
 	log := slog.New(slog.NewTextHandler(&out, nil))
 	stop := Start(20*time.Millisecond, log, func() []slog.Attr { return []slog.Attr{slog.Int("handles", 7)} })
-	line := regexp.MustCompile(`msg=stats goroutines=\d+ heap_live=\d+ rss=[1-9]\d* fds=\d+ handles=7\n`)
+	line := regexp.MustCompile(`msg=stats goroutines=\d+ heap_live=\d+ rss=[1-9]\d* rss_anon=[1-9]\d* fds=\d+ handles=7\n`)
 	require.Eventually(t, func() bool { return len(line.FindAllString(out.String(), -1)) >= 3 },
 		10*time.Second, 10*time.Millisecond)
 	stop()
