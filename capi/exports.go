@@ -72,6 +72,7 @@ func closeBackendIfIdle() {
 		return
 	}
 	if b := backend.Swap(nil); b != nil {
+		b.stopStats()
 		if err := b.Close(); err != nil {
 			log.Warn("closing the service", "err", err)
 		}

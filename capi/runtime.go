@@ -24,6 +24,7 @@ import (
 	"github.com/clckpt/libclckpt/capi/rc"
 	"github.com/clckpt/libclckpt/config"
 	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/internal/procstats"
 	"github.com/clckpt/libclckpt/replication"
 )
 
@@ -39,7 +40,11 @@ var (
 	iterations  = handles.New[*iteration](handles.Iterator)
 )
 
-type engineService struct{ engine.Service }
+// engineService is the backend and, when CLCKPT_STATS_INTERVAL is set, the stop of its stats line.
+type engineService struct {
+	engine.Service
+	stopStats func()
+}
 
 // service is what one clCkptInitialize created.
 type service struct {
@@ -96,7 +101,16 @@ func openBackend() error {
 		return err
 	}
 	log.Info("joined the checkpoint service", "member", m.Name(), "data", cfg.DataDir)
-	backend.Store(&engineService{m})
+	b := &engineService{Service: m, stopStats: func() {}}
+	if cfg.StatsInterval > 0 {
+		// Its own logger: the line is wanted whatever CLCKPT_LOG_LEVEL says.
+		statsLog := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("component", "libclckpt", "member", m.Name())
+		b.stopStats = procstats.Start(cfg.StatsInterval, statsLog, func() []slog.Attr {
+			return []slog.Attr{slog.Int("services", services.Len()), slog.Int("checkpoints", checkpoints.Len()),
+				slog.Int("iterations", iterations.Len())}
+		})
+	}
+	backend.Store(b)
 	return nil
 }
 

@@ -51,6 +51,10 @@ type Config struct {
 	// Subject is the NATS subject prefix and the KV bucket prefix of this deployment
 	// (CLCKPT_SUBJECT, default "clckpt").
 	Subject string
+	// StatsInterval, when positive, makes the process log a "stats" line (goroutines, heap, RSS,
+	// open fds, open handles) at this interval, whatever the log level (CLCKPT_STATS_INTERVAL,
+	// default 0: off).
+	StatsInterval time.Duration
 }
 
 // NATS are the settings of the connection to an external NATS server or cluster.
@@ -92,6 +96,7 @@ func FromEnv() (Config, error) {
 		{"CLCKPT_PORT", &c.Port}, {"CLCKPT_LEASE", &c.Lease}, {"CLCKPT_ACK_TIMEOUT", &c.AckTimeout},
 		{"CLCKPT_REPLICAS", &c.Replicas}, {"CLCKPT_TAIL_BYTES", &c.TailBytes}, {"CLCKPT_SUBJECT", &c.Subject},
 		{"CLCKPT_DISK_RESERVE", &c.DiskReserve},
+		{"CLCKPT_STATS_INTERVAL", &c.StatsInterval},
 	} {
 		if err := parseEnv(v.name, v.dst); err != nil {
 			return c, err
@@ -187,6 +192,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("config: CLCKPT_TAIL_BYTES %d must not be negative", c.TailBytes)
 	case c.DiskReserve != 0 && c.DiskReserve < store.MinReserve:
 		return fmt.Errorf("config: CLCKPT_DISK_RESERVE %d is below the minimum of %d bytes", c.DiskReserve, store.MinReserve)
+	case c.StatsInterval != 0 && c.StatsInterval < 100*time.Millisecond:
+		return fmt.Errorf("config: CLCKPT_STATS_INTERVAL %s: use 0 (off) or at least 100ms", c.StatsInterval)
 	case !subjectToken.MatchString(c.Subject):
 		return fmt.Errorf("config: CLCKPT_SUBJECT %q: use letters, digits, '_' or '-'", c.Subject)
 	}

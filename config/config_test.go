@@ -18,9 +18,11 @@ func TestFromEnv(t *testing.T) {
 	t.Setenv("CLCKPT_PORT", "5000")
 	t.Setenv("CLCKPT_LEASE", "2s")
 	t.Setenv("CLCKPT_REPLICAS", "2")
+	t.Setenv("CLCKPT_STATS_INTERVAL", "30s")
 	c, err := FromEnv()
 	require.NoError(t, err)
 	want := Default()
+	want.StatsInterval = 30 * time.Second
 	want.Node, want.DataDir, want.SyncWrites, want.LogLevel = "node-a", "/data", true, slog.LevelDebug
 	want.NATS.URL, want.Port, want.Lease, want.Replicas = "nats://a:4222,nats://b:4222", 5000, 2*time.Second, 2
 	require.Equal(t, want, c)
@@ -59,4 +61,8 @@ func TestBadValues(t *testing.T) {
 	t.Setenv("CLCKPT_SUBJECT", "a.b")
 	_, err = FromEnv()
 	require.ErrorContains(t, err, "CLCKPT_SUBJECT")
+	t.Setenv("CLCKPT_SUBJECT", "")
+	t.Setenv("CLCKPT_STATS_INTERVAL", "1ms")
+	_, err = FromEnv()
+	require.ErrorContains(t, err, "CLCKPT_STATS_INTERVAL")
 }

@@ -182,7 +182,8 @@ func (h *handle) Sections(ctx context.Context, filter SectionFilter, t time.Time
 	if err != nil {
 		return nil, err
 	}
-	return NewIterator(ids, h.r.Describe, func() error {
+	describe := func(id []byte) (SectionDescriptor, bool, error) { d, ok := h.r.Describe(id); return d, ok, nil }
+	return NewIterator(ids, describe, func() error {
 		return CheckAccess(h.l.closed.Load(), h.closed.Load(), h.flags, AnyAccess, h.r.name)
 	}), nil
 }
@@ -201,7 +202,7 @@ func (h *handle) Subscribe(fn func(Update)) error {
 // iterator walks a snapshot of section ids. Sections deleted since are skipped; sections created
 // since are not returned.
 type iterator struct {
-	describe func(id []byte) (SectionDescriptor, bool)
+	describe func(id []byte) (SectionDescriptor, bool, error)
 	usable   func() error // fails once the handle or the service is closed
 
 	mu     sync.Mutex
@@ -211,8 +212,9 @@ type iterator struct {
 }
 
 // NewIterator returns a SectionIterator over ids, describing each with describe (which reports
-// false for a section that no longer exists) while usable returns nil.
-func NewIterator(ids [][]byte, describe func(id []byte) (SectionDescriptor, bool), usable func() error) SectionIterator {
+// false for a section that no longer exists, and an error when it cannot tell: Next then returns
+// the error and tries the same section again on the next call) while usable returns nil.
+func NewIterator(ids [][]byte, describe func(id []byte) (SectionDescriptor, bool, error), usable func() error) SectionIterator {
 	return &iterator{ids: ids, describe: describe, usable: usable}
 }
 
@@ -226,9 +228,12 @@ func (it *iterator) Next() (SectionDescriptor, error) {
 		return SectionDescriptor{}, err
 	}
 	for it.next < len(it.ids) {
-		id := it.ids[it.next]
+		d, ok, err := it.describe(it.ids[it.next])
+		if err != nil {
+			return SectionDescriptor{}, err
+		}
 		it.next++
-		if d, ok := it.describe(id); ok {
+		if ok {
 			return d, nil
 		}
 	}

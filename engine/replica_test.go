@@ -168,9 +168,10 @@ func TestSnapshotInstallThenTailReachesTheSameState(t *testing.T) {
 	randomOps(t, rng, fc, leader, 200)
 
 	// A follower joins: a snapshot, then the ops made after the snapshot's LSN.
-	header, secs := snapshot(t, leader)
+	header, secs := snapshotOf(t, leader)
 	randomOps(t, rng, fc, leader, 200)
-	follower := install(t, followerSet, header, secs)
+	follower, err := followerSet.Install(header, sectionsOf(secs))
+	require.NoError(t, err)
 	for _, op := range sink.ops {
 		if op.LSN > header.LSN {
 			require.NoError(t, follower.Apply(&op))
@@ -182,33 +183,6 @@ func TestSnapshotInstallThenTailReachesTheSameState(t *testing.T) {
 	_, err = followerSet.Install(header, func() (*SnapshotSection, error) { return nil, fmt.Errorf("connection lost") })
 	require.Error(t, err)
 	require.Nil(t, followerSet.Get(7))
-}
-
-// snapshot cuts a snapshot of r and keeps a copy of it.
-func snapshot(t *testing.T, r *Replica) (SnapshotHeader, []*SnapshotSection) {
-	var header SnapshotHeader
-	var secs []*SnapshotSection
-	require.NoError(t, r.Snapshot(func(h SnapshotHeader) error { header = h; return nil }, func(s *SnapshotSection) error {
-		c := *s
-		c.ID, c.Data = bytes.Clone(s.ID), bytes.Clone(s.Data)
-		secs = append(secs, &c)
-		return nil
-	}))
-	return header, secs
-}
-
-// install makes a replica in set from a snapshot.
-func install(t *testing.T, set *Replicas, header SnapshotHeader, secs []*SnapshotSection) *Replica {
-	i := 0
-	r, err := set.Install(header, func() (*SnapshotSection, error) {
-		if i == len(secs) {
-			return nil, nil
-		}
-		i++
-		return secs[i-1], nil
-	})
-	require.NoError(t, err)
-	return r
 }
 
 func TestInterruptedInstallIsDroppedAtTheNextStart(t *testing.T) {
@@ -241,8 +215,8 @@ func TestFollowerNotifiesItsSubscribersButNotTheWriter(t *testing.T) {
 	none(t, writerCh)
 }
 
-// TestARetriedRequestIsAppliedOnce: a request retried on the same replica, or on a follower (made
-// from ops or from a snapshot) that became the active, gets the first outcome and changes nothing: the generated section is the same
+// TestARetriedRequestIsAppliedOnce: a request retried on the same replica, or on a follower that
+// became the active, gets the first outcome and changes nothing: the generated section is the same
 // one, a creation or deletion that worked does not fail, a vector write stops at the same element.
 func TestARetriedRequestIsAppliedOnce(t *testing.T) {
 	fc := clock.NewFake(t0)
@@ -266,12 +240,7 @@ func TestARetriedRequestIsAppliedOnce(t *testing.T) {
 	_, lsn := leader.Position()
 	require.Equal(t, uint64(4), lsn)
 
-	// A replica copied from a snapshot knows the requests too (it may become the next active).
-	header, secs := snapshot(t, leader)
-	require.Len(t, header.Requests, 4)
-	copied := install(t, newReplicas(t, fc), header, secs)
-
-	for _, r := range []*Replica{leader, follower, copied} { // the others play the next active
+	for _, r := range []*Replica{leader, follower} { // the follower plays the next active
 		again, err := r.CreateSection(bg, by(1), nil, Never, []byte("g"))
 		require.NoError(t, err)
 		require.Equal(t, gen, again, "the same generated section")
@@ -290,4 +259,56 @@ func TestARetriedRequestIsAppliedOnce(t *testing.T) {
 	require.NoError(t, err)
 	_, err = follower.CreateSection(bg, by(6), sec("named"), Never, []byte("n"))
 	require.ErrorIs(t, err, ErrAlreadyExist)
+}
+
+// TestARetryReachingASnapshotCopyIsNotAppliedTwice: a replica that got its content in a snapshot
+// also knows the requests applied before it was cut, so a retry that reaches it (its active died
+// or handed over) returns the first outcome: the creation does not come back ALREADY_EXIST.
+func TestARetryReachingASnapshotCopyIsNotAppliedTwice(t *testing.T) {
+	fc := clock.NewFake(t0)
+	a := Attributes{Flags: WriteActiveReplica, MaxSections: 8, MaxSectionSize: 16, MaxSectionIDSize: 20}
+	leader, err := newReplicas(t, fc).Create(5, "c", a, 1, false)
+	require.NoError(t, err)
+	by := func(req uint64) Caller { return Caller{Origin: "m/1", Request: req} }
+	gen, err := leader.CreateSection(bg, by(1), nil, Never, []byte("g"))
+	require.NoError(t, err)
+	_, err = leader.CreateSection(bg, by(2), sec("named"), Never, []byte("n"))
+	require.NoError(t, err)
+
+	header, secs := snapshotOf(t, leader)
+	copied, err := newReplicas(t, fc).Install(header, sectionsOf(secs))
+	require.NoError(t, err)
+	again, err := copied.CreateSection(bg, by(1), nil, Never, []byte("g"))
+	require.NoError(t, err)
+	require.Equal(t, gen, again, "the same generated section")
+	_, err = copied.CreateSection(bg, by(2), sec("named"), Never, []byte("n"))
+	require.NoError(t, err, "a creation that worked does not fail on its retry")
+	require.Equal(t, uint32(2), copied.Status().NumberOfSections)
+	_, err = copied.CreateSection(bg, by(3), sec("named"), Never, []byte("n"))
+	require.ErrorIs(t, err, ErrAlreadyExist, "a new request is a new change")
+}
+
+// snapshotOf cuts a snapshot of r and keeps copies of its sections.
+func snapshotOf(t *testing.T, r *Replica) (SnapshotHeader, []*SnapshotSection) {
+	var header SnapshotHeader
+	var secs []*SnapshotSection
+	require.NoError(t, r.Snapshot(func(h SnapshotHeader) error { header = h; return nil }, func(s *SnapshotSection) error {
+		c := *s
+		c.ID, c.Data = bytes.Clone(s.ID), bytes.Clone(s.Data)
+		secs = append(secs, &c)
+		return nil
+	}))
+	return header, secs
+}
+
+// sectionsOf feeds secs to Install, then the end.
+func sectionsOf(secs []*SnapshotSection) func() (*SnapshotSection, error) {
+	i := 0
+	return func() (*SnapshotSection, error) {
+		if i == len(secs) {
+			return nil, nil
+		}
+		i++
+		return secs[i-1], nil
+	}
 }

@@ -27,14 +27,6 @@ type requestOutcome struct {
 	written int    // OpWrite: the elements written
 }
 
-// RequestRecord is a remembered request as a snapshot carries it.
-type RequestRecord struct {
-	ID      uint64
-	LSN     uint64
-	Section []byte
-	Written uint32
-}
-
 // requestLog remembers the outcome of the last requests applied, oldest first out. Guarded by the
 // replica's mutex.
 type requestLog struct {
@@ -62,16 +54,14 @@ func (l *requestLog) add(op *Op) {
 	l.put(op.Request, o)
 }
 
-func (l *requestLog) addRecord(rec RequestRecord) {
-	if rec.ID != 0 {
-		l.put(rec.ID, requestOutcome{lsn: rec.LSN, section: bytes.Clone(rec.Section), written: int(rec.Written)})
-	}
-}
-
 func (l *requestLog) put(id uint64, o requestOutcome) {
 	if l.byID == nil {
 		l.byID = make(map[uint64]requestOutcome, rememberedRequests)
 		l.order = make([]uint64, rememberedRequests)
+	}
+	if _, ok := l.byID[id]; ok {
+		l.byID[id] = o
+		return
 	}
 	if old := l.order[l.next]; old != 0 {
 		delete(l.byID, old)
@@ -81,13 +71,13 @@ func (l *requestLog) put(id uint64, o requestOutcome) {
 	l.byID[id] = o
 }
 
-// upTo returns the remembered requests whose op is at or before lsn, oldest first.
-func (l *requestLog) upTo(lsn uint64) []RequestRecord {
-	var out []RequestRecord
-	for i := range len(l.order) {
+// upTo lists the remembered requests of the ops up to lsn, oldest first (for a snapshot).
+func (l *requestLog) upTo(lsn uint64) []SnapshotRequest {
+	var out []SnapshotRequest
+	for i := range l.order {
 		id := l.order[(l.next+i)%len(l.order)]
-		if o, ok := l.byID[id]; id != 0 && ok && o.lsn <= lsn {
-			out = append(out, RequestRecord{ID: id, LSN: o.lsn, Section: o.section, Written: uint32(o.written)})
+		if o, ok := l.byID[id]; ok && id != 0 && o.lsn <= lsn {
+			out = append(out, SnapshotRequest{ID: id, LSN: o.lsn, Section: o.section, Written: o.written})
 		}
 	}
 	return out

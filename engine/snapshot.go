@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/clckpt/libclckpt/engine/store"
@@ -14,9 +15,17 @@ type SnapshotHeader struct {
 	Epoch uint64
 	LSN   uint64 // the last op the snapshot contains
 	Gen   uint32
-	// Requests are the recent requests whose ops the snapshot contains, oldest first: a replica
-	// made from the snapshot answers their retries as the one it copies would.
-	Requests []RequestRecord
+	// Requests are the requests the replica remembers among the ops the snapshot contains
+	// (requests.go): a retry that reaches the copy is then not applied twice.
+	Requests []SnapshotRequest
+}
+
+// SnapshotRequest is one remembered request and its outcome.
+type SnapshotRequest struct {
+	ID      uint64
+	LSN     uint64
+	Section []byte // a section creation: the section created
+	Written int    // a write: the elements written
 }
 
 // SnapshotSection is one section of a snapshot.
@@ -126,8 +135,8 @@ func (s *Replicas) fill(r *Replica, h SnapshotHeader, next func() (*SnapshotSect
 		}
 	}
 	r.gen, r.lsn, r.incomplete = h.Gen, h.LSN, false
-	for i := range h.Requests {
-		r.requests.addRecord(h.Requests[i])
+	for _, q := range h.Requests {
+		r.requests.put(q.ID, requestOutcome{lsn: q.LSN, section: bytes.Clone(q.Section), written: q.Written})
 	}
 	b.Set(recordKey(r.id), encodeRecord(r.record()))
 	if err := s.store.Apply(&b); err != nil {

@@ -16,6 +16,7 @@ var (
 	counter string // the C counter example (build/bin/ckptTest)
 	peer    string // the C program of the cross-process callback tests (build/bin/ckptPeer, ctests/peer.c)
 	faults  string // the C program of the fault tests (build/bin/ckptFaults, ctests/faults.c)
+	soak    string // one member of the soak test (build/bin/ckptSoak, ctests/soak.c)
 )
 
 func TestMain(m *testing.M) {
@@ -40,7 +41,7 @@ func run(m *testing.M) int {
 		}
 	}
 	// The C programs need the library: make builds them all (the C toolchain is required).
-	cmd := exec.Command("make", "--no-print-directory", "lib", "build/bin/ckptTest", "build/bin/ckptPeer", "build/bin/ckptFaults")
+	cmd := exec.Command("make", "--no-print-directory", "lib", "build/bin/ckptTest", "build/bin/ckptPeer", "build/bin/ckptFaults", "build/bin/ckptSoak")
 	cmd.Dir, cmd.Stdout, cmd.Stderr = root, os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building the C library and the counter example:", err)
@@ -49,6 +50,7 @@ func run(m *testing.M) int {
 	counter = filepath.Join(root, "build", "bin", "ckptTest")
 	peer = filepath.Join(root, "build", "bin", "ckptPeer")
 	faults = filepath.Join(root, "build", "bin", "ckptFaults")
+	soak = filepath.Join(root, "build", "bin", "ckptSoak")
 	return m.Run()
 }
 

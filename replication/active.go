@@ -88,6 +88,12 @@ func (a *active) isFenced() bool {
 	return a.fenced || a.stopped
 }
 
+func (a *active) isStopped() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.stopped
+}
+
 func (a *active) broadcastLocked() {
 	close(a.progress)
 	a.progress = make(chan struct{})
@@ -269,7 +275,7 @@ func (a *active) setSynced(f string, in bool) {
 	switch {
 	case errors.Is(err, errNoChange):
 	case errors.Is(err, errDeposed):
-		a.c.stepDown("the epoch moved on")
+		a.c.depose(a.epoch, "the epoch moved on")
 	case err != nil:
 		m.log.Warn("changing the in-sync set", "checkpoint", a.c.name(), "follower", f, "in", in, "err", err)
 	default:
@@ -589,7 +595,6 @@ func (s *stream) snapshot() error {
 	}
 	err = a.rep.Snapshot(func(h engine.SnapshotHeader) error {
 		header = h
-		header.Requests = nil // the first message carries them; the others need not repeat them
 		batch = wire.NewSnapshotBatch(a.c.id, a.epoch, &header, batchSize+maxSectionOverhead)
 		return send((&wire.SnapshotMsg{Ckpt: a.c.id, Epoch: a.epoch, Part: wire.SnapHeader, Header: h}).Encode(nil))
 	}, func(sec *engine.SnapshotSection) error {

@@ -23,10 +23,7 @@ func (m *Member) onCall(msg *nats.Msg) {
 	if err != nil {
 		reply = &wire.ReplyMsg{Err: fmt.Errorf("%w: %w", engine.ErrInvalidParameter, err)}
 	} else {
-		ctx, cancel := context.WithTimeout(m.ctx, callTimeout)
-		if call.Timeout > 0 {
-			ctx, cancel = context.WithTimeout(m.ctx, call.Timeout)
-		}
+		ctx, cancel := callContext(m.ctx, call)
 		reply = m.serve(ctx, call)
 		cancel()
 		if m.ctx.Err() != nil {
@@ -38,9 +35,25 @@ func (m *Member) onCall(msg *nats.Msg) {
 	_ = msg.Respond(reply.Encode(nil))
 }
 
+// callContext bounds a forwarded call by its own timeout, else callTimeout; cancel releases all of it.
+func callContext(parent context.Context, call *wire.CallMsg) (context.Context, context.CancelFunc) {
+	timeout := callTimeout
+	if call.Timeout > 0 {
+		timeout = call.Timeout
+	}
+	return context.WithTimeout(parent, timeout)
+}
+
 // serve runs a call on the local active replica, or answers NotActive.
 func (m *Member) serve(ctx context.Context, call *wire.CallMsg) *wire.ReplyMsg {
 	c := m.ckptFor(call.Ckpt)
+	if call.Kind == wire.CallHandover {
+		if a := c.handingOver(); a != nil {
+			lsn, err := m.handOver(ctx, c, a, call.Origin)
+			return &wire.ReplyMsg{LSN: lsn, Err: err}
+		}
+		return &wire.ReplyMsg{NotActive: true}
+	}
 	rep, a := c.localActive()
 	if rep == nil || a.epoch < call.Epoch {
 		// The caller may know more than this member's watch has told it yet.
@@ -89,8 +102,6 @@ func (m *Member) serve(ctx context.Context, call *wire.CallMsg) *wire.ReplyMsg {
 		r.Expiration, r.LastUpdate = d.Expiration.UnixNano(), d.LastUpdate.UnixNano()
 	case wire.CallSynchronize:
 		err = a.synchronize(ctx)
-	case wire.CallHandover:
-		r.LSN, err = m.handOver(ctx, c, a, call.Origin)
 	default:
 		err = fmt.Errorf("%w: call kind %d", engine.ErrInvalidParameter, call.Kind)
 	}

@@ -24,6 +24,7 @@ type ckpt struct {
 	gone     bool             // the entry was removed
 	rep      *engine.Replica  // the local replica, if any
 	act      *active          // set while this member is the active replica
+	deposed  uint64           // the last epoch this member learnt it no longer leads: never active in it again
 	inst     *install         // a snapshot being installed
 	handles  map[*handle]struct{}
 	subs     map[string]func(engine.Update) // subscriptions of local handles, kept across replica copies
@@ -141,10 +142,11 @@ func (c *ckpt) reconcileLocked(e *directory.Entry) {
 	}
 
 	// The active role.
-	switch {
-	case c.act != nil && (e.Active != m.name || e.Epoch != c.act.epoch):
+	if c.act != nil && (e.Active != m.name || e.Epoch != c.act.epoch) {
 		c.stepDownLocked("the directory names another active")
-	case c.act == nil && e.Active == m.name && c.rep != nil && !m.fenced.Load() && !m.closed.Load():
+	}
+	// Also right after stepping down: a member fenced by a handover may take the role back.
+	if c.act == nil && e.Active == m.name && c.rep != nil && !m.fenced.Load() && !m.closed.Load() {
 		c.becomeActiveLocked(e)
 	}
 	if c.act != nil {
@@ -181,8 +183,22 @@ func (c *ckpt) stepDownLocked(why string) {
 	}
 }
 
+// depose gives up the active role of epoch for good: an older copy of the entry that still names
+// this member (a watch that lags) must not make it active there again, with writes nobody receives.
+func (c *ckpt) depose(epoch uint64, why string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.deposed = max(c.deposed, epoch)
+	if c.act != nil && c.act.epoch <= epoch {
+		c.stepDownLocked(why)
+	}
+}
+
 // becomeActiveLocked makes the local replica the active one of epoch e.Epoch.
 func (c *ckpt) becomeActiveLocked(e *directory.Entry) {
+	if e.Epoch <= c.deposed {
+		return
+	}
 	if epoch, _ := c.rep.Position(); epoch != e.Epoch {
 		if err := c.rep.SetEpoch(e.Epoch); err != nil {
 			c.m.log.Error("cannot record the new epoch: not taking the active role", "checkpoint", string(e.Name), "err", err)
@@ -206,6 +222,17 @@ func (c *ckpt) setLabel(name string) {
 	if c.label.Load() == nil {
 		c.label.Store(&name)
 	}
+}
+
+// handingOver is the local active role while it can still hand over: serving, or fenced by an
+// earlier handover (a second member taking over at the same time must get the same ops).
+func (c *ckpt) handingOver() *active {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.act == nil || c.act.isStopped() {
+		return nil
+	}
+	return c.act
 }
 
 // localActive returns the local replica when this member is its active, serving.

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/clckpt/libclckpt/engine"
 	"github.com/clckpt/libclckpt/replication/directory"
 	"github.com/clckpt/libclckpt/replication/wire"
@@ -108,8 +110,9 @@ func (m *Member) elect(ctx context.Context, c *ckpt, e *directory.Entry) error {
 
 // setActiveHere makes this member's replica the active one of a collocated checkpoint. If the
 // previous active still answers, it hands over first: it stops taking writes and makes sure this
-// replica has all of its ops. The directory is read afresh (the watch may lag), and the swap only
-// happens if the active is still the one that handed over.
+// replica has all of its ops; the swap waits for that, since the previous active acknowledged them.
+// The directory is read afresh (the watch may lag), and the swap only happens if the active is still
+// the one that handed over. Members racing for the role take it in turn; the last one keeps it.
 func (m *Member) setActiveHere(ctx context.Context, c *ckpt) error {
 	e, err := c.current(ctx)
 	if err != nil {
@@ -121,7 +124,8 @@ func (m *Member) setActiveHere(ctx context.Context, c *ckpt) error {
 	if rep, _ := c.localActive(); rep != nil {
 		return nil
 	}
-	for attempt := 0; ; attempt++ {
+	deadline := time.Now().Add(callTimeout)
+	for {
 		e, err := c.refresh(ctx)
 		if err != nil {
 			return err
@@ -137,16 +141,23 @@ func (m *Member) setActiveHere(ctx context.Context, c *ckpt) error {
 		if _, err := m.waitReplica(ctx, c); err != nil {
 			return err
 		}
-		prev := e.Active
+		prev, prevEpoch := e.Active, e.Epoch
 		if prev != "" && prev != m.name {
-			m.takeOverFrom(ctx, c, e, prev)
+			if err := m.takeOverFrom(ctx, c, e, prev); err != nil {
+				if ctx.Err() != nil || time.Now().After(deadline) {
+					return tryAgain(err)
+				}
+				continue
+			}
 		}
 		ne, err := m.dir.Update(ctx, c.id, func(e *directory.Entry) error {
 			if e.Deleted && e.Opens() == 0 {
 				return engine.ErrNotExist
 			}
-			if e.Active != prev && e.Active != m.name {
-				return errRetry // another member became active meanwhile: hand over from it
+			if e.Active != prev || e.Epoch != prevEpoch {
+				// Another member became active meanwhile, or prev took the role again after its
+				// handover, with writes this replica may lack: hand over from it.
+				return errRetry
 			}
 			_, rep := m.replicaOf(c.id)
 			if rep == nil {
@@ -160,44 +171,68 @@ func (m *Member) setActiveHere(ctx context.Context, c *ckpt) error {
 			}
 			return nil
 		})
-		if errors.Is(err, errRetry) && attempt < 5 {
+		if errors.Is(err, errRetry) && ctx.Err() == nil && time.Now().Before(deadline) {
 			continue
 		}
 		if err != nil {
 			return tryAgain(err)
 		}
 		c.update(ne)
-		if rep, _ := c.localActive(); rep == nil {
-			return fmt.Errorf("%w: could not take the active role of %q", engine.ErrTryAgain, ne.Name)
+		// The role starts once the local replica is complete (a copy may be arriving). Another
+		// member may be taking the role from this one already (handingOver), or have taken it:
+		// that is a success too.
+		for wait := time.Now().Add(5 * time.Second); ; {
+			if rep, _ := c.localActive(); rep != nil || c.handingOver() != nil {
+				return nil
+			}
+			if cur, err := c.current(ctx); err == nil && cur.Epoch > ne.Epoch {
+				return nil
+			}
+			if time.Now().After(wait) || ctx.Err() != nil {
+				return fmt.Errorf("%w: could not take the active role of %q", engine.ErrTryAgain, ne.Name)
+			}
+			time.Sleep(5 * time.Millisecond)
 		}
-		return nil
 	}
 }
 
-// takeOverFrom asks the active prev to hand over, then waits (briefly) until the local replica has
-// every op prev made. If prev does not answer, this replica continues with what it has.
-func (m *Member) takeOverFrom(ctx context.Context, c *ckpt, e *directory.Entry, prev string) {
+// takeOverFrom asks the active prev to hand over, then waits until the local replica has every op
+// prev made. Only a prev that is gone (no responders) lets this replica continue with what it has;
+// an error means "ask again".
+func (m *Member) takeOverFrom(ctx context.Context, c *ckpt, e *directory.Entry, prev string) error {
 	hctx, cancel := context.WithTimeout(ctx, 2*m.cfg.AckTimeout)
 	defer cancel()
 	r, err := m.request(hctx, prev, &wire.CallMsg{Kind: wire.CallHandover, Ckpt: c.id, Epoch: e.Epoch, Origin: m.name})
-	if err != nil || r.Err != nil || r.NotActive {
-		if err == nil {
-			err = r.Err
+	switch {
+	case errors.Is(err, nats.ErrNoResponders):
+		m.log.Info("previous active is gone; continuing with this replica's content", "checkpoint", string(e.Name), "previous", prev)
+		return nil
+	case err != nil:
+		return fmt.Errorf("the previous active %s did not hand over: %w", prev, err)
+	case r.NotActive:
+		// Not acting (yet, or any more): go on once the directory names someone else; while it
+		// still names prev, prev may be about to serve with ops this replica lacks.
+		if cur, err := c.refresh(ctx); err != nil || (cur.Active == prev && cur.Epoch == e.Epoch) {
+			time.Sleep(10 * time.Millisecond)
+			return fmt.Errorf("the previous active %s does not act yet", prev)
 		}
-		m.log.Info("previous active did not hand over; continuing with this replica's content", "checkpoint", string(e.Name), "previous", prev, "err", err)
-		return
+		return nil
+	case r.Err != nil:
+		return fmt.Errorf("the previous active %s did not hand over: %w", prev, r.Err)
 	}
 	deadline := time.Now().Add(5 * m.cfg.AckTimeout)
 	for time.Now().Before(deadline) {
 		// The replica may be replaced by a copy meanwhile: look it up each time.
+		// Far enough is not enough: a replica holding ops of an earlier active that were never
+		// sent (it was fenced) is as far but diverged, and must first get its copy.
 		if _, rep := m.replicaOf(c.id); rep != nil {
-			if _, lsn := rep.Position(); lsn >= r.LSN {
-				return
+			if epoch, lsn := rep.Position(); lsn >= r.LSN && e.Continues(epoch, lsn) {
+				return nil
 			}
 		}
 		time.Sleep(time.Millisecond)
 	}
-	m.log.Warn("the handed-over ops did not all arrive; continuing with this replica's content", "checkpoint", string(e.Name), "previous", prev, "want", r.LSN)
+	return fmt.Errorf("the ops handed over by %s up to %d have not all arrived", prev, r.LSN)
 }
 
 // waitReplica waits (briefly) for the local replica to exist and be complete.

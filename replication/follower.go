@@ -61,9 +61,7 @@ func (m *Member) onOp(msg *nats.Msg) {
 		return
 	case om.Epoch > epoch:
 		// A new active: continue only if what this replica holds is part of its history.
-		if _, a := c.localActive(); a != nil {
-			c.stepDown("another member is active in a newer epoch")
-		}
+		c.depose(om.Epoch-1, "another member is active in a newer epoch")
 		e, err := c.current(m.ctx)
 		if err == nil && e.Epoch < om.Epoch {
 			e, err = c.refresh(m.ctx)
@@ -107,6 +105,7 @@ func (m *Member) onPosition(msg *nats.Msg) {
 // install is a snapshot being installed: the sections arrive in messages and feed
 // engine.Replicas.Install through a channel.
 type install struct {
+	epoch    uint64                       // the sender's
 	sections chan *engine.SnapshotSection // nil ends the snapshot
 	done     chan error
 	abort    chan struct{}
@@ -126,6 +125,12 @@ func (m *Member) onSnapshot(msg *nats.Msg) {
 	c.mu.Lock()
 	inst := c.inst
 	c.mu.Unlock()
+	// As for ops: a copy from an active of an older epoch than this member knows (a deposed one,
+	// still sending) must not replace the replica, which may hold the newer active's writes.
+	if sm.Part != wire.SnapHeader && inst != nil && sm.Epoch != inst.epoch || sm.Epoch < c.knownEpoch() {
+		reply(wire.AckStale, "")
+		return
+	}
 	switch sm.Part {
 	case wire.SnapHeader:
 		if inst != nil {
@@ -136,7 +141,7 @@ func (m *Member) onSnapshot(msg *nats.Msg) {
 		if c.act != nil {
 			c.stepDownLocked("receiving a copy from another active")
 		}
-		inst = &install{sections: make(chan *engine.SnapshotSection, 512), done: make(chan error, 1), abort: make(chan struct{})}
+		inst = &install{epoch: sm.Epoch, sections: make(chan *engine.SnapshotSection, 512), done: make(chan error, 1), abort: make(chan struct{})}
 		c.inst, c.rep = inst, nil
 		c.mu.Unlock()
 		h := sm.Header
@@ -167,6 +172,21 @@ func (m *Member) onSnapshot(msg *nats.Msg) {
 		}
 		reply(wire.AckOK, "")
 	}
+}
+
+// knownEpoch is the newest epoch this member knows of the checkpoint: its entry's or its replica's.
+func (c *ckpt) knownEpoch() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var epoch uint64
+	if c.entry != nil {
+		epoch = c.entry.Epoch
+	}
+	if c.rep != nil {
+		repEpoch, _ := c.rep.Position()
+		epoch = max(epoch, repEpoch)
+	}
+	return epoch
 }
 
 // runInstall installs a snapshot as the local replica.

@@ -275,11 +275,12 @@ func (h *handle) Sections(ctx context.Context, filter engine.SectionFilter, t ti
 	return engine.NewIterator(ids, h.describe, func() error { return h.check(engine.AnyAccess) }), nil
 }
 
-// describe returns a section's descriptor from the active replica.
-func (h *handle) describe(id []byte) (engine.SectionDescriptor, bool) {
+// describe returns a section's descriptor from the active replica. An error (no active for now)
+// is not "deleted": the iteration must not skip the section for it.
+func (h *handle) describe(id []byte) (engine.SectionDescriptor, bool, error) {
 	var d engine.SectionDescriptor
 	found := false
-	_ = h.m.do(context.Background(), h.c,
+	err := h.m.do(context.Background(), h.c,
 		func(r *engine.Replica, _ *active) error { d, found = r.Describe(id); return nil },
 		&wire.CallMsg{Kind: wire.CallDescribe, Origin: h.origin, Section: id},
 		func(r *wire.ReplyMsg) error {
@@ -288,7 +289,7 @@ func (h *handle) describe(id []byte) (engine.SectionDescriptor, bool) {
 				Size: r.Size, State: engine.SectionState(r.State), LastUpdate: time.Unix(0, r.LastUpdate)}
 			return r.Err
 		})
-	return d, found
+	return d, found, err
 }
 
 func (h *handle) Subscribe(fn func(engine.Update)) error {

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"sort"
@@ -27,6 +28,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/clckpt/libclckpt/config"
+	"github.com/clckpt/libclckpt/internal/procstats"
 	"github.com/clckpt/libclckpt/replication"
 	"github.com/clckpt/libclckpt/replication/directory"
 	"github.com/clckpt/libclckpt/replication/natsconn"
@@ -80,7 +82,9 @@ func serve(args []string) error {
 	tlsCA := fs.String("tls-ca", "", "CA to verify client certificates")
 	jsonLogs := fs.Bool("json", false, "log JSON lines instead of text")
 	cpuProfile := fs.String("cpuprofile", "", "diagnostics: write a CPU profile here until the node stops")
+	memProfile := fs.String("memprofile", "", "diagnostics: write a heap profile here when the node stops")
 	_ = fs.Parse(args)
+	heapProfile = *memProfile
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -104,6 +108,14 @@ func serve(args []string) error {
 		handler = slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel})
 	}
 	log := slog.New(handler).With("node", cfg.Node)
+	if cfg.StatsInterval > 0 {
+		// Its own handler: the line is wanted whatever CLCKPT_LOG_LEVEL says.
+		var statsHandler slog.Handler = slog.NewTextHandler(os.Stderr, nil)
+		if *jsonLogs {
+			statsHandler = slog.NewJSONHandler(os.Stderr, nil)
+		}
+		defer procstats.Start(cfg.StatsInterval, slog.New(statsHandler).With("node", cfg.Node), nil)()
+	}
 	start := time.Now()
 	if *natsURL != "" {
 		return serveMember(cfg, *natsURL, log, start)
@@ -185,6 +197,7 @@ func serve(args []string) error {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	got := <-sig
+	writeHeapProfile()
 	log.Info("stopping", "signal", got.String())
 	if m != nil {
 		if err := m.Close(); err != nil {
@@ -209,12 +222,28 @@ func serveMember(cfg config.Config, url string, log *slog.Logger, start time.Tim
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	got := <-sig
+	writeHeapProfile()
 	log.Info("stopping", "signal", got.String())
 	if err := m.Close(); err != nil {
 		log.Warn("leaving", "err", err)
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// heapProfile is where writeHeapProfile writes (--memprofile; empty: nowhere).
+var heapProfile string
+
+// writeHeapProfile writes what is live while the node still runs (diagnostics).
+func writeHeapProfile() {
+	if heapProfile == "" {
+		return
+	}
+	if f, err := os.Create(heapProfile); err == nil {
+		runtime.GC()
+		_ = pprof.WriteHeapProfile(f)
+		f.Close()
+	}
 }
 
 // joinWhenReady joins as a server member, retrying while JetStream is not available yet (a cluster

@@ -217,13 +217,6 @@ func (m *SnapshotMsg) Encode(buf []byte) []byte {
 	e.u64(h.Epoch)
 	e.u64(h.LSN)
 	e.u32(h.Gen)
-	e.u32(uint32(len(h.Requests)))
-	for _, r := range h.Requests {
-		e.u64(r.ID)
-		e.u64(r.LSN)
-		e.bytes(r.Section)
-		e.u32(r.Written)
-	}
 	e.u32(uint32(len(m.Sections)))
 	for _, s := range m.Sections {
 		e.bytes(s.ID)
@@ -232,6 +225,15 @@ func (m *SnapshotMsg) Encode(buf []byte) []byte {
 		e.u8(uint8(s.State))
 		e.u64(s.LSN)
 		e.bytes(s.Data)
+	}
+	if m.Part == SnapHeader { // the requests go once, in the first message
+		e.u32(uint32(len(h.Requests)))
+		for _, q := range h.Requests {
+			e.u64(q.ID)
+			e.u64(q.LSN)
+			e.bytes(q.Section)
+			e.u32(uint32(q.Written))
+		}
 	}
 	return e.b
 }
@@ -288,12 +290,6 @@ func DecodeSnapshotMsg(msg []byte) (*SnapshotMsg, error) {
 	h.Epoch = d.u64()
 	h.LSN = d.u64()
 	h.Gen = d.u32()
-	if n := d.count(21); n > 0 { // the smallest request: 8+8+1+4 bytes
-		h.Requests = make([]engine.RequestRecord, n)
-		for i := range h.Requests {
-			h.Requests[i] = engine.RequestRecord{ID: d.u64(), LSN: d.u64(), Section: d.bytes(), Written: d.u32()}
-		}
-	}
 	n := d.count(27) // the smallest section: 1+8+8+1+8+1 bytes (the default section has an empty id)
 	if n > 0 {
 		m.Sections = make([]engine.SnapshotSection, n)
@@ -308,6 +304,15 @@ func DecodeSnapshotMsg(msg []byte) (*SnapshotMsg, error) {
 		s.Data = d.bytes()
 		if d.err == nil && s.State != engine.SectionValid && s.State != engine.SectionCorrupted {
 			d.fail("section state %d", s.State)
+		}
+	}
+	if m.Part == SnapHeader {
+		if n := d.count(21); n > 0 {
+			h.Requests = make([]engine.SnapshotRequest, n)
+		}
+		for i := range h.Requests {
+			q := &h.Requests[i]
+			q.ID, q.LSN, q.Section, q.Written = d.u64(), d.u64(), d.bytes(), int(d.u32())
 		}
 	}
 	if d.err == nil && m.Part > SnapEnd {

@@ -38,15 +38,25 @@ func TestRoundTrips(t *testing.T) {
 	require.Equal(t, &pos, gotPos)
 
 	snap := SnapshotMsg{Ckpt: 4, Epoch: 2, Part: SnapSections,
-		Header: engine.SnapshotHeader{ID: 4, Name: "c", Attrs: engine.Attributes{Flags: engine.Collocated, MaxSections: 3, Retention: -1}, Epoch: 2, LSN: 10, Gen: 1,
-			Requests: []engine.RequestRecord{{ID: 7, LSN: 9, Section: []byte("g0"), Written: 0}, {ID: 8, LSN: 10, Written: 3}}},
+		Header:   engine.SnapshotHeader{ID: 4, Name: "c", Attrs: engine.Attributes{Flags: engine.Collocated, MaxSections: 3, Retention: -1}, Epoch: 2, LSN: 10, Gen: 1},
 		Sections: []engine.SnapshotSection{{ID: []byte("a"), Expiration: 5, LastUpdate: 6, State: engine.SectionValid, LSN: 9, Data: []byte("data")}}}
 	gotSnap, err := DecodeSnapshotMsg(snap.Encode(nil))
 	require.NoError(t, err)
 	require.Equal(t, &snap, gotSnap)
+	// The first message carries the requests the replica remembers; the others do not repeat them.
+	first := SnapshotMsg{Ckpt: 4, Epoch: 2, Part: SnapHeader, Header: snap.Header}
+	first.Header.Requests = []engine.SnapshotRequest{{ID: 1 << 40, LSN: 9, Section: []byte("a")}, {ID: 2, LSN: 10, Written: 2}}
+	gotFirst, err := DecodeSnapshotMsg(first.Encode(nil))
+	require.NoError(t, err)
+	require.Equal(t, &first, gotFirst)
+	sections := first
+	sections.Part = SnapSections
+	gotSections, err := DecodeSnapshotMsg(sections.Encode(nil))
+	require.NoError(t, err)
+	require.Empty(t, gotSections.Header.Requests)
 
 	// The smallest items: a request with no section, a section with an empty id and no data.
-	tiny := SnapshotMsg{Ckpt: 4, Part: SnapHeader, Header: engine.SnapshotHeader{Requests: []engine.RequestRecord{{ID: 1}, {ID: 2}}},
+	tiny := SnapshotMsg{Ckpt: 4, Part: SnapHeader, Header: engine.SnapshotHeader{Requests: []engine.SnapshotRequest{{ID: 1}, {ID: 2}}},
 		Sections: []engine.SnapshotSection{{ID: []byte{}, State: engine.SectionValid}, {ID: []byte{}, State: engine.SectionValid}}}
 	gotTiny, err := DecodeSnapshotMsg(tiny.Encode(nil))
 	require.NoError(t, err)

@@ -1,0 +1,215 @@
+package gotests
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestSoak runs the whole C API under load for SOAK_TIME (default 45s; `make soak`: 10m): a clckpt
+// serve node (NATS and a server member) and three member processes of ctests/soak.c with 64 threads
+// in all, on checkpoints they share. It fails if a process dies, if a call returns an undocumented
+// result or reads back other data than written (ckptSoak exits non-zero), or if a process's
+// resources grow (flatnessRule). Each process logs a stats line every interval
+// (CLCKPT_STATS_INTERVAL); the test prints them as they come and a summary at the end.
+func TestSoak(t *testing.T) {
+	d := 45 * time.Second
+	if v := os.Getenv("SOAK_TIME"); v != "" {
+		var err error
+		d, err = time.ParseDuration(v)
+		require.NoError(t, err, "SOAK_TIME")
+	}
+	// About 30 samples on a long run, one every 3 s on a short one.
+	interval := min(max(d/30, 3*time.Second), 20*time.Second)
+	dir := t.TempDir()
+	port := freePort(t)
+	url := natsURL(port)
+	// The active's tail of recent ops, a cache bounded per checkpoint (16 MiB by default), takes
+	// minutes to fill at this write rate and would look like growth: a 1 MiB one is full within
+	// the warm-up.
+	common := []string{"CLCKPT_STATS_INTERVAL=" + interval.String(), "CLCKPT_TAIL_BYTES=1048576"}
+
+	serve := start(t, "serve", append([]string{"CLCKPT_DATA_DIR=" + dir + "/serve"}, common...), bin("clckpt"), "serve",
+		"--node", "serve", "--port", strconv.Itoa(port), "--no-auth")
+	serve.waitLine("^ready", 30*time.Second)
+	threads := []int{22, 21, 21}
+	var members []*proc
+	for i, n := range threads {
+		node := fmt.Sprintf("m%d", i)
+		env := append([]string{"CLCKPT_NODE=" + node, "CLCKPT_DATA_DIR=" + dir + "/" + node, "CLCKPT_NATS_URL=" + url}, common...)
+		p := start(t, node, env, soak, strconv.Itoa(i), strconv.Itoa(n), strconv.Itoa(int(d.Seconds())), strconv.Itoa(len(threads)))
+		p.waitLine("^ready$", 60*time.Second)
+		members = append(members, p)
+	}
+	begin := time.Now()
+	t.Logf("soak: %s, %d threads in %d members, a stats line every %s", d, 64, len(members), interval)
+
+	procs := append([]*proc{serve}, members...)
+	printed := make([]int, len(procs))
+	report := func() {
+		for i, p := range procs {
+			ss := statsOf(t, p)
+			for _, s := range ss[printed[i]:] {
+				t.Logf("%6.0fs %-5s rss=%6.1fMiB rss_anon=%6.1fMiB heap=%6.1fMiB goroutines=%4d fds=%3d %s",
+					s.at.Sub(begin).Seconds(), p.name, mib(s.v["rss"]), mib(s.v["rss_anon"]), mib(s.v["heap_live"]),
+					s.v["goroutines"], s.v["fds"], s.handles)
+			}
+			printed[i] = len(ss)
+		}
+	}
+	tick := time.NewTicker(interval)
+	for i := range members {
+		for done := false; !done; {
+			select {
+			case <-members[i].done:
+				done = true
+			case <-tick.C:
+				report()
+			}
+		}
+	}
+	tick.Stop()
+	report()
+
+	for _, p := range members {
+		if p.cmd.ProcessState.ExitCode() != 0 {
+			t.Errorf("%s exited with %s (undocumented results are in its log)", p.name, p.cmd.ProcessState)
+		}
+		if m := p.lastMatch(`^soak: .*`); m != nil {
+			t.Log(m[0])
+		} else {
+			t.Errorf("%s did not finish its run", p.name)
+		}
+	}
+	require.Nil(t, serve.cmd.ProcessState, "clckpt serve died")
+
+	// Only the samples of the run itself: then the members stop their threads and check.
+	for _, p := range procs {
+		var run []sample
+		for _, s := range statsOf(t, p) {
+			// The members started a little before begin: the last interval may be their end.
+			if s.at.After(begin) && s.at.Before(begin.Add(d-interval)) {
+				run = append(run, s)
+			}
+		}
+		metrics := []string{"goroutines", "fds"}
+		if d >= 5*time.Minute {
+			// Memory is judged on long runs only: in under a minute the store's memtables and
+			// the GC's pace are still settling, and a leak per call shows in goroutines or fds.
+			metrics = append(metrics, "rss_anon", "heap_live")
+		}
+		for _, metric := range metrics {
+			verdict, ok := flatnessRule(run, metric, d)
+			t.Logf("%-5s %-10s %s", p.name, metric, verdict)
+			if !ok {
+				t.Errorf("%s: %s is not flat: %s", p.name, metric, verdict)
+			}
+		}
+	}
+	require.Equal(t, 0, serve.stop(), "clckpt serve stops cleanly")
+}
+
+// flatnessRule judges one metric of one process over the run: samples from the first fifth of the
+// run (at least the first two) are warm-up and dropped; of the rest, the floor (smallest value) of
+// the first k samples (early) and of the last k (late), k = max(3, n/5), must satisfy
+// late <= early*1.10 + slack, with an absolute slack for the small counts (goroutines 10, fds 3;
+// none for bytes). A leak raises the floor; a burst (a replica copy, a GC that ran mid-burst) does
+// not. So a leak fails when it adds more than 10% between the two windows; on a short run a leak
+// of anything per call still does, since thousands of calls run between the windows.
+// Memory is judged on rss_anon and heap_live: the rest of RSS maps the store's files (Badger's
+// value log, up to 128 MiB per file, read through a memory map) and fills as the store is written.
+func flatnessRule(ss []sample, metric string, run time.Duration) (string, bool) {
+	if len(ss) == 0 {
+		return "no samples", false
+	}
+	from := ss[0].at.Add(-time.Second).Add(run / 5)
+	skip := 2
+	for skip < len(ss) && ss[skip].at.Before(from) {
+		skip++
+	}
+	ss = ss[skip:]
+	if len(ss) < 6 {
+		return fmt.Sprintf("%d samples after warm-up, want at least 6", len(ss)), false
+	}
+	k := max(3, len(ss)/5)
+	vals := func(part []sample) []int64 {
+		var v []int64
+		for _, s := range part {
+			v = append(v, s.v[metric])
+		}
+		return v
+	}
+	early, late := slices.Min(vals(ss[:k])), slices.Min(vals(ss[len(ss)-k:]))
+	slack := map[string]int64{"goroutines": 10, "fds": 3}[metric]
+	limit := early + early/10 + slack
+	change := 0.0
+	if early > 0 {
+		change = 100 * float64(late-early) / float64(early)
+	}
+	format := func(v int64) string {
+		if metric == "rss_anon" || metric == "heap_live" {
+			return fmt.Sprintf("%.1fMiB", mib(v))
+		}
+		return strconv.FormatInt(v, 10)
+	}
+	ok := late <= limit
+	verdict := "flat"
+	if !ok {
+		verdict = "GROWS"
+	}
+	return fmt.Sprintf("early %s, late %s (%+.1f%%, limit %s; %d samples, windows of %d): %s",
+		format(early), format(late), change, format(limit), len(ss), k, verdict), ok
+}
+
+func mib(v int64) float64 { return float64(v) / (1 << 20) }
+
+// sample is one stats line of a process (CLCKPT_STATS_INTERVAL).
+type sample struct {
+	at      time.Time
+	v       map[string]int64
+	handles string // the library's open handles, as logged
+}
+
+var statsField = regexp.MustCompile(`(\w+)=(\S+)`)
+
+// statsOf reads the stats lines a process has logged so far (its stderr is in its log file).
+func statsOf(t *testing.T, p *proc) []sample {
+	f, err := os.Open(p.log)
+	require.NoError(t, err)
+	defer f.Close()
+	var out []sample
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.Contains(line, " msg=stats ") {
+			continue
+		}
+		s := sample{v: map[string]int64{}}
+		var handles []string
+		for _, m := range statsField.FindAllStringSubmatch(line, -1) {
+			switch m[1] {
+			case "time":
+				s.at, _ = time.Parse(time.RFC3339Nano, m[2])
+			case "services", "checkpoints", "iterations":
+				handles = append(handles, m[1]+"="+m[2])
+				fallthrough
+			default:
+				if n, err := strconv.ParseInt(m[2], 10, 64); err == nil {
+					s.v[m[1]] = n
+				}
+			}
+		}
+		s.handles = strings.Join(handles, " ")
+		out = append(out, s)
+	}
+	return out
+}

@@ -1,0 +1,64 @@
+package procstats
+
+import (
+	"bytes"
+	"log/slog"
+	"os"
+	"regexp"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestReadCountsWhatTheProcessHolds(t *testing.T) {
+	runtime.GC() // the live heap is known from the first GC on
+	before := Read()
+	require.Positive(t, before.RSS)
+	require.Positive(t, before.RSSAnon)
+	require.LessOrEqual(t, before.RSSAnon, before.RSS)
+	require.Positive(t, before.HeapLive)
+	f, err := os.Open(os.Args[0])
+	require.NoError(t, err)
+	stop := make(chan struct{})
+	go func() { <-stop }()
+	during := Read()
+	require.Equal(t, before.FDs+1, during.FDs)
+	require.GreaterOrEqual(t, during.Goroutines, before.Goroutines+1)
+	f.Close()
+	close(stop)
+	require.Eventually(t, func() bool { return Read().FDs == before.FDs }, 5*time.Second, 10*time.Millisecond)
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestStartLogsALineEveryIntervalUntilStopped(t *testing.T) {
+	var out syncBuffer
+	log := slog.New(slog.NewTextHandler(&out, nil))
+	stop := Start(20*time.Millisecond, log, func() []slog.Attr { return []slog.Attr{slog.Int("handles", 7)} })
+	line := regexp.MustCompile(`msg=stats goroutines=\d+ heap_live=\d+ rss=[1-9]\d* rss_anon=[1-9]\d* fds=\d+ handles=7\n`)
+	require.Eventually(t, func() bool { return len(line.FindAllString(out.String(), -1)) >= 3 },
+		10*time.Second, 10*time.Millisecond)
+	stop()
+	stop() // twice is harmless
+	n := len(out.String())
+	time.Sleep(100 * time.Millisecond)
+	require.Equal(t, n, len(out.String()), "no line after stop")
+}
