@@ -47,21 +47,46 @@ func serverMember(t *testing.T, node, dir, url string) *proc {
 	return p
 }
 
-// entryOf reads a checkpoint's directory entry.
+// entryOf reads a checkpoint's directory entry. Reads are tried again for a while: after a server
+// died or a partition healed, JetStream needs seconds to elect its leaders again.
 func entryOf(t *testing.T, url, name string, opts ...nats.Option) *directory.Entry {
 	t.Helper()
-	nc, err := nats.Connect(url, opts...)
-	require.NoError(t, err)
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-	d, err := directory.Open(bg, js, directory.Options{Prefix: "clckpt", Replicas: 1, Lease: time.Second})
-	require.NoError(t, err)
-	id, err := d.Lookup(bg, []byte(name))
-	require.NoError(t, err)
-	e, err := d.Get(bg, id)
-	require.NoError(t, err)
+	var e *directory.Entry
+	settled(t, func() error {
+		nc, err := nats.Connect(url, opts...)
+		if err != nil {
+			return err
+		}
+		defer nc.Close()
+		js, err := jetstream.New(nc)
+		if err != nil {
+			return err
+		}
+		d, err := directory.Open(bg, js, directory.Options{Prefix: "clckpt", Replicas: 1, Lease: time.Second})
+		if err != nil {
+			return err
+		}
+		id, err := d.Lookup(bg, []byte(name))
+		if err != nil {
+			return err
+		}
+		e, err = d.Get(bg, id)
+		return err
+	})
 	return e
+}
+
+// settled runs fn until it succeeds, for up to a minute, and fails the test with its last error.
+func settled(t *testing.T, fn func() error) {
+	t.Helper()
+	var err error
+	for try := 0; try < 60; try++ {
+		if err = fn(); err == nil {
+			return
+		}
+		time.Sleep(time.Second)
+	}
+	require.NoError(t, err)
 }
 
 // checkAcknowledged joins as a member and checks that every write the writer acknowledged is in
@@ -70,11 +95,12 @@ func checkAcknowledged(t *testing.T, url, name string, acked int) {
 	t.Helper()
 	c := config.Default()
 	c.Node, c.DataDir, c.NATS.URL = "checker", t.TempDir(), url
-	m, err := replication.Join(bg, replication.Options{Config: c})
-	require.NoError(t, err)
+	// TRY_AGAIN means what it says: JetStream may still be electing leaders after a heal.
+	var m *replication.Member
+	settled(t, func() (err error) { m, err = replication.Join(bg, replication.Options{Config: c}); return })
 	defer m.Close()
-	h, err := m.Open(bg, name, nil, engine.OpenRead)
-	require.NoError(t, err)
+	var h engine.Checkpoint
+	settled(t, func() (err error) { h, err = m.Open(bg, name, nil, engine.OpenRead); return })
 	missing := 0
 	for s := 0; s*100 < acked; s++ {
 		el := []engine.ReadElement{{SectionID: []byte(fmt.Sprintf("log%03d", s))}}

@@ -44,6 +44,7 @@ func (m *Member) elect(ctx context.Context, c *ckpt, e *directory.Entry) error {
 	var (
 		mu    sync.Mutex
 		cands []candidate
+		newer bool // a replica is in a later epoch than e: e is stale
 		wg    sync.WaitGroup
 	)
 	qctx, cancel := context.WithTimeout(ctx, m.cfg.AckTimeout)
@@ -56,6 +57,11 @@ func (m *Member) elect(ctx context.Context, c *ckpt, e *directory.Entry) error {
 		go func() {
 			defer wg.Done()
 			ack, err := m.position(qctx, r, e.ID)
+			if err == nil && ack.Status == wire.AckOK && ack.Epoch > e.Epoch {
+				mu.Lock()
+				newer = true
+				mu.Unlock()
+			}
 			if err != nil || ack.Status != wire.AckOK || !e.Continues(ack.Epoch, ack.LSN) {
 				return
 			}
@@ -65,6 +71,12 @@ func (m *Member) elect(ctx context.Context, c *ckpt, e *directory.Entry) error {
 		}()
 	}
 	wg.Wait()
+	if newer {
+		// The entry was read from a copy of the directory that lags (a server catching up after a
+		// partition): read it again rather than elect from it.
+		_, _ = c.refresh(ctx)
+		return nil
+	}
 	if e.Attrs.Flags&engine.WriteAllReplicas != 0 {
 		// Only an in-sync replica holds every acknowledged write. If none but the lost active is
 		// reachable, there is no new active: the old one (it may only have lost its lease for a
