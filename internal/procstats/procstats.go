@@ -23,7 +23,7 @@ type Sample struct {
 	// RSSAnon is the anonymous part of RSS: heap, stacks, C allocations. The rest maps files, such
 	// as a store's memory-mapped value log, and follows what the store holds.
 	RSSAnon uint64
-	FDs        int    // open file descriptors (-1 where /proc is missing)
+	FDs     int // open file descriptors (-1 where /proc is missing)
 }
 
 // Read measures the process now.
