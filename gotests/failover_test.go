@@ -19,9 +19,16 @@ func TestCounterOnePlusOne(t *testing.T) {
 	natsServer(t, dir+"/nats", port)
 	url := natsURL(port)
 
-	a := start(t, "A", memberEnv("A", dir+"/a", url), counter, "--active")
+	counterOnePlusOne(t, memberEnv("A", dir+"/a", url), memberEnv("B", dir+"/b", url))
+}
+
+// counterOnePlusOne runs the counter example's 1+1 failover: A active and B standby with their
+// settings, A killed with SIGKILL after a few writes, B told it is active.
+func counterOnePlusOne(t *testing.T, envA, envB []string) {
+	t.Helper()
+	a := start(t, "A", envA, counter, "--active")
 	a.waitLine(`^CkptWrite: seq = `, 30*time.Second)
-	b := start(t, "B", memberEnv("B", dir+"/b", url), counter, "--standby")
+	b := start(t, "B", envB, counter, "--standby")
 	b.waitLine(`^harness: standby`, 30*time.Second)
 	for i := 0; i < 3; i++ {
 		a.waitLine(`^CkptWrite: seq = `, 10*time.Second)
@@ -37,7 +44,7 @@ func TestCounterOnePlusOne(t *testing.T) {
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, got, last-1, "B continues from a value no smaller than the last one A synchronized")
 	b.waitLine(`^harness: active`, 10*time.Second)
-	first := b.waitLine(`^CkptWrite: seq = (\d+)`, 10*time.Second)[1]
+	first := b.waitLine(`^CkptWrite: seq = (\d+)`, 30*time.Second)[1]
 	require.Equal(t, strconv.FormatUint(got, 10), first, "B writes on from what it read")
 	next := b.waitLine(`^CkptWrite: seq = (\d+)`, 10*time.Second)[1]
 	require.Equal(t, strconv.FormatUint(got+1, 10), next)
@@ -187,22 +194,5 @@ func TestCounterOnePlusOneOnTheEmbeddedDefault(t *testing.T) {
 	dir := t.TempDir()
 	env := []string{"CLCKPT_DATA_DIR=" + dir, "CLCKPT_NODE=demo", "CLCKPT_PORT=" + strconv.Itoa(freePort(t)),
 		"CLCKPT_LEASE=1s", "CLCKPT_ACK_TIMEOUT=500ms", "CLCKPT_LOG_LEVEL=info"}
-	a := start(t, "A", env, counter, "--active")
-	a.waitLine(`^CkptWrite: seq = `, 30*time.Second)
-	b := start(t, "B", env, counter, "--standby")
-	b.waitLine(`^harness: standby`, 30*time.Second)
-	for i := 0; i < 3; i++ {
-		a.waitLine(`^CkptWrite: seq = `, 10*time.Second)
-	}
-	a.kill9()
-	last, err := strconv.ParseUint(a.lastMatch(`^CkptWrite: seq = (\d+)`)[1], 10, 32)
-	require.NoError(t, err)
-	b.signal(syscall.SIGUSR1)
-	got, err := strconv.ParseUint(b.waitLine(`^CheckpointRead: seq = (\d+)`, 30*time.Second)[1], 10, 32)
-	require.NoError(t, err)
-	require.GreaterOrEqual(t, got, last-1)
-	b.waitLine(`^harness: active`, 10*time.Second)
-	require.Equal(t, strconv.FormatUint(got, 10), b.waitLine(`^CkptWrite: seq = (\d+)`, 30*time.Second)[1])
-	require.Equal(t, strconv.FormatUint(got+1, 10), b.waitLine(`^CkptWrite: seq = (\d+)`, 10*time.Second)[1])
-	require.Equal(t, 0, b.stop())
+	counterOnePlusOne(t, env, env)
 }

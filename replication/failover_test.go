@@ -207,10 +207,9 @@ func TestHandoverWhileBothAreAlive(t *testing.T) {
 	require.Eventually(t, func() bool { return replicaContent(t, a, "c") == replicaContent(t, b, "c") }, 10*time.Second, 10*time.Millisecond)
 }
 
-// TestARetriedCallIsAppliedOnce: a forwarded change whose reply was lost is sent again, to the same
-// active and, after that one died, to the new active. Each time it gets the first outcome: the
-// same generated section, and no second one.
-func TestARetriedCallIsAppliedOnce(t *testing.T) {
+// serversAndApp makes two server members and an application member that opens the WR_ALL_REPLICAS
+// checkpoint "ck" (whose directory id it returns).
+func serversAndApp(t *testing.T) (*cluster, *Member, engine.Checkpoint, uint64) {
 	cl := newCluster(t)
 	for _, s := range []string{"s1", "s2"} {
 		cl.join(s, directory.KindServer)
@@ -220,6 +219,14 @@ func TestARetriedCallIsAppliedOnce(t *testing.T) {
 	require.NoError(t, err)
 	id, err := app.dir.Lookup(bg, []byte("ck"))
 	require.NoError(t, err)
+	return cl, app, h, id
+}
+
+// TestARetriedCallIsAppliedOnce: a forwarded change whose reply was lost is sent again, to the same
+// active and, after that one died, to the new active. Each time it gets the first outcome: the
+// same generated section, and no second one.
+func TestARetriedCallIsAppliedOnce(t *testing.T) {
+	cl, app, h, id := serversAndApp(t)
 	call := func() *wire.ReplyMsg {
 		e, err := app.dir.Get(bg, id)
 		require.NoError(t, err)
@@ -256,16 +263,8 @@ func TestARetriedCallIsAppliedOnce(t *testing.T) {
 // other replica out of the in-sync set loses that active: the out-of-sync replica, which may lack
 // acknowledged writes, is not elected; calls say TRY_AGAIN instead of answering from it.
 func TestOnlyAnInSyncReplicaIsElected(t *testing.T) {
-	cl := newCluster(t)
-	for _, s := range []string{"s1", "s2"} {
-		cl.join(s, directory.KindServer)
-	}
-	app := cl.join("app", directory.KindApplication)
-	h, err := app.Open(bg, "ck", attrs(engine.WriteAllReplicas), rwc)
-	require.NoError(t, err)
-	_, err = h.CreateSection(bg, []byte("s"), engine.Never, []byte("v1"))
-	require.NoError(t, err)
-	id, err := app.dir.Lookup(bg, []byte("ck"))
+	cl, app, h, id := serversAndApp(t)
+	_, err := h.CreateSection(bg, []byte("s"), engine.Never, []byte("v1"))
 	require.NoError(t, err)
 	active := cl.activeOf(app, "ck")
 	// What the active records before it acknowledges writes without a replica that stopped answering.
