@@ -2,7 +2,15 @@ package main
 
 /*
 #include <stdlib.h>
+#include <malloc.h>
 #include "glue.h"
+
+// The C heap of the host process (every arena): bytes in use and bytes held from the OS.
+static void clckpt_c_heap(size_t *used, size_t *held) {
+	struct mallinfo2 mi = mallinfo2();
+	*used = mi.uordblks + mi.hblkhd;
+	*held = mi.arena + mi.hblkhd;
+}
 */
 import "C"
 
@@ -106,7 +114,10 @@ func openBackend() error {
 		// Its own logger: the line is wanted whatever CLCKPT_LOG_LEVEL says.
 		statsLog := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("component", "libclckpt", "member", m.Name())
 		b.stopStats = procstats.Start(cfg.StatsInterval, statsLog, func() []slog.Attr {
-			return []slog.Attr{slog.Int("services", services.Len()), slog.Int("checkpoints", checkpoints.Len()),
+			var used, held C.size_t
+			C.clckpt_c_heap(&used, &held)
+			return []slog.Attr{slog.Uint64("c_heap_used", uint64(used)), slog.Uint64("c_heap_held", uint64(held)),
+				slog.Int("services", services.Len()), slog.Int("checkpoints", checkpoints.Len()),
 				slog.Int("iterations", iterations.Len())}
 		})
 	}

@@ -93,6 +93,17 @@ func startProc(t *testing.T, name string, env []string, input bool, bin string, 
 			b, _ := os.ReadFile(p.log)
 			lines := strings.Split(string(b), "\n")
 			if len(lines) > 60 {
+				// The role changes of the whole run tell most of the story; then the end.
+				var roles []string
+				for _, l := range lines[:len(lines)-60] {
+					if roleLine.MatchString(l) {
+						roles = append(roles, l)
+					}
+				}
+				if len(roles) > 150 {
+					roles = roles[len(roles)-150:]
+				}
+				t.Logf("--- %s (role changes before the last lines) ---\n%s", name, strings.Join(roles, "\n"))
 				lines = lines[len(lines)-60:]
 			}
 			t.Logf("--- %s (last lines) ---\n%s", name, strings.Join(lines, "\n"))
@@ -100,6 +111,9 @@ func startProc(t *testing.T, name string, env []string, input bool, bin string, 
 	})
 	return p
 }
+
+// roleLine matches the log lines of a member taking, losing or changing a role.
+var roleLine = regexp.MustCompile(`msg="?(active|new active replica elected|no longer active|handed over|in-sync set changed|lease not renewed|lease renewed|member lease ended|copying the replica)`)
 
 // waitLine waits for a stdout line matching re and returns its submatches.
 func (p *proc) waitLine(re string, timeout time.Duration) []string {

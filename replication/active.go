@@ -257,32 +257,45 @@ func (a *active) setSynced(f string, in bool) {
 	m := a.c.m
 	ctx, cancel := context.WithTimeout(m.ctx, 5*time.Second)
 	defer cancel()
-	e, err := m.dir.Update(ctx, a.c.id, func(e *directory.Entry) error {
-		if e.Epoch != a.epoch || e.Active != m.name {
-			return errDeposed
-		}
-		has := e.IsSynced(f)
+	for {
+		e, err := m.dir.Update(ctx, a.c.id, func(e *directory.Entry) error {
+			switch {
+			case e.Epoch < a.epoch:
+				return errOlderEntry
+			case e.Epoch != a.epoch || e.Active != m.name:
+				return errDeposed
+			}
+			has := e.IsSynced(f)
+			switch {
+			case in && !has && e.HasReplica(f):
+				e.Synced = append(e.Synced, f)
+			case !in && has:
+				e.Synced = slices.DeleteFunc(e.Synced, func(s string) bool { return s == f })
+			default:
+				return errNoChange
+			}
+			return nil
+		})
 		switch {
-		case in && !has && e.HasReplica(f):
-			e.Synced = append(e.Synced, f)
-		case !in && has:
-			e.Synced = slices.DeleteFunc(e.Synced, func(s string) bool { return s == f })
+		case errors.Is(err, errOlderEntry) && ctx.Err() == nil:
+			// This active wrote its epoch into the entry: a copy without it is from before
+			// (a server that lagged). Only a later epoch deposes; read again.
+			time.Sleep(20 * time.Millisecond)
+			continue
+		case errors.Is(err, errNoChange):
+		case errors.Is(err, errDeposed):
+			a.c.depose(a.epoch, "the epoch moved on")
+		case err != nil:
+			m.log.Warn("changing the in-sync set", "checkpoint", a.c.name(), "follower", f, "in", in, "err", err)
 		default:
-			return errNoChange
+			m.log.Info("in-sync set changed", "checkpoint", a.c.name(), "follower", f, "in", in)
+			a.c.update(e)
 		}
-		return nil
-	})
-	switch {
-	case errors.Is(err, errNoChange):
-	case errors.Is(err, errDeposed):
-		a.c.depose(a.epoch, "the epoch moved on")
-	case err != nil:
-		m.log.Warn("changing the in-sync set", "checkpoint", a.c.name(), "follower", f, "in", in, "err", err)
-	default:
-		m.log.Info("in-sync set changed", "checkpoint", a.c.name(), "follower", f, "in", in)
-		a.c.update(e)
+		return
 	}
 }
+
+var errOlderEntry = errors.New("an entry older than this active's epoch")
 
 var errNoChange = errors.New("no change")
 

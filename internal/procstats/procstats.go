@@ -19,7 +19,10 @@ import (
 type Sample struct {
 	Goroutines int
 	HeapLive   uint64 // bytes of Go heap live after the last GC
-	RSS        uint64 // resident set size in bytes (0 where /proc is missing)
+	// GoHeld is the memory the Go runtime has mapped and not given back to the OS (heap, free
+	// spans not yet scavenged, stacks, runtime structures): what of RSSAnon is Go's at most.
+	GoHeld uint64
+	RSS    uint64 // resident set size in bytes (0 where /proc is missing)
 	// RSSAnon is the anonymous part of RSS: heap, stacks, C allocations. The rest maps files, such
 	// as a store's memory-mapped value log, and follows what the store holds.
 	RSSAnon uint64
@@ -29,10 +32,18 @@ type Sample struct {
 // Read measures the process now.
 func Read() Sample {
 	s := Sample{Goroutines: runtime.NumGoroutine(), FDs: -1}
-	m := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	m := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/total:bytes"},
+		{Name: "/memory/classes/heap/released:bytes"}}
 	metrics.Read(m)
-	if m[0].Value.Kind() == metrics.KindUint64 {
-		s.HeapLive = m[0].Value.Uint64()
+	v := func(i int) uint64 {
+		if m[i].Value.Kind() == metrics.KindUint64 {
+			return m[i].Value.Uint64()
+		}
+		return 0
+	}
+	s.HeapLive = v(0)
+	if total, released := v(1), v(2); total > released {
+		s.GoHeld = total - released
 	}
 	// statm: size resident shared ... in pages.
 	if b, err := os.ReadFile("/proc/self/statm"); err == nil {
@@ -75,6 +86,7 @@ func Start(interval time.Duration, log *slog.Logger, extra func() []slog.Attr) (
 			}
 			s := Read()
 			attrs := []slog.Attr{slog.Int("goroutines", s.Goroutines), slog.Uint64("heap_live", s.HeapLive),
+				slog.Uint64("go_held", s.GoHeld),
 				slog.Uint64("rss", s.RSS), slog.Uint64("rss_anon", s.RSSAnon), slog.Int("fds", s.FDs)}
 			if extra != nil {
 				attrs = append(attrs, extra()...)
