@@ -29,6 +29,7 @@ type active struct {
 	lsn       uint64 // last op emitted
 	streams   map[string]*stream
 	synced    map[string]bool // followers in the entry's in-sync set
+	joining   map[string]bool // followers being added to it: writes wait for them already
 	progress  chan struct{}   // closed and replaced whenever an ack or the in-sync set changes
 	stopped   bool
 	fenced    bool // handing over: ops made now are neither sent nor acknowledged
@@ -46,7 +47,7 @@ func newActive(c *ckpt, rep *engine.Replica, e *directory.Entry) *active {
 	_, lsn := rep.Position()
 	a := &active{
 		c: c, rep: rep, epoch: e.Epoch, sync: e.Attrs.Flags&engine.WriteAllReplicas != 0,
-		lsn: lsn, streams: make(map[string]*stream), synced: make(map[string]bool), progress: make(chan struct{}),
+		lsn: lsn, streams: make(map[string]*stream), synced: make(map[string]bool), joining: make(map[string]bool), progress: make(chan struct{}),
 	}
 	return a
 }
@@ -201,7 +202,7 @@ func (a *active) waitAcked(ctx context.Context, lsn uint64, onlySynced bool) err
 		}
 		done := true
 		for f, s := range a.streams {
-			counts := a.synced[f]
+			counts := a.synced[f] || a.joining[f]
 			if !onlySynced {
 				counts = !s.down
 			}
@@ -252,12 +253,26 @@ func (a *active) opsAfterLocked(lsn uint64) ([]ringOp, bool) {
 }
 
 // setSynced adds (or removes) a follower to the entry's in-sync set, only while the epoch is still
-// this active's. The in-memory set changes once the directory has.
+// this active's. A follower being added counts for writes before the entry names it: from the moment
+// an election may pick it, it holds every acknowledged write. One being removed stops counting once
+// the entry no longer names it. A change the directory cannot take now (its leader is being elected)
+// is tried again while it is still wanted: nothing else would retry it once writes stop.
 func (a *active) setSynced(f string, in bool) {
 	m := a.c.m
-	ctx, cancel := context.WithTimeout(m.ctx, 5*time.Second)
-	defer cancel()
+	if in {
+		a.mu.Lock()
+		a.joining[f] = true
+		a.mu.Unlock()
+		defer func() {
+			a.mu.Lock()
+			delete(a.joining, f)
+			a.broadcastLocked()
+			a.mu.Unlock()
+		}()
+	}
+	failed, wait := false, 20*time.Millisecond
 	for {
+		ctx, cancel := context.WithTimeout(m.ctx, 5*time.Second)
 		e, err := m.dir.Update(ctx, a.c.id, func(e *directory.Entry) error {
 			switch {
 			case e.Epoch < a.epoch:
@@ -276,23 +291,43 @@ func (a *active) setSynced(f string, in bool) {
 			}
 			return nil
 		})
+		cancel()
 		switch {
-		case errors.Is(err, errOlderEntry) && ctx.Err() == nil:
-			// This active wrote its epoch into the entry: a copy without it is from before
-			// (a server that lagged). Only a later epoch deposes; read again.
-			time.Sleep(20 * time.Millisecond)
-			continue
 		case errors.Is(err, errNoChange):
+			return
 		case errors.Is(err, errDeposed):
 			a.c.depose(a.epoch, "the epoch moved on")
-		case err != nil:
-			m.log.Warn("changing the in-sync set", "checkpoint", a.c.name(), "follower", f, "in", in, "err", err)
-		default:
+			return
+		case err == nil:
 			m.log.Info("in-sync set changed", "checkpoint", a.c.name(), "follower", f, "in", in)
 			a.c.update(e)
+			return
 		}
-		return
+		// This active wrote its epoch into the entry: a copy without it is from before (a server
+		// that lagged). Only a later epoch deposes: read again. Any other error: try again.
+		if !errors.Is(err, errOlderEntry) && !failed {
+			failed = true
+			m.log.Warn("changing the in-sync set: trying again", "checkpoint", a.c.name(), "follower", f, "in", in, "err", err)
+		}
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+		if a.isStopped() || in && !a.stillJoining(f) {
+			return
+		}
 	}
+}
+
+// stillJoining reports whether follower f is still fit to enter the in-sync set: its stream is live
+// and answering.
+func (a *active) stillJoining(f string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s := a.streams[f]
+	return s != nil && !s.stopped && !s.down && s.phase == phaseLive
 }
 
 var errOlderEntry = errors.New("an entry older than this active's epoch")

@@ -193,7 +193,10 @@ func (m *Member) do(ctx context.Context, c *ckpt, local func(*engine.Replica, *a
 			case errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout):
 				// The active does not answer: it is dead (or cut off).
 				if rerr := m.activeLost(ctx, c, to, epoch); rerr != nil {
-					return rerr
+					if !errors.Is(rerr, directory.ErrUnavailable) {
+						return rerr
+					}
+					err = rerr // the directory is coming back (leaders being elected): wait
 				}
 			default:
 				return fmt.Errorf("%w: %w", engine.ErrTryAgain, err)

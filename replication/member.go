@@ -185,12 +185,7 @@ func untilSettled(ctx context.Context, fn func() error) error {
 }
 
 func isTimeout(err error) bool {
-	// 10008: "JetStream system temporarily unavailable", what a cluster answers while it elects
-	// its leaders again (e.g. when a partitioned server comes back).
-	var api *jetstream.APIError
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
-		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
-		errors.As(err, &api) && api.ErrorCode == 10008
+	return errors.Is(err, context.DeadlineExceeded) || directory.Unavailable(err)
 }
 
 // kvReplicas is the replication of the KV buckets: three copies when the server is in a cluster of

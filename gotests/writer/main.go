@@ -86,14 +86,16 @@ func main() {
 // SectionID is the id of section s.
 func SectionID(s int) []byte { return []byte(fmt.Sprintf("log%03d", s)) }
 
+// retry runs f until it succeeds, for up to two minutes: the time a cluster may take to settle
+// after a fault, whatever the errors on the way.
 func retry(f func() error, what string) {
-	for attempt := 0; ; attempt++ {
+	for start := time.Now(); ; {
 		err := f()
 		if err == nil {
 			return
 		}
 		fmt.Println("retry", what, err)
-		if attempt == 200 {
+		if time.Since(start) > 2*time.Minute {
 			fail(fmt.Errorf("%s: giving up: %w", what, err))
 		}
 		time.Sleep(50 * time.Millisecond)

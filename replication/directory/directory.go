@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/clckpt/libclckpt/engine"
@@ -24,6 +25,9 @@ var (
 	ErrNotFound  = errors.New("directory: not found")
 	ErrNameTaken = errors.New("directory: name taken")
 	ErrConflict  = errors.New("directory: changed concurrently")
+	// ErrUnavailable: JetStream could not answer now (no server answers for the bucket, or the
+	// cluster is electing its leaders, as when a partition heals). It is an engine.ErrTryAgain.
+	ErrUnavailable = fmt.Errorf("%w: the checkpoint directory is unavailable", engine.ErrTryAgain)
 )
 
 // Entry is a checkpoint's cluster-wide record.
@@ -406,12 +410,23 @@ func (d *Directory) WatchEntries(ctx context.Context, out chan<- EntryEvent) err
 	return nil
 }
 
+// Unavailable reports whether err says that JetStream cannot answer for now: nobody answers for the
+// bucket (10008 "temporarily unavailable", no responders, no stream response, a request timeout).
+// A context that ran out is the caller's timeout, not this.
+func Unavailable(err error) bool {
+	var api *jetstream.APIError
+	return errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.As(err, &api) && api.ErrorCode == 10008
+}
+
 func mapErr(err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, jetstream.ErrKeyNotFound), errors.Is(err, jetstream.ErrKeyDeleted):
 		return ErrNotFound
+	case Unavailable(err):
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return fmt.Errorf("directory: %w", err)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -273,4 +274,22 @@ func TestReadsGoToTheLeader(t *testing.T) {
 	require.NoError(t, d.Refresh(bg, MemberInfo{Name: "a", Incarnation: "1"}))
 	require.NoError(t, spy.Flush())
 	direct.Range(func(k, _ any) bool { t.Errorf("direct get: %s", k); return true })
+}
+
+// TestUnavailableIsTryAgain: what JetStream answers while it cannot serve the buckets becomes
+// ErrUnavailable (an engine.ErrTryAgain, so that calls wait and retry); the caller's own timeout and
+// other failures do not.
+func TestUnavailableIsTryAgain(t *testing.T) {
+	for _, err := range []error{nats.ErrNoResponders, nats.ErrTimeout, jetstream.ErrNoStreamResponse,
+		&jetstream.APIError{Code: 503, ErrorCode: 10008, Description: "JetStream system temporarily unavailable"}} {
+		got := mapErr(fmt.Errorf("get: %w", err))
+		require.ErrorIs(t, got, ErrUnavailable, "%v", err)
+		require.ErrorIs(t, got, engine.ErrTryAgain, "%v", err)
+		require.ErrorIs(t, got, err, "the cause is kept")
+	}
+	for _, err := range []error{context.DeadlineExceeded, jetstream.ErrKeyExists,
+		&jetstream.APIError{Code: 400, ErrorCode: 10071, Description: "wrong last sequence"}} {
+		require.NotErrorIs(t, mapErr(err), ErrUnavailable, "%v", err)
+	}
+	require.ErrorIs(t, mapErr(jetstream.ErrKeyNotFound), ErrNotFound)
 }
