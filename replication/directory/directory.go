@@ -139,32 +139,6 @@ func bucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueC
 	if err != nil {
 		return nil, fmt.Errorf("directory: bucket %s: %w", cfg.Bucket, err)
 	}
-	return leaderReads(ctx, js, kv)
-}
-
-// leaderReads makes every read of the bucket go to its stream leader. A KV bucket is created with
-// direct gets, which any server holding a copy answers, and a copy that lags (a server catching up
-// after a partition) answers with an old entry: a member that decides on it (who is active, which
-// revision to swap) decides on the past. Reads from the leader see every committed write.
-func leaderReads(ctx context.Context, js jetstream.JetStream, kv jetstream.KeyValue) (jetstream.KeyValue, error) {
-	bucket := kv.Bucket()
-	s, err := js.Stream(ctx, "KV_"+bucket)
-	if err != nil {
-		return nil, fmt.Errorf("directory: bucket %s: %w", bucket, err)
-	}
-	cfg := s.CachedInfo().Config
-	if !cfg.AllowDirect {
-		return kv, nil
-	}
-	cfg.AllowDirect = false
-	if _, err := js.UpdateStream(ctx, cfg); err != nil {
-		return nil, fmt.Errorf("directory: bucket %s: turning direct reads off: %w", bucket, err)
-	}
-	// Bind again: the handle reads the stream's configuration once, when it is bound.
-	kv, err = js.KeyValue(ctx, bucket)
-	if err != nil {
-		return nil, fmt.Errorf("directory: bucket %s: %w", bucket, err)
-	}
 	return kv, nil
 }
 

@@ -235,47 +235,6 @@ func TestEntriesNamingNonMembersAreRefused(t *testing.T) {
 	require.Error(t, err)
 }
 
-// TestReadsGoToTheLeader: the buckets (even ones made earlier with direct gets on) are read through
-// their stream leader, never with a direct get that a lagging copy could answer.
-func TestReadsGoToTheLeader(t *testing.T) {
-	s, err := natsconn.StartServer(natsconn.ServerOptions{Name: "t", Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir()})
-	require.NoError(t, err)
-	t.Cleanup(s.Shutdown)
-	nc, err := nats.Connect(s.ClientURL())
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-	_, err = js.CreateKeyValue(bg, jetstream.KeyValueConfig{Bucket: "t-dir", History: 1})
-	require.NoError(t, err, "a bucket made the default way, with direct gets")
-
-	var direct sync.Map
-	spy, err := nats.Connect(s.ClientURL())
-	require.NoError(t, err)
-	t.Cleanup(spy.Close)
-	_, err = spy.Subscribe("$JS.API.DIRECT.GET.>", func(m *nats.Msg) { direct.Store(m.Subject, true) })
-	require.NoError(t, err)
-	require.NoError(t, spy.Flush())
-
-	d, err := Open(bg, js, Options{Prefix: "t", Replicas: 1, Lease: time.Second})
-	require.NoError(t, err)
-	for _, b := range []string{"KV_t-dir", "KV_t-members"} {
-		st, err := js.Stream(bg, b)
-		require.NoError(t, err)
-		require.False(t, st.CachedInfo().Config.AllowDirect, b)
-	}
-	require.NoError(t, d.Create(bg, entry(0x1, "x")))
-	_, err = d.Update(bg, 0x1, func(e *Entry) error { e.Epoch++; return nil })
-	require.NoError(t, err)
-	got, err := d.Get(bg, 0x1)
-	require.NoError(t, err)
-	require.Equal(t, uint64(2), got.Epoch)
-	require.NoError(t, d.Register(bg, MemberInfo{Name: "a", Incarnation: "1"}, ""))
-	require.NoError(t, d.Refresh(bg, MemberInfo{Name: "a", Incarnation: "1"}))
-	require.NoError(t, spy.Flush())
-	direct.Range(func(k, _ any) bool { t.Errorf("direct get: %s", k); return true })
-}
-
 // TestUnavailableIsTryAgain: what JetStream answers while it cannot serve the buckets becomes
 // ErrUnavailable (an engine.ErrTryAgain, so that calls wait and retry); the caller's own timeout and
 // other failures do not.

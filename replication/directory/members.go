@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -66,17 +67,25 @@ func (d *Directory) Register(ctx context.Context, m MemberInfo, previous string)
 
 // Refresh rewrites the member's lease. It fails if the lease ran out or was taken over.
 func (d *Directory) Refresh(ctx context.Context, m MemberInfo) error {
-	cur, err := d.members.Get(ctx, m.Name)
-	if err != nil {
+	v, _ := json.Marshal(m)
+	for attempt := 1; ; attempt++ {
+		cur, err := d.members.Get(ctx, m.Name)
+		if err != nil {
+			return mapErr(err)
+		}
+		now, err := DecodeMember(cur.Value())
+		if err != nil || now.Incarnation != m.Incarnation {
+			return fmt.Errorf("%w: the lease of member %q belongs to incarnation %s", ErrNameTaken, m.Name, now.Incarnation)
+		}
+		_, err = d.members.Update(ctx, m.Name, v, cur.Revision())
+		if attempt < 5 && (errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch)) {
+			// Only this member writes its lease: the revision read was an old copy (reads may be
+			// answered by a server that lags). Read it again.
+			time.Sleep(time.Duration(attempt) * 10 * time.Millisecond)
+			continue
+		}
 		return mapErr(err)
 	}
-	now, err := DecodeMember(cur.Value())
-	if err != nil || now.Incarnation != m.Incarnation {
-		return fmt.Errorf("%w: the lease of member %q belongs to incarnation %s", ErrNameTaken, m.Name, now.Incarnation)
-	}
-	v, _ := json.Marshal(m)
-	_, err = d.members.Update(ctx, m.Name, v, cur.Revision())
-	return mapErr(err)
 }
 
 // Deregister gives the lease up.
