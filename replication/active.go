@@ -110,11 +110,15 @@ func (a *active) forget(member string) {
 	}
 }
 
-// wake makes the stream to member try again now.
+// wake makes the stream to member try again now: the member (re)joined. A live stream asks the
+// member where it is again: it may have restarted, or be caught up and fit to rejoin the in-sync set.
 func (a *active) wake(member string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if s := a.streams[member]; s != nil {
+		if s.phase == phaseLive {
+			s.phase = phaseQuery
+		}
 		s.retryNow = true
 		s.kick()
 	}
@@ -496,6 +500,13 @@ func (s *stream) live() {
 		a.broadcastLocked()
 		a.mu.Unlock()
 		return
+	}
+	if len(ops) == 0 && m.alive(s.to) {
+		// Idle and caught up, but out of the in-sync set (its lease had ended, or the directory
+		// could not take the change): no ack is coming to trigger the rejoin.
+		a.mu.Lock()
+		s.rejoinLocked()
+		a.mu.Unlock()
 	}
 	select {
 	case <-s.wake:

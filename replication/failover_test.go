@@ -281,3 +281,26 @@ func TestOnlyAnInSyncReplicaIsElected(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, active, e.Active, "no replica out of sync was elected")
 }
+
+// TestAnIdleFollowerRejoinsTheInSyncSet: a follower taken out of the in-sync set while it was alive
+// and caught up (its lease seemed to end, or the directory could not take a change) is put back
+// without waiting for another write.
+func TestAnIdleFollowerRejoinsTheInSyncSet(t *testing.T) {
+	cl, app, h, id := serversAndApp(t)
+	_, err := h.CreateSection(bg, []byte("s"), engine.Never, []byte("v1"))
+	require.NoError(t, err)
+	active := cl.activeOf(app, "ck")
+	follower := map[string]string{"s1": "s2", "s2": "s1"}[active]
+	synced := func() bool {
+		e, err := app.dir.Get(bg, id)
+		require.NoError(t, err)
+		return e.IsSynced(follower)
+	}
+	require.Eventually(t, synced, 10*time.Second, 10*time.Millisecond)
+	time.Sleep(2 * time.Second) // every ack and copy of the start is over: the stream is idle
+	_, a := cl.members[active].ckptFor(id).localActive()
+	require.NotNil(t, a)
+	a.forget(follower)
+	require.False(t, synced(), "taken out")
+	require.Eventually(t, synced, 10*time.Second, 10*time.Millisecond, "back in, with no write since")
+}

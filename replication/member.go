@@ -379,17 +379,20 @@ func (m *Member) watch() error {
 func (m *Member) onLease(ev directory.MemberEvent) {
 	m.log.Debug("lease event", "name", ev.Name, "alive", ev.Alive, "incarnation", ev.Info.Incarnation)
 	m.mu.Lock()
+	before, known := m.members[ev.Name]
 	if ev.Alive {
 		m.members[ev.Name] = ev.Info
 	} else {
 		delete(m.members, ev.Name)
 	}
 	m.mu.Unlock()
+	// A renewal of a lease already known is no news; a new lease (or incarnation) is.
+	joined := ev.Alive && (!known || before.Incarnation != ev.Info.Incarnation)
 	if !ev.Alive && ev.Name != m.name {
 		m.log.Info("member lease ended", "dead", ev.Name)
 		m.spawn(func() { m.buryMember(ev.Name) })
 	}
-	if ev.Alive && ev.Name != m.name {
+	if joined && ev.Name != m.name {
 		// A member (re)joined: streams to it stop waiting out their backoff.
 		for _, c := range m.allCkpts() {
 			if _, a := c.localActive(); a != nil {
