@@ -9,11 +9,13 @@ import "C"
 import (
 	"context"
 	"errors"
+	"os"
 	"runtime/debug"
 	"unsafe"
 
 	"github.com/clckpt/libclckpt/capi/rc"
 	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/internal/procstats"
 )
 
 // Each export: guard against panics, check the C arguments in the order the original client checked
@@ -73,6 +75,11 @@ func closeBackendIfIdle() {
 	}
 	if b := backend.Swap(nil); b != nil {
 		b.stopStats()
+		if path := os.Getenv("CLCKPT_MEMPROFILE"); path != "" { // diagnostics
+			if err := procstats.WriteHeapProfile(path); err != nil {
+				log.Warn("writing the heap profile", "path", path, "err", err)
+			}
+		}
 		if err := b.Close(); err != nil {
 			log.Warn("closing the service", "err", err)
 		}

@@ -47,6 +47,7 @@ func callContext(parent context.Context, call *wire.CallMsg) (context.Context, c
 // serve runs a call on the local active replica, or answers NotActive.
 func (m *Member) serve(ctx context.Context, call *wire.CallMsg) *wire.ReplyMsg {
 	c := m.ckptFor(call.Ckpt)
+	defer m.release(c) // a call for a checkpoint destroyed meanwhile
 	if call.Kind == wire.CallHandover {
 		if a := c.handingOver(); a != nil {
 			lsn, err := m.handOver(ctx, c, a, call.Origin)

@@ -52,12 +52,20 @@ func (m *Member) ckptFor(id uint64) *ckpt {
 func (m *Member) onEntry(id uint64, e *directory.Entry) {
 	c := m.ckptFor(id)
 	c.update(e)
-	if e == nil {
-		m.mu.Lock()
-		if len(c.handles) == 0 {
-			delete(m.ckpts, id)
-		}
-		m.mu.Unlock()
+	m.release(c)
+}
+
+// release drops c from the member's table once its checkpoint is gone and no local handle uses it
+// (ids are never reused: a gone checkpoint never comes back). Every path that may look a checkpoint
+// up by id (a late call, a watch event, a destroy) releases it after, so the table holds only
+// checkpoints that exist or are in use.
+func (m *Member) release(c *ckpt) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gone && len(c.handles) == 0 && m.ckpts[c.id] == c {
+		delete(m.ckpts, c.id)
 	}
 }
 
@@ -65,7 +73,15 @@ func (m *Member) onEntry(id uint64, e *directory.Entry) {
 func (c *ckpt) refresh(ctx context.Context) (*directory.Entry, error) {
 	e, err := c.m.dir.Get(ctx, c.id)
 	if errors.Is(err, directory.ErrNotFound) {
-		c.update(nil)
+		c.mu.Lock()
+		known := c.entry != nil
+		c.mu.Unlock()
+		if !known {
+			c.update(nil)
+		}
+		// An entry this member has seen is dropped by the watch, which sees the removal in order:
+		// a read answered by a server that lags may not have the entry yet, and dropping on it
+		// would destroy a live replica.
 		return nil, engine.ErrNotExist
 	}
 	if err != nil {

@@ -55,6 +55,7 @@ func (h *handle) close(ctx context.Context) error {
 		c.rep.Subscribe(h.origin, nil)
 	}
 	c.mu.Unlock()
+	defer h.m.release(c)
 	return h.m.closeOpen(ctx, c.id, h.m.name, false)
 }
 

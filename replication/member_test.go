@@ -2,6 +2,7 @@ package replication
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"testing"
 	"time"
@@ -111,3 +112,40 @@ func TestCollocatedOnePlusOneFailover(t *testing.T) {
 }
 
 var _ = filepath.Join
+
+// TestDestroyedCheckpointsLeaveNothingBehind: checkpoints created, used and destroyed over and over
+// (by delete, or by their last close with retention 0) leave no state in any member's table.
+func TestDestroyedCheckpointsLeaveNothingBehind(t *testing.T) {
+	cl := newCluster(t)
+	for _, s := range []string{"s1", "s2"} {
+		cl.join(s, directory.KindServer)
+	}
+	app := cl.join("app", directory.KindApplication)
+	held := func() map[string]int {
+		out := map[string]int{}
+		for name, m := range cl.members {
+			m.mu.Lock()
+			out[name] = len(m.ckpts)
+			m.mu.Unlock()
+		}
+		return out
+	}
+	before := held()
+	for i := 0; i < 40; i++ {
+		name := fmt.Sprintf("tmp-%d", i)
+		a := attrs(engine.WriteAllReplicas)
+		if i%2 == 1 {
+			a.Retention = 0
+		}
+		h, err := app.Open(bg, name, a, rwc)
+		require.NoError(t, err)
+		_, err = h.CreateSection(bg, []byte("s"), engine.Never, []byte("v"))
+		require.NoError(t, err)
+		if i%2 == 0 {
+			require.NoError(t, app.Delete(bg, name))
+		}
+		require.NoError(t, h.Close())
+	}
+	require.Eventually(t, func() bool { return maps.Equal(before, held()) }, 10*time.Second, 20*time.Millisecond,
+		"tables before %v, now %v", before, held())
+}

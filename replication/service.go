@@ -242,7 +242,9 @@ func (m *Member) destroy(ctx context.Context, e *directory.Entry) error {
 	for {
 		err := m.dir.Remove(ctx, e)
 		if err == nil {
-			m.ckptFor(e.ID).update(nil)
+			c := m.ckptFor(e.ID)
+			c.update(nil)
+			m.release(c)
 			m.log.Info("checkpoint destroyed", "checkpoint", string(e.Name))
 			return nil
 		}
@@ -336,7 +338,9 @@ func (m *Member) reconcileAll(ctx context.Context) error {
 	for _, r := range m.reps.All() {
 		if !known[r.ID()] {
 			m.log.Info("dropping the replica of a checkpoint that no longer exists", "checkpoint", r.Name())
-			m.ckptFor(r.ID()).update(nil)
+			c := m.ckptFor(r.ID())
+			c.update(nil)
+			m.release(c)
 		}
 	}
 	// Opens held by members that are gone (including an earlier life of this one) are closed, and

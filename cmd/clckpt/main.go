@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"runtime/pprof"
 	"slices"
 	"sort"
@@ -239,10 +238,8 @@ func writeHeapProfile() {
 	if heapProfile == "" {
 		return
 	}
-	if f, err := os.Create(heapProfile); err == nil {
-		runtime.GC()
-		_ = pprof.WriteHeapProfile(f)
-		f.Close()
+	if err := procstats.WriteHeapProfile(heapProfile); err != nil {
+		slog.Warn("writing the heap profile", "path", heapProfile, "err", err)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"time"
@@ -101,4 +102,19 @@ func Start(interval time.Duration, log *slog.Logger, extra func() []slog.Attr) (
 			wg.Wait()
 		})
 	}
+}
+
+// WriteHeapProfile writes a pprof heap profile of what is live now (after a GC) to path
+// (diagnostics: `go tool pprof` reads it).
+func WriteHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
