@@ -331,14 +331,34 @@ func (m *Member) reconcileAll(ctx context.Context) error {
 	}
 	m.mu.Unlock()
 	known := make(map[uint64]bool, len(entries))
+	var listedRev uint64 // the list was read after this revision was written
 	for _, e := range entries {
 		known[e.ID] = true
+		listedRev = max(listedRev, e.Rev)
 		m.ckptFor(e.ID).update(e)
 	}
+	// A checkpoint missing from the list is gone, unless this member saw its entry at a revision
+	// written after the list was read (created meanwhile).
+	missing := func(c *ckpt) bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return !known[c.id] && (c.entry == nil || c.entry.Rev <= listedRev)
+	}
 	for _, r := range m.reps.All() {
-		if !known[r.ID()] {
+		if missing(m.ckptFor(r.ID())) {
 			m.log.Info("dropping the replica of a checkpoint that no longer exists", "checkpoint", r.Name())
 			c := m.ckptFor(r.ID())
+			c.update(nil)
+			m.release(c)
+		}
+	}
+	// Checkpoints known here without a replica (local handles only) that were destroyed while the
+	// watch could not tell (the markers of removals expire).
+	for _, c := range m.allCkpts() {
+		c.mu.Lock()
+		seen := c.entry != nil && !c.gone
+		c.mu.Unlock()
+		if seen && missing(c) {
 			c.update(nil)
 			m.release(c)
 		}

@@ -97,23 +97,36 @@ func (e *Entry) Continues(epoch, lsn uint64) bool {
 
 // Directory is the KV side of the service.
 type Directory struct {
-	dir     jetstream.KeyValue
-	members jetstream.KeyValue
-	lease   time.Duration
+	dir       jetstream.KeyValue
+	members   jetstream.KeyValue
+	lease     time.Duration
+	markerTTL time.Duration // how long the marker of a removed key stays in the bucket
 }
+
+// markerTTL is how long the marker of a removed entry or name stays: long enough for every member's
+// watch to see it (a member cut off for longer has lost its lease, and on its return reconciles
+// with the whole directory), short enough that creating and destroying checkpoints all day does not
+// grow the bucket (every marker is a subject that the server indexes in memory).
+func markerTTL(lease time.Duration) time.Duration { return max(time.Minute, 10*lease) }
 
 // Options configure Open.
 type Options struct {
 	Prefix   string        // bucket prefix
 	Replicas int           // KV replicas of the buckets (1 for a single server)
 	Lease    time.Duration // member lease
+	// MarkerTTL is how long the marker of a removed entry or name stays (0: markerTTL(Lease)).
+	MarkerTTL time.Duration
 }
 
 // Open binds (creating if needed) the two buckets.
 func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Directory, error) {
+	if o.MarkerTTL == 0 {
+		o.MarkerTTL = markerTTL(o.Lease)
+	}
+	// LimitMarkerTTL lets removals leave markers that expire (the bucket has no limits of its own).
 	dir, err := bucket(ctx, js, jetstream.KeyValueConfig{
 		Bucket: o.Prefix + "-dir", Description: "clckpt checkpoint directory", History: 1,
-		Storage: jetstream.FileStorage, Replicas: o.Replicas,
+		Storage: jetstream.FileStorage, Replicas: o.Replicas, LimitMarkerTTL: o.MarkerTTL,
 	})
 	if err != nil {
 		return nil, err
@@ -125,7 +138,7 @@ func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Directory, e
 	if err != nil {
 		return nil, err
 	}
-	return &Directory{dir: dir, members: members, lease: o.Lease}, nil
+	return &Directory{dir: dir, members: members, lease: o.Lease, markerTTL: o.MarkerTTL}, nil
 }
 
 func bucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
@@ -138,6 +151,19 @@ func bucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueC
 	}
 	if err != nil {
 		return nil, fmt.Errorf("directory: bucket %s: %w", cfg.Bucket, err)
+	}
+	if cfg.LimitMarkerTTL > 0 {
+		// A bucket made before removals left expiring markers: let it take them.
+		st, err := js.Stream(ctx, "KV_"+cfg.Bucket)
+		if err != nil {
+			return nil, fmt.Errorf("directory: bucket %s: %w", cfg.Bucket, err)
+		}
+		if sc := st.CachedInfo().Config; !sc.AllowMsgTTL {
+			sc.AllowMsgTTL, sc.SubjectDeleteMarkerTTL = true, cfg.LimitMarkerTTL
+			if _, err := js.UpdateStream(ctx, sc); err != nil {
+				return nil, fmt.Errorf("directory: bucket %s: allowing expiring markers: %w", cfg.Bucket, err)
+			}
+		}
 	}
 	return kv, nil
 }
@@ -235,7 +261,7 @@ func (d *Directory) Create(ctx context.Context, e *Entry) error {
 	}
 	e.Rev = rev
 	if _, err := d.dir.Create(ctx, nameKey(e.Name), []byte(strconv.FormatUint(e.ID, 16))); err != nil {
-		_ = d.dir.Delete(ctx, entryKey(e.ID), jetstream.LastRevision(rev))
+		_ = d.dir.Purge(ctx, entryKey(e.ID), jetstream.LastRevision(rev), jetstream.PurgeTTL(d.markerTTL))
 		if errors.Is(err, jetstream.ErrKeyExists) {
 			return ErrNameTaken
 		}
@@ -298,7 +324,7 @@ func (d *Directory) Unlink(ctx context.Context, name []byte, id uint64) error {
 	if string(kve.Value()) != strconv.FormatUint(id, 16) {
 		return ErrNotFound
 	}
-	err = d.dir.Delete(ctx, nameKey(name), jetstream.LastRevision(kve.Revision()))
+	err = d.dir.Purge(ctx, nameKey(name), jetstream.LastRevision(kve.Revision()), jetstream.PurgeTTL(d.markerTTL))
 	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 		return ErrConflict
 	}
@@ -307,7 +333,7 @@ func (d *Directory) Unlink(ctx context.Context, name []byte, id uint64) error {
 
 // Remove deletes entry e (at its revision) and its name if the name still points to it.
 func (d *Directory) Remove(ctx context.Context, e *Entry) error {
-	err := d.dir.Delete(ctx, entryKey(e.ID), jetstream.LastRevision(e.Rev))
+	err := d.dir.Purge(ctx, entryKey(e.ID), jetstream.LastRevision(e.Rev), jetstream.PurgeTTL(d.markerTTL))
 	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 		return ErrConflict
 	}

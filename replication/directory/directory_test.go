@@ -252,3 +252,47 @@ func TestUnavailableIsTryAgain(t *testing.T) {
 	}
 	require.ErrorIs(t, mapErr(jetstream.ErrKeyNotFound), ErrNotFound)
 }
+
+// TestRemovedKeysLeaveNothingForLong: destroying checkpoints all day must not grow the bucket: the
+// markers of removed entries and names expire. A bucket made earlier without expiring markers is
+// upgraded when opened.
+func TestRemovedKeysLeaveNothingForLong(t *testing.T) {
+	s, err := natsconn.StartServer(natsconn.ServerOptions{Name: "t", Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(s.Shutdown)
+	nc, err := nats.Connect(s.ClientURL())
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	_, err = js.CreateKeyValue(bg, jetstream.KeyValueConfig{Bucket: "t-dir", History: 1})
+	require.NoError(t, err, "a bucket of an earlier version")
+	d, err := Open(bg, js, Options{Prefix: "t", Replicas: 1, Lease: time.Second, MarkerTTL: 2 * time.Second})
+	require.NoError(t, err)
+	for i := uint64(1); i <= 50; i++ {
+		e := entry(i, fmt.Sprintf("tmp-%d", i))
+		require.NoError(t, d.Create(bg, e))
+		require.NoError(t, d.Remove(bg, e))
+	}
+	st, err := js.Stream(bg, "KV_t-dir")
+	require.NoError(t, err)
+	info, err := st.Info(bg, jetstream.WithSubjectFilter(">"))
+	require.NoError(t, err)
+	require.Equal(t, 100, len(info.State.Subjects), "a marker per removed entry and name, for now")
+	require.Eventually(t, func() bool {
+		info, err := st.Info(bg, jetstream.WithSubjectFilter(">"))
+		require.NoError(t, err)
+		return info.State.Msgs == 0 && len(info.State.Subjects) == 0
+	}, 30*time.Second, 100*time.Millisecond, "the markers expire")
+	// The name is free again, and the entry of a new checkpoint of that name is found.
+	require.NoError(t, d.Create(bg, entry(99, "tmp-1")))
+	id, err := d.Lookup(bg, []byte("tmp-1"))
+	require.NoError(t, err)
+	require.Equal(t, uint64(99), id)
+	// And while a marker is still there.
+	require.NoError(t, d.Remove(bg, entry(99, "tmp-1")))
+	require.NoError(t, d.Create(bg, entry(100, "tmp-1")))
+	id, err = d.Lookup(bg, []byte("tmp-1"))
+	require.NoError(t, err)
+	require.Equal(t, uint64(100), id)
+}
