@@ -62,9 +62,9 @@ func TestSoak(t *testing.T) {
 				if _, ok := s.v["c_heap_used"]; ok {
 					c = fmt.Sprintf(" c_heap=%.1f/%.1fMiB", mib(s.v["c_heap_used"]), mib(s.v["c_heap_held"]))
 				}
-				t.Logf("%6.0fs %-5s rss=%6.1fMiB rss_anon=%6.1fMiB heap=%6.1fMiB go_held=%6.1fMiB%s goroutines=%4d fds=%3d %s",
+				t.Logf("%6.0fs %-5s rss=%6.1fMiB rss_anon=%6.1fMiB heap=%6.1fMiB go_held=%6.1fMiB%s goroutines=%4d fds=%3d threads=%3d %s",
 					s.at.Sub(begin).Seconds(), p.name, mib(s.v["rss"]), mib(s.v["rss_anon"]), mib(s.v["heap_live"]),
-					mib(s.v["go_held"]), c, s.v["goroutines"], s.v["fds"], s.handles)
+					mib(s.v["go_held"]), c, s.v["goroutines"], s.v["fds"], s.v["threads"], s.handles)
 			}
 			printed[i] = len(ss)
 		}

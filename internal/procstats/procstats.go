@@ -28,6 +28,7 @@ type Sample struct {
 	// as a store's memory-mapped value log, and follows what the store holds.
 	RSSAnon uint64
 	FDs     int // open file descriptors (-1 where /proc is missing)
+	Threads int // OS threads (each may keep a C allocator cache of its own)
 }
 
 // Read measures the process now.
@@ -56,10 +57,17 @@ func Read() Sample {
 	}
 	if b, err := os.ReadFile("/proc/self/status"); err == nil {
 		for _, line := range bytes.Split(b, []byte("\n")) {
-			if f := bytes.Fields(line); len(f) >= 2 && string(f[0]) == "RssAnon:" {
+			f := bytes.Fields(line)
+			if len(f) < 2 {
+				continue
+			}
+			switch string(f[0]) {
+			case "RssAnon:":
 				if kb, err := strconv.ParseUint(string(f[1]), 10, 64); err == nil {
 					s.RSSAnon = kb << 10
 				}
+			case "Threads:":
+				s.Threads, _ = strconv.Atoi(string(f[1]))
 			}
 		}
 	}
@@ -88,7 +96,7 @@ func Start(interval time.Duration, log *slog.Logger, extra func() []slog.Attr) (
 			s := Read()
 			attrs := []slog.Attr{slog.Int("goroutines", s.Goroutines), slog.Uint64("heap_live", s.HeapLive),
 				slog.Uint64("go_held", s.GoHeld),
-				slog.Uint64("rss", s.RSS), slog.Uint64("rss_anon", s.RSSAnon), slog.Int("fds", s.FDs)}
+				slog.Uint64("rss", s.RSS), slog.Uint64("rss_anon", s.RSSAnon), slog.Int("fds", s.FDs), slog.Int("threads", s.Threads)}
 			if extra != nil {
 				attrs = append(attrs, extra()...)
 			}

@@ -18,6 +18,7 @@ func TestReadCountsWhatTheProcessHolds(t *testing.T) {
 	before := Read()
 	require.Positive(t, before.RSS)
 	require.Positive(t, before.RSSAnon)
+	require.Positive(t, before.Threads)
 	require.LessOrEqual(t, before.RSSAnon, before.RSS)
 	require.Positive(t, before.HeapLive)
 	require.Greater(t, before.GoHeld, before.HeapLive, "the runtime holds the live heap and more")
@@ -54,7 +55,7 @@ func TestStartLogsALineEveryIntervalUntilStopped(t *testing.T) {
 	var out syncBuffer
 	log := slog.New(slog.NewTextHandler(&out, nil))
 	stop := Start(20*time.Millisecond, log, func() []slog.Attr { return []slog.Attr{slog.Int("handles", 7)} })
-	line := regexp.MustCompile(`msg=stats goroutines=\d+ heap_live=\d+ go_held=[1-9]\d* rss=[1-9]\d* rss_anon=[1-9]\d* fds=\d+ handles=7\n`)
+	line := regexp.MustCompile(`msg=stats goroutines=\d+ heap_live=\d+ go_held=[1-9]\d* rss=[1-9]\d* rss_anon=[1-9]\d* fds=\d+ threads=[1-9]\d* handles=7\n`)
 	require.Eventually(t, func() bool { return len(line.FindAllString(out.String(), -1)) >= 3 },
 		10*time.Second, 10*time.Millisecond)
 	stop()
