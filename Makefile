@@ -15,7 +15,7 @@ LDFLAGS_PROG := -L$(LIB) -lclckpt -lpthread -Wl,-rpath,$(abspath $(LIB))
 
 CORE := $(LIB)/libclckpt-core.so.1
 FRONT := $(LIB)/libclckpt.so.$(VERSION)
-GO_SOURCES := $(shell find capi engine config replication -name '*.go' -not -name '*_test.go') go.mod go.sum
+GO_SOURCES := $(shell find capi engine config replication internal -name '*.go' -not -name '*_test.go') go.mod go.sum
 HEADERS := $(wildcard include/*.h)
 COUNTER := $(BIN)/ckptTest
 PEER := $(BIN)/ckptPeer
