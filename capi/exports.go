@@ -9,7 +9,6 @@ import "C"
 import (
 	"context"
 	"errors"
-	"os"
 	"runtime/debug"
 	"unsafe"
 
@@ -75,9 +74,9 @@ func closeBackendIfIdle() {
 	}
 	if b := backend.Swap(nil); b != nil {
 		b.stopStats()
-		if path := os.Getenv("CLCKPT_MEMPROFILE"); path != "" { // diagnostics
-			if err := procstats.WriteHeapProfile(path); err != nil {
-				log.Warn("writing the heap profile", "path", path, "err", err)
+		if b.memProfile != "" {
+			if err := procstats.WriteHeapProfile(b.memProfile); err != nil {
+				log.Warn("writing the heap profile", "path", b.memProfile, "err", err)
 			}
 		}
 		if err := b.Close(); err != nil {

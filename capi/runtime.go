@@ -51,7 +51,8 @@ var (
 // engineService is the backend and, when CLCKPT_STATS_INTERVAL is set, the stop of its stats line.
 type engineService struct {
 	engine.Service
-	stopStats func()
+	stopStats  func()
+	memProfile string // where to write a heap profile at the close (CLCKPT_MEMPROFILE)
 }
 
 // service is what one clCkptInitialize created.
@@ -109,7 +110,7 @@ func openBackend() error {
 		return err
 	}
 	log.Info("joined the checkpoint service", "member", m.Name(), "data", cfg.DataDir)
-	b := &engineService{Service: m, stopStats: func() {}}
+	b := &engineService{Service: m, stopStats: func() {}, memProfile: cfg.MemProfile}
 	if cfg.StatsInterval > 0 {
 		// Its own logger: the line is wanted whatever CLCKPT_LOG_LEVEL says.
 		statsLog := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("component", "libclckpt", "member", m.Name())

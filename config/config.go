@@ -55,6 +55,9 @@ type Config struct {
 	// open fds, open handles) at this interval, whatever the log level (CLCKPT_STATS_INTERVAL,
 	// default 0: off).
 	StatsInterval time.Duration
+	// MemProfile, when set, is where a program writes a Go heap profile as it finalizes its last
+	// service handle (CLCKPT_MEMPROFILE; diagnostics).
+	MemProfile string
 }
 
 // NATS are the settings of the connection to an external NATS server or cluster.
@@ -78,6 +81,7 @@ func FromEnv() (Config, error) {
 	c.Node = os.Getenv("CLCKPT_NODE")
 	c.DataDir = os.Getenv("CLCKPT_DATA_DIR")
 	c.SyncWrites = os.Getenv("CLCKPT_SYNC_WRITES") == "1"
+	c.MemProfile = os.Getenv("CLCKPT_MEMPROFILE")
 	c.NATS = NATS{
 		URL:      os.Getenv("CLCKPT_NATS_URL"),
 		Creds:    os.Getenv("CLCKPT_NATS_CREDS"),

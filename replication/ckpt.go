@@ -55,6 +55,12 @@ func (m *Member) onEntry(id uint64, e *directory.Entry) {
 	m.release(c)
 }
 
+// dropGone takes in that c's checkpoint no longer exists (its replica and role go) and releases it.
+func (m *Member) dropGone(c *ckpt) {
+	c.update(nil)
+	m.release(c)
+}
+
 // release drops c from the member's table once its checkpoint is gone and no local handle uses it
 // (ids are never reused: a gone checkpoint never comes back). Every path that may look a checkpoint
 // up by id (a late call, a watch event, a destroy) releases it after, so the table holds only

@@ -242,9 +242,7 @@ func (m *Member) destroy(ctx context.Context, e *directory.Entry) error {
 	for {
 		err := m.dir.Remove(ctx, e)
 		if err == nil {
-			c := m.ckptFor(e.ID)
-			c.update(nil)
-			m.release(c)
+			m.dropGone(m.ckptFor(e.ID))
 			m.log.Info("checkpoint destroyed", "checkpoint", string(e.Name))
 			return nil
 		}
@@ -347,9 +345,7 @@ func (m *Member) reconcileAll(ctx context.Context) error {
 	for _, r := range m.reps.All() {
 		if missing(m.ckptFor(r.ID())) {
 			m.log.Info("dropping the replica of a checkpoint that no longer exists", "checkpoint", r.Name())
-			c := m.ckptFor(r.ID())
-			c.update(nil)
-			m.release(c)
+			m.dropGone(m.ckptFor(r.ID()))
 		}
 	}
 	// Checkpoints known here without a replica (local handles only) that were destroyed while the
@@ -359,8 +355,7 @@ func (m *Member) reconcileAll(ctx context.Context) error {
 		seen := c.entry != nil && !c.gone
 		c.mu.Unlock()
 		if seen && missing(c) {
-			c.update(nil)
-			m.release(c)
+			m.dropGone(c)
 		}
 	}
 	// Opens held by members that are gone (including an earlier life of this one) are closed, and

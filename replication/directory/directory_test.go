@@ -19,7 +19,8 @@ import (
 
 var bg = context.Background()
 
-func openDir(t *testing.T, lease time.Duration) *Directory {
+// startJetStream starts a NATS server with JetStream for the test and connects to it.
+func startJetStream(t *testing.T) jetstream.JetStream {
 	s, err := natsconn.StartServer(natsconn.ServerOptions{Name: "t", Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir()})
 	require.NoError(t, err)
 	t.Cleanup(s.Shutdown)
@@ -28,7 +29,11 @@ func openDir(t *testing.T, lease time.Duration) *Directory {
 	t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
-	d, err := Open(bg, js, Options{Prefix: "t", Replicas: 1, Lease: lease})
+	return js
+}
+
+func openDir(t *testing.T, lease time.Duration) *Directory {
+	d, err := Open(bg, startJetStream(t), Options{Prefix: "t", Replicas: 1, Lease: lease})
 	require.NoError(t, err)
 	return d
 }
@@ -257,15 +262,8 @@ func TestUnavailableIsTryAgain(t *testing.T) {
 // markers of removed entries and names expire. A bucket made earlier without expiring markers is
 // upgraded when opened.
 func TestRemovedKeysLeaveNothingForLong(t *testing.T) {
-	s, err := natsconn.StartServer(natsconn.ServerOptions{Name: "t", Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir()})
-	require.NoError(t, err)
-	t.Cleanup(s.Shutdown)
-	nc, err := nats.Connect(s.ClientURL())
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-	_, err = js.CreateKeyValue(bg, jetstream.KeyValueConfig{Bucket: "t-dir", History: 1})
+	js := startJetStream(t)
+	_, err := js.CreateKeyValue(bg, jetstream.KeyValueConfig{Bucket: "t-dir", History: 1})
 	require.NoError(t, err, "a bucket of an earlier version")
 	d, err := Open(bg, js, Options{Prefix: "t", Replicas: 1, Lease: time.Second, MarkerTTL: 2 * time.Second})
 	require.NoError(t, err)
