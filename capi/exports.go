@@ -614,34 +614,71 @@ func clckpt_immediate_consumption_register(h C.ClCkptHdlT, callback C.ClCkptNoti
 }
 
 // notify runs an immediate-consumption callback on the delivering goroutine, with the update copied
-// into C memory that is freed once the callback returns.
+// into C memory that stays valid until the callback returns. The memory is one block per handle,
+// reused from one update to the next: no malloc per update, so nothing fills the allocator's
+// per-thread caches (a goroutine may run its cgo calls on any thread, and glibc keeps freed chunks
+// in a cache of the freeing thread).
 func (c *checkpoint) notify(callback C.ClCkptNotificationCallbackT, cookie C.ClPtrT, u engine.Update) {
 	if c.closed.Load() {
 		return
 	}
-	name := (*C.ClNameT)(C.calloc(1, C.sizeof_ClNameT))
-	defer C.free(unsafe.Pointer(name))
-	name.length = C.ClUint16T(copy(unsafe.Slice((*byte)(unsafe.Pointer(&name.value[0])), C.CL_MAX_NAME_LENGTH-1), u.Name))
+	c.notifyMu.Lock()
+	defer func() {
+		if c.closed.Load() { // the handle was closed meanwhile (maybe by the callback): close left it to us
+			c.freeScratchLocked()
+		}
+		c.notifyMu.Unlock()
+	}()
 	n := len(u.Elements)
-	iov := (*C.ClCkptIOVectorElementT)(C.calloc(C.size_t(max(n, 1)), C.sizeof_ClCkptIOVectorElementT))
-	defer C.free(unsafe.Pointer(iov))
+	align := func(v int) int { return (v + 7) &^ 7 }
+	nameSize, iovSize := align(int(C.sizeof_ClNameT)), align(max(n, 1)*int(C.sizeof_ClCkptIOVectorElementT))
+	need := nameSize + iovSize
+	for _, e := range u.Elements {
+		need += align(len(e.SectionID)) + align(len(e.Data))
+	}
+	if need > c.scratchCap {
+		c.freeScratchLocked()
+		size := max(need, 2*c.scratchCap, 4096)
+		c.scratch = C.malloc(C.size_t(size))
+		if c.scratch == nil {
+			panic("out of memory")
+		}
+		c.scratchCap = size
+	}
+	block := unsafe.Slice((*byte)(c.scratch), need)
+	clear(block[:nameSize+iovSize])
+	name := (*C.ClNameT)(c.scratch)
+	name.length = C.ClUint16T(copy(unsafe.Slice((*byte)(unsafe.Pointer(&name.value[0])), C.CL_MAX_NAME_LENGTH-1), u.Name))
+	iov := (*C.ClCkptIOVectorElementT)(unsafe.Pointer(&block[nameSize]))
 	out := unsafe.Slice(iov, n)
+	at := nameSize + iovSize
+	place := func(b []byte) unsafe.Pointer {
+		if len(b) == 0 {
+			return nil
+		}
+		p := unsafe.Pointer(&block[at])
+		copy(block[at:], b)
+		at += align(len(b))
+		return p
+	}
 	for i, e := range u.Elements {
 		o := &out[i]
 		o.sectionId.idLen = C.ClUint16T(len(e.SectionID))
-		if len(e.SectionID) > 0 {
-			o.sectionId.id = (*C.ClUint8T)(cCopy(e.SectionID, len(e.SectionID)))
-			defer C.free(unsafe.Pointer(o.sectionId.id))
-		}
-		if len(e.Data) > 0 {
-			o.dataBuffer = C.ClPtrT(cCopy(e.Data, len(e.Data)))
-			defer C.free(unsafe.Pointer(o.dataBuffer))
-		}
+		o.sectionId.id = (*C.ClUint8T)(place(e.SectionID))
+		o.dataBuffer = C.ClPtrT(place(e.Data))
 		o.dataSize = C.ClSizeT(len(e.Data))
 		o.readSize = C.ClSizeT(len(e.Data))
 		o.dataOffset = C.ClOffsetT(e.Offset)
 	}
 	C.clckpt_call_notify_cb(callback, C.ClCkptHdlT(c.handle), name, iov, C.ClUint32T(n), cookie)
+}
+
+// freeScratchLocked frees the notification block; c.notifyMu is held.
+func (c *checkpoint) freeScratchLocked() {
+	if c.scratch != nil {
+		C.free(c.scratch)
+		c.scratch, c.scratchCap = nil, 0
+	}
 }
 
 //export clckpt_selection_object_get

@@ -26,6 +26,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/clckpt/libclckpt/capi/callbackq"
 	"github.com/clckpt/libclckpt/capi/handles"
@@ -77,6 +78,12 @@ type checkpoint struct {
 
 	mu    sync.Mutex
 	iters map[uint64]*iteration
+
+	// notifyMu serializes notification callbacks and guards scratch, the C block they get their
+	// data in (see notify).
+	notifyMu   sync.Mutex
+	scratch    unsafe.Pointer
+	scratchCap int
 }
 
 // iteration is one section iteration handle.
@@ -184,6 +191,12 @@ func (c *checkpoint) close() error {
 	for h, it := range iters {
 		iterations.Remove(h)
 		_ = it.it.Close()
+	}
+	// A callback running now (on this goroutine too, if it closes its own handle) frees the block
+	// when it ends.
+	if c.notifyMu.TryLock() {
+		c.freeScratchLocked()
+		c.notifyMu.Unlock()
 	}
 	return c.ck.Close()
 }

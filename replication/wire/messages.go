@@ -239,20 +239,30 @@ func (m *SnapshotMsg) Encode(buf []byte) []byte {
 }
 
 // SnapshotBatch builds a SnapSections message section by section, copying each section's data once,
-// straight into the message.
+// straight into the message. One batch serves a whole copy: Reset starts the next message in the same
+// buffer, so a copy allocates its largest message once (a small checkpoint's copy stays small).
 type SnapshotBatch struct {
 	e     encoder
+	head  SnapshotMsg
 	count int // offset of the section count
 	n     uint32
 }
 
-// NewSnapshotBatch starts a batch of sections of checkpoint ckpt, with room for about size bytes
-// (sized once: growing a multi-megabyte message by doubling costs more than the copy itself).
+// NewSnapshotBatch starts a batch of sections of checkpoint ckpt, with room for size bytes to begin
+// with (it grows as sections are added).
 func NewSnapshotBatch(ckpt, epoch uint64, header *engine.SnapshotHeader, size int) *SnapshotBatch {
-	m := &SnapshotMsg{Ckpt: ckpt, Epoch: epoch, Part: SnapSections, Header: *header}
-	b := &SnapshotBatch{e: encoder{b: m.Encode(make([]byte, 0, size))}}
-	b.count = len(b.e.b) - 4 // Encode ended with the (zero) section count
+	b := &SnapshotBatch{head: SnapshotMsg{Ckpt: ckpt, Epoch: epoch, Part: SnapSections, Header: *header}}
+	b.e.b = make([]byte, 0, size)
+	b.Reset()
 	return b
+}
+
+// Reset empties the batch for the next message, keeping its buffer: the bytes Bytes returned before
+// are overwritten, so the caller must be done with them (a NATS publish has copied them).
+func (b *SnapshotBatch) Reset() {
+	b.e.b = b.head.Encode(b.e.b[:0])
+	b.count = len(b.e.b) - 4 // Encode ended with the (zero) section count
+	b.n = 0
 }
 
 // Add appends a section.

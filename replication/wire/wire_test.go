@@ -89,6 +89,15 @@ func TestSnapshotBatchEncodesLikeSnapshotMsg(t *testing.T) {
 	require.Equal(t, 2, b.Len())
 	want := (&SnapshotMsg{Ckpt: 4, Epoch: 2, Part: SnapSections, Header: h, Sections: secs}).Encode(nil)
 	require.Equal(t, want, b.Bytes())
+
+	// The next message of the copy reuses the buffer and carries only its own sections.
+	first := &b.Bytes()[0]
+	b.Reset()
+	require.Equal(t, 0, b.Len())
+	b.Add(&secs[1])
+	want = (&SnapshotMsg{Ckpt: 4, Epoch: 2, Part: SnapSections, Header: h, Sections: secs[1:]}).Encode(nil)
+	require.Equal(t, want, b.Bytes())
+	require.Same(t, first, &b.Bytes()[0], "the buffer is reused")
 }
 
 func TestErrorsKeepTheirSentinelAndElement(t *testing.T) {
