@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -51,6 +52,10 @@ type Config struct {
 	// Subject is the NATS subject prefix and the KV bucket prefix of this deployment
 	// (CLCKPT_SUBJECT, default "clckpt").
 	Subject string
+	// Link is where the member listens for direct op links from other members (CLCKPT_LINK):
+	// "auto" (the default: a free port on the address this host reaches NATS from, loopback for a
+	// local server), "off" (ops go through NATS only), or host:port.
+	Link string
 	// StatsInterval, when positive, makes the process log a "stats" line (goroutines, heap, RSS,
 	// open fds, open handles) at this interval, whatever the log level (CLCKPT_STATS_INTERVAL,
 	// default 0: off).
@@ -99,7 +104,7 @@ func FromEnv() (Config, error) {
 	}{
 		{"CLCKPT_PORT", &c.Port}, {"CLCKPT_LEASE", &c.Lease}, {"CLCKPT_ACK_TIMEOUT", &c.AckTimeout},
 		{"CLCKPT_REPLICAS", &c.Replicas}, {"CLCKPT_TAIL_BYTES", &c.TailBytes}, {"CLCKPT_SUBJECT", &c.Subject},
-		{"CLCKPT_DISK_RESERVE", &c.DiskReserve},
+		{"CLCKPT_DISK_RESERVE", &c.DiskReserve}, {"CLCKPT_LINK", &c.Link},
 		{"CLCKPT_STATS_INTERVAL", &c.StatsInterval},
 	} {
 		if err := parseEnv(v.name, v.dst); err != nil {
@@ -141,6 +146,7 @@ func Default() Config {
 		TailBytes:   16 << 20,
 		DiskReserve: store.DefaultReserve,
 		Subject:     "clckpt",
+		Link:        "auto",
 	}
 }
 
@@ -200,11 +206,25 @@ func (c Config) Validate() error {
 		return fmt.Errorf("config: CLCKPT_STATS_INTERVAL %s: use 0 (off) or at least 100ms", c.StatsInterval)
 	case !subjectToken.MatchString(c.Subject):
 		return fmt.Errorf("config: CLCKPT_SUBJECT %q: use letters, digits, '_' or '-'", c.Subject)
+	case !validLink(c.Link):
+		return fmt.Errorf("config: CLCKPT_LINK %q: use auto, off or host:port", c.Link)
 	}
 	return nil
 }
 
 var subjectToken = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+
+func validLink(v string) bool {
+	if v == "auto" || v == "off" {
+		return true
+	}
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return false
+	}
+	p, err := strconv.Atoi(port)
+	return err == nil && p >= 0 && p <= 65535
+}
 
 // NodeDir is the directory of this node's store.
 func (c Config) NodeDir() string { return filepath.Join(c.DataDir, c.Node) }

@@ -167,7 +167,7 @@ func (a *active) Emit(op *engine.Op) func(context.Context) error {
 			if s.acked == s.sent {
 				s.lastProgress = time.Now()
 			}
-			_ = m.nc.PublishMsg(&nats.Msg{Subject: m.subject(s.to, "op"), Reply: m.subject(m.name, "ack"), Data: msg})
+			m.sendOp(s.to, msg, a.sync)
 			s.sent = op.LSN
 			continue
 		}
@@ -484,11 +484,8 @@ func (s *stream) live() {
 	wasSynced := a.synced[s.to]
 	a.mu.Unlock()
 
-	subject, reply := m.subject(s.to, "op"), m.subject(m.name, "ack")
 	for _, op := range ops {
-		if err := m.nc.PublishMsg(&nats.Msg{Subject: subject, Reply: reply, Data: op.msg}); err != nil {
-			m.log.Debug("sending an op", "to", s.to, "err", err)
-		}
+		m.sendOp(s.to, op.msg, a.sync)
 	}
 	if late {
 		m.log.Warn("replica does not acknowledge: taking it out of the in-sync set", "checkpoint", a.c.name(), "replica", s.to)
@@ -528,6 +525,9 @@ func (s *stream) onAck(ack *wire.AckMsg) {
 			a.broadcastLocked()
 		}
 		s.rejoinLocked()
+		if s.phase == phaseLive && s.sent == a.lsn {
+			return // nothing for the stream to do: the writers sent every op themselves
+		}
 	case wire.AckStale:
 		m.spawn(func() { _, _ = a.c.refresh(m.ctx) })
 	case wire.AckGap:
@@ -567,8 +567,9 @@ func (s *stream) rejoinLocked() {
 // snapshotBatchMax bounds one snapshot message; a server's max_payload may bound it further.
 const snapshotBatchMax = 8 << 20
 
-// maxSectionOverhead is room for the last section a batch takes before it is full.
-const maxSectionOverhead = 64 << 10
+// snapshotBatchStart is the buffer a copy starts with; it grows to the largest message of the copy
+// (a few doublings, once per copy), so copying a small checkpoint does not cost megabytes.
+const snapshotBatchStart = 64 << 10
 
 // snapshotWindow is how many snapshot messages may await their acknowledgement: the follower stores
 // one while the next ones travel.
@@ -648,13 +649,13 @@ func (s *stream) snapshot() error {
 		if batch == nil || batch.Len() == 0 {
 			return nil
 		}
-		err := send(batch.Bytes())
-		batch = wire.NewSnapshotBatch(a.c.id, a.epoch, &header, batchSize+maxSectionOverhead)
+		err := send(batch.Bytes()) // the publish copies the bytes: the buffer is free again
+		batch.Reset()
 		return err
 	}
 	err = a.rep.Snapshot(func(h engine.SnapshotHeader) error {
 		header = h
-		batch = wire.NewSnapshotBatch(a.c.id, a.epoch, &header, batchSize+maxSectionOverhead)
+		batch = wire.NewSnapshotBatch(a.c.id, a.epoch, &header, snapshotBatchStart)
 		return send((&wire.SnapshotMsg{Ckpt: a.c.id, Epoch: a.epoch, Part: wire.SnapHeader, Header: h}).Encode(nil))
 	}, func(sec *engine.SnapshotSection) error {
 		batch.Add(sec) // the only copy of the data on this side
@@ -688,12 +689,17 @@ func (s *stream) snapshot() error {
 	return nil
 }
 
-// onAck routes an acknowledgement to its stream.
+// onAck routes an acknowledgement that came through NATS to its stream.
 func (m *Member) onAck(msg *nats.Msg) {
 	if len(msg.Data) == 0 && msg.Header.Get("Status") == "503" {
 		return // "no responders": an op went to a follower that is gone; its stream times out
 	}
-	ack, err := wire.DecodeAckMsg(msg.Data)
+	m.onAckData(msg.Data)
+}
+
+// onAckData routes an encoded acknowledgement (from NATS or a link) to its stream.
+func (m *Member) onAckData(data []byte) {
+	ack, err := wire.DecodeAckMsg(data)
 	if err != nil {
 		m.log.Warn("bad ack", "err", err)
 		return

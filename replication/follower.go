@@ -38,22 +38,27 @@ func (m *Member) replicaOf(id uint64) (*ckpt, *engine.Replica) {
 	return c, c.rep
 }
 
-// onOp applies an op sent by the active replica.
+// onOp applies an op sent by the active replica through NATS.
 func (m *Member) onOp(msg *nats.Msg) {
-	om, err := wire.DecodeOpMsg(msg.Data)
+	m.applyOp(msg.Data, func(ack wire.AckMsg) { m.ack(msg, ack) })
+}
+
+// applyOp applies an encoded op (from NATS or a link) and acknowledges it with send.
+func (m *Member) applyOp(data []byte, send func(wire.AckMsg)) {
+	om, err := wire.DecodeOpMsg(data)
 	if err != nil {
 		m.log.Warn("bad op message", "err", err)
 		return
 	}
 	c, rep := m.replicaOf(om.Ckpt)
 	if rep == nil {
-		m.ack(msg, wire.AckMsg{Ckpt: om.Ckpt, Status: wire.AckNoReplica})
+		send(wire.AckMsg{Ckpt: om.Ckpt, Status: wire.AckNoReplica})
 		return
 	}
 	epoch, lsn := rep.Position()
 	reply := func(status wire.AckStatus, text string) {
 		e, l := rep.Position()
-		m.ack(msg, wire.AckMsg{Ckpt: om.Ckpt, Epoch: e, LSN: l, Status: status, Text: text})
+		send(wire.AckMsg{Ckpt: om.Ckpt, Epoch: e, LSN: l, Status: status, Text: text})
 	}
 	switch {
 	case om.Epoch < epoch:

@@ -1,11 +1,13 @@
 // Package replication makes a process a member of the checkpoint service: its checkpoints are
-// replicated to other members over NATS, and the cluster-wide facts live in JetStream KV.
+// replicated to other members over NATS (the ops of WR_ALL_REPLICAS checkpoints on direct links
+// between members, see links.go), and the cluster-wide facts live in JetStream KV.
 // REPLICATION.md describes the protocol; this package implements it. A Member is an
 // engine.Service, so Go programs and the C library use it exactly like the single-process engine.
 //
 // Lock order: Member.mu, then ckpt.mu, then active.mu, then stream.mu; engine.Replica locks are
 // taken after all of these (an active's sink runs under the replica's lock and takes only active.mu
-// and stream.mu, which never wait for a replica lock).
+// and stream.mu, which never wait for a replica lock). links.mu and an oplink writer's lock are
+// leaves: taken last, never held while taking another.
 package replication
 
 import (
@@ -32,6 +34,7 @@ import (
 	"github.com/clckpt/libclckpt/internal/privdir"
 	"github.com/clckpt/libclckpt/replication/directory"
 	"github.com/clckpt/libclckpt/replication/natsconn"
+	"github.com/clckpt/libclckpt/replication/oplink"
 )
 
 // Options configure Join.
@@ -76,6 +79,12 @@ type Member struct {
 	ckpts   map[uint64]*ckpt
 	members map[string]directory.MemberInfo // live leases
 	subs    []*nats.Subscription
+
+	linkLn     *oplink.Listener // nil with CLCKPT_LINK=off
+	linkAddr   oplink.Address
+	links      *links
+	opsOnLinks atomic.Uint64 // ops sent to followers on links
+	opsOnNATS  atomic.Uint64 // and through NATS
 }
 
 var _ engine.Service = (*Member)(nil)
@@ -128,6 +137,9 @@ func (m *Member) start(ctx context.Context, nc *nats.Conn, replicas int) error {
 		nc = m.conn.Conn
 	}
 	m.nc = nc
+	if err := m.startLinks(); err != nil {
+		return err
+	}
 	if m.js, err = jetstream.New(nc); err != nil {
 		return err
 	}
@@ -157,7 +169,7 @@ func (m *Member) start(ctx context.Context, nc *nats.Conn, replicas int) error {
 	}
 	m.workers.Add(1)
 	go m.keepLease()
-	m.log.Info("joined", "kind", m.kind, "incarnation", m.incarnation, "store_open", opened.Sub(began).Round(time.Millisecond),
+	m.log.Info("joined", "kind", m.kind, "incarnation", m.incarnation, "link", m.linkAddr.Addr, "store_open", opened.Sub(began).Round(time.Millisecond),
 		"replicas_load", loaded.Sub(opened).Round(time.Millisecond), "cluster_join", time.Since(loaded).Round(time.Millisecond))
 	return nil
 }
@@ -251,7 +263,8 @@ func (m *Member) register(ctx context.Context) error {
 }
 
 func (m *Member) info() directory.MemberInfo {
-	return directory.MemberInfo{Name: m.name, Kind: m.kind, Incarnation: m.incarnation}
+	return directory.MemberInfo{Name: m.name, Kind: m.kind, Incarnation: m.incarnation,
+		LinkAddr: m.linkAddr.Addr, LinkKey: m.linkAddr.Key, LinkCert: m.linkAddr.Fingerprint}
 }
 
 // keepLease renews the lease every third of its length. When renewals fail for two thirds of it,
@@ -386,6 +399,11 @@ func (m *Member) onLease(ev directory.MemberEvent) {
 		delete(m.members, ev.Name)
 	}
 	m.mu.Unlock()
+	if ev.Name != m.name {
+		info := ev.Info
+		info.Name = ev.Name
+		m.links.update(info, ev.Alive)
+	}
 	// A renewal of a lease already known is no news; a new lease (or incarnation) is.
 	joined := ev.Alive && (!known || before.Incarnation != ev.Info.Incarnation)
 	if !ev.Alive && ev.Name != m.name {
@@ -453,6 +471,12 @@ func (m *Member) shutdown() {
 	m.cancel()
 	for _, s := range m.subs {
 		_ = s.Unsubscribe()
+	}
+	if m.links != nil {
+		m.links.close()
+	}
+	if m.linkLn != nil {
+		m.linkLn.Close() // waits for the ops being applied
 	}
 	m.workers.Wait()
 	if m.reps != nil {

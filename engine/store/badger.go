@@ -84,7 +84,8 @@ type Badger struct {
 	queue   []*logged               // batches for the applier, in order
 	seq     uint64                  // last batch logged
 	applied uint64                  // last batch committed to Badger
-	kick    chan struct{}
+	kick    chan struct{}           // a batch came to an empty queue
+	hurry   chan struct{}           // commit what is queued now, without waiting for more
 	applier sync.WaitGroup
 	failed  error // the last error of the applier, while it retries
 	backlog int   // bytes of logged batches not yet in Badger
@@ -168,7 +169,7 @@ func OpenBadger(opts BadgerOptions) (*Badger, error) {
 		return nil, fmt.Errorf("store: open badger in %s: %w", o.Dir, err)
 	}
 	b := &Badger{db: db, log: o.Logger, maxValue: o.ValueLogFileSize / 2, threshold: o.ValueThreshold,
-		stop: make(chan struct{}), pending: make(map[string]pendingValue), kick: make(chan struct{}, 1),
+		stop: make(chan struct{}), pending: make(map[string]pendingValue), kick: make(chan struct{}, 1), hurry: make(chan struct{}, 1),
 		space: sp, memTableSize: o.MemTableSize, vlogFileSize: o.ValueLogFileSize}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
@@ -263,6 +264,9 @@ func (b *Badger) drain() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	target := b.seq
+	if b.applied < target {
+		poke(b.hurry)
+	}
 	for b.applied < target && !b.closed && b.held == nil {
 		b.drained.Wait()
 	}
@@ -398,12 +402,29 @@ func (b *Badger) Apply(batch *Batch) error {
 		b.pending[string(op.Key)] = pendingValue{value: op.Value, deleted: op.Delete, seq: b.seq}
 	}
 	b.queue = append(b.queue, &logged{seq: b.seq, ops: ops, size: len(rec)})
-	select {
-	case b.kick <- struct{}{}:
-	default:
+	if len(b.queue) == 1 { // the applier may be idle: wake it (later batches join this one)
+		poke(b.kick)
+	}
+	if b.backlog > maxBacklog/2 {
+		poke(b.hurry)
 	}
 	return nil
 }
+
+// poke sends on a channel of capacity 1 without waiting.
+func poke(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// commitDelay is how long the applier, woken by the first batch after a pause, lets more batches
+// gather before it commits: one Badger transaction (and one wake of the applier) then serves many
+// writes instead of one each, and a writer does not wake it at every write. Nothing waits for the
+// commit: reads see logged batches (pending), and what must reach Badger first (drain, a large
+// backlog) hurries it.
+const commitDelay = time.Millisecond
 
 // badgerMaxKey is Badger's limit on a key (txn.go: maxKeySize).
 const badgerMaxKey = 65000
@@ -442,6 +463,8 @@ func (b *Badger) entrySize(op Op) int64 {
 func (b *Badger) applyLoop() {
 	defer b.applier.Done()
 	backoff := 10 * time.Millisecond
+	gather := time.NewTimer(commitDelay)
+	defer gather.Stop()
 	for {
 		b.mu.Lock()
 		q := b.queue
@@ -454,6 +477,13 @@ func (b *Badger) applyLoop() {
 			}
 			select {
 			case <-b.kick:
+			case <-b.stop:
+				continue
+			}
+			gather.Reset(commitDelay)
+			select {
+			case <-gather.C:
+			case <-b.hurry:
 			case <-b.stop:
 			}
 			continue

@@ -21,6 +21,11 @@ type MemberInfo struct {
 	Name        string `json:"name"`
 	Kind        string `json:"kind"`
 	Incarnation string `json:"incarnation"` // changes at every start of the member
+	// Where other members open a direct op link to this one (replication/oplink), when it takes
+	// them: the address, the key a dialer proves it knows, and the TLS certificate's fingerprint.
+	LinkAddr string `json:"link_addr,omitempty"`
+	LinkKey  string `json:"link_key,omitempty"`
+	LinkCert string `json:"link_cert,omitempty"`
 }
 
 // DecodeMember decodes a lease's value.

@@ -1,0 +1,203 @@
+package replication
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/clckpt/libclckpt/replication/directory"
+	"github.com/clckpt/libclckpt/replication/oplink"
+	"github.com/clckpt/libclckpt/replication/wire"
+)
+
+// Direct op links (replication/oplink). Every member listens for links (unless CLCKPT_LINK=off) and
+// publishes the address in its lease record. An active sends an op to a follower on the link to it
+// when that link is up, and through NATS otherwise; a link is dialed in the background on first use
+// and again after it broke (at most once a second per peer), so no writer ever waits for a dial.
+// The follower acknowledges on the link the op came on. Nothing in the protocol depends on the path:
+// ops carry their epoch and position, a follower acknowledges a gap as one, and the stream resends.
+//
+// links.mu is a leaf lock: sendOp runs under active.mu (from Emit, under the replica's lock too).
+
+// linkRetry is the least time between two dials of the same peer.
+const linkRetry = time.Second
+
+type links struct {
+	m      *Member
+	mu     sync.Mutex
+	peers  map[string]*peerLink
+	closed bool
+}
+
+type peerLink struct {
+	addr        oplink.Address
+	incarnation string
+	link        *oplink.Link // nil while not up
+	dialing     bool
+	lastTry     time.Time
+}
+
+// startLinks starts listening for links, as the configuration says.
+func (m *Member) startLinks() error {
+	m.links = &links{m: m, peers: make(map[string]*peerLink)}
+	if m.cfg.Link == "off" {
+		return nil
+	}
+	listen, host := m.cfg.Link, ""
+	if listen == "auto" {
+		host = m.linkHost()
+		listen = net.JoinHostPort(host, "0")
+	} else if h, _, _ := net.SplitHostPort(listen); h == "" || net.ParseIP(h).IsUnspecified() {
+		host = m.linkHost() // listening on every address: publish the one NATS is reached from
+	}
+	useTLS := m.cfg.NATS.TLSCA != "" || m.cfg.NATS.TLSCert != "" || strings.Contains(m.cfg.NATS.URL, "tls://")
+	ln, err := oplink.Listen(listen, useTLS, m.onLinkFrame, m.log)
+	if err != nil {
+		return fmt.Errorf("CLCKPT_LINK=%s: %w", m.cfg.Link, err)
+	}
+	m.linkLn = ln
+	m.linkAddr = ln.Address(host)
+	m.log.Debug("listening for op links", "addr", m.linkAddr.Addr, "tls", useTLS)
+	return nil
+}
+
+// linkHost is the address of this host that other members can reach: the local address of the
+// route to the NATS server this member is connected to (loopback for a local server).
+func (m *Member) linkHost() string {
+	u, err := url.Parse(m.nc.ConnectedUrl())
+	if err != nil || u.Hostname() == "" {
+		return "127.0.0.1"
+	}
+	ip := net.ParseIP(u.Hostname())
+	if ip == nil {
+		ips, err := net.LookupIP(u.Hostname())
+		if err != nil || len(ips) == 0 {
+			return "127.0.0.1"
+		}
+		ip = ips[0]
+	}
+	if ip.IsLoopback() {
+		return "127.0.0.1"
+	}
+	c, err := net.Dial("udp", net.JoinHostPort(ip.String(), "9")) // no packet is sent
+	if err != nil {
+		return "127.0.0.1"
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).IP.String()
+}
+
+// update follows a peer's lease: a new incarnation (or address) gets a new link; an ended lease
+// closes it.
+func (ls *links) update(info directory.MemberInfo, alive bool) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	p := ls.peers[info.Name]
+	if p != nil && (!alive || p.incarnation != info.Incarnation || p.addr.Addr != info.LinkAddr) {
+		if p.link != nil {
+			p.link.Close()
+		}
+		delete(ls.peers, info.Name)
+		p = nil
+	}
+	if alive && p == nil && info.LinkAddr != "" && !ls.closed {
+		ls.peers[info.Name] = &peerLink{incarnation: info.Incarnation,
+			addr: oplink.Address{Addr: info.LinkAddr, Key: info.LinkKey, Fingerprint: info.LinkCert}}
+	}
+}
+
+// get returns the link to peer if it is up, and starts dialing it if not.
+func (ls *links) get(peer string) *oplink.Link {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	p := ls.peers[peer]
+	if p == nil {
+		return nil
+	}
+	if p.link == nil && !p.dialing && !ls.closed && time.Since(p.lastTry) >= linkRetry {
+		p.dialing, p.lastTry = true, time.Now()
+		go ls.dial(peer, p)
+	}
+	return p.link
+}
+
+func (ls *links) dial(peer string, p *peerLink) {
+	m := ls.m
+	var l *oplink.Link
+	l, err := oplink.Dial(p.addr, m.name, m.cfg.AckTimeout, m.onLinkReply, func(err error) {
+		ls.mu.Lock()
+		if p.link == l {
+			p.link = nil
+		}
+		ls.mu.Unlock()
+		m.log.Debug("op link down", "to", peer, "err", err)
+	})
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	p.dialing = false
+	if err != nil {
+		m.log.Debug("op link: dial", "to", peer, "addr", p.addr.Addr, "err", err)
+		return
+	}
+	if ls.closed || ls.peers[peer] != p {
+		l.Close()
+		return
+	}
+	p.link = l
+	m.log.Debug("op link up", "to", peer, "addr", p.addr.Addr)
+}
+
+// close closes every link (the member is leaving).
+func (ls *links) close() {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	ls.closed = true
+	for _, p := range ls.peers {
+		if p.link != nil {
+			p.link.Close()
+		}
+	}
+	ls.peers = map[string]*peerLink{}
+}
+
+// sendOp sends an encoded OpMsg to a follower: for a WR_ALL_REPLICAS checkpoint on the link when it
+// is up, else through NATS. A link write is a system call on the writer's thread, which a writer
+// that waits for the acknowledgement anyway gains by (no hand-off to a flusher); an asynchronous
+// write returns before any replica has it, and a NATS publish, which only appends to a buffer,
+// keeps it fast. One path per checkpoint also keeps its ops in order.
+func (m *Member) sendOp(to string, msg []byte, sync bool) {
+	if !sync {
+		m.opsOnNATS.Add(1)
+		if err := m.nc.PublishMsg(&nats.Msg{Subject: m.subject(to, "op"), Reply: m.subject(m.name, "ack"), Data: msg}); err != nil {
+			m.log.Debug("sending an op", "to", to, "err", err)
+		}
+		return
+	}
+	if l := m.links.get(to); l != nil && l.Send(msg, m.cfg.AckTimeout) == nil {
+		m.opsOnLinks.Add(1)
+		return
+	}
+	m.opsOnNATS.Add(1)
+	if err := m.nc.PublishMsg(&nats.Msg{Subject: m.subject(to, "op"), Reply: m.subject(m.name, "ack"), Data: msg}); err != nil {
+		m.log.Debug("sending an op", "to", to, "err", err)
+	}
+}
+
+// OpsSent counts the ops this member sent to followers, on links and through NATS.
+func (m *Member) OpsSent() (onLinks, onNATS uint64) { return m.opsOnLinks.Load(), m.opsOnNATS.Load() }
+
+// onLinkFrame takes an op that came on a link; the acknowledgement goes back on it.
+func (m *Member) onLinkFrame(from string, frame []byte, reply func([]byte) error) {
+	m.applyOp(frame, func(ack wire.AckMsg) {
+		ack.From = m.name
+		_ = reply(ack.Encode(nil))
+	})
+}
+
+// onLinkReply takes an acknowledgement that came back on a link.
+func (m *Member) onLinkReply(frame []byte) { m.onAckData(frame) }

@@ -1,0 +1,150 @@
+package replication
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/replication/directory"
+	"github.com/clckpt/libclckpt/replication/oplink"
+	"github.com/clckpt/libclckpt/replication/wire"
+)
+
+// writeAll overwrites section s n times through h, starting at from, and checks every replica.
+func writeAll(t *testing.T, cl *cluster, h engine.Checkpoint, from, n int) {
+	t.Helper()
+	for i := from; i < from+n; i++ {
+		require.NoError(t, h.Overwrite(bg, []byte("s"), []byte(fmt.Sprint(i))))
+	}
+	want := replicaContent(t, cl.members["s1"], "ck")
+	require.Contains(t, want, fmt.Sprintf("s=%x;", fmt.Sprint(from+n-1)))
+	// WR_ALL_REPLICAS: the other server had it when the write returned.
+	require.Equal(t, want, replicaContent(t, cl.members["s2"], "ck"))
+}
+
+// serversAndWriter starts servers s1 and s2 and an application member that writes checkpoint "ck"
+// (WR_ALL_REPLICAS, section "s") through h.
+func serversAndWriter(t *testing.T) (*cluster, *Member, engine.Checkpoint) {
+	cl := newCluster(t)
+	cl.join("s1", directory.KindServer)
+	cl.join("s2", directory.KindServer)
+	app := cl.join("app", directory.KindApplication)
+	h, err := app.Open(bg, "ck", attrs(engine.WriteAllReplicas), rwc)
+	require.NoError(t, err)
+	_, err = h.CreateSection(bg, []byte("s"), engine.Never, []byte("start"))
+	require.NoError(t, err)
+	return cl, app, h
+}
+
+func TestOpsTakeTheDirectLinkAndFallBackToNATS(t *testing.T) {
+	cl, app, h := serversAndWriter(t)
+	active, follower := cl.members["s1"], cl.members["s2"]
+	if cl.activeOf(app, "ck") == "s2" {
+		active, follower = follower, active
+	}
+
+	// The first ops go through NATS while the link is dialed; then they take the link.
+	require.Eventually(t, func() bool {
+		writeAll(t, cl, h, 0, 10)
+		return active.opsOnLinks.Load() > 0
+	}, 10*time.Second, 10*time.Millisecond, "ops never took the link")
+	onLinks, onNATS := active.opsOnLinks.Load(), active.opsOnNATS.Load()
+	writeAll(t, cl, h, 100, 200)
+	require.Equal(t, onNATS, active.opsOnNATS.Load(), "with the link up, no op goes through NATS")
+	require.GreaterOrEqual(t, active.opsOnLinks.Load(), onLinks+200)
+
+	// The follower stops taking links (its listener closes every link): the writes go on through
+	// NATS, and every replica stays identical.
+	follower.linkLn.Close()
+	writeAll(t, cl, h, 1000, 200)
+	require.Greater(t, active.opsOnNATS.Load(), onNATS, "the ops went through NATS")
+}
+
+func TestWithLinksOffOpsGoThroughNATS(t *testing.T) {
+	cl := newCluster(t)
+	for _, name := range []string{"s1", "s2"} {
+		c := cl.config(name)
+		c.Link = "off"
+		m, err := Join(bg, Options{Config: c, Kind: directory.KindServer, Logger: testLogger(t).With("m", name)})
+		require.NoError(t, err)
+		cl.members[name] = m
+		require.Empty(t, m.info().LinkAddr, "no link address published")
+	}
+	app := cl.join("app", directory.KindApplication)
+	h, err := app.Open(bg, "ck", attrs(engine.WriteAllReplicas), rwc)
+	require.NoError(t, err)
+	_, err = h.CreateSection(bg, []byte("s"), engine.Never, []byte("start"))
+	require.NoError(t, err)
+	writeAll(t, cl, h, 0, 100)
+	var onLinks, onNATS uint64
+	for _, m := range cl.members {
+		onLinks += m.opsOnLinks.Load()
+		onNATS += m.opsOnNATS.Load()
+	}
+	require.Zero(t, onLinks)
+	require.GreaterOrEqual(t, onNATS, uint64(100))
+}
+
+// TestAnOutsiderCannotWriteThroughALink: the link address is no secret, but without the key from the
+// directory a dialer is refused, and frames sent without the handshake change nothing.
+func TestAnOutsiderCannotWriteThroughALink(t *testing.T) {
+	cl, app, h := serversAndWriter(t)
+	writeAll(t, cl, h, 0, 10)
+	id, err := app.dir.Lookup(bg, []byte("ck"))
+	require.NoError(t, err)
+	e, err := app.dir.Get(bg, id)
+	require.NoError(t, err)
+	victim := cl.members["s1"]
+	if e.Active == "s1" {
+		victim = cl.members["s2"]
+	}
+	before := replicaContent(t, victim, "ck")
+	epoch, lsn := uint64(0), uint64(0)
+	for _, r := range victim.reps.All() {
+		if r.Name() == "ck" {
+			epoch, lsn = r.Position()
+		}
+	}
+	// The op an attacker would like applied: the next one, in the current epoch.
+	forged := (&wire.OpMsg{Ckpt: id, Epoch: epoch, Op: engine.Op{LSN: lsn + 1, Kind: engine.OpOverwrite,
+		Section: []byte("s"), Data: []byte("forged")}}).Encode(nil)
+
+	addr := victim.linkAddr
+	wrong := addr
+	wrong.Key = hex.EncodeToString(make([]byte, 32))
+	_, err = oplink.Dial(wrong, "s1", time.Second, func([]byte) {}, nil)
+	require.ErrorIs(t, err, oplink.ErrRefused)
+
+	c, err := net.Dial("tcp", addr.Addr)
+	require.NoError(t, err)
+	frame := binary.LittleEndian.AppendUint32(nil, uint32(len(forged)))
+	_, _ = c.Write(append(frame, forged...))
+	_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	buf := make([]byte, 256)
+	for {
+		if _, err := c.Read(buf); err != nil {
+			break // the listener closed it (bad handshake), or the deadline
+		}
+	}
+	_ = c.Close()
+	require.Equal(t, before, replicaContent(t, victim, "ck"), "nothing changed")
+	require.Equal(t, "9", read(t, h, "s"))
+
+	// The same frame from a dialer that has the key is applied: the refusals above are what kept
+	// it out.
+	acked := make(chan []byte, 1)
+	l, err := oplink.Dial(addr, "s1", time.Second, func(f []byte) { acked <- append([]byte(nil), f...) }, nil)
+	require.NoError(t, err)
+	defer l.Close()
+	require.NoError(t, l.Send(forged, time.Second))
+	ack, err := wire.DecodeAckMsg(<-acked)
+	require.NoError(t, err)
+	require.Equal(t, wire.AckOK, ack.Status)
+	require.Contains(t, replicaContent(t, victim, "ck"), fmt.Sprintf("s=%x;", "forged"))
+}

@@ -1,0 +1,439 @@
+// Package oplink carries replication ops and their acknowledgements on direct TCP connections
+// between members, beside NATS: a write to an in-sync replica then costs one trip between the two
+// processes instead of two trips through a NATS server and the goroutine hand-offs of two NATS
+// clients (BENCHMARKS.md). NATS stays the control plane and the fallback: a member sends an op here
+// when a link is up and through NATS otherwise, and the protocol does not depend on which one
+// carried it (ops carry their epoch and position, and a gap is acknowledged as one).
+//
+// Trust. A link is only as open as the directory: the listening member publishes its address, a
+// random key and, with TLS, its certificate's fingerprint in its lease record, which only clients
+// that NATS lets read the directory can see. The dialer proves it knows the key (an HMAC of a fresh
+// nonce and its own name); a link with TLS pins the listener's certificate to the published
+// fingerprint. So a client that NATS keeps out cannot reach the ops either.
+//
+// Wire format, after the handshake (and inside TLS when on): frames of a 4-byte little-endian
+// length and that many bytes, in both directions. The dialer sends ops; the listener sends back
+// whatever its handler replies (acknowledgements), in any order.
+//
+// Handshake: the listener sends magic (6 bytes) and a 32-byte nonce; the dialer sends its name
+// (2-byte length, then the name) and HMAC-SHA256(key, magic || nonce || name); the listener answers
+// one byte 1 and the link is up, or closes the connection.
+package oplink
+
+import (
+	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"sync"
+	"time"
+)
+
+const (
+	magic = "CLKL01"
+	// MaxFrame bounds one frame; an op is bounded by the checkpoint's limits, far below.
+	MaxFrame = 1 << 30
+	// handshakeTimeout bounds the handshake on both sides.
+	handshakeTimeout = 5 * time.Second
+	maxName          = 256
+	// replyTimeout bounds a reply's write: a dialer that stopped reading loses its link.
+	replyTimeout = 5 * time.Second
+)
+
+// ErrRefused is a handshake the listener did not accept (wrong key or certificate).
+var ErrRefused = errors.New("oplink: link refused")
+
+// Address is what a dialer needs to reach a listener: the three are published in the listener's
+// lease record.
+type Address struct {
+	Addr        string // host:port
+	Key         string // hex of the 32-byte key
+	Fingerprint string // hex SHA-256 of the listener's certificate; empty: no TLS
+}
+
+// Handler takes one frame from the member named from; reply sends a frame back on the same link
+// (safe to call from any goroutine, also after Handle returned). Frames of one link are handled
+// one at a time, in order; each frame is a buffer of its own, which the handler may keep.
+type Handler func(from string, frame []byte, reply func([]byte) error)
+
+// Listener accepts links from other members.
+type Listener struct {
+	ln      net.Listener
+	key     []byte
+	tls     *tls.Config // nil: plain TCP
+	fp      string
+	handler Handler
+	log     *slog.Logger
+
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// Listen listens on addr (host:port; port 0 picks one) and hands every frame of every accepted link
+// to handler. With useTLS the links are TLS with a fresh self-signed certificate.
+func Listen(addr string, useTLS bool, handler Handler, log *slog.Logger) (*Listener, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	l := &Listener{key: make([]byte, 32), handler: handler, log: log, conns: make(map[net.Conn]struct{})}
+	if _, err := rand.Read(l.key); err != nil {
+		return nil, err
+	}
+	if useTLS {
+		cert, fp, err := selfSigned()
+		if err != nil {
+			return nil, fmt.Errorf("oplink: certificate: %w", err)
+		}
+		l.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}
+		l.fp = fp
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("oplink: listen on %s: %w", addr, err)
+	}
+	l.ln = ln
+	l.wg.Add(1)
+	go l.accept()
+	return l, nil
+}
+
+// Address is what the member publishes; host replaces the listening host (which may be 0.0.0.0).
+func (l *Listener) Address(host string) Address {
+	_, port, _ := net.SplitHostPort(l.ln.Addr().String())
+	if host == "" {
+		host, _, _ = net.SplitHostPort(l.ln.Addr().String())
+	}
+	return Address{Addr: net.JoinHostPort(host, port), Key: hex.EncodeToString(l.key), Fingerprint: l.fp}
+}
+
+// Close stops accepting, closes every link and waits for their handlers to return.
+func (l *Listener) Close() {
+	l.mu.Lock()
+	l.closed = true
+	for c := range l.conns {
+		_ = c.Close()
+	}
+	l.mu.Unlock()
+	_ = l.ln.Close()
+	l.wg.Wait()
+}
+
+func (l *Listener) accept() {
+	defer l.wg.Done()
+	for {
+		c, err := l.ln.Accept()
+		if err != nil {
+			return
+		}
+		l.mu.Lock()
+		if l.closed {
+			l.mu.Unlock()
+			_ = c.Close()
+			return
+		}
+		l.conns[c] = struct{}{}
+		l.wg.Add(1)
+		l.mu.Unlock()
+		go l.serve(c)
+	}
+}
+
+func (l *Listener) serve(raw net.Conn) {
+	defer l.wg.Done()
+	defer func() {
+		l.mu.Lock()
+		delete(l.conns, raw)
+		l.mu.Unlock()
+		_ = raw.Close()
+	}()
+	noDelay(raw)
+	c := raw
+	_ = c.SetDeadline(time.Now().Add(handshakeTimeout))
+	if l.tls != nil {
+		tc := tls.Server(raw, l.tls)
+		if err := tc.Handshake(); err != nil {
+			l.log.Debug("link: TLS handshake", "from", raw.RemoteAddr().String(), "err", err)
+			return
+		}
+		c = tc
+	}
+	from, err := l.admit(c)
+	if err != nil {
+		l.log.Warn("link refused", "from", raw.RemoteAddr().String(), "err", err)
+		return
+	}
+	_ = c.SetDeadline(time.Time{})
+	w := &writer{c: c}
+	reply := func(frame []byte) error { return w.send(frame, replyTimeout) }
+	r := bufio.NewReaderSize(c, 64<<10)
+	for {
+		var buf []byte // a new one per frame: the handler may keep it
+		frame, err := readFrame(r, &buf)
+		if err != nil {
+			return
+		}
+		l.handler(from, frame, reply)
+	}
+}
+
+// admit runs the listener's side of the handshake and returns the dialer's name.
+func (l *Listener) admit(c net.Conn) (string, error) {
+	hello := make([]byte, len(magic)+32)
+	copy(hello, magic)
+	if _, err := rand.Read(hello[len(magic):]); err != nil {
+		return "", err
+	}
+	if _, err := c.Write(hello); err != nil {
+		return "", err
+	}
+	var n [2]byte
+	if _, err := io.ReadFull(c, n[:]); err != nil {
+		return "", err
+	}
+	size := int(binary.LittleEndian.Uint16(n[:]))
+	if size == 0 || size > maxName {
+		return "", fmt.Errorf("name of %d bytes", size)
+	}
+	rest := make([]byte, size+sha256.Size)
+	if _, err := io.ReadFull(c, rest); err != nil {
+		return "", err
+	}
+	name, mac := rest[:size], rest[size:]
+	if !hmac.Equal(mac, proof(l.key, hello, name)) {
+		return "", errors.New("wrong key")
+	}
+	if _, err := c.Write([]byte{1}); err != nil {
+		return "", err
+	}
+	return string(name), nil
+}
+
+func proof(key, hello, name []byte) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write(hello)
+	h.Write(name)
+	return h.Sum(nil)
+}
+
+// Link is the dialer's end: ops go out with Send, replies come to the onReply given to Dial.
+type Link struct {
+	c    net.Conn
+	w    *writer
+	done chan struct{}
+}
+
+// Dial connects to a listener as the member named from. onReply gets every frame the listener sends
+// back, one at a time on the link's reader goroutine (frame is only valid during the call); onClose
+// runs once when the link is down, whatever the reason.
+func Dial(a Address, from string, timeout time.Duration, onReply func([]byte), onClose func(error)) (*Link, error) {
+	key, err := hex.DecodeString(a.Key)
+	if err != nil || len(key) != 32 {
+		return nil, fmt.Errorf("oplink: bad key for %s", a.Addr)
+	}
+	if len(from) == 0 || len(from) > maxName {
+		return nil, fmt.Errorf("oplink: bad name %q", from)
+	}
+	raw, err := net.DialTimeout("tcp", a.Addr, timeout)
+	if err != nil {
+		return nil, fmt.Errorf("oplink: %w", err)
+	}
+	noDelay(raw)
+	c := raw
+	_ = c.SetDeadline(time.Now().Add(timeout))
+	if a.Fingerprint != "" {
+		want := a.Fingerprint
+		tc := tls.Client(raw, &tls.Config{
+			MinVersion: tls.VersionTLS13,
+			// The certificate is self-signed: it is trusted because its fingerprint is the one the
+			// listener published in the directory, not because of a CA.
+			InsecureSkipVerify: true,
+			VerifyPeerCertificate: func(certs [][]byte, _ [][]*x509.Certificate) error {
+				if len(certs) == 0 || fingerprint(certs[0]) != want {
+					return fmt.Errorf("%w: certificate is not the published one", ErrRefused)
+				}
+				return nil
+			},
+		})
+		if err := tc.Handshake(); err != nil {
+			_ = raw.Close()
+			return nil, fmt.Errorf("oplink: TLS with %s: %w", a.Addr, err)
+		}
+		c = tc
+	}
+	if err := join(c, key, from); err != nil {
+		_ = raw.Close()
+		return nil, err
+	}
+	_ = c.SetDeadline(time.Time{})
+	l := &Link{c: c, w: &writer{c: c}, done: make(chan struct{})}
+	go func() {
+		r := bufio.NewReaderSize(c, 64<<10)
+		var buf []byte
+		var err error
+		for {
+			var frame []byte
+			if frame, err = readFrame(r, &buf); err != nil {
+				break
+			}
+			onReply(frame)
+		}
+		_ = c.Close()
+		close(l.done)
+		if onClose != nil {
+			onClose(err)
+		}
+	}()
+	return l, nil
+}
+
+// join runs the dialer's side of the handshake.
+func join(c net.Conn, key []byte, from string) error {
+	hello := make([]byte, len(magic)+32)
+	if _, err := io.ReadFull(c, hello); err != nil {
+		return fmt.Errorf("oplink: handshake: %w", err)
+	}
+	if string(hello[:len(magic)]) != magic {
+		return fmt.Errorf("%w: not a link listener", ErrRefused)
+	}
+	msg := binary.LittleEndian.AppendUint16(nil, uint16(len(from)))
+	msg = append(msg, from...)
+	msg = append(msg, proof(key, hello, []byte(from))...)
+	if _, err := c.Write(msg); err != nil {
+		return fmt.Errorf("oplink: handshake: %w", err)
+	}
+	var ok [1]byte
+	if _, err := io.ReadFull(c, ok[:]); err != nil || ok[0] != 1 {
+		return fmt.Errorf("%w (wrong key?)", ErrRefused)
+	}
+	return nil
+}
+
+// Send writes one frame on the calling goroutine. It fails if the link is down or the frame could
+// not be written within timeout (a peer that stopped reading): the link is then closed, since a
+// partly written frame cannot be taken back.
+func (l *Link) Send(frame []byte, timeout time.Duration) error {
+	return l.w.send(frame, timeout)
+}
+
+// Close closes the link; the reader goroutine ends and onClose runs.
+func (l *Link) Close() { _ = l.c.Close() }
+
+// Done is closed when the link is down.
+func (l *Link) Done() <-chan struct{} { return l.done }
+
+// writer writes whole frames, one at a time.
+type writer struct {
+	mu       sync.Mutex
+	c        net.Conn
+	head     [4]byte
+	buf      []byte // a small frame with its header
+	deadline time.Time
+	failed   error
+}
+
+func (w *writer) send(frame []byte, timeout time.Duration) error {
+	if len(frame) > MaxFrame {
+		return fmt.Errorf("oplink: frame of %d bytes", len(frame))
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.failed != nil {
+		return w.failed
+	}
+	if timeout > 0 {
+		// Moving the deadline re-arms a runtime timer, which can wake the thread that waits for
+		// the network: move it only when half of it is used, so a write gives up after between
+		// timeout/2 and timeout, and a run of quick writes costs no wake.
+		if now := time.Now(); w.deadline.Sub(now) < timeout/2 {
+			w.deadline = now.Add(timeout)
+			_ = w.c.SetWriteDeadline(w.deadline)
+		}
+	}
+	binary.LittleEndian.PutUint32(w.head[:], uint32(len(frame)))
+	var err error
+	if len(frame) <= 4096 {
+		// One write, so that a small frame is one segment: copy it behind the header.
+		w.buf = append(append(w.buf[:0], w.head[:]...), frame...)
+		_, err = w.c.Write(w.buf)
+	} else if _, err = w.c.Write(w.head[:]); err == nil {
+		_, err = w.c.Write(frame)
+	}
+	if err != nil {
+		w.failed = fmt.Errorf("oplink: send: %w", err)
+		_ = w.c.Close()
+		return w.failed
+	}
+	return nil
+}
+
+// readFrame reads one frame into *buf (grown as needed) and returns it.
+func readFrame(r *bufio.Reader, buf *[]byte) ([]byte, error) {
+	var head [4]byte
+	if _, err := io.ReadFull(r, head[:]); err != nil {
+		return nil, err
+	}
+	n := binary.LittleEndian.Uint32(head[:])
+	if n > MaxFrame {
+		return nil, fmt.Errorf("oplink: frame of %d bytes", n)
+	}
+	if cap(*buf) < int(n) {
+		*buf = make([]byte, n)
+	}
+	frame := (*buf)[:n]
+	if _, err := io.ReadFull(r, frame); err != nil {
+		return nil, err
+	}
+	return frame, nil
+}
+
+func noDelay(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
+}
+
+func fingerprint(der []byte) string {
+	sum := sha256.Sum256(der)
+	return hex.EncodeToString(sum[:])
+}
+
+// selfSigned makes the listener's certificate: a fresh P-256 key, valid for ten years (it lives as
+// long as the process; trust comes from the published fingerprint, not from its dates).
+func selfSigned() (tls.Certificate, string, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, "", err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	if err != nil {
+		return tls.Certificate{}, "", err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: "clckpt member link"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().AddDate(10, 0, 0),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, "", err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, fingerprint(der), nil
+}

@@ -1,0 +1,155 @@
+package oplink
+
+import (
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// echo is a listener that answers every frame with "from:" + frame.
+func echo(t *testing.T, useTLS bool) *Listener {
+	t.Helper()
+	l, err := Listen("127.0.0.1:0", useTLS, func(from string, frame []byte, reply func([]byte) error) {
+		_ = reply(append([]byte(from+":"), frame...))
+	}, nil)
+	require.NoError(t, err)
+	t.Cleanup(l.Close)
+	return l
+}
+
+func TestFramesGoBothWaysInOrder(t *testing.T) {
+	for _, useTLS := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tls=%v", useTLS), func(t *testing.T) {
+			l := echo(t, useTLS)
+			a := l.Address("")
+			require.Equal(t, useTLS, a.Fingerprint != "")
+			got := make(chan []byte, 1000)
+			link, err := Dial(a, "m1", time.Second, func(f []byte) { got <- bytes.Clone(f) }, nil)
+			require.NoError(t, err)
+			defer link.Close()
+			// Small frames (one write with the header) and large ones (two writes), in order.
+			sizes := []int{0, 1, 300, 4096, 4097, 1 << 20}
+			for i := range 200 {
+				frame := bytes.Repeat([]byte{byte(i)}, sizes[i%len(sizes)])
+				require.NoError(t, link.Send(frame, time.Second))
+			}
+			for i := range 200 {
+				select {
+				case f := <-got:
+					want := append([]byte("m1:"), bytes.Repeat([]byte{byte(i)}, sizes[i%len(sizes)])...)
+					require.Equal(t, want, f, "reply %d", i)
+				case <-time.After(10 * time.Second):
+					t.Fatalf("reply %d did not come", i)
+				}
+			}
+		})
+	}
+}
+
+func TestAWrongKeyOrCertificateIsRefused(t *testing.T) {
+	for _, useTLS := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tls=%v", useTLS), func(t *testing.T) {
+			var mu sync.Mutex
+			handled := 0
+			l, err := Listen("127.0.0.1:0", useTLS, func(string, []byte, func([]byte) error) {
+				mu.Lock()
+				handled++
+				mu.Unlock()
+			}, nil)
+			require.NoError(t, err)
+			defer l.Close()
+			a := l.Address("")
+
+			wrongKey := a
+			wrongKey.Key = hex.EncodeToString(bytes.Repeat([]byte{7}, 32))
+			_, err = Dial(wrongKey, "intruder", time.Second, func([]byte) {}, nil)
+			require.ErrorIs(t, err, ErrRefused)
+
+			if useTLS {
+				// The right key does not help against a listener whose certificate is not the
+				// published one (a man in the middle): the dialer refuses it before sending anything.
+				other := echo(t, true).Address("")
+				impostor := other
+				impostor.Key = a.Key
+				impostor.Fingerprint = a.Fingerprint
+				_, err = Dial(impostor, "m1", time.Second, func([]byte) {}, nil)
+				require.ErrorIs(t, err, ErrRefused)
+			}
+
+			// A raw client that skips the handshake and sends frames gets nothing handled.
+			c, err := net.Dial("tcp", a.Addr)
+			require.NoError(t, err)
+			_, _ = c.Write([]byte{5, 0, 0, 0, 'h', 'e', 'l', 'l', 'o'})
+			_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			buf := make([]byte, 256)
+			for {
+				if _, err := c.Read(buf); err != nil {
+					break // closed by the listener (or the deadline)
+				}
+			}
+			_ = c.Close()
+
+			link, err := Dial(a, "m1", time.Second, func([]byte) {}, nil)
+			require.NoError(t, err, "the right key is still let in")
+			require.NoError(t, link.Send([]byte("op"), time.Second))
+			require.Eventually(t, func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return handled == 1
+			}, 5*time.Second, 10*time.Millisecond, "only the authenticated frame is handled")
+			link.Close()
+		})
+	}
+}
+
+func TestALinkReportsItsEnd(t *testing.T) {
+	l := echo(t, false)
+	closed := make(chan error, 1)
+	link, err := Dial(l.Address(""), "m1", time.Second, func([]byte) {}, func(err error) { closed <- err })
+	require.NoError(t, err)
+	l.Close() // the listener's member stops
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("onClose did not run")
+	}
+	<-link.Done()
+	require.Error(t, link.Send([]byte("op"), time.Second), "a send on a link that is down fails")
+}
+
+func TestAStalledPeerFailsTheSendInsteadOfBlockingIt(t *testing.T) {
+	// A peer that accepts and then never reads: the socket buffers fill and a send must give up.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	key := bytes.Repeat([]byte{1}, 32)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		// Play the listener's handshake, then stall.
+		hello := append([]byte(magic), make([]byte, 32)...)
+		_, _ = c.Write(hello)
+		buf := make([]byte, 2+2+32)
+		_, _ = c.Read(buf)
+		_, _ = c.Write([]byte{1})
+		time.Sleep(time.Minute)
+	}()
+	link, err := Dial(Address{Addr: ln.Addr().String(), Key: hex.EncodeToString(key)}, "m1", time.Second, func([]byte) {}, nil)
+	require.NoError(t, err)
+	defer link.Close()
+	frame := make([]byte, 1<<20)
+	var sendErr error
+	for i := 0; i < 1000 && sendErr == nil; i++ {
+		sendErr = link.Send(frame, 200*time.Millisecond)
+	}
+	require.Error(t, sendErr, "the send gave up on a peer that does not read")
+	require.Error(t, link.Send([]byte("x"), time.Second), "and the link is down after it")
+}
