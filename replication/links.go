@@ -128,10 +128,9 @@ func (ls *links) get(peer string) *oplink.Link {
 
 func (ls *links) dial(peer string, p *peerLink) {
 	m := ls.m
-	var l *oplink.Link
 	l, err := oplink.Dial(p.addr, m.name, m.cfg.AckTimeout, m.onLinkReply, func(err error) {
 		ls.mu.Lock()
-		if p.link == l {
+		if p.link != nil && isDown(p.link) { // Done is closed before this runs
 			p.link = nil
 		}
 		ls.mu.Unlock()
@@ -144,12 +143,21 @@ func (ls *links) dial(peer string, p *peerLink) {
 		m.log.Debug("op link: dial", "to", peer, "addr", p.addr.Addr, "err", err)
 		return
 	}
-	if ls.closed || ls.peers[peer] != p {
+	if ls.closed || ls.peers[peer] != p || isDown(l) { // (down already: its onClose found nothing to clear)
 		l.Close()
 		return
 	}
 	p.link = l
 	m.log.Debug("op link up", "to", peer, "addr", p.addr.Addr)
+}
+
+func isDown(l *oplink.Link) bool {
+	select {
+	case <-l.Done():
+		return true
+	default:
+		return false
+	}
 }
 
 // close closes every link (the member is leaving).
