@@ -233,7 +233,7 @@ func writes() {
 	fmt.Printf("Redis SET + WAIT 1 (pipelined)          %s\n", theirs.Summary())
 	fmt.Printf("  ratio p50 %s (goal <= 0.80x)\n", stats.Ratio(ours.Percentile(50), theirs.Percentile(50)))
 	onLinks, onNATS := a.OpsSent()
-	fmt.Printf("  ops sent to the other member: %d on the direct link, %d through NATS (the asynchronous checkpoint's)\n\n", onLinks, onNATS)
+	fmt.Printf("  ops sent to the other member: %d on the direct link, %d through NATS\n\n", onLinks, onNATS)
 	fmt.Printf("async overwrite on the active member     %s\n", oursAsync.Summary())
 	fmt.Printf("Redis SET                                %s\n", theirsSet.Summary())
 	fmt.Printf("  ratio p50 %s (goal <= 0.25x)\n\n", stats.Ratio(oursAsync.Percentile(50), theirsSet.Percentile(50)))
