@@ -11,4 +11,13 @@ package main
 */
 import "C"
 
+import (
+	"os"
+
+	"github.com/clckpt/libclckpt/internal/procstats"
+)
+
 func main() {}
+
+// The core lives as long as the host program: no heap sampling unless a profile was asked for.
+func init() { procstats.SampleHeap(os.Getenv("CLCKPT_MEMPROFILE") != "") }

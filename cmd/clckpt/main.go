@@ -84,6 +84,7 @@ func serve(args []string) error {
 	memProfile := fs.String("memprofile", "", "diagnostics: write a heap profile here when the node stops")
 	_ = fs.Parse(args)
 	heapProfile = *memProfile
+	procstats.SampleHeap(heapProfile != "")
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
