@@ -141,7 +141,8 @@ func TestMembersAuthenticateAndUseTLS(t *testing.T) {
 	status.Env = append(os.Environ(), "CLCKPT_NATS_URL="+url, user, password, caEnv)
 	out, err := status.CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	require.Regexp(t, `(?m)^\s+node\s+server$`, string(out))
+	// The node's direct op link uses TLS, as its NATS connection does.
+	require.Regexp(t, `(?m)^\s+node\s+server\s+link 127\.0\.0\.1:\d+ \(tls\)$`, string(out))
 	status = exec.Command(bin("clckpt"), "status")
 	status.Env = append(os.Environ(), "CLCKPT_NATS_URL="+url, caEnv)
 	out, err = status.CombinedOutput()

@@ -55,7 +55,7 @@ func (m *Member) startLinks() error {
 	} else if h, _, _ := net.SplitHostPort(listen); h == "" || net.ParseIP(h).IsUnspecified() {
 		host = m.linkHost() // listening on every address: publish the one NATS is reached from
 	}
-	useTLS := m.cfg.NATS.TLSCA != "" || m.cfg.NATS.TLSCert != "" || strings.Contains(m.cfg.NATS.URL, "tls://")
+	useTLS := m.linkTLS || m.cfg.NATS.TLSCA != "" || m.cfg.NATS.TLSCert != "" || strings.Contains(m.cfg.NATS.URL, "tls://")
 	ln, err := oplink.Listen(listen, useTLS, m.onLinkFrame, m.log)
 	if err != nil {
 		return fmt.Errorf("CLCKPT_LINK=%s: %w", m.cfg.Link, err)

@@ -49,6 +49,9 @@ type Options struct {
 	// KVReplicas is the replication of the KV buckets when this member creates them (0: three when
 	// the server is in a cluster of at least three, else one).
 	KVReplicas int
+	// LinkTLS makes the direct op links use TLS even when Config's NATS settings do not say TLS
+	// (clckpt serve: its clients use TLS to reach it, its own connection is in-process).
+	LinkTLS bool
 }
 
 // Member is one process's part of the checkpoint service. It implements engine.Service.
@@ -81,6 +84,7 @@ type Member struct {
 	subs    []*nats.Subscription
 
 	linkLn     *oplink.Listener // nil with CLCKPT_LINK=off
+	linkTLS    bool             // Options.LinkTLS
 	linkAddr   oplink.Address
 	links      *links
 	opsOnLinks atomic.Uint64 // ops sent to followers on links
@@ -96,7 +100,8 @@ func Join(ctx context.Context, o Options) (*Member, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	m := &Member{cfg: cfg, kind: o.Kind, log: o.Logger, ckpts: make(map[uint64]*ckpt), members: make(map[string]directory.MemberInfo)}
+	m := &Member{cfg: cfg, kind: o.Kind, log: o.Logger, ckpts: make(map[uint64]*ckpt), members: make(map[string]directory.MemberInfo),
+		linkTLS: o.LinkTLS}
 	if m.kind != directory.KindServer {
 		m.kind = directory.KindApplication
 	}

@@ -185,7 +185,7 @@ func serve(args []string) error {
 		}
 		defer nc.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		m, err = joinWhenReady(ctx, cfg, nc, min(3, size), log)
+		m, err = joinWhenReady(ctx, cfg, nc, min(3, size), *tlsCert != "", log)
 		cancel()
 		if err != nil {
 			return err
@@ -212,7 +212,7 @@ func serve(args []string) error {
 func serveMember(cfg config.Config, url string, log *slog.Logger, start time.Time) error {
 	cfg.NATS.URL = url
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	m, err := joinWhenReady(ctx, cfg, nil, 0, log)
+	m, err := joinWhenReady(ctx, cfg, nil, 0, false, log)
 	cancel()
 	if err != nil {
 		return err
@@ -245,11 +245,13 @@ func writeHeapProfile() {
 }
 
 // joinWhenReady joins as a server member, retrying while JetStream is not available yet (a cluster
-// elects its JetStream leader after its servers have met).
-func joinWhenReady(ctx context.Context, cfg config.Config, nc *nats.Conn, kvReplicas int, log *slog.Logger) (*replication.Member, error) {
+// elects its JetStream leader after its servers have met). linkTLS: the node serves its clients
+// over TLS, so its op links use TLS too (its own connection to its server is in-process).
+func joinWhenReady(ctx context.Context, cfg config.Config, nc *nats.Conn, kvReplicas int, linkTLS bool, log *slog.Logger) (*replication.Member, error) {
 	for {
 		actx, cancel := context.WithTimeout(ctx, 10*time.Second) // a request lost while the cluster formed
-		m, err := replication.Join(actx, replication.Options{Config: cfg, Kind: directory.KindServer, Logger: log, Conn: nc, KVReplicas: kvReplicas})
+		m, err := replication.Join(actx, replication.Options{Config: cfg, Kind: directory.KindServer, Logger: log, Conn: nc, KVReplicas: kvReplicas,
+			LinkTLS: linkTLS})
 		cancel()
 		if err == nil {
 			return m, nil
@@ -308,7 +310,15 @@ func status(args []string) error {
 	sort.Strings(names)
 	fmt.Println("members:")
 	for _, n := range names {
-		fmt.Printf("  %-20s %s\n", n, members[n].Kind)
+		m := members[n]
+		link := "link off"
+		if m.LinkAddr != "" {
+			link = "link " + m.LinkAddr
+			if m.LinkCert != "" {
+				link += " (tls)"
+			}
+		}
+		fmt.Printf("  %-20s %-12s %s\n", n, m.Kind, link)
 	}
 	entries, err := dir.List(ctx)
 	if err != nil && !errors.Is(err, directory.ErrNotFound) {
