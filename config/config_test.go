@@ -19,10 +19,12 @@ func TestFromEnv(t *testing.T) {
 	t.Setenv("CLCKPT_LEASE", "2s")
 	t.Setenv("CLCKPT_REPLICAS", "2")
 	t.Setenv("CLCKPT_STATS_INTERVAL", "30s")
+	t.Setenv("CLCKPT_LINK", "0.0.0.0:7000")
 	c, err := FromEnv()
 	require.NoError(t, err)
 	want := Default()
 	want.StatsInterval = 30 * time.Second
+	want.Link = "0.0.0.0:7000"
 	want.Node, want.DataDir, want.SyncWrites, want.LogLevel = "node-a", "/data", true, slog.LevelDebug
 	want.NATS.URL, want.Port, want.Lease, want.Replicas = "nats://a:4222,nats://b:4222", 5000, 2*time.Second, 2
 	require.Equal(t, want, c)
@@ -65,4 +67,15 @@ func TestBadValues(t *testing.T) {
 	t.Setenv("CLCKPT_STATS_INTERVAL", "1ms")
 	_, err = FromEnv()
 	require.ErrorContains(t, err, "CLCKPT_STATS_INTERVAL")
+	t.Setenv("CLCKPT_STATS_INTERVAL", "")
+	for _, v := range []string{"on", "7000", "host:99999", "host:port"} {
+		t.Setenv("CLCKPT_LINK", v)
+		_, err = FromEnv()
+		require.ErrorContains(t, err, "CLCKPT_LINK", v)
+	}
+	for _, v := range []string{"auto", "off", ":7000", "127.0.0.1:0", "[::1]:7000"} {
+		t.Setenv("CLCKPT_LINK", v)
+		_, err = FromEnv()
+		require.NoError(t, err, v)
+	}
 }
