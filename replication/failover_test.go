@@ -68,12 +68,7 @@ func TestElectionAfterTheActiveServerDies(t *testing.T) {
 // TestRestartedReplicaCatchesUp: a replica is down during writes, comes back on the same data
 // directory, and ends byte-identical to the active.
 func TestRestartedReplicaCatchesUp(t *testing.T) {
-	cl := newCluster(t)
-	cl.join("s1", directory.KindServer)
-	cl.join("s2", directory.KindServer)
-	app := cl.join("app", directory.KindApplication)
-	h, err := app.Open(bg, "ck", attrs(engine.WriteAllReplicas), rwc)
-	require.NoError(t, err)
+	cl, app, h, _ := serversAndApp(t)
 	for i := 0; i < 8; i++ {
 		_, err := h.CreateSection(bg, []byte(fmt.Sprint(i)), engine.Never, []byte("start"))
 		require.NoError(t, err)

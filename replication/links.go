@@ -128,7 +128,7 @@ func (ls *links) get(peer string) *oplink.Link {
 
 func (ls *links) dial(peer string, p *peerLink) {
 	m := ls.m
-	l, err := oplink.Dial(p.addr, m.name, m.cfg.AckTimeout, m.onLinkReply, func(err error) {
+	l, err := oplink.Dial(p.addr, m.name, m.cfg.AckTimeout, m.onAckData, func(err error) {
 		ls.mu.Lock()
 		if p.link != nil && isDown(p.link) { // Done is closed before this runs
 			p.link = nil
@@ -177,18 +177,13 @@ func (ls *links) close() {
 // is up, else through NATS. A link write is a system call on the writer's thread, which a writer
 // that waits for the acknowledgement anyway gains by (no hand-off to a flusher); an asynchronous
 // write returns before any replica has it, and a NATS publish, which only appends to a buffer,
-// keeps it fast. One path per checkpoint also keeps its ops in order.
+// keeps it fast.
 func (m *Member) sendOp(to string, msg []byte, sync bool) {
-	if !sync {
-		m.opsOnNATS.Add(1)
-		if err := m.nc.PublishMsg(&nats.Msg{Subject: m.subject(to, "op"), Reply: m.subject(m.name, "ack"), Data: msg}); err != nil {
-			m.log.Debug("sending an op", "to", to, "err", err)
+	if sync {
+		if l := m.links.get(to); l != nil && l.Send(msg, m.cfg.AckTimeout) == nil {
+			m.opsOnLinks.Add(1)
+			return
 		}
-		return
-	}
-	if l := m.links.get(to); l != nil && l.Send(msg, m.cfg.AckTimeout) == nil {
-		m.opsOnLinks.Add(1)
-		return
 	}
 	m.opsOnNATS.Add(1)
 	if err := m.nc.PublishMsg(&nats.Msg{Subject: m.subject(to, "op"), Reply: m.subject(m.name, "ack"), Data: msg}); err != nil {
@@ -206,6 +201,3 @@ func (m *Member) onLinkFrame(from string, frame []byte, reply func([]byte) error
 		_ = reply(ack.Encode(nil))
 	})
 }
-
-// onLinkReply takes an acknowledgement that came back on a link.
-func (m *Member) onLinkReply(frame []byte) { m.onAckData(frame) }

@@ -28,22 +28,16 @@ func writeAll(t *testing.T, cl *cluster, h engine.Checkpoint, from, n int) {
 	require.Equal(t, want, replicaContent(t, cl.members["s2"], "ck"))
 }
 
-// serversAndWriter starts servers s1 and s2 and an application member that writes checkpoint "ck"
-// (WR_ALL_REPLICAS, section "s") through h.
-func serversAndWriter(t *testing.T) (*cluster, *Member, engine.Checkpoint) {
-	cl := newCluster(t)
-	cl.join("s1", directory.KindServer)
-	cl.join("s2", directory.KindServer)
-	app := cl.join("app", directory.KindApplication)
-	h, err := app.Open(bg, "ck", attrs(engine.WriteAllReplicas), rwc)
+// serversAndWriter is serversAndApp with section "s" created in "ck".
+func serversAndWriter(t *testing.T) (*cluster, *Member, engine.Checkpoint, uint64) {
+	cl, app, h, id := serversAndApp(t)
+	_, err := h.CreateSection(bg, []byte("s"), engine.Never, []byte("start"))
 	require.NoError(t, err)
-	_, err = h.CreateSection(bg, []byte("s"), engine.Never, []byte("start"))
-	require.NoError(t, err)
-	return cl, app, h
+	return cl, app, h, id
 }
 
 func TestOpsTakeTheDirectLinkAndFallBackToNATS(t *testing.T) {
-	cl, app, h := serversAndWriter(t)
+	cl, app, h, _ := serversAndWriter(t)
 	active, follower := cl.members["s1"], cl.members["s2"]
 	if cl.activeOf(app, "ck") == "s2" {
 		active, follower = follower, active
@@ -94,10 +88,8 @@ func TestWithLinksOffOpsGoThroughNATS(t *testing.T) {
 // TestAnOutsiderCannotWriteThroughALink: the link address is no secret, but without the key from the
 // directory a dialer is refused, and frames sent without the handshake change nothing.
 func TestAnOutsiderCannotWriteThroughALink(t *testing.T) {
-	cl, app, h := serversAndWriter(t)
+	cl, app, h, id := serversAndWriter(t)
 	writeAll(t, cl, h, 0, 10)
-	id, err := app.dir.Lookup(bg, []byte("ck"))
-	require.NoError(t, err)
 	e, err := app.dir.Get(bg, id)
 	require.NoError(t, err)
 	victim := cl.members["s1"]

@@ -41,13 +41,9 @@ func TestSingleMemberOnTheEmbeddedDefault(t *testing.T) {
 }
 
 func TestNonCollocatedGoesToServersAndEveryReplicaIsIdentical(t *testing.T) {
-	cl := newCluster(t)
-	cl.join("s1", directory.KindServer)
-	cl.join("s2", directory.KindServer)
-	app := cl.join("app", directory.KindApplication)
-	h, err := app.Open(bg, "ck", attrs(engine.WriteAllReplicas), rwc)
-	require.NoError(t, err)
+	cl, app, h, _ := serversAndApp(t)
 	for i := 0; i < 20; i++ {
+		var err error
 		if i == 0 {
 			_, err = h.CreateSection(bg, []byte("s"), engine.Never, []byte("0"))
 		} else {

@@ -343,9 +343,9 @@ func (m *Member) reconcileAll(ctx context.Context) error {
 		return !known[c.id] && (c.entry == nil || c.entry.Rev <= listedRev)
 	}
 	for _, r := range m.reps.All() {
-		if missing(m.ckptFor(r.ID())) {
+		if c := m.ckptFor(r.ID()); missing(c) {
 			m.log.Info("dropping the replica of a checkpoint that no longer exists", "checkpoint", r.Name())
-			m.dropGone(m.ckptFor(r.ID()))
+			m.dropGone(c)
 		}
 	}
 	// Checkpoints known here without a replica (local handles only) that were destroyed while the

@@ -114,9 +114,9 @@ func Listen(addr string, useTLS bool, handler Handler, log *slog.Logger) (*Liste
 
 // Address is what the member publishes; host replaces the listening host (which may be 0.0.0.0).
 func (l *Listener) Address(host string) Address {
-	_, port, _ := net.SplitHostPort(l.ln.Addr().String())
+	listening, port, _ := net.SplitHostPort(l.ln.Addr().String())
 	if host == "" {
-		host, _, _ = net.SplitHostPort(l.ln.Addr().String())
+		host = listening
 	}
 	return Address{Addr: net.JoinHostPort(host, port), Key: hex.EncodeToString(l.key), Fingerprint: l.fp}
 }
@@ -182,8 +182,7 @@ func (l *Listener) serve(raw net.Conn) {
 	reply := func(frame []byte) error { return w.send(frame, replyTimeout) }
 	r := bufio.NewReaderSize(c, 64<<10)
 	for {
-		var buf []byte // a new one per frame: the handler may keep it
-		frame, err := readFrame(r, &buf)
+		frame, err := readFrame(r, nil) // a buffer of its own: the handler may keep it
 		if err != nil {
 			return
 		}
@@ -283,11 +282,10 @@ func Dial(a Address, from string, timeout time.Duration, onReply func([]byte), o
 	l := &Link{c: c, w: &writer{c: c}, done: make(chan struct{})}
 	go func() {
 		r := bufio.NewReaderSize(c, 64<<10)
-		var buf []byte
+		var frame []byte
 		var err error
 		for {
-			var frame []byte
-			if frame, err = readFrame(r, &buf); err != nil {
+			if frame, err = readFrame(r, frame); err != nil { // the previous frame's buffer again
 				break
 			}
 			onReply(frame)
@@ -381,8 +379,8 @@ func (w *writer) send(frame []byte, timeout time.Duration) error {
 	return nil
 }
 
-// readFrame reads one frame into *buf (grown as needed) and returns it.
-func readFrame(r *bufio.Reader, buf *[]byte) ([]byte, error) {
+// readFrame reads one frame into buf if it has the room (else into a new buffer) and returns it.
+func readFrame(r *bufio.Reader, buf []byte) ([]byte, error) {
 	var head [4]byte
 	if _, err := io.ReadFull(r, head[:]); err != nil {
 		return nil, err
@@ -391,10 +389,10 @@ func readFrame(r *bufio.Reader, buf *[]byte) ([]byte, error) {
 	if n > MaxFrame {
 		return nil, fmt.Errorf("oplink: frame of %d bytes", n)
 	}
-	if cap(*buf) < int(n) {
-		*buf = make([]byte, n)
+	if cap(buf) < int(n) {
+		buf = make([]byte, n)
 	}
-	frame := (*buf)[:n]
+	frame := buf[:n]
 	if _, err := io.ReadFull(r, frame); err != nil {
 		return nil, err
 	}
