@@ -167,7 +167,8 @@ func (a *active) Emit(op *engine.Op) func(context.Context) error {
 			if s.acked == s.sent {
 				s.lastProgress = time.Now()
 			}
-			m.sendOp(s.to, msg, a.sync)
+			// The writer collects the acknowledgement of a follower it waits for (waitAcked).
+			m.sendOp(s.to, msg, a.sync, a.sync && (a.synced[s.to] || a.joining[s.to]))
 			s.sent = op.LSN
 			continue
 		}
@@ -204,21 +205,23 @@ func (a *active) waitAcked(ctx context.Context, lsn uint64, onlySynced bool) err
 			a.mu.Unlock()
 			return errDeposed
 		}
-		done := true
+		var owed [4]string // followers to hear from (more than 4 are rare: they just go round again)
+		n := 0
 		for f, s := range a.streams {
-			counts := a.synced[f] || a.joining[f]
-			if !onlySynced {
-				counts = !s.down
-			}
-			if counts && s.acked < lsn {
-				done = false
-				break
+			if a.counts(f, s, onlySynced) && s.acked < lsn {
+				if n < len(owed) {
+					owed[n] = f
+				}
+				n++
 			}
 		}
 		ch := a.progress
 		a.mu.Unlock()
-		if done {
+		if n == 0 {
 			return nil
+		}
+		if a.collect(ctx, lsn, owed[:min(n, len(owed))], onlySynced) {
+			continue
 		}
 		select {
 		case <-ch:
@@ -226,6 +229,47 @@ func (a *active) waitAcked(ctx context.Context, lsn uint64, onlySynced bool) err
 			return fmt.Errorf("%w: waiting for the replicas: %w", engine.ErrTimeout, ctx.Err())
 		}
 	}
+}
+
+// counts reports whether waitAcked waits for follower f; a.mu is held.
+func (a *active) counts(f string, s *stream, onlySynced bool) bool {
+	if onlySynced {
+		return a.synced[f] || a.joining[f]
+	}
+	return !s.down
+}
+
+// collect reads the acknowledgements of the followers in owed from their links on this goroutine,
+// while they are owed: a writer that reads its acknowledgement itself is woken by the kernel once,
+// instead of a reader goroutine being woken and then waking it (oplink). It reports whether it read
+// any. While it reads it does not see other changes (a follower leaving the in-sync set): it stops
+// reading within half the ack timeout, the time in which such a follower would be given up anyway.
+func (a *active) collect(ctx context.Context, lsn uint64, owed []string, onlySynced bool) bool {
+	m := a.c.m
+	wait := m.cfg.AckTimeout / 2
+	if d, ok := ctx.Deadline(); ok {
+		wait = min(wait, time.Until(d))
+	}
+	if wait <= 0 {
+		return false
+	}
+	read := false
+	for _, f := range owed {
+		l := m.links.up(f)
+		if l == nil {
+			continue
+		}
+		heard := func() bool {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			s := a.streams[f]
+			return a.stopped || s == nil || s.acked >= lsn || !a.counts(f, s, onlySynced)
+		}
+		if l.Collect(heard, wait) {
+			read = true
+		}
+	}
+	return read
 }
 
 // synchronize waits until every reachable replica has every op made so far.
@@ -485,8 +529,10 @@ func (s *stream) live() {
 	a.mu.Unlock()
 
 	for _, op := range ops {
-		m.sendOp(s.to, op.msg, a.sync)
+		m.sendOp(s.to, op.msg, a.sync, false)
 	}
+	// Acknowledgements of ops whose writer did not wait (a write that expired a section) are read now.
+	m.links.nudge(s.to)
 	if late {
 		m.log.Warn("replica does not acknowledge: taking it out of the in-sync set", "checkpoint", a.c.name(), "replica", s.to)
 		if wasSynced {

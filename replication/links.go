@@ -135,6 +135,11 @@ func (ls *links) dial(peer string, p *peerLink) {
 		}
 		ls.mu.Unlock()
 		m.log.Debug("op link down", "to", peer, "err", err)
+		// Ops sent on it may never be acknowledged: the streams to the peer ask where it is
+		// and send the rest through NATS, rather than wait for the ack timeout.
+		if !m.closed.Load() { // (a member that closes has closed its links: no stream to wake)
+			m.spawn(func() { m.wakeStreams(peer) })
+		}
 	})
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
@@ -149,6 +154,25 @@ func (ls *links) dial(peer string, p *peerLink) {
 	}
 	p.link = l
 	m.log.Debug("op link up", "to", peer, "addr", p.addr.Addr)
+}
+
+// up returns the link to peer if it is up (without dialing one).
+func (ls *links) up(peer string) *oplink.Link {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if p := ls.peers[peer]; p != nil {
+		return p.link
+	}
+	return nil
+}
+
+// nudge makes the link to peer read the acknowledgements owed on it, if nobody collects them.
+func (ls *links) nudge(peer string) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if p := ls.peers[peer]; p != nil && p.link != nil {
+		p.link.Nudge()
+	}
 }
 
 func isDown(l *oplink.Link) bool {
@@ -177,11 +201,15 @@ func (ls *links) close() {
 // is up, else through NATS. A link write is a system call on the writer's thread, which a writer
 // that waits for the acknowledgement anyway gains by (no hand-off to a flusher); an asynchronous
 // write returns before any replica has it, and a NATS publish, which only appends to a buffer,
-// keeps it fast.
-func (m *Member) sendOp(to string, msg []byte, sync bool) {
+// keeps it fast. A sender that will wait for the acknowledgement (collect) reads it from the link
+// itself (active.collect); for any other, the link's reader goroutine reads it.
+func (m *Member) sendOp(to string, msg []byte, sync, collect bool) {
 	if sync {
 		if l := m.links.get(to); l != nil && l.Send(msg, m.cfg.AckTimeout) == nil {
 			m.opsOnLinks.Add(1)
+			if !collect {
+				l.Nudge()
+			}
 			return
 		}
 	}
@@ -194,10 +222,12 @@ func (m *Member) sendOp(to string, msg []byte, sync bool) {
 // OpsSent counts the ops this member sent to followers, on links and through NATS.
 func (m *Member) OpsSent() (onLinks, onNATS uint64) { return m.opsOnLinks.Load(), m.opsOnNATS.Load() }
 
-// onLinkFrame takes an op that came on a link; the acknowledgement goes back on it.
-func (m *Member) onLinkFrame(from string, frame []byte, reply func([]byte) error) {
+// onLinkFrame takes an op that came on a link and returns the acknowledgement, which goes back on it.
+func (m *Member) onLinkFrame(from string, frame []byte) []byte {
+	var reply []byte
 	m.applyOp(frame, func(ack wire.AckMsg) {
 		ack.From = m.name
-		_ = reply(ack.Encode(nil))
+		reply = ack.Encode(nil)
 	})
+	return reply
 }

@@ -135,6 +135,7 @@ func TestAnOutsiderCannotWriteThroughALink(t *testing.T) {
 	require.NoError(t, err)
 	defer l.Close()
 	require.NoError(t, l.Send(forged, time.Second))
+	l.Nudge()
 	ack, err := wire.DecodeAckMsg(<-acked)
 	require.NoError(t, err)
 	require.Equal(t, wire.AckOK, ack.Status)

@@ -417,10 +417,15 @@ func (m *Member) onLease(ev directory.MemberEvent) {
 	}
 	if joined && ev.Name != m.name {
 		// A member (re)joined: streams to it stop waiting out their backoff.
-		for _, c := range m.allCkpts() {
-			if _, a := c.localActive(); a != nil {
-				a.wake(ev.Name)
-			}
+		m.wakeStreams(ev.Name)
+	}
+}
+
+// wakeStreams makes every stream to member ask where it is and go on from there now.
+func (m *Member) wakeStreams(member string) {
+	for _, c := range m.allCkpts() {
+		if _, a := c.localActive(); a != nil {
+			a.wake(member)
 		}
 	}
 }

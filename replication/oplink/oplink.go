@@ -12,8 +12,8 @@
 // fingerprint. So a client that NATS keeps out cannot reach the ops either.
 //
 // Wire format, after the handshake (and inside TLS when on): frames of a 4-byte little-endian
-// length and that many bytes, in both directions. The dialer sends ops; the listener sends back
-// whatever its handler replies (acknowledgements), in any order.
+// length and that many bytes, in both directions. The dialer sends ops; the listener answers each
+// with exactly one frame (its acknowledgement, possibly empty), in the order the ops came.
 //
 // Handshake: the listener sends magic (6 bytes) and a 32-byte nonce; the dialer sends its name
 // (2-byte length, then the name) and HMAC-SHA256(key, magic || nonce || name); the listener answers
@@ -38,7 +38,9 @@ import (
 	"log/slog"
 	"math/big"
 	"net"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -64,10 +66,10 @@ type Address struct {
 	Fingerprint string // hex SHA-256 of the listener's certificate; empty: no TLS
 }
 
-// Handler takes one frame from the member named from; reply sends a frame back on the same link
-// (safe to call from any goroutine, also after Handle returned). Frames of one link are handled
-// one at a time, in order; each frame is a buffer of its own, which the handler may keep.
-type Handler func(from string, frame []byte, reply func([]byte) error)
+// Handler takes one frame from the member named from and returns the reply (nil: an empty one).
+// Frames of one link are handled one at a time, in order, and every frame gets exactly one reply:
+// the dialer counts on it. Each frame is a buffer of its own, which the handler may keep.
+type Handler func(from string, frame []byte) []byte
 
 // Listener accepts links from other members.
 type Listener struct {
@@ -179,14 +181,15 @@ func (l *Listener) serve(raw net.Conn) {
 	}
 	_ = c.SetDeadline(time.Time{})
 	w := &writer{c: c}
-	reply := func(frame []byte) error { return w.send(frame, replyTimeout) }
 	r := bufio.NewReaderSize(c, 64<<10)
 	for {
-		frame, err := readFrame(r, nil) // a buffer of its own: the handler may keep it
+		frame, err := readFrame(r)
 		if err != nil {
 			return
 		}
-		l.handler(from, frame, reply)
+		if err := w.send(l.handler(from, frame), replyTimeout); err != nil {
+			return
+		}
 	}
 }
 
@@ -229,16 +232,34 @@ func proof(key, hello, name []byte) []byte {
 	return h.Sum(nil)
 }
 
-// Link is the dialer's end: ops go out with Send, replies come to the onReply given to Dial.
+// Link is the dialer's end. Ops go out with Send; the listener answers every op with exactly one
+// reply, in order. Replies are read by whoever holds the link's read role: a writer that waits for
+// its acknowledgement reads it on its own goroutine (Collect), which spares the wake of a reader
+// goroutine and the hand-off from it to the writer (most of a round trip's cost on a quiet host:
+// BENCHMARKS.md); the link's reader goroutine reads the replies nobody collects (Nudge).
 type Link struct {
-	c    net.Conn
-	w    *writer
-	done chan struct{}
+	c       net.Conn
+	w       *writer
+	onReply func([]byte)
+	onClose func(error)
+	owed    atomic.Int64  // ops sent whose reply was not read yet
+	nudge   chan struct{} // wakes the reader goroutine
+	closing chan struct{} // closed by Close
+	done    chan struct{} // closed when the link is down
+	once    sync.Once
+	closeMu sync.Once
+
+	// The read role: whoever holds reading reads replies, and owns what follows.
+	reading  sync.Mutex
+	in       []byte // bytes read: in[start:end] is not consumed yet (a frame may be partly read)
+	start    int
+	end      int
+	deadline time.Time // the connection's read deadline
 }
 
-// Dial connects to a listener as the member named from. onReply gets every frame the listener sends
-// back, one at a time on the link's reader goroutine (frame is only valid during the call); onClose
-// runs once when the link is down, whatever the reason.
+// Dial connects to a listener as the member named from. onReply gets every reply the listener sends
+// back, one at a time, on the goroutine that reads it (frame is only valid during the call); onClose
+// runs once when the link is down, whatever the reason, on the goroutine that found it down.
 func Dial(a Address, from string, timeout time.Duration, onReply func([]byte), onClose func(error)) (*Link, error) {
 	key, err := hex.DecodeString(a.Key)
 	if err != nil || len(key) != 32 {
@@ -279,23 +300,9 @@ func Dial(a Address, from string, timeout time.Duration, onReply func([]byte), o
 		return nil, err
 	}
 	_ = c.SetDeadline(time.Time{})
-	l := &Link{c: c, w: &writer{c: c}, done: make(chan struct{})}
-	go func() {
-		r := bufio.NewReaderSize(c, 64<<10)
-		var frame []byte
-		var err error
-		for {
-			if frame, err = readFrame(r, frame); err != nil { // the previous frame's buffer again
-				break
-			}
-			onReply(frame)
-		}
-		_ = c.Close()
-		close(l.done)
-		if onClose != nil {
-			onClose(err)
-		}
-	}()
+	l := &Link{c: c, w: &writer{c: c}, onReply: onReply, onClose: onClose, in: make([]byte, 4096),
+		nudge: make(chan struct{}, 1), closing: make(chan struct{}), done: make(chan struct{})}
+	go l.readReplies()
 	return l, nil
 }
 
@@ -323,16 +330,169 @@ func join(c net.Conn, key []byte, from string) error {
 
 // Send writes one frame on the calling goroutine. It fails if the link is down or the frame could
 // not be written within timeout (a peer that stopped reading): the link is then closed, since a
-// partly written frame cannot be taken back.
+// partly written frame cannot be taken back. The reply is read by the next Collect, or by the reader
+// goroutine after a Nudge: a sender that will not collect nudges.
 func (l *Link) Send(frame []byte, timeout time.Duration) error {
-	return l.w.send(frame, timeout)
+	select {
+	case <-l.done:
+		return errDown
+	default:
+	}
+	l.owed.Add(1) // before the write: the reply may be read as soon as the frame is out
+	if err := l.w.send(frame, timeout); err != nil {
+		l.Close()
+		return err
+	}
+	return nil
 }
 
-// Close closes the link; the reader goroutine ends and onClose runs.
-func (l *Link) Close() { _ = l.c.Close() }
+// Nudge makes the reader goroutine read the replies owed, unless a collector is reading them.
+func (l *Link) Nudge() {
+	if l.owed.Load() > 0 {
+		poke(l.nudge)
+	}
+}
+
+// Collect reads replies on the calling goroutine, handing each to onReply, until done reports true,
+// no reply is owed, or nothing came for wait; it does nothing if another goroutine is reading (that
+// one hands the replies to onReply). It reports whether it read a reply. Replies still owed when it
+// stops are left to the reader goroutine.
+func (l *Link) Collect(done func() bool, wait time.Duration) bool {
+	if l.owed.Load() == 0 || !l.reading.TryLock() {
+		return false
+	}
+	l.armLocked(wait)
+	read := false
+	for l.owed.Load() > 0 && !done() && l.readLocked() {
+		read = true
+	}
+	l.reading.Unlock()
+	l.Nudge()
+	return read
+}
+
+// Close closes the link; onClose runs (on the reader goroutine, unless a reader finds it first).
+func (l *Link) Close() {
+	l.closeMu.Do(func() {
+		_ = l.c.Close()
+		close(l.closing)
+	})
+}
 
 // Done is closed when the link is down.
 func (l *Link) Done() <-chan struct{} { return l.done }
+
+var errDown = errors.New("oplink: link is down")
+
+// readReplies is the reader goroutine: it reads the replies nobody collects, and reports the end.
+func (l *Link) readReplies() {
+	for {
+		select {
+		case <-l.nudge:
+		case <-l.closing:
+			l.down(net.ErrClosed)
+			return
+		case <-l.done:
+			return
+		}
+		// Loop until no reply is owed or a collector holds the role (it nudges when it stops).
+		for l.owed.Load() > 0 && l.reading.TryLock() {
+			l.armLocked(readWindow)
+			for l.owed.Load() > 0 && l.readLocked() {
+			}
+			l.reading.Unlock()
+			select {
+			case <-l.done:
+				return
+			default:
+			}
+		}
+	}
+}
+
+// readWindow is how long the reader goroutine waits for a reply before it looks again (a peer that
+// answers nothing is found by the sender's ack timeout, not here).
+const readWindow = time.Second
+
+// armLocked makes the read deadline at most wait away. It is moved only when half used, since
+// re-arming a runtime timer at every reply can wake the thread that waits for the network.
+func (l *Link) armLocked(wait time.Duration) {
+	now := time.Now()
+	if left := l.deadline.Sub(now); left < wait/2 || left > wait {
+		l.deadline = now.Add(wait)
+		_ = l.c.SetReadDeadline(l.deadline)
+	}
+}
+
+// readLocked reads one reply and hands it to onReply. It returns false when none came before the
+// deadline or the link is down (which it reports).
+func (l *Link) readLocked() bool {
+	frame, err := l.nextLocked()
+	if err != nil {
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			l.down(err)
+		}
+		return false
+	}
+	l.owed.Add(-1)
+	if len(frame) > 0 {
+		l.onReply(frame)
+	}
+	return true
+}
+
+// nextLocked returns the next frame read from the connection, valid until the next call. A read cut
+// short by the deadline keeps what it read: the frame is completed by the next call.
+func (l *Link) nextLocked() ([]byte, error) {
+	for {
+		have := l.end - l.start
+		need := 4
+		if have >= 4 {
+			n := binary.LittleEndian.Uint32(l.in[l.start:])
+			if n > MaxFrame {
+				return nil, fmt.Errorf("oplink: frame of %d bytes", n)
+			}
+			need += int(n)
+			if have >= need {
+				frame := l.in[l.start+4 : l.start+need]
+				l.start += need
+				return frame, nil
+			}
+		}
+		if l.start+need > len(l.in) { // make room: move the unread bytes to the front, or grow
+			buf := l.in
+			if need > len(buf) {
+				buf = make([]byte, max(need, 2*len(buf)))
+			}
+			copy(buf, l.in[l.start:l.end])
+			l.in, l.start, l.end = buf, 0, have
+		}
+		n, err := l.c.Read(l.in[l.end:])
+		l.end += n
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// down marks the link down once: the connection closes and onClose runs.
+func (l *Link) down(err error) {
+	l.once.Do(func() {
+		_ = l.c.Close()
+		close(l.done)
+		if l.onClose != nil {
+			l.onClose(err)
+		}
+	})
+}
+
+// poke sends on a channel of capacity 1 without waiting.
+func poke(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
 
 // writer writes whole frames, one at a time.
 type writer struct {
@@ -379,8 +539,8 @@ func (w *writer) send(frame []byte, timeout time.Duration) error {
 	return nil
 }
 
-// readFrame reads one frame into buf if it has the room (else into a new buffer) and returns it.
-func readFrame(r *bufio.Reader, buf []byte) ([]byte, error) {
+// readFrame reads one frame into a buffer of its own.
+func readFrame(r *bufio.Reader) ([]byte, error) {
 	var head [4]byte
 	if _, err := io.ReadFull(r, head[:]); err != nil {
 		return nil, err
@@ -389,10 +549,7 @@ func readFrame(r *bufio.Reader, buf []byte) ([]byte, error) {
 	if n > MaxFrame {
 		return nil, fmt.Errorf("oplink: frame of %d bytes", n)
 	}
-	if cap(buf) < int(n) {
-		buf = make([]byte, n)
-	}
-	frame := buf[:n]
+	frame := make([]byte, n)
 	if _, err := io.ReadFull(r, frame); err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"testing"
@@ -15,8 +16,8 @@ import (
 // echo is a listener that answers every frame with "from:" + frame.
 func echo(t *testing.T, useTLS bool) *Listener {
 	t.Helper()
-	l, err := Listen("127.0.0.1:0", useTLS, func(from string, frame []byte, reply func([]byte) error) {
-		_ = reply(append([]byte(from+":"), frame...))
+	l, err := Listen("127.0.0.1:0", useTLS, func(from string, frame []byte) []byte {
+		return append([]byte(from+":"), frame...)
 	}, nil)
 	require.NoError(t, err)
 	t.Cleanup(l.Close)
@@ -38,6 +39,9 @@ func TestFramesGoBothWaysInOrder(t *testing.T) {
 			for i := range 200 {
 				frame := bytes.Repeat([]byte{byte(i)}, sizes[i%len(sizes)])
 				require.NoError(t, link.Send(frame, time.Second))
+				if i%2 == 0 {
+					link.Nudge() // the reader goroutine reads; the other replies wait for it
+				}
 			}
 			for i := range 200 {
 				select {
@@ -57,10 +61,11 @@ func TestAWrongKeyOrCertificateIsRefused(t *testing.T) {
 		t.Run(fmt.Sprintf("tls=%v", useTLS), func(t *testing.T) {
 			var mu sync.Mutex
 			handled := 0
-			l, err := Listen("127.0.0.1:0", useTLS, func(string, []byte, func([]byte) error) {
+			l, err := Listen("127.0.0.1:0", useTLS, func(string, []byte) []byte {
 				mu.Lock()
 				handled++
 				mu.Unlock()
+				return nil
 			}, nil)
 			require.NoError(t, err)
 			defer l.Close()
@@ -108,12 +113,92 @@ func TestAWrongKeyOrCertificateIsRefused(t *testing.T) {
 	}
 }
 
+// TestACollectorReadsItsOwnReply: a sender that collects gets its reply on its own goroutine (before
+// Collect returns); what it does not wait for is read by the reader goroutine.
+func TestACollectorReadsItsOwnReply(t *testing.T) {
+	for _, useTLS := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tls=%v", useTLS), func(t *testing.T) {
+			l := echo(t, useTLS)
+			var mu sync.Mutex
+			var got []string
+			link, err := Dial(l.Address(""), "m1", time.Second, func(f []byte) {
+				mu.Lock()
+				got = append(got, string(f))
+				mu.Unlock()
+			}, nil)
+			require.NoError(t, err)
+			defer link.Close()
+			count := func() int {
+				mu.Lock()
+				defer mu.Unlock()
+				return len(got)
+			}
+			for i := range 100 {
+				require.NoError(t, link.Send([]byte(fmt.Sprint(i)), time.Second))
+				require.True(t, link.Collect(func() bool { return count() > i }, 5*time.Second), "op %d", i)
+				require.Equal(t, i+1, count(), "the reply of op %d was read by its sender", i)
+			}
+			// Three sent, the collector waits for the first only: the other two come anyway.
+			for i := 100; i < 103; i++ {
+				require.NoError(t, link.Send([]byte(fmt.Sprint(i)), time.Second))
+			}
+			link.Collect(func() bool { return count() > 100 }, 5*time.Second)
+			require.Eventually(t, func() bool { return count() == 103 }, 5*time.Second, time.Millisecond)
+			require.Equal(t, "m1:102", got[102])
+		})
+	}
+}
+
+// TestARepliesDeadlineKeepsThePartFrame: a collector that gives up while a reply is half read leaves
+// it whole for the next reader.
+func TestARepliesDeadlineKeepsThePartFrame(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	key := bytes.Repeat([]byte{1}, 32)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_, _ = c.Write(append([]byte(magic), make([]byte, 32)...))
+		buf := make([]byte, 2+2+32)
+		_, _ = io.ReadFull(c, buf)
+		_, _ = c.Write([]byte{1})
+		op := make([]byte, 4+2)
+		_, _ = io.ReadFull(c, op)
+		_, _ = c.Write([]byte{5, 0, 0, 0, 'h', 'e'}) // half a reply, the rest later
+		time.Sleep(300 * time.Millisecond)
+		_, _ = c.Write([]byte("llo"))
+		time.Sleep(time.Minute)
+	}()
+	got := make(chan string, 1)
+	link, err := Dial(Address{Addr: ln.Addr().String(), Key: hex.EncodeToString(key)}, "m1", time.Second,
+		func(f []byte) { got <- string(f) }, nil)
+	require.NoError(t, err)
+	defer link.Close()
+	require.NoError(t, link.Send([]byte("op"), time.Second))
+	require.False(t, link.Collect(func() bool { return false }, 100*time.Millisecond), "nothing whole came in time")
+	select {
+	case f := <-got:
+		require.Equal(t, "hello", f)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the reply was lost")
+	}
+}
+
+// TestALinkReportsItsEnd: a link finds that the listener went away at its next use (nobody reads an
+// idle link: the directory tells when a member leaves), and reports it.
 func TestALinkReportsItsEnd(t *testing.T) {
 	l := echo(t, false)
 	closed := make(chan error, 1)
 	link, err := Dial(l.Address(""), "m1", time.Second, func([]byte) {}, func(err error) { closed <- err })
 	require.NoError(t, err)
 	l.Close() // the listener's member stops
+	if link.Send([]byte("op"), time.Second) == nil {
+		link.Nudge()
+	}
 	select {
 	case <-closed:
 	case <-time.After(5 * time.Second):
@@ -121,6 +206,17 @@ func TestALinkReportsItsEnd(t *testing.T) {
 	}
 	<-link.Done()
 	require.Error(t, link.Send([]byte("op"), time.Second), "a send on a link that is down fails")
+
+	// Closed by its owner: onClose runs too.
+	l2 := echo(t, false)
+	link, err = Dial(l2.Address(""), "m1", time.Second, func([]byte) {}, func(err error) { closed <- err })
+	require.NoError(t, err)
+	link.Close()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("onClose did not run after Close")
+	}
 }
 
 func TestAStalledPeerFailsTheSendInsteadOfBlockingIt(t *testing.T) {
