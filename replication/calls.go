@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -160,9 +161,9 @@ func noActive(e *directory.Entry) error {
 // callTimeout); reply gets the remote result.
 func (m *Member) do(ctx context.Context, c *ckpt, local func(*engine.Replica, *active) error, call *wire.CallMsg, reply func(*wire.ReplyMsg) error) error {
 	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, callTimeout)
-		defer cancel()
+		cc := &callCtx{Context: ctx, deadline: time.Now().Add(callTimeout)}
+		defer cc.end()
+		ctx = cc
 	}
 	wait := 5 * time.Millisecond
 	for {
@@ -214,6 +215,41 @@ func (m *Member) do(ctx context.Context, c *ckpt, local func(*engine.Replica, *a
 		wait = min(2*wait, 200*time.Millisecond)
 	}
 }
+
+// callCtx bounds a call that came without a deadline by callTimeout, without a timer per call: most
+// calls (a write on the local active) never wait, and setting and stopping a timer is a tenth of
+// such a write. The timer starts when something waits on the context (Done, Err) or derives one
+// from it (Value: the context package finds the parent to cancel from through it).
+type callCtx struct {
+	context.Context // the caller's: no deadline
+	deadline        time.Time
+	once            sync.Once
+	timed           context.Context
+	cancel          context.CancelFunc
+}
+
+func (c *callCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+func (c *callCtx) Done() <-chan struct{}       { return c.start().Done() }
+func (c *callCtx) Err() error                  { return c.start().Err() }
+func (c *callCtx) Value(key any) any           { return c.start().Value(key) }
+
+func (c *callCtx) start() context.Context {
+	c.once.Do(func() { c.timed, c.cancel = context.WithDeadline(c.Context, c.deadline) })
+	return c.timed
+}
+
+// end ends the call: the context is canceled (if anything still holds it), and no timer is left.
+func (c *callCtx) end() {
+	c.once.Do(func() { c.timed, c.cancel = ended, func() {} })
+	c.cancel()
+}
+
+// ended is a context canceled from the start.
+var ended = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
 
 // request sends a call to a member and decodes its reply. A call that takes long has its callee
 // watched: if the callee dies with the call in flight (no "no responders" then), the call ends as soon

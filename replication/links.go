@@ -214,9 +214,19 @@ func (m *Member) sendOp(to string, msg []byte, sync, collect bool) {
 		}
 	}
 	m.opsOnNATS.Add(1)
-	if err := m.nc.PublishMsg(&nats.Msg{Subject: m.subject(to, "op"), Reply: m.subject(m.name, "ack"), Data: msg}); err != nil {
+	if err := m.nc.PublishMsg(&nats.Msg{Subject: m.opSubject(to), Reply: m.ackSubject, Data: msg}); err != nil {
 		m.log.Debug("sending an op", "to", to, "err", err)
 	}
+}
+
+// opSubject is the subject of ops to member (remembered: it is needed at every op).
+func (m *Member) opSubject(member string) string {
+	if s, ok := m.opSubjects.Load(member); ok {
+		return s.(string)
+	}
+	s := m.subject(member, "op")
+	m.opSubjects.Store(member, s)
+	return s
 }
 
 // OpsSent counts the ops this member sent to followers, on links and through NATS.

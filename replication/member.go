@@ -89,6 +89,8 @@ type Member struct {
 	links      *links
 	opsOnLinks atomic.Uint64 // ops sent to followers on links
 	opsOnNATS  atomic.Uint64 // and through NATS
+	opSubjects sync.Map      // member name -> subject of ops to it
+	ackSubject string        // where followers send acknowledgements
 }
 
 var _ engine.Service = (*Member)(nil)
@@ -122,6 +124,7 @@ func (m *Member) start(ctx context.Context, nc *nats.Conn, replicas int) error {
 		return err
 	}
 	m.log = m.log.With("member", m.name)
+	m.ackSubject = m.subject(m.name, "ack")
 	var seed [8]byte
 	_, _ = rand.Read(seed[:])
 	m.requests.Store(binary.LittleEndian.Uint64(seed[:]))

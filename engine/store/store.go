@@ -47,8 +47,9 @@ type Store interface {
 // Batch is a list of sets and deletes applied together by Store.Apply. The zero value is empty and
 // ready to use. A Batch keeps references to the slices it is given until it is reset.
 type Batch struct {
-	ops  []Op
-	size int
+	ops    []Op
+	size   int
+	inline [3]Op // the ops of a small batch (a write is two or three): no growing slice
 }
 
 // Op is one operation of a Batch. A nil Value with Delete set removes the key.
@@ -62,12 +63,18 @@ type Op struct {
 
 // Set records that key must hold value.
 func (b *Batch) Set(key, value []byte) {
+	if b.ops == nil {
+		b.ops = b.inline[:0]
+	}
 	b.ops = append(b.ops, Op{Key: key, Value: value})
 	b.size += len(key) + len(value)
 }
 
 // Delete records that key must be removed.
 func (b *Batch) Delete(key []byte) {
+	if b.ops == nil {
+		b.ops = b.inline[:0]
+	}
 	b.ops = append(b.ops, Op{Key: key, Delete: true})
 	b.size += len(key)
 }

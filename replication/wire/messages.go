@@ -53,8 +53,11 @@ type OpMsg struct {
 
 // Encode appends the message to buf.
 func (m *OpMsg) Encode(buf []byte) []byte {
-	e := header(KindOp)
-	e.b = append(buf, e.b...)
+	// One allocation of the right size: an op is encoded at every replicated write.
+	if n := 2 + 16 + opSize(&m.Op); cap(buf)-len(buf) < n {
+		buf = append(make([]byte, 0, len(buf)+n), buf...)
+	}
+	e := encoder{b: append(buf, Version, byte(KindOp))}
 	e.u64(m.Ckpt)
 	e.u64(m.Epoch)
 	encodeOp(&e, &m.Op)
@@ -70,6 +73,16 @@ func DecodeOpMsg(msg []byte) (*OpMsg, error) {
 	m := &OpMsg{Ckpt: d.u64(), Epoch: d.u64()}
 	decodeOp(d, &m.Op)
 	return m, d.end()
+}
+
+// opSize bounds the encoded size of op.
+func opSize(op *engine.Op) int {
+	const varint = binary.MaxVarintLen64
+	n := 8 + 1 + varint + len(op.Origin) + 8 + varint + len(op.Section) + 8 + 8 + 4 + varint + len(op.Data) + 4
+	for _, w := range op.Writes {
+		n += varint + len(w.SectionID) + 8 + varint + len(w.Data)
+	}
+	return n
 }
 
 func encodeOp(e *encoder, op *engine.Op) {
