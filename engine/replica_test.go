@@ -185,6 +185,42 @@ func TestSnapshotInstallThenTailReachesTheSameState(t *testing.T) {
 	require.Nil(t, followerSet.Get(7))
 }
 
+// TestAnInstallOfManySmallSectionsFitsTheStore: Badger bounds one atomic write (by a share of its
+// memtable) far below the install's 4 MiB batches when the values are small enough to stay in its
+// tree: the install splits its batches instead of failing (it used to fail with ErrTooBig, and the
+// replica could never be copied).
+func TestAnInstallOfManySmallSectionsFitsTheStore(t *testing.T) {
+	st, err := store.OpenBadger(store.BadgerOptions{Dir: t.TempDir()})
+	require.NoError(t, err)
+	defer st.Close()
+	reps, err := OpenReplicas(ReplicasOptions{Store: st})
+	require.NoError(t, err)
+	var secs []*SnapshotSection
+	for i := range 20000 {
+		data := bytes.Repeat([]byte{byte(i)}, 300+i%500)
+		secs = append(secs, &SnapshotSection{ID: []byte(fmt.Sprintf("s%06d", i)), Data: data, State: SectionValid, LSN: 3})
+	}
+	h := SnapshotHeader{ID: 9, Name: "many", Attrs: Attributes{MaxSections: 30000, MaxSectionSize: 1000, MaxSectionIDSize: 16},
+		Epoch: 1, LSN: 5}
+	_, err = reps.Install(h, sectionsOf(secs))
+	require.NoError(t, err)
+	reps.Close()
+
+	// Everything is in the store: a restart finds the replica complete, with every section.
+	reps, err = OpenReplicas(ReplicasOptions{Store: st})
+	require.NoError(t, err)
+	defer reps.Close()
+	r := reps.Get(9)
+	require.NotNil(t, r)
+	require.Equal(t, uint32(20000), r.Status().NumberOfSections)
+	_, got := snapshotOf(t, r)
+	require.Len(t, got, len(secs))
+	for i := range secs {
+		require.Equal(t, secs[i].ID, got[i].ID)
+		require.Equal(t, secs[i].Data, got[i].Data, "section %s", secs[i].ID)
+	}
+}
+
 func TestInterruptedInstallIsDroppedAtTheNextStart(t *testing.T) {
 	st := store.NewMemory()
 	reps, err := OpenReplicas(ReplicasOptions{Store: st})

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"bytes"
 	"fmt"
 
@@ -115,6 +116,7 @@ func (s *Replicas) fill(r *Replica, h SnapshotHeader, next func() (*SnapshotSect
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var b store.Batch
+	limit := installBatch
 	for {
 		sec, err := next()
 		if err != nil {
@@ -127,9 +129,13 @@ func (s *Replicas) fill(r *Replica, h SnapshotHeader, next func() (*SnapshotSect
 		added := r.addSection(sec.ID, m)
 		b.Set(added.mkey(), encodeMeta(&m))
 		b.Set(added.dkey(), sec.Data)
-		if b.Size() >= installBatch {
-			if err := s.store.Apply(&b); err != nil {
+		if b.Size() >= limit {
+			fitted, err := applyInPieces(s.store, &b)
+			if err != nil {
 				return storageErr("install snapshot", err)
+			}
+			if fitted > 0 { // the store takes less at once (many small sections): send it less
+				limit = fitted
 			}
 			b.Reset()
 		}
@@ -139,8 +145,41 @@ func (s *Replicas) fill(r *Replica, h SnapshotHeader, next func() (*SnapshotSect
 		r.requests.put(q.ID, requestOutcome{lsn: q.LSN, section: bytes.Clone(q.Section), written: q.Written})
 	}
 	b.Set(recordKey(r.id), encodeRecord(r.record()))
-	if err := s.store.Apply(&b); err != nil {
+	if _, err := applyInPieces(s.store, &b); err != nil { // the record last: the replica is complete
 		return storageErr("install snapshot", err)
 	}
 	return nil
+}
+
+// applyInPieces applies b, halving it as often as the store finds a piece too big for one atomic
+// write (ErrTooBig: a store bounds its transactions, Badger by a share of its memtable): for work
+// where each piece must be atomic but not the whole, such as an install, whose replica is only
+// complete once its record is written. It returns the size of the largest piece applied when b
+// had to be split (0 when it went in whole). The order of b's operations is kept.
+func applyInPieces(st store.Store, b *store.Batch) (int, error) {
+	err := st.Apply(b)
+	if !errors.Is(err, store.ErrTooBig) || b.Len() < 2 {
+		return 0, err
+	}
+	ops := b.Ops()
+	fitted := 0
+	for _, part := range [][]store.Op{ops[:len(ops)/2], ops[len(ops)/2:]} {
+		var p store.Batch
+		for _, op := range part {
+			if op.Delete {
+				p.Delete(op.Key)
+			} else {
+				p.Set(op.Key, op.Value)
+			}
+		}
+		f, err := applyInPieces(st, &p)
+		if err != nil {
+			return 0, err
+		}
+		if f == 0 {
+			f = p.Size()
+		}
+		fitted = max(fitted, f)
+	}
+	return fitted, nil
 }
