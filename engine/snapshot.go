@@ -1,8 +1,8 @@
 package engine
 
 import (
-	"errors"
 	"bytes"
+	"errors"
 	"fmt"
 
 	"github.com/clckpt/libclckpt/engine/store"
