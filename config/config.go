@@ -49,6 +49,11 @@ type Config struct {
 	// DiskReserve is the free space, in bytes, kept on the data directory's filesystem: below it
 	// writes fail with "disk full" (CLCKPT_DISK_RESERVE, default 64 MiB, at least 24 MiB).
 	DiskReserve int
+	// MemTableBytes is the size of one of the store's two memtables, where recent writes are held
+	// in memory until the store writes them out (CLCKPT_MEMTABLE_BYTES, default 8 MiB, from 1 MiB
+	// to half the disk reserve). A member's memory use swings by about this much as a memtable
+	// fills and is written out; smaller ones save memory, larger ones absorb bursts of small writes.
+	MemTableBytes int
 	// Subject is the NATS subject prefix and the KV bucket prefix of this deployment
 	// (CLCKPT_SUBJECT, default "clckpt").
 	Subject string
@@ -104,7 +109,7 @@ func FromEnv() (Config, error) {
 	}{
 		{"CLCKPT_PORT", &c.Port}, {"CLCKPT_LEASE", &c.Lease}, {"CLCKPT_ACK_TIMEOUT", &c.AckTimeout},
 		{"CLCKPT_REPLICAS", &c.Replicas}, {"CLCKPT_TAIL_BYTES", &c.TailBytes}, {"CLCKPT_SUBJECT", &c.Subject},
-		{"CLCKPT_DISK_RESERVE", &c.DiskReserve}, {"CLCKPT_LINK", &c.Link},
+		{"CLCKPT_DISK_RESERVE", &c.DiskReserve}, {"CLCKPT_MEMTABLE_BYTES", &c.MemTableBytes}, {"CLCKPT_LINK", &c.Link},
 		{"CLCKPT_STATS_INTERVAL", &c.StatsInterval},
 	} {
 		if err := parseEnv(v.name, v.dst); err != nil {
@@ -138,15 +143,16 @@ func FromEnv() (Config, error) {
 // Default returns the settings with every default applied (Node and DataDir empty).
 func Default() Config {
 	return Config{
-		LogLevel:    slog.LevelWarn,
-		Port:        4250,
-		Lease:       3 * time.Second,
-		AckTimeout:  time.Second,
-		Replicas:    3,
-		TailBytes:   16 << 20,
-		DiskReserve: store.DefaultReserve,
-		Subject:     "clckpt",
-		Link:        "auto",
+		LogLevel:      slog.LevelWarn,
+		Port:          4250,
+		Lease:         3 * time.Second,
+		AckTimeout:    time.Second,
+		Replicas:      3,
+		TailBytes:     16 << 20,
+		DiskReserve:   store.DefaultReserve,
+		MemTableBytes: store.DefaultMemTableSize,
+		Subject:       "clckpt",
+		Link:          "auto",
 	}
 }
 
@@ -202,6 +208,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("config: CLCKPT_TAIL_BYTES %d must not be negative", c.TailBytes)
 	case c.DiskReserve != 0 && c.DiskReserve < store.MinReserve:
 		return fmt.Errorf("config: CLCKPT_DISK_RESERVE %d is below the minimum of %d bytes", c.DiskReserve, store.MinReserve)
+	case c.MemTableBytes != 0 && (c.MemTableBytes < store.MinMemTableSize || c.MemTableBytes > c.reserve()/2):
+		return fmt.Errorf("config: CLCKPT_MEMTABLE_BYTES %d: use %d to %d bytes (half the disk reserve)", c.MemTableBytes,
+			store.MinMemTableSize, c.reserve()/2)
 	case c.StatsInterval != 0 && c.StatsInterval < 100*time.Millisecond:
 		return fmt.Errorf("config: CLCKPT_STATS_INTERVAL %s: use 0 (off) or at least 100ms", c.StatsInterval)
 	case !subjectToken.MatchString(c.Subject):
@@ -210,6 +219,14 @@ func (c Config) Validate() error {
 		return fmt.Errorf("config: CLCKPT_LINK %q: use auto, off or host:port", c.Link)
 	}
 	return nil
+}
+
+// reserve is the disk reserve in effect.
+func (c Config) reserve() int {
+	if c.DiskReserve == 0 {
+		return store.DefaultReserve
+	}
+	return c.DiskReserve
 }
 
 var subjectToken = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)

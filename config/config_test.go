@@ -20,11 +20,13 @@ func TestFromEnv(t *testing.T) {
 	t.Setenv("CLCKPT_REPLICAS", "2")
 	t.Setenv("CLCKPT_STATS_INTERVAL", "30s")
 	t.Setenv("CLCKPT_LINK", "0.0.0.0:7000")
+	t.Setenv("CLCKPT_MEMTABLE_BYTES", "2097152")
 	c, err := FromEnv()
 	require.NoError(t, err)
 	want := Default()
 	want.StatsInterval = 30 * time.Second
 	want.Link = "0.0.0.0:7000"
+	want.MemTableBytes = 2 << 20
 	want.Node, want.DataDir, want.SyncWrites, want.LogLevel = "node-a", "/data", true, slog.LevelDebug
 	want.NATS.URL, want.Port, want.Lease, want.Replicas = "nats://a:4222,nats://b:4222", 5000, 2*time.Second, 2
 	require.Equal(t, want, c)
@@ -78,4 +80,14 @@ func TestBadValues(t *testing.T) {
 		_, err = FromEnv()
 		require.NoError(t, err, v)
 	}
+	t.Setenv("CLCKPT_LINK", "")
+	// A memtable from 1 MiB to half the disk reserve (its flush must fit in that half).
+	for _, v := range []string{"big", "1000", "33554433"} {
+		t.Setenv("CLCKPT_MEMTABLE_BYTES", v)
+		_, err = FromEnv()
+		require.ErrorContains(t, err, "CLCKPT_MEMTABLE_BYTES", v)
+	}
+	t.Setenv("CLCKPT_DISK_RESERVE", "134217728")
+	_, err = FromEnv()
+	require.NoError(t, err, "a larger reserve allows a larger memtable")
 }

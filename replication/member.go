@@ -130,7 +130,7 @@ func (m *Member) start(ctx context.Context, nc *nats.Conn, replicas int) error {
 	m.requests.Store(binary.LittleEndian.Uint64(seed[:]))
 	began := time.Now()
 	if m.store, err = store.OpenBadger(store.BadgerOptions{Dir: filepath.Join(m.cfg.DataDir, m.name), SyncWrites: m.cfg.SyncWrites,
-		Logger: m.log, Reserve: int64(m.cfg.DiskReserve)}); err != nil {
+		Logger: m.log, Reserve: int64(m.cfg.DiskReserve), MemTableSize: int64(m.cfg.MemTableBytes)}); err != nil {
 		return engine.StorageError("open the member's store", err)
 	}
 	opened := time.Now()

@@ -25,7 +25,8 @@ type BadgerOptions struct {
 	// SyncWrites makes every Apply wait for fsync. Without it an applied batch survives the death of
 	// the process but not the loss of power or of the kernel; replicas on other members cover that.
 	SyncWrites bool
-	// MemTableSize is the size of one memtable (default 8 MiB; two are kept).
+	// MemTableSize is the size of one memtable (default DefaultMemTableSize; two are kept; at least
+	// MinMemTableSize and at most half the reserve, which must hold a memtable's flush).
 	MemTableSize int64
 	// ValueThreshold: values of at least this many bytes go to the value log instead of the LSM tree
 	// (default 1 KiB). Reads of value-log entries are served from a memory map and stay fast without a
@@ -44,10 +45,18 @@ type BadgerOptions struct {
 	Reserve int64
 }
 
+const (
+	// DefaultMemTableSize is the size of a memtable by default.
+	DefaultMemTableSize = 8 << 20
+	// MinMemTableSize is the smallest memtable OpenBadger is given by the configuration: Badger's
+	// largest atomic write is a share (15%) of it.
+	MinMemTableSize = 1 << 20
+)
+
 func (o *BadgerOptions) withDefaults() BadgerOptions {
 	r := *o
 	if r.MemTableSize == 0 {
-		r.MemTableSize = 8 << 20
+		r.MemTableSize = DefaultMemTableSize
 	}
 	if r.ValueThreshold == 0 {
 		r.ValueThreshold = 1 << 10
@@ -130,6 +139,9 @@ func OpenBadger(opts BadgerOptions) (*Badger, error) {
 	}
 	if o.Reserve < MinReserve {
 		return nil, fmt.Errorf("store: a reserve of %d bytes is below the minimum of %d", o.Reserve, MinReserve)
+	}
+	if o.MemTableSize > o.Reserve/2 {
+		return nil, fmt.Errorf("store: a memtable of %d bytes needs a reserve of at least twice that (reserve: %d)", o.MemTableSize, o.Reserve)
 	}
 	if fi, err := os.Stat(o.Dir); err == nil && !fi.IsDir() {
 		return nil, fmt.Errorf("store: %s is not a directory", o.Dir)

@@ -290,6 +290,11 @@ func TestBadgerOptionsValidated(t *testing.T) {
 	require.Error(t, err)
 	_, err = OpenBadger(BadgerOptions{Dir: t.TempDir(), MemTableSize: 1 << 20, ValueThreshold: 1 << 20})
 	require.Error(t, err)
+	_, err = OpenBadger(BadgerOptions{Dir: t.TempDir(), MemTableSize: 40 << 20}) // over half the 64 MiB reserve
+	require.ErrorContains(t, err, "reserve")
+	s, err := OpenBadger(BadgerOptions{Dir: t.TempDir(), MemTableSize: 40 << 20, Reserve: 80 << 20})
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
 }
 
 // TestContractViewIsOneSnapshot checks that two scans inside one View see the same batches even
