@@ -27,8 +27,9 @@ func TestSoak(t *testing.T) {
 		d, err = time.ParseDuration(v)
 		require.NoError(t, err, "SOAK_TIME")
 	}
-	// About 30 samples on a long run, one every 3 s on a short one.
-	interval := min(max(d/30, 3*time.Second), 20*time.Second)
+	// About 60 samples on a long run (a window of the rule then spans two minutes, more than the
+	// cycles of the bounded buffers below and of the NATS server's), one every 3 s on a short one.
+	interval := min(max(d/60, 3*time.Second), 10*time.Second)
 	dir := t.TempDir()
 	port := freePort(t)
 	url := natsURL(port)
@@ -36,8 +37,8 @@ func TestSoak(t *testing.T) {
 	// would take for growth or could not tell from it: the active's tail of recent ops (16 MiB per
 	// checkpoint by default; a 1 MiB one is full within the warm-up), and the store's memtables
 	// (8 MiB by default: a member's resident memory climbs by most of that as one fills, for about
-	// two minutes, and drops when it is written out; with 2 MiB ones the cycle takes about half a minute and is
-	// 2 MiB deep). RELIABILITY.md has the runs with the defaults.
+	// two minutes, and drops when it is written out; with 2 MiB ones the cycle takes about half a
+	// minute and is 2 MiB deep). RELIABILITY.md has the runs with the defaults.
 	common := []string{"CLCKPT_STATS_INTERVAL=" + interval.String(), "CLCKPT_TAIL_BYTES=1048576", "CLCKPT_MEMTABLE_BYTES=2097152"}
 
 	serve := start(t, "serve", append([]string{"CLCKPT_DATA_DIR=" + dir + "/serve"}, common...), bin("clckpt"), "serve",

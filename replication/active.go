@@ -622,32 +622,29 @@ const snapshotBatchStart = 64 << 10
 const snapshotWindow = 4
 
 // snapshot copies the whole replica to the follower, then continues with the ops after it. The
-// messages are published in order on one connection (so they arrive in order) and acknowledged on an
-// inbox of this transfer.
+// messages go in order on one connection, each acknowledged in turn: on a link of its own when the
+// follower takes links (copyPath), else published through NATS and acknowledged on an inbox.
 func (s *stream) snapshot() error {
 	m, a := s.a.c.m, s.a
-	batchSize := min(snapshotBatchMax, int(m.nc.MaxPayload()/2))
-	inbox := m.nc.NewRespInbox()
-	sub, err := m.nc.SubscribeSync(inbox)
+	path, err := m.copyPath(s.to)
 	if err != nil {
 		return err
 	}
-	defer sub.Unsubscribe()
-	subject := m.subject(s.to, "snap")
+	defer path.close()
+	batchSize := min(snapshotBatchMax, path.maxMessage()/2)
 	pending := 0
 	incarnation := m.incarnationOf(s.to)
 	// waitAck waits for the next acknowledgement while the follower lives (the same incarnation
 	// holds its lease) and keeps answering: at most timeout between two acknowledgements.
 	waitAck := func(timeout time.Duration) error {
-		var msg *nats.Msg
+		var ack *wire.AckMsg
 		for deadline := time.Now().Add(timeout); ; {
 			var err error
-			msg, err = sub.NextMsg(200 * time.Millisecond)
-			if err == nil {
-				break
-			}
-			if !errors.Is(err, nats.ErrTimeout) {
+			if ack, err = path.next(200 * time.Millisecond); err != nil {
 				return err
+			}
+			if ack != nil {
+				break
 			}
 			a.mu.Lock()
 			stopped := s.stopped || a.stopped
@@ -662,13 +659,6 @@ func (s *stream) snapshot() error {
 			}
 		}
 		pending--
-		if len(msg.Data) == 0 {
-			return fmt.Errorf("follower gone (status %s)", msg.Header.Get("Status"))
-		}
-		ack, err := wire.DecodeAckMsg(msg.Data)
-		if err != nil {
-			return err
-		}
 		if ack.Status != wire.AckOK {
 			return fmt.Errorf("snapshot refused: status %d %s", ack.Status, ack.Text)
 		}
@@ -680,7 +670,7 @@ func (s *stream) snapshot() error {
 				return err
 			}
 		}
-		if err := m.nc.PublishMsg(&nats.Msg{Subject: subject, Reply: inbox, Data: data}); err != nil {
+		if err := path.send(data); err != nil {
 			return err
 		}
 		pending++
@@ -695,7 +685,7 @@ func (s *stream) snapshot() error {
 		if batch == nil || batch.Len() == 0 {
 			return nil
 		}
-		err := send(batch.Bytes()) // the publish copies the bytes: the buffer is free again
+		err := send(batch.Bytes()) // sent (written, or copied by the publish): the buffer is free again
 		batch.Reset()
 		return err
 	}
@@ -724,7 +714,12 @@ func (s *stream) snapshot() error {
 		return fmt.Errorf("snapshot to %s: %w", s.to, err)
 	}
 	took := time.Since(began)
-	m.log.Info("replica copied", "checkpoint", a.c.name(), "to", s.to, "lsn", header.LSN, "bytes", total,
+	if path.name() == "link" {
+		m.copies[0].Add(1)
+	} else {
+		m.copies[1].Add(1)
+	}
+	m.log.Info("replica copied", "checkpoint", a.c.name(), "to", s.to, "lsn", header.LSN, "bytes", total, "via", path.name(),
 		"took", took.Round(time.Millisecond).String(), "MiB/s", int(float64(total)/(1<<20)/max(took.Seconds(), 1e-9)))
 	a.mu.Lock()
 	s.sent, s.acked, s.phase, s.down = header.LSN, header.LSN, phaseLive, false

@@ -116,16 +116,22 @@ type install struct {
 	abort    chan struct{}
 }
 
-// onSnapshot takes one piece of a snapshot.
+// onSnapshot takes one piece of a snapshot sent through NATS.
 func (m *Member) onSnapshot(msg *nats.Msg) {
-	sm, err := wire.DecodeSnapshotMsg(msg.Data)
+	m.snapshotPiece(msg.Data, func(ack wire.AckMsg) { m.ack(msg, ack) })
+}
+
+// snapshotPiece takes one piece of a snapshot (from NATS or a link) and acknowledges it with send.
+// The sections point into data, which must be the caller's to give away.
+func (m *Member) snapshotPiece(data []byte, send func(wire.AckMsg)) {
+	sm, err := wire.DecodeSnapshotMsg(data)
 	if err != nil {
 		m.log.Warn("bad snapshot message", "err", err)
 		return
 	}
 	c := m.ckptFor(sm.Ckpt)
 	reply := func(status wire.AckStatus, text string) {
-		m.ack(msg, wire.AckMsg{Ckpt: sm.Ckpt, Epoch: sm.Header.Epoch, LSN: sm.Header.LSN, Status: status, Text: text})
+		send(wire.AckMsg{Ckpt: sm.Ckpt, Epoch: sm.Header.Epoch, LSN: sm.Header.LSN, Status: status, Text: text})
 	}
 	c.mu.Lock()
 	inst := c.inst

@@ -156,6 +156,16 @@ func (ls *links) dial(peer string, p *peerLink) {
 	m.log.Debug("op link up", "to", peer, "addr", p.addr.Addr)
 }
 
+// address returns where peer takes links, if it does.
+func (ls *links) address(peer string) (oplink.Address, bool) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if p := ls.peers[peer]; p != nil && !ls.closed {
+		return p.addr, true
+	}
+	return oplink.Address{}, false
+}
+
 // up returns the link to peer if it is up (without dialing one).
 func (ls *links) up(peer string) *oplink.Link {
 	ls.mu.Lock()
@@ -232,12 +242,18 @@ func (m *Member) opSubject(member string) string {
 // OpsSent counts the ops this member sent to followers, on links and through NATS.
 func (m *Member) OpsSent() (onLinks, onNATS uint64) { return m.opsOnLinks.Load(), m.opsOnNATS.Load() }
 
-// onLinkFrame takes an op that came on a link and returns the acknowledgement, which goes back on it.
+// onLinkFrame takes an op, or a piece of a snapshot, that came on a link and returns the
+// acknowledgement, which goes back on it.
 func (m *Member) onLinkFrame(from string, frame []byte) []byte {
 	var reply []byte
-	m.applyOp(frame, func(ack wire.AckMsg) {
+	send := func(ack wire.AckMsg) {
 		ack.From = m.name
 		reply = ack.Encode(nil)
-	})
+	}
+	if k, err := wire.Peek(frame); err == nil && k == wire.KindSnapshot {
+		m.snapshotPiece(frame, send) // the frame is a buffer of its own (oplink.Handler)
+	} else {
+		m.applyOp(frame, send)
+	}
 	return reply
 }

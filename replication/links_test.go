@@ -83,6 +83,70 @@ func TestWithLinksOffOpsGoThroughNATS(t *testing.T) {
 	}
 	require.Zero(t, onLinks)
 	require.GreaterOrEqual(t, onNATS, uint64(100))
+	var copies [2]uint64
+	for _, m := range cl.members {
+		copies[0] += m.copies[0].Load()
+		copies[1] += m.copies[1].Load()
+	}
+	require.Zero(t, copies[0])
+	require.NotZero(t, copies[1], "the first copy of the replica went through NATS")
+}
+
+// TestACopyTakesALinkOfItsOwn: a replica copy goes on a link dialed for it, in pieces acknowledged
+// one by one, while writes to other checkpoints go on; the copy is byte-identical.
+func TestACopyTakesALinkOfItsOwn(t *testing.T) {
+	cl := newCluster(t)
+	for _, name := range []string{"s1", "s2"} {
+		c := cl.config(name)
+		c.TailBytes = 64 << 10 // a follower that missed more than this gets a copy
+		m, err := Join(bg, Options{Config: c, Kind: directory.KindServer, Logger: testLogger(t).With("m", name)})
+		require.NoError(t, err)
+		cl.members[name] = m
+	}
+	require.Eventually(t, func() bool { return cl.members["s1"].alive("s2") && cl.members["s2"].alive("s1") },
+		10*time.Second, 10*time.Millisecond)
+	app := cl.join("app", directory.KindApplication)
+	big := attrs(engine.WriteAllReplicas)
+	big.MaxSections = 64
+	h, err := app.Open(bg, "ck", big, rwc)
+	require.NoError(t, err)
+	other, err := app.Open(bg, "other", attrs(engine.WriteAllReplicas), rwc)
+	require.NoError(t, err)
+	_, err = other.CreateSection(bg, []byte("s"), engine.Never, []byte("0"))
+	require.NoError(t, err)
+	active := cl.activeOf(app, "ck")
+	follower := "s1"
+	if active == "s1" {
+		follower = "s2"
+	}
+	a := cl.members[active]
+	require.Eventually(t, func() bool { return a.copies[0].Load() > 0 }, 10*time.Second, 10*time.Millisecond,
+		"the first (empty) copy went on a link")
+	require.Zero(t, a.copies[1].Load(), "and none through NATS")
+
+	// The follower goes away; 12 MiB of sections are written (far more than the tail); it comes back.
+	cl.crash(follower)
+	data := make([]byte, 256<<10)
+	for i := range 48 {
+		data[0] = byte(i)
+		_, err := h.CreateSection(bg, []byte(fmt.Sprintf("big%02d", i)), engine.Never, data)
+		require.NoError(t, err)
+	}
+	before := a.copies[0].Load()
+	c := cl.config(follower)
+	c.TailBytes = 64 << 10
+	m, err := Join(bg, Options{Config: c, Kind: directory.KindServer, Logger: testLogger(t).With("m", follower)})
+	require.NoError(t, err)
+	cl.members[follower] = m
+	for i := 1; i <= 50; i++ { // writes to another checkpoint while the copy goes
+		require.NoError(t, other.Overwrite(bg, []byte("s"), []byte(fmt.Sprint(i))))
+	}
+	require.Eventually(t, func() bool {
+		return replicaContent(t, cl.members[follower], "ck") == replicaContent(t, a, "ck")
+	}, 30*time.Second, 20*time.Millisecond, "the copy arrived whole")
+	require.Greater(t, a.copies[0].Load(), before, "the copy went on a link")
+	require.Zero(t, a.copies[1].Load())
+	require.Equal(t, replicaContent(t, a, "other"), replicaContent(t, cl.members[follower], "other"))
 }
 
 // TestAnOutsiderCannotWriteThroughALink: the link address is no secret, but without the key from the

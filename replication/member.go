@@ -87,10 +87,11 @@ type Member struct {
 	linkTLS    bool             // Options.LinkTLS
 	linkAddr   oplink.Address
 	links      *links
-	opsOnLinks atomic.Uint64 // ops sent to followers on links
-	opsOnNATS  atomic.Uint64 // and through NATS
-	opSubjects sync.Map      // member name -> subject of ops to it
-	ackSubject string        // where followers send acknowledgements
+	opsOnLinks atomic.Uint64    // ops sent to followers on links
+	opsOnNATS  atomic.Uint64    // and through NATS
+	copies     [2]atomic.Uint64 // replica copies sent on links [0] and through NATS [1]
+	opSubjects sync.Map         // member name -> subject of ops to it
+	ackSubject string           // where followers send acknowledgements
 }
 
 var _ engine.Service = (*Member)(nil)

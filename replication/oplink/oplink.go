@@ -12,8 +12,9 @@
 // fingerprint. So a client that NATS keeps out cannot reach the ops either.
 //
 // Wire format, after the handshake (and inside TLS when on): frames of a 4-byte little-endian
-// length and that many bytes, in both directions. The dialer sends ops; the listener answers each
-// with exactly one frame (its acknowledgement, possibly empty), in the order the ops came.
+// length and that many bytes, in both directions. The dialer sends ops (or the pieces of a replica
+// copy, on a link of their own); the listener answers each with exactly one frame (its
+// acknowledgement, possibly empty), in the order they came.
 //
 // Handshake: the listener sends magic (6 bytes) and a 32-byte nonce; the dialer sends its name
 // (2-byte length, then the name) and HMAC-SHA256(key, magic || nonce || name); the listener answers
@@ -369,6 +370,29 @@ func (l *Link) Collect(done func() bool, wait time.Duration) bool {
 	l.reading.Unlock()
 	l.Nudge()
 	return read
+}
+
+// Next reads the next reply on the calling goroutine and returns it (valid until the next read; empty
+// when the listener had nothing to say), or nil if none came within wait. It is for a link whose
+// sender reads every reply itself, one after the other: unlike Collect it leaves nothing to the
+// reader goroutine.
+func (l *Link) Next(wait time.Duration) ([]byte, error) {
+	l.reading.Lock()
+	defer l.reading.Unlock()
+	if l.owed.Load() == 0 {
+		return nil, errors.New("oplink: no reply is owed")
+	}
+	l.armLocked(wait)
+	frame, err := l.nextLocked()
+	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, nil
+		}
+		l.down(err)
+		return nil, err
+	}
+	l.owed.Add(-1)
+	return frame, nil
 }
 
 // Close closes the link; onClose runs (on the reader goroutine, unless a reader finds it first).
