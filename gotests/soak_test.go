@@ -27,8 +27,8 @@ func TestSoak(t *testing.T) {
 		d, err = time.ParseDuration(v)
 		require.NoError(t, err, "SOAK_TIME")
 	}
-	// About 60 samples on a long run (a window of the rule then spans two minutes, more than the
-	// cycles of the bounded buffers below and of the NATS server's), one every 3 s on a short one.
+	// About 60 samples on a long run (a window of the rule then holds 9 of them, 90 s: more chances
+	// to see the floor of a process whose memory comes and goes), one every 3 s on a short one.
 	interval := min(max(d/60, 3*time.Second), 10*time.Second)
 	dir := t.TempDir()
 	port := freePort(t)
