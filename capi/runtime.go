@@ -121,7 +121,7 @@ func openBackend() error {
 	if cfg.StatsInterval > 0 {
 		// Its own logger: the line is wanted whatever CLCKPT_LOG_LEVEL says.
 		statsLog := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("component", "libclckpt", "member", m.Name())
-		b.stopStats = procstats.Start(cfg.StatsInterval, statsLog, func() []slog.Attr {
+		b.stopStats = procstats.Start(cfg.StatsInterval, cfg.StatsCollect, statsLog, func() []slog.Attr {
 			var used, held C.size_t
 			C.clckpt_c_heap(&used, &held)
 			return []slog.Attr{slog.Uint64("c_heap_used", uint64(used)), slog.Uint64("c_heap_held", uint64(held)),

@@ -114,7 +114,7 @@ func serve(args []string) error {
 		if *jsonLogs {
 			statsHandler = slog.NewJSONHandler(os.Stderr, nil)
 		}
-		defer procstats.Start(cfg.StatsInterval, slog.New(statsHandler).With("node", cfg.Node), nil)()
+		defer procstats.Start(cfg.StatsInterval, cfg.StatsCollect, slog.New(statsHandler).With("node", cfg.Node), nil)()
 	}
 	start := time.Now()
 	if *natsURL != "" {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
@@ -79,7 +80,8 @@ func Read() Sample {
 
 // Start logs a "stats" line on log at level Info every interval until stop is called; extra, if
 // not nil, adds attributes of the caller's own (open handles, ...). The logger must let Info through.
-func Start(interval time.Duration, log *slog.Logger, extra func() []slog.Attr) (stop func()) {
+// With collect, each line is measured after Collect.
+func Start(interval time.Duration, collect bool, log *slog.Logger, extra func() []slog.Attr) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -92,6 +94,9 @@ func Start(interval time.Duration, log *slog.Logger, extra func() []slog.Attr) (
 			case <-done:
 				return
 			case <-t.C:
+			}
+			if collect {
+				Collect()
 			}
 			s := Read()
 			attrs := []slog.Attr{slog.Int("goroutines", s.Goroutines), slog.Uint64("heap_live", s.HeapLive),
@@ -110,6 +115,14 @@ func Start(interval time.Duration, log *slog.Logger, extra func() []slog.Attr) (
 			wg.Wait()
 		})
 	}
+}
+
+// Collect runs two full garbage collections (the second empties what sync.Pools kept through the
+// first: pooled buffers are live until then) and gives the freed memory back to the system, so that
+// what Read measures next is what the process retains.
+func Collect() {
+	runtime.GC()
+	debug.FreeOSMemory()
 }
 
 // SampleHeap turns the Go runtime's heap sampling on or off for the rest of the process; call it

@@ -6,6 +6,7 @@ import (
 	"os"
 	"regexp"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -54,7 +55,7 @@ func (s *syncBuffer) String() string {
 func TestStartLogsALineEveryIntervalUntilStopped(t *testing.T) {
 	var out syncBuffer
 	log := slog.New(slog.NewTextHandler(&out, nil))
-	stop := Start(20*time.Millisecond, log, func() []slog.Attr { return []slog.Attr{slog.Int("handles", 7)} })
+	stop := Start(20*time.Millisecond, false, log, func() []slog.Attr { return []slog.Attr{slog.Int("handles", 7)} })
 	line := regexp.MustCompile(`msg=stats goroutines=\d+ heap_live=\d+ go_held=[1-9]\d* rss=[1-9]\d* rss_anon=[1-9]\d* fds=\d+ threads=[1-9]\d* handles=7\n`)
 	require.Eventually(t, func() bool { return len(line.FindAllString(out.String(), -1)) >= 3 },
 		10*time.Second, 10*time.Millisecond)
@@ -63,4 +64,21 @@ func TestStartLogsALineEveryIntervalUntilStopped(t *testing.T) {
 	n := len(out.String())
 	time.Sleep(100 * time.Millisecond)
 	require.Equal(t, n, len(out.String()), "no line after stop")
+}
+
+// TestCollectLeavesOnlyWhatIsRetained: a buffer that only a sync.Pool keeps counts as live after a
+// garbage collection (the pool keeps it through one), and no longer after Collect.
+func TestCollectLeavesOnlyWhatIsRetained(t *testing.T) {
+	var pool sync.Pool
+	pool.Put(make([]byte, 64<<20))
+	runtime.GC()
+	require.Greater(t, Read().HeapLive, uint64(64<<20), "the pooled buffer is live after one collection")
+	Collect()
+	require.Less(t, Read().HeapLive, uint64(64<<20), "and gone after Collect")
+	runtime.KeepAlive(&pool)
+
+	var out syncBuffer
+	stop := Start(20*time.Millisecond, true, slog.New(slog.NewTextHandler(&out, nil)), nil)
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "msg=stats") }, 10*time.Second, 10*time.Millisecond)
+	stop()
 }
