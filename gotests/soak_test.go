@@ -116,12 +116,21 @@ func TestSoak(t *testing.T) {
 		if d >= 5*time.Minute {
 			// Memory is judged on long runs only: in under a minute the store's memtables and
 			// the GC's pace are still settling, and a leak per call shows in goroutines or fds.
-			metrics = append(metrics, "rss_anon", "heap_live")
+			// The resident memory, measured after a collection, holds every retained byte: Go
+			// heap, the runtime's own, stacks, C heap. The live Go heap alone is shown but not
+			// judged: in the serve node it is mostly the calls in flight at the instant of the
+			// sample (every thread's calls on soak-all are forwarded through it), 12-27 MiB
+			// around a steady mean.
+			metrics = append(metrics, "rss_anon")
 		}
-		for _, metric := range metrics {
+		for _, metric := range append(metrics, "heap_live") {
 			verdict, ok := flatnessRule(run, metric, d)
+			judged := slices.Contains(metrics, metric)
+			if !judged {
+				verdict += " (shown, not judged)"
+			}
 			t.Logf("%-5s %-10s %s", p.name, metric, verdict)
-			if !ok {
+			if judged && !ok {
 				t.Errorf("%s: %s is not flat: %s", p.name, metric, verdict)
 			}
 		}
