@@ -139,14 +139,16 @@ func TestSoak(t *testing.T) {
 }
 
 // flatnessRule judges one metric of one process over the run: samples from the first fifth of the
-// run (at least the first two) are warm-up and dropped; of the rest, the floor (smallest value) of
-// the first k samples (early) and of the last k (late), k = max(3, n/5), must satisfy
-// late <= early*1.10 + slack, with an absolute slack for the small counts (goroutines 10, fds 3;
-// none for bytes). A leak raises the floor; a burst (a replica copy, a GC that ran mid-burst) does
-// not. So a leak fails when it adds more than 10% between the two windows; on a short run a leak
-// of anything per call still does, since thousands of calls run between the windows.
-// Memory is judged on rss_anon and heap_live: the rest of RSS maps the store's files (Badger's
-// value log, up to 128 MiB per file, read through a memory map) and fills as the store is written.
+// run (at least the first two) are warm-up and dropped; of the rest, the median of the first k
+// samples (early) and of the last k (late), k = max(3, n/5), must satisfy late <= early*1.10 +
+// slack, with an absolute slack for the small counts (goroutines 10, fds 3; none for bytes). A leak
+// moves the whole last window up; a burst (a replica copy, calls in flight at a sample) or a dip
+// (none in flight) is one sample of a window's nine and does not move its median. So a leak fails
+// when it adds more than 10% between the middles of the two windows (about 16% over a 10-minute
+// run); on a short run a leak of anything per call still does, since thousands of calls run
+// between the windows.
+// Memory is judged on rss_anon: the rest of RSS maps the store's files (Badger's value log, up to
+// 128 MiB per file, read through a memory map) and fills as the store is written.
 func flatnessRule(ss []sample, metric string, run time.Duration) (string, bool) {
 	if len(ss) == 0 {
 		return "no samples", false
@@ -161,14 +163,18 @@ func flatnessRule(ss []sample, metric string, run time.Duration) (string, bool) 
 		return fmt.Sprintf("%d samples after warm-up, want at least 6", len(ss)), false
 	}
 	k := max(3, len(ss)/5)
-	vals := func(part []sample) []int64 {
+	median := func(part []sample) int64 {
 		var v []int64
 		for _, s := range part {
 			v = append(v, s.v[metric])
 		}
-		return v
+		slices.Sort(v)
+		if len(v)%2 == 1 {
+			return v[len(v)/2]
+		}
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
 	}
-	early, late := slices.Min(vals(ss[:k])), slices.Min(vals(ss[len(ss)-k:]))
+	early, late := median(ss[:k]), median(ss[len(ss)-k:])
 	slack := map[string]int64{"goroutines": 10, "fds": 3}[metric]
 	limit := early + early/10 + slack
 	change := 0.0
@@ -186,7 +192,7 @@ func flatnessRule(ss []sample, metric string, run time.Duration) (string, bool) 
 	if !ok {
 		verdict = "GROWS"
 	}
-	return fmt.Sprintf("early %s, late %s (%+.1f%%, limit %s; %d samples, windows of %d): %s",
+	return fmt.Sprintf("early %s, late %s (%+.1f%%, limit %s; %d samples, medians of windows of %d): %s",
 		format(early), format(late), change, format(limit), len(ss), k, verdict), ok
 }
 
