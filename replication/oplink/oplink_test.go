@@ -2,6 +2,7 @@ package oplink
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -152,30 +153,16 @@ func TestACollectorReadsItsOwnReply(t *testing.T) {
 // TestARepliesDeadlineKeepsThePartFrame: a collector that gives up while a reply is half read leaves
 // it whole for the next reader.
 func TestARepliesDeadlineKeepsThePartFrame(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	key := bytes.Repeat([]byte{1}, 32)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		_, _ = c.Write(append([]byte(magic), make([]byte, 32)...))
-		buf := make([]byte, 2+2+32)
-		_, _ = io.ReadFull(c, buf)
-		_, _ = c.Write([]byte{1})
+	addr := fakeListener(t, func(c net.Conn) {
 		op := make([]byte, 4+2)
 		_, _ = io.ReadFull(c, op)
 		_, _ = c.Write([]byte{5, 0, 0, 0, 'h', 'e'}) // half a reply, the rest later
 		time.Sleep(300 * time.Millisecond)
 		_, _ = c.Write([]byte("llo"))
 		time.Sleep(time.Minute)
-	}()
+	})
 	got := make(chan string, 1)
-	link, err := Dial(Address{Addr: ln.Addr().String(), Key: hex.EncodeToString(key)}, "m1", time.Second,
-		func(f []byte) { got <- string(f) }, nil)
+	link, err := Dial(addr, "m1", time.Second, func(f []byte) { got <- string(f) }, nil)
 	require.NoError(t, err)
 	defer link.Close()
 	require.NoError(t, link.Send([]byte("op"), time.Second))
@@ -221,24 +208,8 @@ func TestALinkReportsItsEnd(t *testing.T) {
 
 func TestAStalledPeerFailsTheSendInsteadOfBlockingIt(t *testing.T) {
 	// A peer that accepts and then never reads: the socket buffers fill and a send must give up.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	key := bytes.Repeat([]byte{1}, 32)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		// Play the listener's handshake, then stall.
-		hello := append([]byte(magic), make([]byte, 32)...)
-		_, _ = c.Write(hello)
-		buf := make([]byte, 2+2+32)
-		_, _ = c.Read(buf)
-		_, _ = c.Write([]byte{1})
-		time.Sleep(time.Minute)
-	}()
-	link, err := Dial(Address{Addr: ln.Addr().String(), Key: hex.EncodeToString(key)}, "m1", time.Second, func([]byte) {}, nil)
+	addr := fakeListener(t, func(net.Conn) { time.Sleep(time.Minute) })
+	link, err := Dial(addr, "m1", time.Second, func([]byte) {}, nil)
 	require.NoError(t, err)
 	defer link.Close()
 	frame := make([]byte, 1<<20)
@@ -248,4 +219,25 @@ func TestAStalledPeerFailsTheSendInsteadOfBlockingIt(t *testing.T) {
 	}
 	require.Error(t, sendErr, "the send gave up on a peer that does not read")
 	require.Error(t, link.Send([]byte("x"), time.Second), "and the link is down after it")
+}
+
+// fakeListener accepts one link, plays the listener's handshake (any key passes), then hands the
+// connection to then; it returns the address to dial.
+func fakeListener(t *testing.T, then func(c net.Conn)) Address {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_, _ = c.Write(append([]byte(magic), make([]byte, 32)...))
+		answer := make([]byte, 2+2+sha256.Size) // the name "m1" and the proof
+		_, _ = io.ReadFull(c, answer)
+		_, _ = c.Write([]byte{1})
+		then(c)
+	}()
+	return Address{Addr: ln.Addr().String(), Key: hex.EncodeToString(bytes.Repeat([]byte{1}, 32))}
 }
