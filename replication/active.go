@@ -751,7 +751,8 @@ func (m *Member) onAckData(data []byte) {
 	if c == nil {
 		return
 	}
-	_, a := c.localActive()
+	// A fenced active still takes acknowledgements: its handover waits for them.
+	a := c.handingOver()
 	if a == nil {
 		return
 	}

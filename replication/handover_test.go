@@ -1,12 +1,15 @@
 package replication
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/clckpt/libclckpt/config"
 	"github.com/clckpt/libclckpt/engine"
 )
 
@@ -87,4 +90,49 @@ func TestActiveReplicaSetRacesLoseNoWrite(t *testing.T) {
 		all = append(all, err.Error())
 	}
 	require.Empty(t, all)
+}
+
+// TestAHandoverDoesNotWaitForTheAckTimeout: while the active hands over it is fenced, and the
+// acknowledgements of its last ops, which the handover waits for, must still reach its streams.
+// With an ack timeout of a minute, twenty handovers under writes each finish well within it; a
+// handover that missed the target's acknowledgements would wait until the timeout made the stream
+// ask the target where it is.
+func TestAHandoverDoesNotWaitForTheAckTimeout(t *testing.T) {
+	cl := newCluster(t)
+	cl.tune = func(c *config.Config) { c.AckTimeout = time.Minute }
+	names := []string{"a", "b", "c"}
+	hs := map[string]engine.Checkpoint{}
+	for _, n := range names {
+		h, err := cl.join(n, "application").Open(bg, "handover", attrs(engine.Collocated|engine.WriteActiveReplica), rwc)
+		require.NoError(t, err)
+		hs[n] = h
+	}
+	require.NoError(t, hs["a"].SetActiveReplica(bg))
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, n := range names {
+		wg.Add(1)
+		go func() { // writes through whichever member is active, so every handover has ops to pass on
+			defer wg.Done()
+			id := []byte(n)
+			_, _ = hs[n].CreateSection(bg, id, engine.Never, nil)
+			for k := 0; ; k++ {
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Millisecond):
+				}
+				_ = hs[n].Overwrite(bg, id, []byte(fmt.Sprint(k)))
+			}
+		}()
+	}
+	defer func() { close(stop); wg.Wait() }()
+	for i := range 20 {
+		n := names[(i+1)%len(names)]
+		ctx, cancel := context.WithTimeout(bg, 20*time.Second)
+		err := hs[n].SetActiveReplica(ctx)
+		cancel()
+		require.NoError(t, err, "handover %d to %s", i, n)
+		time.Sleep(50 * time.Millisecond)
+	}
 }

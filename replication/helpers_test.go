@@ -27,6 +27,7 @@ type cluster struct {
 	root    string
 	server  *server.Server
 	members map[string]*Member
+	tune    func(*config.Config) // if set, changes the settings of the members that join next
 }
 
 func newCluster(t *testing.T) *cluster {
@@ -57,6 +58,9 @@ func (cl *cluster) config(name string) config.Config {
 	c.NATS.URL = cl.server.ClientURL()
 	c.Lease = time.Second
 	c.AckTimeout = 300 * time.Millisecond
+	if cl.tune != nil {
+		cl.tune(&c)
+	}
 	return c
 }
 

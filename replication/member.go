@@ -428,7 +428,7 @@ func (m *Member) onLease(ev directory.MemberEvent) {
 // wakeStreams makes every stream to member ask where it is and go on from there now.
 func (m *Member) wakeStreams(member string) {
 	for _, c := range m.allCkpts() {
-		if _, a := c.localActive(); a != nil {
+		if a := c.handingOver(); a != nil { // a handover waits for its streams too
 			a.wake(member)
 		}
 	}
