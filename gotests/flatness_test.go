@@ -10,7 +10,7 @@ import (
 
 // TestTheFlatnessRuleSeesLeaksNotNoise: the soak's rule over series shaped like the soak's: a level
 // with dips and bursts of 25% (two samples in ten) is flat; the same with a leak of 25% over the run
-// grows; so does a goroutine leaked every other sample.
+// grows; so does a goroutine leaked every other sample, while bursts of goroutines are load.
 func TestTheFlatnessRuleSeesLeaksNotNoise(t *testing.T) {
 	run := 10 * time.Minute
 	seed := uint64(0)
@@ -51,4 +51,19 @@ func TestTheFlatnessRuleSeesLeaksNotNoise(t *testing.T) {
 	require.False(t, ok, verdict)
 	verdict, ok = flatnessRule(series("goroutines", func(i int, rng *rand.Rand) int64 { return 60 + rng.Int64N(20) }), "goroutines", run)
 	require.True(t, ok, verdict)
+
+	// The short run: 15 samples 3 s apart, windows of three. Bursts of 20 goroutines (calls waiting
+	// together) in two of the last three samples are load; 5 more every sample is a leak.
+	short := func(value func(i int) int64) []sample {
+		t0 := time.Now()
+		var ss []sample
+		for i := range 15 {
+			ss = append(ss, sample{at: t0.Add(time.Duration(i) * 3 * time.Second), v: map[string]int64{"own_goroutines": value(i)}})
+		}
+		return ss
+	}
+	verdict, ok = flatnessRule(short(func(i int) int64 { return 38 + 20*int64(i%5/3) }), "own_goroutines", 45*time.Second)
+	require.True(t, ok, verdict)
+	verdict, ok = flatnessRule(short(func(i int) int64 { return 38 + 5*int64(i) }), "own_goroutines", 45*time.Second)
+	require.False(t, ok, verdict)
 }

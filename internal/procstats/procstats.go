@@ -20,7 +20,11 @@ import (
 // Sample is one measurement of the process.
 type Sample struct {
 	Goroutines int
-	HeapLive   uint64 // bytes of Go heap live after the last GC
+	// OwnGoroutines leaves out the goroutines of C threads (in a program that calls the library
+	// from C, each calling thread is a goroutine while it is in a call, and may stay one between
+	// calls): what the process itself started. -1 where not measured.
+	OwnGoroutines int
+	HeapLive      uint64 // bytes of Go heap live after the last GC
 	// GoHeld is the memory the Go runtime has mapped and not given back to the OS (heap, free
 	// spans not yet scavenged, stacks, runtime structures): what of RSSAnon is Go's at most.
 	GoHeld uint64
@@ -32,9 +36,9 @@ type Sample struct {
 	Threads int // OS threads (each may keep a C allocator cache of its own)
 }
 
-// Read measures the process now.
+// Read measures the process now (not OwnGoroutines: see CountGoroutines).
 func Read() Sample {
-	s := Sample{Goroutines: runtime.NumGoroutine(), FDs: -1}
+	s := Sample{Goroutines: runtime.NumGoroutine(), OwnGoroutines: -1, FDs: -1}
 	m := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/total:bytes"},
 		{Name: "/memory/classes/heap/released:bytes"}}
 	metrics.Read(m)
@@ -78,9 +82,45 @@ func Read() Sample {
 	return s
 }
 
+// CountGoroutines counts the goroutines from one goroutine profile (one brief stop of the world):
+// all, and those with a stack of their own, that is not a C thread calling in (a frame of
+// runtime.cgocallback) nor a C thread's goroutine parked outside Go (no Go frame at all).
+func CountGoroutines() (all, own int) {
+	var b bytes.Buffer
+	if err := pprof.Lookup("goroutine").WriteTo(&b, 1); err != nil {
+		return runtime.NumGoroutine(), -1
+	}
+	// debug=1 format: a record per distinct stack, "N @ pc pc ..." then a "#\tpc\tfunction..."
+	// line per Go frame, then a blank line.
+	n, goFrames, fromC := 0, false, false
+	end := func() {
+		all += n
+		if goFrames && !fromC {
+			own += n
+		}
+		n, goFrames, fromC = 0, false, false
+	}
+	for _, line := range bytes.Split(b.Bytes(), []byte("\n")) {
+		switch {
+		case len(line) > 0 && line[0] >= '0' && line[0] <= '9':
+			end()
+			if i := bytes.Index(line, []byte(" @")); i > 0 {
+				n, _ = strconv.Atoi(string(line[:i]))
+			}
+		case bytes.HasPrefix(line, []byte("#\t")):
+			goFrames = true
+			if bytes.Contains(line, []byte("runtime.cgocallback")) {
+				fromC = true
+			}
+		}
+	}
+	end()
+	return all, own
+}
+
 // Start logs a "stats" line on log at level Info every interval until stop is called; extra, if
 // not nil, adds attributes of the caller's own (open handles, ...). The logger must let Info through.
-// With collect, each line is measured after Collect.
+// With collect, the memory of each line is measured after Collect (goroutines and extra before).
 func Start(interval time.Duration, collect bool, log *slog.Logger, extra func() []slog.Attr) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -95,16 +135,23 @@ func Start(interval time.Duration, collect bool, log *slog.Logger, extra func() 
 				return
 			case <-t.C:
 			}
+			// Goroutines are counted before the collection, which holds up the threads calling
+			// in and out while it stops the world.
+			g, own := CountGoroutines()
+			var more []slog.Attr
+			if extra != nil {
+				more = extra()
+			}
 			if collect {
 				Collect()
 			}
 			s := Read()
-			attrs := []slog.Attr{slog.Int("goroutines", s.Goroutines), slog.Uint64("heap_live", s.HeapLive),
+			s.Goroutines, s.OwnGoroutines = g, own
+			attrs := []slog.Attr{slog.Int("goroutines", s.Goroutines), slog.Int("own_goroutines", s.OwnGoroutines),
+				slog.Uint64("heap_live", s.HeapLive),
 				slog.Uint64("go_held", s.GoHeld),
 				slog.Uint64("rss", s.RSS), slog.Uint64("rss_anon", s.RSSAnon), slog.Int("fds", s.FDs), slog.Int("threads", s.Threads)}
-			if extra != nil {
-				attrs = append(attrs, extra()...)
-			}
+			attrs = append(attrs, more...)
 			log.LogAttrs(context.Background(), slog.LevelInfo, "stats", attrs...)
 		}
 	}()

@@ -56,7 +56,7 @@ func TestStartLogsALineEveryIntervalUntilStopped(t *testing.T) {
 	var out syncBuffer
 	log := slog.New(slog.NewTextHandler(&out, nil))
 	stop := Start(20*time.Millisecond, false, log, func() []slog.Attr { return []slog.Attr{slog.Int("handles", 7)} })
-	line := regexp.MustCompile(`msg=stats goroutines=\d+ heap_live=\d+ go_held=[1-9]\d* rss=[1-9]\d* rss_anon=[1-9]\d* fds=\d+ threads=[1-9]\d* handles=7\n`)
+	line := regexp.MustCompile(`msg=stats goroutines=\d+ own_goroutines=\d+ heap_live=\d+ go_held=[1-9]\d* rss=[1-9]\d* rss_anon=[1-9]\d* fds=\d+ threads=[1-9]\d* handles=7\n`)
 	require.Eventually(t, func() bool { return len(line.FindAllString(out.String(), -1)) >= 3 },
 		10*time.Second, 10*time.Millisecond)
 	stop()
@@ -64,6 +64,26 @@ func TestStartLogsALineEveryIntervalUntilStopped(t *testing.T) {
 	n := len(out.String())
 	time.Sleep(100 * time.Millisecond)
 	require.Equal(t, n, len(out.String()), "no line after stop")
+}
+
+// TestCountGoroutinesSeesTheProcesssOwn: goroutines started count in both counts (the C threads
+// that call in, left out of the own count, are exercised by the soak's member processes).
+func TestCountGoroutinesSeesTheProcesssOwn(t *testing.T) {
+	all0, own0 := CountGoroutines()
+	require.Positive(t, own0)
+	require.GreaterOrEqual(t, all0, own0)
+	stop := make(chan struct{})
+	var started sync.WaitGroup
+	for range 25 {
+		started.Add(1)
+		go func() { started.Done(); <-stop }()
+	}
+	started.Wait()
+	all1, own1 := CountGoroutines()
+	close(stop)
+	// Within one: a goroutine of an earlier test or of the runtime's tools may end meanwhile.
+	require.InDelta(t, own0+25, own1, 1, "own: %d then %d", own0, own1)
+	require.InDelta(t, all0+25, all1, 1, "all: %d then %d", all0, all1)
 }
 
 // TestCollectLeavesOnlyWhatIsRetained: a buffer that only a sync.Pool keeps counts as live after a
