@@ -102,6 +102,11 @@ func TestSoak(t *testing.T) {
 		}
 	}
 	require.Nil(t, serve.cmd.ProcessState, "clckpt serve died")
+	// Nobody dies or stalls in this run, so a warning is worth a look (not a failure: a loaded
+	// machine may be slow to answer); each process's are counted by message.
+	for _, p := range procs {
+		t.Logf("%-5s warnings and errors: %s", p.name, warningsOf(t, p))
+	}
 
 	// Only the samples of the run itself: then the members stop their threads and check.
 	for _, p := range procs {
@@ -206,6 +211,27 @@ func flatnessRule(ss []sample, metric string, run time.Duration) (string, bool) 
 }
 
 func mib(v int64) float64 { return float64(v) / (1 << 20) }
+
+var warningLine = regexp.MustCompile(`level=(WARN|ERROR) msg=("[^"]*"|\S+)`)
+
+// warningsOf counts the warning and error lines of a process's log by level and message.
+func warningsOf(t *testing.T, p *proc) string {
+	b, err := os.ReadFile(p.log)
+	require.NoError(t, err)
+	n := map[string]int{}
+	for _, m := range warningLine.FindAllStringSubmatch(string(b), -1) {
+		n[m[1]+" "+m[2]]++
+	}
+	if len(n) == 0 {
+		return "none"
+	}
+	var out []string
+	for k, v := range n {
+		out = append(out, fmt.Sprintf("%d x %s", v, k))
+	}
+	slices.Sort(out)
+	return strings.Join(out, "; ")
+}
 
 // sample is one stats line of a process (CLCKPT_STATS_INTERVAL).
 type sample struct {
