@@ -178,10 +178,8 @@ func (ls *links) up(peer string) *oplink.Link {
 
 // nudge makes the link to peer read the acknowledgements owed on it, if nobody collects them.
 func (ls *links) nudge(peer string) {
-	ls.mu.Lock()
-	defer ls.mu.Unlock()
-	if p := ls.peers[peer]; p != nil && p.link != nil {
-		p.link.Nudge()
+	if l := ls.up(peer); l != nil {
+		l.Nudge()
 	}
 }
 
