@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,7 +37,8 @@ type BadgerOptions struct {
 	// half of it (64 MiB, the largest section). Badger reads the whole last file when it opens after a
 	// crash, so smaller files make a restart faster.
 	ValueLogFileSize int64
-	// GCInterval is how often value-log garbage collection runs (default 1 minute; negative: never).
+	// GCInterval is how often value-log garbage collection runs (default 1 minute; negative: never);
+	// it also runs after every two value-log files of growth (vlog_gc.go).
 	GCInterval time.Duration
 	// Logger receives Badger's warnings and errors (default: discarded).
 	Logger *slog.Logger
@@ -105,6 +107,12 @@ type Badger struct {
 	space        *space
 	memTableSize int64
 	vlogFileSize int64
+
+	// Value-log garbage collection (vlog_gc.go).
+	logged      atomic.Int64  // bytes of values committed to the value log
+	gcKick      chan struct{} // the value log grew by gcEvery since the collector last ran
+	gcRan       int64         // logged when the collector last ran (collector goroutine only)
+	gcRefreshed int64         // logged when the discard counts were last refreshed (same)
 }
 
 // maxBacklog bounds the memory held by batches waiting for Badger: past it, Apply waits for the
@@ -182,7 +190,7 @@ func OpenBadger(opts BadgerOptions) (*Badger, error) {
 	}
 	b := &Badger{db: db, log: o.Logger, maxValue: o.ValueLogFileSize / 2, threshold: o.ValueThreshold,
 		stop: make(chan struct{}), pending: make(map[string]pendingValue), kick: make(chan struct{}, 1), hurry: make(chan struct{}, 1),
-		space: sp, memTableSize: o.MemTableSize, vlogFileSize: o.ValueLogFileSize}
+		gcKick: make(chan struct{}, 1), space: sp, memTableSize: o.MemTableSize, vlogFileSize: o.ValueLogFileSize}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
 	}
@@ -213,29 +221,6 @@ func OpenBadger(opts BadgerOptions) (*Badger, error) {
 		go b.collectGarbage(o.GCInterval)
 	}
 	return b, nil
-}
-
-// collectGarbage rewrites value-log files that are at least half garbage; overwritten sections leave
-// their old values behind in the log.
-func (b *Badger) collectGarbage(every time.Duration) {
-	defer b.gcDone.Done()
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-b.stop:
-			return
-		case <-t.C:
-			// A rewrite moves up to half a value-log file into the current one.
-			for ok, _ := b.space.enough(b.vlogFileSize / 2); ok && b.db.RunValueLogGC(0.5) == nil; ok, _ = b.space.enough(b.vlogFileSize / 2) {
-				select {
-				case <-b.stop:
-					return
-				default:
-				}
-			}
-		}
-	}
 }
 
 // Get implements Store: the newest logged value, else Badger's.
@@ -354,6 +339,9 @@ func (v badgerView) scan(prefix []byte, fn func(key, value []byte) error) error 
 	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
 		item := it.Item()
 		key := item.Key()
+		if bytes.HasPrefix(key, gcBallastPrefix) {
+			continue // the collector's (vlog_gc.go), not the caller's
+		}
 		if err := item.Value(func(v []byte) error { return fn(key, v) }); err != nil {
 			return err
 		}
@@ -591,7 +579,8 @@ func (b *Badger) group(q []*logged) int {
 
 // commit writes batches to Badger in one transaction.
 func (b *Badger) commit(q []*logged) error {
-	return b.db.Update(func(txn *badger.Txn) error {
+	var logged int64 // bytes that go to the value log
+	err := b.db.Update(func(txn *badger.Txn) error {
 		for _, l := range q {
 			for _, op := range l.ops {
 				var err error
@@ -599,6 +588,9 @@ func (b *Badger) commit(q []*logged) error {
 					err = txn.Delete(op.Key)
 				} else {
 					err = txn.Set(op.Key, op.Value)
+					if int64(len(op.Value)) >= b.threshold {
+						logged += int64(len(op.Value))
+					}
 				}
 				if err != nil {
 					return err
@@ -607,6 +599,10 @@ func (b *Badger) commit(q []*logged) error {
 		}
 		return nil
 	})
+	if err == nil && logged > 0 {
+		b.valuesLogged(logged)
+	}
+	return err
 }
 
 // done records that batches are in Badger: their keys leave the pending map unless written again
