@@ -42,6 +42,9 @@ var ErrOutOfOrder = errors.New("op out of order")
 // commit gives op the next LSN, applies it, hands it to the sink and tells the subscribers; r.mu is
 // held. It returns the sink's wait function.
 func (r *Replica) commit(op *Op) (func(context.Context) error, error) {
+	if r.fenced != nil {
+		return nil, r.fenced
+	}
 	op.LSN = r.lsn + 1
 	if err := r.applyLocked(op); err != nil {
 		return nil, err

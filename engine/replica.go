@@ -41,6 +41,7 @@ type Replica struct {
 	destroyed  bool
 	expiring   bool // this replica runs expiration timers
 	sink       Sink
+	fenced     error // set by FenceWrites: every change fails with it, before it is made
 	requests   requestLog // the recent requests applied here (requests.go)
 
 	subMu sync.Mutex
@@ -122,11 +123,22 @@ func (r *Replica) SetEpoch(epoch uint64) error {
 	return r.updateRecord(func(rec *record) { rec.epoch = epoch })
 }
 
-// SetSink sets (or with nil removes) the replica's sink.
+// SetSink sets (or with nil removes) the replica's sink, and lifts a fence.
 func (r *Replica) SetSink(s Sink) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.sink = s
+	r.fenced = nil
+}
+
+// FenceWrites makes every later change fail with err before it is made (until SetSink), and
+// returns the LSN of the last change made: the replica's content stops there. A change in progress
+// finishes first.
+func (r *Replica) FenceWrites(err error) uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.fenced = err
+	return r.lsn
 }
 
 // addSection adds a section to the map (not to the store); r.mu is held or r is not shared yet.
@@ -598,6 +610,9 @@ func (r *Replica) expire(s *section, exp int64) {
 	defer r.mu.Unlock()
 	if r.destroyed || !r.expiring || r.set.closed.Load() || r.sections[string(s.sid())] != s || s.expiration != exp {
 		return
+	}
+	if r.fenced != nil {
+		return // handing over: the next active expires it
 	}
 	if _, err := r.commit(&Op{Kind: OpDeleteSection, Section: s.sid()}); err != nil {
 		r.set.log.Warn("expiration: section not deleted", "name", r.name, "err", err)

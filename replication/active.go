@@ -563,6 +563,17 @@ func (s *stream) onAck(ack *wire.AckMsg) {
 	a, m := s.a, s.a.c.m
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.fenced {
+		// Handing over: only the progress the handover waits for, within this active's epoch and
+		// ops (a follower that took a newer active's ops meanwhile reports a position in another
+		// history). Nothing else changes for a role that is ending.
+		if ack.Status == wire.AckOK && ack.Epoch == a.epoch && ack.LSN > s.acked && ack.LSN <= a.lsn {
+			s.acked = ack.LSN
+			s.lastProgress = time.Now()
+			a.broadcastLocked()
+		}
+		return
+	}
 	switch ack.Status {
 	case wire.AckOK:
 		if ack.LSN > s.acked {
@@ -751,9 +762,9 @@ func (m *Member) onAckData(data []byte) {
 	if c == nil {
 		return
 	}
-	// A fenced active still takes acknowledgements: its handover waits for them.
+	// A fenced active still takes acknowledgements: its handover waits for them (onAck).
 	a := c.handingOver()
-	if a == nil {
+	if a == nil || m.fenced.Load() {
 		return
 	}
 	a.mu.Lock()

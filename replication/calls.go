@@ -50,7 +50,10 @@ func (m *Member) serve(ctx context.Context, call *wire.CallMsg) *wire.ReplyMsg {
 	c := m.ckptFor(call.Ckpt)
 	defer m.release(c) // a call for a checkpoint destroyed meanwhile
 	if call.Kind == wire.CallHandover {
-		if a := c.handingOver(); a != nil {
+		// Only the role of the epoch the caller takes over from: this member may have just taken
+		// the role again in a newer epoch, whose writes a handover of the older (fenced) role
+		// would leave out.
+		if a := c.handingOver(); a != nil && a.epoch == call.Epoch {
 			lsn, err := m.handOver(ctx, c, a, call.Origin)
 			return &wire.ReplyMsg{LSN: lsn, Err: err}
 		}

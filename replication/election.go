@@ -306,9 +306,12 @@ func (m *Member) handOver(ctx context.Context, c *ckpt, a *active, to string) (u
 	return lsn, nil
 }
 
-// fence stops taking writes: ops after the returned LSN are neither sent nor acknowledged.
+// fence stops taking writes: ops after the returned LSN are neither made, sent nor acknowledged.
+// The replica takes no change from now on, not even locally: its content must end where the ops
+// handed over end, or a copy of it (one in progress, or the one the next active makes) would carry
+// changes whose callers were told to retry elsewhere.
 func (a *active) fence() uint64 {
-	a.rep.SetSink(a) // takes the replica's lock: no op is half-made now
+	a.rep.FenceWrites(errDeposed) // takes the replica's lock: no op is half-made now
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.fenced = true

@@ -11,6 +11,7 @@ import (
 
 	"github.com/clckpt/libclckpt/config"
 	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/replication/wire"
 )
 
 // TestActiveReplicaSetRacesLoseNoWrite: three members keep taking the active role of a collocated
@@ -135,4 +136,33 @@ func TestAHandoverDoesNotWaitForTheAckTimeout(t *testing.T) {
 		require.NoError(t, err, "handover %d to %s", i, n)
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestAHandoverIsOfTheEpochAsked: a member asked to hand over the role of an epoch it does not hold
+// (it holds a newer one: it took the role again after a handover, and the asker read the directory
+// before) answers NotActive and keeps serving; handing over its current role would leave out the
+// writes it makes in that role.
+func TestAHandoverIsOfTheEpochAsked(t *testing.T) {
+	cl := newCluster(t)
+	m := cl.join("a", "application")
+	h, err := m.Open(bg, "epoch-asked", attrs(engine.Collocated|engine.WriteActiveReplica), rwc)
+	require.NoError(t, err)
+	require.NoError(t, h.SetActiveReplica(bg))
+	c := h.(*handle).c
+	a := c.handingOver()
+	require.NotNil(t, a)
+	for _, epoch := range []uint64{a.epoch - 1, a.epoch + 1} {
+		r := m.serve(bg, &wire.CallMsg{Kind: wire.CallHandover, Ckpt: c.id, Epoch: epoch, Origin: "b"})
+		require.True(t, r.NotActive, "a handover of epoch %d asked of the active of epoch %d", epoch, a.epoch)
+	}
+	_, err = h.CreateSection(bg, []byte("s"), engine.Never, []byte("still active"))
+	require.NoError(t, err, "the active is not fenced")
+	r := m.serve(bg, &wire.CallMsg{Kind: wire.CallHandover, Ckpt: c.id, Epoch: a.epoch, Origin: "b"})
+	require.False(t, r.NotActive)
+	require.NoError(t, r.Err)
+	require.Equal(t, uint64(a.lsn), r.LSN, "handed over at its last op")
+	ctx, cancel := context.WithTimeout(bg, 500*time.Millisecond) // nobody takes the role: the write waits
+	defer cancel()
+	_, err = h.CreateSection(ctx, []byte("t"), engine.Never, nil)
+	require.ErrorIs(t, err, engine.ErrTimeout, "fenced after the handover of its own epoch")
 }
