@@ -41,7 +41,7 @@ type Replica struct {
 	destroyed  bool
 	expiring   bool // this replica runs expiration timers
 	sink       Sink
-	fenced     error // set by FenceWrites: every change fails with it, before it is made
+	fenced     error      // set by FenceWrites: every change fails with it, before it is made
 	requests   requestLog // the recent requests applied here (requests.go)
 
 	subMu sync.Mutex
