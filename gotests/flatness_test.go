@@ -47,9 +47,9 @@ func TestTheFlatnessRuleSeesLeaksNotNoise(t *testing.T) {
 		}), "rss_anon", run)
 		require.False(t, ok, "seed %d: %s", seed, verdict)
 	}
-	verdict, ok := flatnessRule(series("goroutines", func(i int, _ *rand.Rand) int64 { return 60 + int64(i/2) }), "goroutines", run)
+	verdict, ok := flatnessRule(series("own_goroutines", func(i int, _ *rand.Rand) int64 { return 60 + int64(i/2) }), "own_goroutines", run)
 	require.False(t, ok, verdict)
-	verdict, ok = flatnessRule(series("goroutines", func(i int, rng *rand.Rand) int64 { return 60 + rng.Int64N(20) }), "goroutines", run)
+	verdict, ok = flatnessRule(series("own_goroutines", func(i int, rng *rand.Rand) int64 { return 60 + rng.Int64N(20) }), "own_goroutines", run)
 	require.True(t, ok, verdict)
 
 	// The short run: 15 samples 3 s apart, windows of three. Bursts of 20 goroutines (calls waiting

@@ -171,7 +171,7 @@ func flatnessRule(ss []sample, metric string, run time.Duration) (string, bool) 
 		return fmt.Sprintf("%d samples after warm-up, want at least 6", len(ss)), false
 	}
 	k := max(3, len(ss)/5)
-	slack, count := map[string]int64{"own_goroutines": 10, "goroutines": 10, "fds": 3}[metric]
+	slack, count := map[string]int64{"own_goroutines": 10, "fds": 3}[metric]
 	summary, how := func(part []sample) int64 {
 		var v []int64
 		for _, s := range part {

@@ -22,7 +22,7 @@ import (
 //
 // So the collector runs every GCInterval and whenever gcEvery bytes of values went to the value
 // log since its last run. Each run first makes the counts current when the value log has grown by
-// refreshEvery since they last were (refreshDiscard: fill the memtable with a ballast of small
+// gcEvery since they last were (refreshDiscard: fill the memtable with a ballast of small
 // values under gcBallastPrefix so that Badger flushes it, compact level 0 into the tree so that the
 // dropped versions are counted, delete the ballast), then rewrites the files that are at least half
 // garbage, while the disk has room for the rewrite.
@@ -31,7 +31,8 @@ import (
 // deleted by the run that wrote them, and by the next one if a crash left them.
 var gcBallastPrefix = []byte("\xffgc-ballast/")
 
-// gcEvery is the growth of the value log that starts a collection between two intervals.
+// gcEvery is the growth of the value log that starts a collection between two intervals, and
+// after which the garbage counts are refreshed (unless the tree is larger: collectOnce).
 func (b *Badger) gcEvery() int64 { return 2 * b.vlogFileSize }
 
 // valuesLogged counts bytes committed to the value log and wakes the collector every gcEvery.
@@ -65,9 +66,9 @@ func (b *Badger) collectOnce() {
 		return // nothing new went to the value log: the counts and the files are as last time
 	}
 	b.gcRan = logged
-	if lsm, _ := b.db.Size(); logged-b.gcRefreshed >= max(b.refreshEvery(), 4*lsm) {
+	if lsm, _ := b.db.Size(); logged-b.gcRefreshed >= max(b.gcEvery(), 4*lsm) {
 		// The refresh costs about a memtable of writes and a compaction of the tree: it runs
-		// once per refreshEvery of value-log growth, or per four times the tree's size.
+		// once per gcEvery of value-log growth, or per four times the tree's size.
 		if err := b.refreshDiscard(); err != nil {
 			b.log.Warn("value-log garbage collection: counting the garbage", "err", err)
 		} else {
@@ -83,9 +84,6 @@ func (b *Badger) collectOnce() {
 		}
 	}
 }
-
-// refreshEvery is the value-log growth between two refreshes of the garbage counts.
-func (b *Badger) refreshEvery() int64 { return 2 * b.vlogFileSize }
 
 // refreshDiscard makes Badger count the garbage in its value log: it flushes the memtable by
 // filling it with a ballast, then compacts level 0 into the levels below (in a new store, whose tree

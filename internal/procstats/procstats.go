@@ -20,11 +20,7 @@ import (
 // Sample is one measurement of the process.
 type Sample struct {
 	Goroutines int
-	// OwnGoroutines leaves out the goroutines of C threads (in a program that calls the library
-	// from C, each calling thread is a goroutine while it is in a call, and may stay one between
-	// calls): what the process itself started. -1 where not measured.
-	OwnGoroutines int
-	HeapLive      uint64 // bytes of Go heap live after the last GC
+	HeapLive   uint64 // bytes of Go heap live after the last GC
 	// GoHeld is the memory the Go runtime has mapped and not given back to the OS (heap, free
 	// spans not yet scavenged, stacks, runtime structures): what of RSSAnon is Go's at most.
 	GoHeld uint64
@@ -36,9 +32,9 @@ type Sample struct {
 	Threads int // OS threads (each may keep a C allocator cache of its own)
 }
 
-// Read measures the process now (not OwnGoroutines: see CountGoroutines).
+// Read measures the process now.
 func Read() Sample {
-	s := Sample{Goroutines: runtime.NumGoroutine(), OwnGoroutines: -1, FDs: -1}
+	s := Sample{Goroutines: runtime.NumGoroutine(), FDs: -1}
 	m := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/total:bytes"},
 		{Name: "/memory/classes/heap/released:bytes"}}
 	metrics.Read(m)
@@ -83,8 +79,10 @@ func Read() Sample {
 }
 
 // CountGoroutines counts the goroutines from one goroutine profile (one brief stop of the world):
-// all, and those with a stack of their own, that is not a C thread calling in (a frame of
-// runtime.cgocallback) nor a C thread's goroutine parked outside Go (no Go frame at all).
+// all, and the process's own: those with a stack of their own, that is not a C thread calling in
+// (a frame of runtime.cgocallback) nor a C thread's goroutine parked outside Go (no Go frame at
+// all). In a program that calls the library from C, each calling thread is a goroutine while it is
+// in a call, and may stay one between calls.
 func CountGoroutines() (all, own int) {
 	var b bytes.Buffer
 	if err := pprof.Lookup("goroutine").WriteTo(&b, 1); err != nil {
@@ -146,8 +144,7 @@ func Start(interval time.Duration, collect bool, log *slog.Logger, extra func() 
 				Collect()
 			}
 			s := Read()
-			s.Goroutines, s.OwnGoroutines = g, own
-			attrs := []slog.Attr{slog.Int("goroutines", s.Goroutines), slog.Int("own_goroutines", s.OwnGoroutines),
+			attrs := []slog.Attr{slog.Int("goroutines", g), slog.Int("own_goroutines", own),
 				slog.Uint64("heap_live", s.HeapLive),
 				slog.Uint64("go_held", s.GoHeld),
 				slog.Uint64("rss", s.RSS), slog.Uint64("rss_anon", s.RSSAnon), slog.Int("fds", s.FDs), slog.Int("threads", s.Threads)}
