@@ -621,8 +621,10 @@ func (s *stream) rejoinLocked() {
 	}
 }
 
-// snapshotBatchMax bounds one snapshot message; a server's max_payload may bound it further.
-const snapshotBatchMax = 8 << 20
+// snapshotBatchMax bounds one snapshot message; a server's max_payload may bound it further. The
+// follower holds a few of them at once (installQueue): 2 MiB keeps a copy's memory there at tens of
+// MiB (8 MiB messages took it past 100 MiB) without the install waiting for the network.
+const snapshotBatchMax = 2 << 20
 
 // snapshotBatchStart is the buffer a copy starts with; it grows to the largest message of the copy
 // (a few doublings, once per copy), so copying a small checkpoint does not cost megabytes.

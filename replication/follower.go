@@ -108,13 +108,19 @@ func (m *Member) onPosition(msg *nats.Msg) {
 }
 
 // install is a snapshot being installed: the sections arrive in messages and feed
-// engine.Replicas.Install through a channel.
+// engine.Replicas.Install through a channel, a message's sections at a time.
 type install struct {
-	epoch    uint64                       // the sender's
-	sections chan *engine.SnapshotSection // nil ends the snapshot
+	epoch    uint64                        // the sender's
+	sections chan []engine.SnapshotSection // nil ends the snapshot
 	done     chan error
 	abort    chan struct{}
 }
+
+// installQueue is how many messages of sections may wait for the install. Together with the
+// message being read and those the install's current batch points into, it bounds the memory a
+// copy takes on this side (a few times snapshotBatchMax): memory a process has not used before
+// costs more to touch than the store's writes, on some virtual machines several times more.
+const installQueue = 4
 
 // onSnapshot takes one piece of a snapshot sent through NATS.
 func (m *Member) onSnapshot(msg *nats.Msg) {
@@ -152,7 +158,7 @@ func (m *Member) snapshotPiece(data []byte, send func(wire.AckMsg)) {
 		if c.act != nil {
 			c.stepDownLocked("receiving a copy from another active")
 		}
-		inst = &install{epoch: sm.Epoch, sections: make(chan *engine.SnapshotSection, 512), done: make(chan error, 1), abort: make(chan struct{})}
+		inst = &install{epoch: sm.Epoch, sections: make(chan []engine.SnapshotSection, installQueue), done: make(chan error, 1), abort: make(chan struct{})}
 		c.inst, c.rep = inst, nil
 		c.mu.Unlock()
 		h := sm.Header
@@ -163,10 +169,9 @@ func (m *Member) snapshotPiece(data []byte, send func(wire.AckMsg)) {
 			reply(wire.AckFailed, "no snapshot in progress")
 			return
 		}
-		for i := range sm.Sections {
-			s := &sm.Sections[i] // points into the message, which is this handler's alone
+		if len(sm.Sections) > 0 {
 			select {
-			case inst.sections <- s:
+			case inst.sections <- sm.Sections: // they point into the message, which is this handler's alone
 			case <-inst.abort:
 			}
 		}
@@ -203,9 +208,20 @@ func (c *ckpt) knownEpoch() uint64 {
 // runInstall installs a snapshot as the local replica.
 func (c *ckpt) runInstall(inst *install, h engine.SnapshotHeader) {
 	m := c.m
+	var queued []engine.SnapshotSection
 	rep, err := m.reps.Install(h, func() (*engine.SnapshotSection, error) {
+		if len(queued) > 0 {
+			s := &queued[0]
+			queued = queued[1:]
+			return s, nil
+		}
 		select {
-		case s := <-inst.sections:
+		case queued = <-inst.sections:
+			if queued == nil {
+				return nil, nil // the end
+			}
+			s := &queued[0]
+			queued = queued[1:]
 			return s, nil
 		case <-inst.abort:
 			return nil, errors.New("snapshot abandoned")

@@ -164,10 +164,13 @@ func (m *Member) start(ctx context.Context, nc *nats.Conn, replicas int) error {
 	}); err != nil {
 		return err
 	}
-	if err := untilSettled(ctx, func() error { return m.register(ctx) }); err != nil {
+	// Subscribed before the lease is registered: the actives that the new lease wakes ask at once
+	// where this member's replicas are, and a question nobody answers yet would send them into
+	// their backoff.
+	if err := m.subscribe(); err != nil {
 		return err
 	}
-	if err := m.subscribe(); err != nil {
+	if err := untilSettled(ctx, func() error { return m.register(ctx) }); err != nil {
 		return err
 	}
 	if err := untilSettled(ctx, m.watch); err != nil {

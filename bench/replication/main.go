@@ -99,6 +99,21 @@ func startNode(name, dir, url string) *node {
 	return nil
 }
 
+// rssAnon is the node's anonymous resident memory (heap, stacks) in bytes, 0 if unknown.
+func (n *node) rssAnon() int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", n.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) == 3 && f[0] == "RssAnon:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
 func (n *node) kill9() { _ = n.cmd.Process.Signal(syscall.SIGKILL); _ = n.cmd.Wait() }
 func (n *node) stop()  { _ = n.cmd.Process.Signal(syscall.SIGTERM); _ = n.cmd.Wait() }
 
@@ -346,6 +361,7 @@ func catchUp() {
 	}
 	data := make([]byte, sectionSize)
 	var times, copyTimes stats.Samples
+	var each []string
 	for round := 0; round < *catchUps; round++ {
 		b.kill9()
 		for i := range data {
@@ -375,10 +391,12 @@ func catchUp() {
 		for !entry(a, name).IsSynced("b") {
 			time.Sleep(5 * time.Millisecond)
 		}
-		times.Add(time.Since(start))
+		took := time.Since(start)
+		times.Add(took)
 		select {
 		case d := <-copies:
 			copyTimes.Add(d)
+			each = append(each, fmt.Sprintf("%s (copy %s, follower's anonymous memory %d MiB)", stats.Round(took), stats.Round(d), b.rssAnon()>>20))
 		case <-time.After(5 * time.Second):
 			log.Fatal("the active logged no copy")
 		}
@@ -392,6 +410,7 @@ func catchUp() {
 	fmt.Printf("catch-up of a restarted replica: %.0f MiB in %d sections of 64 KiB (a snapshot), from its start to in sync, %d rounds:\n", bytes/(1<<20), n, *catchUps)
 	fmt.Printf("  median %s: %.0f MB/s = %.0f MiB/s (best %.0f MB/s; goal >= 200 MB/s)\n", stats.Round(med),
 		bytes/1e6/med.Seconds(), bytes/(1<<20)/med.Seconds(), bytes/1e6/times.Percentile(1).Seconds())
+	fmt.Printf("  rounds in order: %s\n", strings.Join(each, ", "))
 	cmed := copyTimes.Percentile(50)
 	fmt.Printf("  the copy alone (snapshot sent, installed and acknowledged): median %s: %.0f MB/s (best %.0f MB/s)\n",
 		stats.Round(cmed), bytes/1e6/cmed.Seconds(), bytes/1e6/copyTimes.Percentile(1).Seconds())

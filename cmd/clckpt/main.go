@@ -81,7 +81,7 @@ func serve(args []string) error {
 	tlsCA := fs.String("tls-ca", "", "CA to verify client certificates")
 	jsonLogs := fs.Bool("json", false, "log JSON lines instead of text")
 	cpuProfile := fs.String("cpuprofile", "", "diagnostics: write a CPU profile here until the node stops")
-	memProfile := fs.String("memprofile", "", "diagnostics: write a heap profile here when the node stops")
+	memProfile := fs.String("memprofile", cfg.MemProfile, "diagnostics: write a heap profile here when the node stops, and on SIGUSR1")
 	_ = fs.Parse(args)
 	heapProfile = *memProfile
 	procstats.SampleHeap(heapProfile != "")
@@ -194,9 +194,7 @@ func serve(args []string) error {
 	log.Info("ready", "startup", time.Since(start).Round(time.Millisecond).String(), "member", *member)
 	fmt.Printf("ready %s\n", s.ClientURL()) // one line on stdout for scripts
 
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	got := <-sig
+	got := waitForStop(log)
 	writeHeapProfile()
 	log.Info("stopping", "signal", got.String())
 	if m != nil {
@@ -219,9 +217,7 @@ func serveMember(cfg config.Config, url string, log *slog.Logger, start time.Tim
 	}
 	log.Info("ready", "startup", time.Since(start).Round(time.Millisecond).String(), "nats", url)
 	fmt.Printf("ready %s\n", url)
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	got := <-sig
+	got := waitForStop(log)
 	writeHeapProfile()
 	log.Info("stopping", "signal", got.String())
 	if err := m.Close(); err != nil {
@@ -233,6 +229,25 @@ func serveMember(cfg config.Config, url string, log *slog.Logger, start time.Tim
 
 // heapProfile is where writeHeapProfile writes (--memprofile; empty: nowhere).
 var heapProfile string
+
+// waitForStop returns the signal that stops the node (SIGTERM, SIGINT). SIGUSR1 writes the heap
+// profile of --memprofile meanwhile, so that profiles taken minutes apart show what grows.
+func waitForStop(log *slog.Logger) os.Signal {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
+	for {
+		got := <-sig
+		if got != syscall.SIGUSR1 {
+			return got
+		}
+		if heapProfile == "" {
+			log.Warn("SIGUSR1: no heap profile without --memprofile")
+			continue
+		}
+		writeHeapProfile()
+		log.Info("heap profile written", "path", heapProfile)
+	}
+}
 
 // writeHeapProfile writes what is live while the node still runs (diagnostics).
 func writeHeapProfile() {
