@@ -161,6 +161,13 @@ func (s *Replicas) Get(id uint64) *Replica {
 	return s.byID[id]
 }
 
+// Len returns the number of replicas.
+func (s *Replicas) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.byID)
+}
+
 // All returns every replica.
 func (s *Replicas) All() []*Replica {
 	s.mu.Lock()

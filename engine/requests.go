@@ -28,10 +28,11 @@ type requestOutcome struct {
 }
 
 // requestLog remembers the outcome of the last requests applied, oldest first out. Guarded by the
-// replica's mutex.
+// replica's mutex. It grows with the requests it sees (a replica of a checkpoint written rarely
+// keeps a few), up to rememberedRequests.
 type requestLog struct {
 	byID  map[uint64]requestOutcome
-	order []uint64 // ring of ids
+	order []uint64 // ids in the order applied; once full, a ring whose oldest is at next
 	next  int
 }
 
@@ -56,18 +57,19 @@ func (l *requestLog) add(op *Op) {
 
 func (l *requestLog) put(id uint64, o requestOutcome) {
 	if l.byID == nil {
-		l.byID = make(map[uint64]requestOutcome, rememberedRequests)
-		l.order = make([]uint64, rememberedRequests)
+		l.byID = make(map[uint64]requestOutcome)
 	}
 	if _, ok := l.byID[id]; ok {
 		l.byID[id] = o
 		return
 	}
-	if old := l.order[l.next]; old != 0 {
-		delete(l.byID, old)
+	if len(l.order) < rememberedRequests {
+		l.order = append(l.order, id)
+	} else {
+		delete(l.byID, l.order[l.next])
+		l.order[l.next] = id
+		l.next = (l.next + 1) % rememberedRequests
 	}
-	l.order[l.next] = id
-	l.next = (l.next + 1) % rememberedRequests
 	l.byID[id] = o
 }
 
@@ -76,7 +78,7 @@ func (l *requestLog) upTo(lsn uint64) []SnapshotRequest {
 	var out []SnapshotRequest
 	for i := range l.order {
 		id := l.order[(l.next+i)%len(l.order)]
-		if o, ok := l.byID[id]; ok && id != 0 && o.lsn <= lsn {
+		if o, ok := l.byID[id]; ok && o.lsn <= lsn {
 			out = append(out, SnapshotRequest{ID: id, LSN: o.lsn, Section: o.section, Written: o.written})
 		}
 	}

@@ -256,6 +256,16 @@ func (m *Member) newRequest() uint64 {
 // Name is the member's name.
 func (m *Member) Name() string { return m.name }
 
+// Counts returns how many checkpoints the member follows (every one in the directory, and any a
+// call or handle still uses) and how many replicas it holds: for stats lines, where a number that
+// only grows is a leak.
+func (m *Member) Counts() (checkpoints, replicas int) {
+	m.mu.Lock()
+	checkpoints = len(m.ckpts)
+	m.mu.Unlock()
+	return checkpoints, m.reps.Len()
+}
+
 // register takes the lease, as the successor of the incarnation this slot remembers.
 func (m *Member) register(ctx context.Context) error {
 	path := filepath.Join(m.cfg.DataDir, m.name+".incarnation")

@@ -20,6 +20,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -114,7 +115,7 @@ func serve(args []string) error {
 		if *jsonLogs {
 			statsHandler = slog.NewJSONHandler(os.Stderr, nil)
 		}
-		defer procstats.Start(cfg.StatsInterval, cfg.StatsCollect, slog.New(statsHandler).With("node", cfg.Node), nil)()
+		defer procstats.Start(cfg.StatsInterval, cfg.StatsCollect, slog.New(statsHandler).With("node", cfg.Node), memberCounts)()
 	}
 	start := time.Now()
 	if *natsURL != "" {
@@ -259,6 +260,19 @@ func writeHeapProfile() {
 	}
 }
 
+// joined is the node's member once it has joined, for the stats lines.
+var joined atomic.Pointer[replication.Member]
+
+// memberCounts adds the checkpoints the member follows and the replicas it holds to a stats line.
+func memberCounts() []slog.Attr {
+	m := joined.Load()
+	if m == nil {
+		return nil
+	}
+	followed, replicas := m.Counts()
+	return []slog.Attr{slog.Int("followed", followed), slog.Int("replicas", replicas)}
+}
+
 // joinWhenReady joins as a server member, retrying while JetStream is not available yet (a cluster
 // elects its JetStream leader after its servers have met). linkTLS: the node serves its clients
 // over TLS, so its op links use TLS too (its own connection to its server is in-process).
@@ -269,6 +283,7 @@ func joinWhenReady(ctx context.Context, cfg config.Config, nc *nats.Conn, kvRepl
 			LinkTLS: linkTLS})
 		cancel()
 		if err == nil {
+			joined.Store(m)
 			return m, nil
 		}
 		if ctx.Err() != nil {
