@@ -9,6 +9,8 @@ import "C"
 
 import (
 	"bytes"
+	"math/bits"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -17,9 +19,8 @@ import (
 )
 
 // What the caller passes in (ids, data) is copied into Go memory here, on the goroutine of the
-// call: a bad pointer then faults where guard recovers it, and the engine, whose store may read
-// a value on a goroutine of its own, never sees the caller's memory. Only a read's destination
-// buffer is a view of C memory, filled during the call. Memory handed to the caller comes from
+// call: a bad pointer then faults where guard recovers it, and the engine never sees the caller's
+// memory. Only a read's destination buffer is a view of C memory, filled during the call. Memory handed to the caller comes from
 // C.malloc, so that clHeapFree releases it.
 
 // nameFromC returns the checkpoint name a ClNameT holds: its first length bytes (at most 255, as the
@@ -75,6 +76,40 @@ func goBytes(p unsafe.Pointer, n C.ClSizeT) []byte {
 		return []byte{}
 	}
 	return bytes.Clone(unsafe.Slice((*byte)(p), int(n)))
+}
+
+// The data of a write is copied on entry, so that the local store and every replica get the same
+// bytes even if the caller changes its buffer during the call (a bug of the caller's, which must
+// cost it a torn value at worst, never replicas that differ). The engine keeps nothing it is given
+// once a call returns (engine.Checkpoint), so the copy of a small write can serve the next one:
+// copyIn takes a buffer from scratchPool and release gives it back, which spares the host process
+// an allocation per call and the collections they bring.
+var scratchPool sync.Pool // of *[]byte, capacities powers of two from scratchMin to scratchMax
+
+const (
+	scratchMin = 1 << 10
+	scratchMax = 64 << 10 // larger writes get a buffer of their own: the pool holds no megabytes
+)
+
+// copyIn copies n bytes of C memory for the length of one call; release(buf) after the call.
+func copyIn(p unsafe.Pointer, n C.ClSizeT) (data []byte, buf *[]byte) {
+	if n == 0 || n > scratchMax {
+		return goBytes(p, n), nil
+	}
+	buf, _ = scratchPool.Get().(*[]byte)
+	if buf == nil || cap(*buf) < int(n) {
+		b := make([]byte, 0, max(scratchMin, 1<<bits.Len(uint(n-1))))
+		buf = &b
+	}
+	*buf = append((*buf)[:0], unsafe.Slice((*byte)(p), int(n))...)
+	return *buf, buf
+}
+
+// release returns a buffer of copyIn to the pool (nil: nothing to return).
+func release(buf *[]byte) {
+	if buf != nil {
+		scratchPool.Put(buf)
+	}
 }
 
 // cBuffer views n bytes of the caller's memory, for a read to fill during the call.

@@ -457,6 +457,12 @@ func clckpt_checkpoint_write(h C.ClCkptHdlT, iov *C.ClCkptIOVectorElementT, n C.
 	// Elements the C layer can already refuse stop the vector there: the ones before still apply.
 	in := elements(iov, n)
 	elems := make([]engine.WriteElement, 0, len(in))
+	var bufs []*[]byte
+	defer func() {
+		for _, b := range bufs {
+			release(b)
+		}
+	}()
 	var stop C.ClRcT
 	for _, e := range in {
 		if e.dataBuffer == nil && e.dataSize > 0 {
@@ -467,11 +473,11 @@ func clckpt_checkpoint_write(h C.ClCkptHdlT, iov *C.ClCkptIOVectorElementT, n C.
 			stop = code(rc.InvalidParam)
 			break
 		}
-		elems = append(elems, engine.WriteElement{
-			SectionID: sectionID(&e.sectionId),
-			Offset:    int64(e.dataOffset),
-			Data:      goBytes(unsafe.Pointer(e.dataBuffer), e.dataSize),
-		})
+		data, buf := copyIn(unsafe.Pointer(e.dataBuffer), e.dataSize)
+		if buf != nil {
+			bufs = append(bufs, buf)
+		}
+		elems = append(elems, engine.WriteElement{SectionID: sectionID(&e.sectionId), Offset: int64(e.dataOffset), Data: data})
 	}
 	if len(elems) > 0 {
 		if err := c.ck.Write(bg, elems); err != nil {
@@ -508,7 +514,9 @@ func clckpt_section_overwrite(h C.ClCkptHdlT, sid *C.ClCkptSectionIdT, data unsa
 	if c == nil {
 		return bad
 	}
-	return errCode(c.ck.Overwrite(bg, sectionID(sid), goBytes(data, size)))
+	in, buf := copyIn(data, size)
+	defer release(buf)
+	return errCode(c.ck.Overwrite(bg, sectionID(sid), in))
 }
 
 //export clckpt_checkpoint_read

@@ -28,7 +28,9 @@ type Service interface {
 // Checkpoint is an open handle on a checkpoint. Its methods are safe for concurrent use. Calls that
 // change the checkpoint need a handle opened with OpenWrite or OpenCreate, Read needs OpenRead
 // (ErrNotPermitted otherwise). On a collocated asynchronous checkpoint, data calls fail with
-// ErrNotExist until some handle calls SetActiveReplica.
+// ErrNotExist until some handle calls SetActiveReplica. No call keeps the slices it is given (ids,
+// data, elements) once it returns: the caller may reuse them at once (the C library reuses its
+// copies of the caller's data). A caller must not change them during the call.
 type Checkpoint interface {
 	// Name is the checkpoint's name.
 	Name() string

@@ -130,7 +130,11 @@ func TestSoak(t *testing.T) {
 			metrics = append(metrics, "rss_anon")
 		}
 		for _, metric := range append(metrics, "heap_live") {
-			verdict, ok := flatnessRule(run, metric, d)
+			var allowance int64
+			if p == serve && (metric == "rss_anon" || metric == "heap_live") {
+				allowance = natsBlockCaches
+			}
+			verdict, ok := flatnessRule(run, metric, d, allowance)
 			judged := slices.Contains(metrics, metric)
 			if !judged {
 				verdict += " (shown, not judged)"
@@ -159,7 +163,10 @@ func TestSoak(t *testing.T) {
 // per call still fails, since thousands of calls run between the windows.
 // Memory is judged on rss_anon: the rest of RSS maps the store's files (Badger's value log, up to
 // 128 MiB per file, read through a memory map) and fills as the store is written.
-func flatnessRule(ss []sample, metric string, run time.Duration) (string, bool) {
+//
+// allowance adds to the slack what a process may hold more by design at the end than at the start:
+// natsBlockCaches in the node that embeds the NATS server.
+func flatnessRule(ss []sample, metric string, run time.Duration, allowance int64) (string, bool) {
 	if len(ss) == 0 {
 		return "no samples", false
 	}
@@ -193,7 +200,7 @@ func flatnessRule(ss []sample, metric string, run time.Duration) (string, bool) 
 		how = "floors"
 	}
 	early, late := summary(ss[:k]), summary(ss[len(ss)-k:])
-	limit := early + early/10 + slack
+	limit := early + early/10 + slack + allowance
 	change := 0.0
 	if early > 0 {
 		change = 100 * float64(late-early) / float64(early)
@@ -212,6 +219,18 @@ func flatnessRule(ss []sample, metric string, run time.Duration) (string, bool) 
 	return fmt.Sprintf("early %s, late %s (%+.1f%%, limit %s; %d samples, %s of windows of %d): %s",
 		format(early), format(late), change, format(limit), len(ss), how, k, verdict), ok
 }
+
+// natsBlockCaches is the memory that JetStream's block caches may add in the process that embeds
+// the NATS server (the serve node) between the start of a run and its end, without a leak. A
+// JetStream file store keeps the block it writes in a buffer from a pool of 256 KiB, 1 MiB or
+// 4 MiB ones, whichever holds the block, and a key-value bucket's blocks are 4 MiB: as the block
+// fills, its buffer is traded for the next size, and it goes back to 256 KiB when the block is full
+// and a new one begins. The leases' bucket (one renewal a second per member) takes about an hour
+// to fill a block, the directory's a few minutes under the soak: two buckets, each up to
+// 4 MiB - 256 KiB more at the end of a run than at its start. Measured (heap profiles sampled
+// every 16 KiB, minutes 3 and 11 of a run): +4 MiB in the pool of 4 MiB buffers, everything else
+// within 0.25 MiB. RELIABILITY.md has the runs.
+const natsBlockCaches = 2 * (4<<20 - 256<<10)
 
 func mib(v int64) float64 { return float64(v) / (1 << 20) }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -298,4 +299,89 @@ func TestAnIdleFollowerRejoinsTheInSyncSet(t *testing.T) {
 	a.forget(follower)
 	require.False(t, synced(), "taken out")
 	require.Eventually(t, synced, 10*time.Second, 10*time.Millisecond, "back in, with no write since")
+}
+
+// TestCallsKeepNoneOfTheCallersBuffers: once a write returns, its caller may reuse the buffers it
+// passed (the C library hands the engine a pooled copy that serves the next call). Every write
+// below is followed by scribbling over its buffer; the replicas, the notifications and the reads
+// must all have what was written, never the scribble. Writes go to the local active and through
+// another member, in each write mode.
+func TestCallsKeepNoneOfTheCallersBuffers(t *testing.T) {
+	cl := newCluster(t)
+	a := cl.join("a", directory.KindApplication)
+	b := cl.join("b", directory.KindApplication)
+	for _, mode := range []engine.CreationFlags{engine.WriteAllReplicas, engine.WriteActiveReplica} {
+		name := fmt.Sprintf("buffers-%d", mode)
+		at := attrs(engine.Distributed | mode)
+		ha, err := a.Open(bg, name, at, rwc)
+		require.NoError(t, err)
+		hb, err := b.Open(bg, name, at, rwc)
+		require.NoError(t, err)
+		near, err := a.Open(bg, name, nil, engine.OpenRead) // hears of a's writes on a itself
+		require.NoError(t, err)
+		var mu sync.Mutex
+		heard := map[engine.Checkpoint][][]byte{}
+		for _, h := range []engine.Checkpoint{hb, near} {
+			require.NoError(t, h.Subscribe(func(u engine.Update) {
+				mu.Lock()
+				defer mu.Unlock()
+				for _, e := range u.Elements {
+					heard[h] = append(heard[h], e.Data)
+				}
+			}))
+		}
+		for _, s := range []string{"s", "t"} {
+			_, err = ha.CreateSection(bg, []byte(s), engine.Never, nil)
+			require.NoError(t, err)
+		}
+		require.Eventually(t, func() bool { return replicaContent(t, b, name) != "no replica" }, 10*time.Second, 10*time.Millisecond)
+		fill := func(p []byte, v byte) []byte {
+			for i := range p {
+				p[i] = v
+			}
+			return p
+		}
+		buf, other := make([]byte, 4096), make([]byte, 512)
+		writes := 0
+		for i := range 50 {
+			v := byte(i + 1)
+			require.NoError(t, ha.Overwrite(bg, []byte("s"), fill(buf, v)))
+			fill(buf, 0xEE)
+			require.NoError(t, hb.Write(bg, []engine.WriteElement{{SectionID: []byte("t"), Data: fill(other, v)}}))
+			fill(other, 0xEE)
+			writes += 2
+		}
+		if mode != engine.WriteAllReplicas {
+			require.NoError(t, ha.Synchronize(bg))
+		}
+		want := fmt.Sprintf("s=%x;t=%x;", fill(make([]byte, 4096), 50), fill(make([]byte, 512), 50))
+		for _, m := range []*Member{a, b} {
+			require.Eventually(t, func() bool { return strings.HasSuffix(replicaContent(t, m, name), ": "+want) }, 10*time.Second, 10*time.Millisecond,
+				"%s's replica of %s", m.Name(), name)
+		}
+		require.Equal(t, fill(make([]byte, 4096), 50), []byte(read(t, hb, "s")))
+		// hb hears of a's overwrites, not of its own writes; near hears of both.
+		require.Eventually(t, func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(heard[hb]) == writes/2 && len(heard[near]) == writes
+		}, 10*time.Second, 10*time.Millisecond)
+		mu.Lock()
+		for i, d := range heard[hb] {
+			require.Equal(t, fill(make([]byte, 4096), byte(i+1)), d, "notification %d of %s on b", i, name)
+		}
+		overwrites := 0
+		for _, d := range heard[near] {
+			if len(d) == 4096 { // the order of a's and b's changes may differ from the calls'
+				overwrites++
+				require.Equal(t, fill(make([]byte, 4096), byte(overwrites)), d, "notification of overwrite %d of %s on a", overwrites, name)
+			} else {
+				require.NotContains(t, d, byte(0xEE), "notification of a write of %s on a", name)
+			}
+		}
+		mu.Unlock()
+		for _, h := range []engine.Checkpoint{ha, hb, near} {
+			require.NoError(t, h.Close())
+		}
+	}
 }
