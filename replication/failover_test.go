@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -384,4 +385,53 @@ func TestCallsKeepNoneOfTheCallersBuffers(t *testing.T) {
 			require.NoError(t, h.Close())
 		}
 	}
+}
+
+// TestAFencedActiveTakesItsRoleBackWhenTheDirectoryRecovers: an active whose lease lapsed gives up
+// its role and takes it back once the lease is renewed, by reading the directory. While that read
+// fails (JetStream still electing leaders after a cut), nobody else may take over, since the
+// member's lease is alive: it must keep reading until it can, or the checkpoint has no active for
+// good.
+func TestAFencedActiveTakesItsRoleBackWhenTheDirectoryRecovers(t *testing.T) {
+	cl := newCluster(t)
+	a := cl.join("a", directory.KindApplication)
+	b := cl.join("b", directory.KindApplication)
+	at := attrs(engine.Collocated | engine.WriteActiveReplica)
+	ha, err := a.Open(bg, "ck", at, rwc)
+	require.NoError(t, err)
+	hb, err := b.Open(bg, "ck", at, rwc)
+	require.NoError(t, err)
+	require.NoError(t, ha.SetActiveReplica(bg))
+	_, err = ha.CreateSection(bg, []byte("s"), engine.Never, []byte("v1"))
+	require.NoError(t, err)
+
+	var mu sync.Mutex
+	failures, calls := 3, 0
+	real := a.resync
+	a.resync = func(ctx context.Context) error {
+		mu.Lock()
+		calls++
+		fail := calls <= failures
+		mu.Unlock()
+		if fail {
+			return fmt.Errorf("%w: the directory does not answer (injected)", directory.ErrUnavailable)
+		}
+		return real(ctx)
+	}
+	id, err := a.dir.Lookup(bg, []byte("ck"))
+	require.NoError(t, err)
+	a.fence() // as when renewals fail for two thirds of the lease; the next one succeeds
+	rep, _ := a.ckptFor(id).localActive()
+	require.Nil(t, rep, "fenced: not active")
+
+	// Calls on the member's own handle (a call forwarded from another member would make it read
+	// the entry itself).
+	require.Eventually(t, func() bool {
+		return ha.Overwrite(bg, []byte("s"), []byte("v2")) == nil
+	}, 15*time.Second, 20*time.Millisecond, "the active serves again")
+	require.Equal(t, "v2", read(t, hb, "s"))
+	require.Equal(t, "a", cl.activeOf(b, "ck"), "the same member, not a takeover")
+	mu.Lock()
+	defer mu.Unlock()
+	require.Greater(t, calls, failures, "the directory was read again after each failure")
 }

@@ -71,10 +71,14 @@ type Member struct {
 	slotLock *os.File
 	reps     *engine.Replicas
 
-	ctx       context.Context // ends at Close
-	cancel    context.CancelFunc
-	closed    atomic.Bool
-	fenced    atomic.Bool // the lease could not be renewed: no active role until it is again
+	ctx     context.Context // ends at Close
+	cancel  context.CancelFunc
+	closed  atomic.Bool
+	fenced  atomic.Bool   // the lease could not be renewed: no active role until it is again
+	resumes atomic.Uint64 // counts the ends of fences; a resume gives up when a newer one starts
+	// resync reads the directory and takes back this member's roles (reconcileAll; tests wrap
+	// it to make the directory fail).
+	resync    func(context.Context) error
 	handleSeq atomic.Uint64
 	workers   sync.WaitGroup
 
@@ -112,6 +116,7 @@ func Join(ctx context.Context, o Options) (*Member, error) {
 		m.log = slog.New(slog.DiscardHandler)
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m.resync = m.reconcileAll
 	if err := m.start(ctx, o.Conn, o.KVReplicas); err != nil {
 		m.shutdown()
 		return nil, err
@@ -315,7 +320,8 @@ func (m *Member) keepLease() {
 			lastOK = time.Now()
 			if m.fenced.Swap(false) {
 				m.log.Warn("lease renewed: serving again")
-				go m.reconcileAll(m.ctx)
+				m.workers.Add(1)
+				go m.resume(m.resumes.Add(1))
 			}
 		case errors.Is(err, directory.ErrNameTaken):
 			m.log.Error("another process took this member's name: stopping all active roles", "err", err)
@@ -328,6 +334,34 @@ func (m *Member) keepLease() {
 		}
 	}
 }
+
+// resume takes back this member's roles after a fence ended. While it has not, the checkpoints it
+// is named active for have no active, and no other member may take over (its lease is alive): so
+// it keeps reading the directory while that fails, until it is fenced again (the next renewal
+// resumes anew) or closes.
+func (m *Member) resume(n uint64) {
+	defer m.workers.Done()
+	wait := 50 * time.Millisecond
+	for {
+		ctx, cancel := context.WithTimeout(m.ctx, resumeTimeout)
+		err := m.resync(ctx)
+		cancel()
+		if err == nil || m.ctx.Err() != nil || m.fenced.Load() || m.resumes.Load() != n {
+			return
+		}
+		m.log.Warn("reading the directory after the lease came back: trying again", "err", err)
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
+// resumeTimeout bounds one reading of the directory by resume: a request JetStream never answers
+// must not stop the retries.
+const resumeTimeout = 10 * time.Second
 
 // fence gives up every active role.
 func (m *Member) fence() {
