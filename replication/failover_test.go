@@ -99,14 +99,7 @@ func TestRestartedReplicaCatchesUp(t *testing.T) {
 // TestDistributedNotificationsReachOtherMembers: every subscribed handle on every member hears about
 // a change, except the handle that made it.
 func TestDistributedNotificationsReachOtherMembers(t *testing.T) {
-	cl := newCluster(t)
-	a := cl.join("a", directory.KindApplication)
-	b := cl.join("b", directory.KindApplication)
-	at := attrs(engine.Distributed | engine.WriteAllReplicas)
-	ha, err := a.Open(bg, "hot", at, rwc)
-	require.NoError(t, err)
-	hb, err := b.Open(bg, "hot", at, rwc)
-	require.NoError(t, err)
+	_, _, b, ha, hb := twoApps(t, "hot", engine.Distributed|engine.WriteAllReplicas)
 	var mu sync.Mutex
 	got := map[string][]string{}
 	for name, h := range map[string]engine.Checkpoint{"a": ha, "b": hb} {
@@ -116,7 +109,7 @@ func TestDistributedNotificationsReachOtherMembers(t *testing.T) {
 			got[name] = append(got[name], string(u.Elements[0].Data))
 		}))
 	}
-	_, err = ha.CreateSection(bg, []byte("s"), engine.Never, nil)
+	_, err := ha.CreateSection(bg, []byte("s"), engine.Never, nil)
 	require.NoError(t, err)
 	// b's replica must be in place before the writes it should hear of.
 	require.Eventually(t, func() bool { return replicaContent(t, b, "hot") != "no replica" }, 10*time.Second, 10*time.Millisecond)
@@ -393,16 +386,9 @@ func TestCallsKeepNoneOfTheCallersBuffers(t *testing.T) {
 // member's lease is alive: it must keep reading until it can, or the checkpoint has no active for
 // good.
 func TestAFencedActiveTakesItsRoleBackWhenTheDirectoryRecovers(t *testing.T) {
-	cl := newCluster(t)
-	a := cl.join("a", directory.KindApplication)
-	b := cl.join("b", directory.KindApplication)
-	at := attrs(engine.Collocated | engine.WriteActiveReplica)
-	ha, err := a.Open(bg, "ck", at, rwc)
-	require.NoError(t, err)
-	hb, err := b.Open(bg, "ck", at, rwc)
-	require.NoError(t, err)
+	cl, a, b, ha, hb := twoApps(t, "ck", engine.Collocated|engine.WriteActiveReplica)
 	require.NoError(t, ha.SetActiveReplica(bg))
-	_, err = ha.CreateSection(bg, []byte("s"), engine.Never, []byte("v1"))
+	_, err := ha.CreateSection(bg, []byte("s"), engine.Never, []byte("v1"))
 	require.NoError(t, err)
 
 	var mu sync.Mutex

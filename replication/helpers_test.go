@@ -143,3 +143,17 @@ func freePort(t *testing.T) int {
 }
 
 var _ = directory.KindServer
+
+// twoApps starts a cluster with two application members, a and b, each with a handle on the
+// checkpoint name (created with flags).
+func twoApps(t *testing.T, name string, flags engine.CreationFlags) (cl *cluster, a, b *Member, ha, hb engine.Checkpoint) {
+	cl = newCluster(t)
+	a = cl.join("a", directory.KindApplication)
+	b = cl.join("b", directory.KindApplication)
+	var err error
+	ha, err = a.Open(bg, name, attrs(flags), rwc)
+	require.NoError(t, err)
+	hb, err = b.Open(bg, name, attrs(flags), rwc)
+	require.NoError(t, err)
+	return cl, a, b, ha, hb
+}
