@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -391,15 +392,11 @@ func TestAFencedActiveTakesItsRoleBackWhenTheDirectoryRecovers(t *testing.T) {
 	_, err := ha.CreateSection(bg, []byte("s"), engine.Never, []byte("v1"))
 	require.NoError(t, err)
 
-	var mu sync.Mutex
-	failures, calls := 3, 0
+	const failures = 3
+	var calls atomic.Int32
 	real := a.resync
 	a.resync = func(ctx context.Context) error {
-		mu.Lock()
-		calls++
-		fail := calls <= failures
-		mu.Unlock()
-		if fail {
+		if calls.Add(1) <= failures {
 			return fmt.Errorf("%w: the directory does not answer (injected)", directory.ErrUnavailable)
 		}
 		return real(ctx)
@@ -417,7 +414,5 @@ func TestAFencedActiveTakesItsRoleBackWhenTheDirectoryRecovers(t *testing.T) {
 	}, 15*time.Second, 20*time.Millisecond, "the active serves again")
 	require.Equal(t, "v2", read(t, hb, "s"))
 	require.Equal(t, "a", cl.activeOf(b, "ck"), "the same member, not a takeover")
-	mu.Lock()
-	defer mu.Unlock()
-	require.Greater(t, calls, failures, "the directory was read again after each failure")
+	require.Greater(t, calls.Load(), int32(failures), "the directory was read again after each failure")
 }

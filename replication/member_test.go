@@ -59,14 +59,8 @@ func TestNonCollocatedGoesToServersAndEveryReplicaIsIdentical(t *testing.T) {
 }
 
 func TestSecondOpenerOfANonCollocatedCheckpointForwardsToTheActive(t *testing.T) {
-	cl := newCluster(t)
-	a := cl.join("a", directory.KindApplication)
-	b := cl.join("b", directory.KindApplication)
-	ha, err := a.Open(bg, "ck", attrs(engine.WriteActiveReplica), rwc)
-	require.NoError(t, err)
-	hb, err := b.Open(bg, "ck", attrs(engine.WriteActiveReplica), rwc)
-	require.NoError(t, err)
-	_, err = hb.CreateSection(bg, nil, engine.Never, []byte("from b"))
+	_, _, b, ha, hb := twoApps(t, "ck", engine.WriteActiveReplica)
+	_, err := hb.CreateSection(bg, nil, engine.Never, []byte("from b"))
 	require.NoError(t, err)
 	require.Equal(t, "from b", read(t, ha, "generatedSection0\x00"))
 	_, err = b.Open(bg, "ck", attrs(engine.WriteAllReplicas), rwc)
