@@ -77,6 +77,26 @@ else
   bad "the installed core was not the one loaded"
 fi
 
+# The README's own commands, verbatim: install under $HOME/.local, build its C program with its
+# pkg-config line, run the program with nothing else set (no LD_LIBRARY_PATH).
+readme_home=$tmp/home
+mkdir -p "$readme_home" "$tmp/readme"
+awk '/^```c$/{f=1;next}/^```$/{f=0}f' README.md >"$tmp/readme/prog.c"
+install_line=$(grep -m1 '^    make install PREFIX=' README.md | sed 's/^    //')
+cc_line=$(grep -m1 '^    cc prog.c ' README.md | sed 's/^    //')
+if [ -n "$install_line" ] && [ -n "$cc_line" ] &&
+   HOME=$readme_home MAKEFLAGS="BUILD=$BUILD" bash -c "$install_line" >"$tmp/readme.log" 2>&1 &&
+   (cd "$tmp/readme" && HOME=$readme_home CC=$CC bash -c "$cc_line") >>"$tmp/readme.log" 2>&1; then
+  ok "README: '$install_line' and '$cc_line'"
+  out=$(cd "$tmp/readme" && env -u LD_LIBRARY_PATH CLCKPT_DATA_DIR=$tmp/readme/data CLCKPT_NODE=readme \
+        timeout 60 ./a.out 2>&1)
+  [ "$out" = "seq = 42" ] && ok "README: the program built that way runs and prints 'seq = 42'" ||
+    bad "README: the program built that way printed '$out'"
+else
+  bad "README: the install and build commands (install: '$install_line', build: '$cc_line')"
+  sed 's/^/    /' "$tmp/readme.log"
+fi
+
 # Exports: the API's own names and the version node, nothing else (programs define globals such as
 # seq and ckpt_handle). nm shows versioned names as name@@NODE.
 exports() { nm -D --defined-only "$1" | awk '{print $NF}' | sed 's/@.*//' | sort -u; }
