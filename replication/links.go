@@ -22,7 +22,8 @@ import (
 // The follower acknowledges on the link the op came on. Nothing in the protocol depends on the path:
 // ops carry their epoch and position, a follower acknowledges a gap as one, and the stream resends.
 //
-// links.mu is a leaf lock: sendOp runs under active.mu (from Emit, under the replica's lock too).
+// links.mu is a leaf lock: sendOp runs under active.mu (from Emit, under the replica's lock too),
+// and never waits for the peer (oplink.Link.Send queues what the kernel does not take at once).
 
 // linkRetry is the least time between two dials of the same peer.
 const linkRetry = time.Second

@@ -6,8 +6,9 @@
 //
 // Lock order: Member.mu, then ckpt.mu, then active.mu, then stream.mu; engine.Replica locks are
 // taken after all of these (an active's sink runs under the replica's lock and takes only active.mu
-// and stream.mu, which never wait for a replica lock). links.mu and an oplink writer's lock are
-// leaves: taken last, never held while taking another.
+// and stream.mu, which never wait for a replica lock). links.mu and an oplink link's send locks are
+// leaves: taken last, never held while taking another, and never held while waiting for the network
+// (a send writes what the kernel takes at once and queues the rest for the link's writer goroutine).
 package replication
 
 import (

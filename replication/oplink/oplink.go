@@ -240,6 +240,7 @@ func proof(key, hello, name []byte) []byte {
 // BENCHMARKS.md); the link's reader goroutine reads the replies nobody collects (Nudge).
 type Link struct {
 	c       net.Conn
+	out     *outbox // the write side of the TCP connection, under TLS if any
 	w       *writer
 	onReply func([]byte)
 	onClose func(error)
@@ -274,11 +275,12 @@ func Dial(a Address, from string, timeout time.Duration, onReply func([]byte), o
 		return nil, fmt.Errorf("oplink: %w", err)
 	}
 	noDelay(raw)
-	c := raw
+	out := newOutbox(raw) // blocking until the handshake is done
+	var c net.Conn = out
 	_ = c.SetDeadline(time.Now().Add(timeout))
 	if a.Fingerprint != "" {
 		want := a.Fingerprint
-		tc := tls.Client(raw, &tls.Config{
+		tc := tls.Client(out, &tls.Config{
 			MinVersion: tls.VersionTLS13,
 			// The certificate is self-signed: it is trusted because its fingerprint is the one the
 			// listener published in the directory, not because of a CA.
@@ -301,8 +303,9 @@ func Dial(a Address, from string, timeout time.Duration, onReply func([]byte), o
 		return nil, err
 	}
 	_ = c.SetDeadline(time.Time{})
-	l := &Link{c: c, w: &writer{c: c}, onReply: onReply, onClose: onClose, in: make([]byte, 4096),
+	l := &Link{c: c, out: out, w: &writer{c: c}, onReply: onReply, onClose: onClose, in: make([]byte, 4096),
 		nudge: make(chan struct{}, 1), closing: make(chan struct{}), done: make(chan struct{})}
+	out.start(func(error) { l.Close() })
 	go l.readReplies()
 	return l, nil
 }
@@ -329,18 +332,21 @@ func join(c net.Conn, key []byte, from string) error {
 	return nil
 }
 
-// Send writes one frame on the calling goroutine. It fails if the link is down or the frame could
-// not be written within timeout (a peer that stopped reading): the link is then closed, since a
-// partly written frame cannot be taken back. The reply is read by the next Collect, or by the reader
-// goroutine after a Nudge: a sender that will not collect nudges.
+// Send sends one frame and never waits for the peer: what the kernel takes at once is written on
+// the calling goroutine, the rest is queued for the link's writer goroutine (outbox). It fails if the
+// link is down or the queue is full (QueueLimit); a frame the peer does not take within timeout
+// once queued closes the link, since a partly written frame cannot be taken back. The reply is read
+// by the next Collect, or by the reader goroutine after a Nudge: a sender that will not collect
+// nudges.
 func (l *Link) Send(frame []byte, timeout time.Duration) error {
 	select {
 	case <-l.done:
 		return errDown
 	default:
 	}
+	l.out.setStall(timeout)
 	l.owed.Add(1) // before the write: the reply may be read as soon as the frame is out
-	if err := l.w.send(frame, timeout); err != nil {
+	if err := l.w.send(frame, 0); err != nil {
 		l.Close()
 		return err
 	}

@@ -221,6 +221,60 @@ func TestAStalledPeerFailsTheSendInsteadOfBlockingIt(t *testing.T) {
 	require.Error(t, link.Send([]byte("x"), time.Second), "and the link is down after it")
 }
 
+// TestSendsToAStalledPeerDoNotWait: a peer that accepts and then stops reading. Sends return at
+// once (the bytes the kernel does not take wait in the link's queue for its writer goroutine), even
+// with a stall time of an hour; the send that would queue more than QueueLimit fails and the link
+// goes down.
+func TestSendsToAStalledPeerDoNotWait(t *testing.T) {
+	for _, useTLS := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tls=%v", useTLS), func(t *testing.T) {
+			stalled := make(chan struct{})
+			l, err := Listen("127.0.0.1:0", useTLS, func(string, []byte) []byte {
+				<-stalled // the first frame stops the listener's reading
+				return nil
+			}, nil)
+			require.NoError(t, err)
+			t.Cleanup(func() { close(stalled); l.Close() })
+			down := make(chan error, 1)
+			link, err := Dial(l.Address(""), "m1", time.Second, func([]byte) {}, func(err error) { down <- err })
+			require.NoError(t, err)
+			defer link.Close()
+			frame := make([]byte, 1<<20)
+			sent := make(chan error, 1)
+			go func() {
+				// Twice what the kernel buffers of a loopback connection hold at most (16 MiB), and
+				// less than the queue can take beyond them.
+				for range QueueLimit>>20 - 1 {
+					if err := link.Send(frame, time.Hour); err != nil {
+						sent <- err
+						return
+					}
+				}
+				sent <- nil
+			}()
+			select {
+			case err := <-sent:
+				require.NoError(t, err)
+			case <-time.After(time.Minute):
+				t.Fatal("sends to a stalled peer waited for it")
+			}
+			var err2 error
+			for range 64 {
+				if err2 = link.Send(frame, time.Hour); err2 != nil {
+					break
+				}
+			}
+			require.ErrorIs(t, err2, ErrQueueFull, "the queue is bounded")
+			select {
+			case <-down:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the link did not go down")
+			}
+			require.Error(t, link.Send([]byte("x"), time.Second))
+		})
+	}
+}
+
 // fakeListener accepts one link, plays the listener's handshake (any key passes), then hands the
 // connection to then; it returns the address to dial.
 func fakeListener(t *testing.T, then func(c net.Conn)) Address {
