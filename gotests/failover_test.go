@@ -1,6 +1,7 @@
 package gotests
 
 import (
+	"slices"
 	"strconv"
 	"syscall"
 	"testing"
@@ -149,7 +150,10 @@ func TestNATSCutAndRestored(t *testing.T) {
 		at := ackedCount(w)
 		srv.kill9()
 		if k == 0 {
-			time.Sleep(2 * time.Second) // longer than the lease: every member loses it
+			// The server stays down until every member has given up its lease (fenced itself).
+			for _, p := range append(slices.Clone(members), writers...) {
+				p.waitLog(`msg="lease not renewed`, time.Minute)
+			}
 		}
 		srv = natsServer(t, dir+"/nats", port)
 		t.Logf("NATS server killed after %d acknowledged writes, restarted", at)

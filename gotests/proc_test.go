@@ -172,6 +172,16 @@ func (p *proc) matching(re string) []string {
 	return out
 }
 
+// waitLog waits until the process's log (its stderr, where members log) has a line matching re.
+func (p *proc) waitLog(re string, timeout time.Duration) {
+	p.t.Helper()
+	rx := regexp.MustCompile(re)
+	require.Eventually(p.t, func() bool {
+		b, err := os.ReadFile(p.log)
+		return err == nil && rx.Match(b)
+	}, timeout, 20*time.Millisecond, "%s: no log line matching %q", p.name, re)
+}
+
 func (p *proc) signal(sig syscall.Signal) { require.NoError(p.t, p.cmd.Process.Signal(sig)) }
 
 // kill9 kills the process with SIGKILL and waits for it.

@@ -748,14 +748,19 @@ func (m *Member) onAck(msg *nats.Msg) {
 	if len(msg.Data) == 0 && msg.Header.Get("Status") == "503" {
 		return // "no responders": an op went to a follower that is gone; its stream times out
 	}
-	m.onAckData(msg.Data)
+	m.onAckData(msg.Data, "")
 }
 
-// onAckData routes an encoded acknowledgement (from NATS or a link) to its stream.
-func (m *Member) onAckData(data []byte) {
+// onAckData routes an encoded acknowledgement (from NATS, or from a link to the member peer) to its
+// stream. An acknowledgement on a link speaks for the link's peer only.
+func (m *Member) onAckData(data []byte, peer string) {
 	ack, err := wire.DecodeAckMsg(data)
 	if err != nil {
 		m.log.Warn("bad ack", "err", err)
+		return
+	}
+	if peer != "" && ack.From != peer {
+		m.log.Warn("acknowledgement on a link for another member: refused", "link", peer, "from", ack.From)
 		return
 	}
 	m.mu.Lock()

@@ -29,7 +29,7 @@ func (m *Member) copyPath(member string) (copyPath, error) {
 	if addr, ok := m.links.address(member); ok {
 		l, err := oplink.Dial(addr, m.name, m.cfg.AckTimeout, func([]byte) {}, nil) // (replies: Next)
 		if err == nil {
-			return &linkPath{l: l, timeout: 10 * m.cfg.AckTimeout}, nil
+			return &linkPath{l: l, peer: member, timeout: 10 * m.cfg.AckTimeout}, nil
 		}
 		m.log.Debug("copy: no link, through NATS", "to", member, "err", err)
 	}
@@ -74,6 +74,7 @@ func (p *natsPath) close()          { _ = p.sub.Unsubscribe() }
 // linkPath writes the messages on a link dialed for the copy and reads the acknowledgements itself.
 type linkPath struct {
 	l       *oplink.Link
+	peer    string
 	timeout time.Duration // of one write
 }
 
@@ -89,7 +90,11 @@ func (p *linkPath) next(wait time.Duration) (*wire.AckMsg, error) {
 	case len(frame) == 0:
 		return nil, errors.New("the follower could not read a copy message")
 	}
-	return wire.DecodeAckMsg(frame)
+	ack, err := wire.DecodeAckMsg(frame)
+	if err == nil && ack.From != p.peer {
+		err = fmt.Errorf("an acknowledgement on the copy's link to %s says it is from %s", p.peer, ack.From)
+	}
+	return ack, err
 }
 
 func (p *linkPath) maxMessage() int { return 2 * snapshotBatchMax } // no server limit on a link

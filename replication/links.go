@@ -22,7 +22,8 @@ import (
 // The follower acknowledges on the link the op came on. Nothing in the protocol depends on the path:
 // ops carry their epoch and position, a follower acknowledges a gap as one, and the stream resends.
 //
-// links.mu is a leaf lock: sendOp runs under active.mu (from Emit, under the replica's lock too).
+// links.mu is a leaf lock: sendOp runs under active.mu (from Emit, under the replica's lock too),
+// and never waits for the peer (oplink.Link.Send queues what the kernel does not take at once).
 
 // linkRetry is the least time between two dials of the same peer.
 const linkRetry = time.Second
@@ -128,7 +129,7 @@ func (ls *links) get(peer string) *oplink.Link {
 
 func (ls *links) dial(peer string, p *peerLink) {
 	m := ls.m
-	l, err := oplink.Dial(p.addr, m.name, m.cfg.AckTimeout, m.onAckData, func(err error) {
+	l, err := oplink.Dial(p.addr, m.name, m.cfg.AckTimeout, func(frame []byte) { m.onAckData(frame, peer) }, func(err error) {
 		ls.mu.Lock()
 		if p.link != nil && isDown(p.link) { // Done is closed before this runs
 			p.link = nil
@@ -240,18 +241,64 @@ func (m *Member) opSubject(member string) string {
 // OpsSent counts the ops this member sent to followers, on links and through NATS.
 func (m *Member) OpsSent() (onLinks, onNATS uint64) { return m.opsOnLinks.Load(), m.opsOnNATS.Load() }
 
-// onLinkFrame takes an op, or a piece of a snapshot, that came on a link and returns the
-// acknowledgement, which goes back on it.
+// onLinkFrame takes an op, or a piece of a snapshot, that came on a link from the member named from
+// (authenticated by the link's handshake) and returns the acknowledgement, which goes back on it.
 func (m *Member) onLinkFrame(from string, frame []byte) []byte {
 	var reply []byte
 	send := func(ack wire.AckMsg) {
 		ack.From = m.name
 		reply = ack.Encode(nil)
 	}
-	if k, err := wire.Peek(frame); err == nil && k == wire.KindSnapshot {
+	id, epoch, err := wire.Stamp(frame)
+	if err != nil {
+		m.log.Warn("bad frame on a link", "from", from, "err", err)
+		return nil
+	}
+	k, _ := wire.Peek(frame)
+	if status, ok := m.fromActive(from, id, epoch, k == wire.KindSnapshot); !ok {
+		if status != 0 {
+			send(wire.AckMsg{Ckpt: id, Status: status})
+		}
+		return reply
+	}
+	if k == wire.KindSnapshot {
 		m.snapshotPiece(frame, send) // the frame is a buffer of its own (oplink.Handler)
 	} else {
 		m.applyOp(frame, send)
 	}
 	return reply
+}
+
+// fromActive checks that a link's peer, from, is the active of the checkpoint in the epoch its op or
+// snapshot carries: a member that can dial links (every member can: the keys are in the directory)
+// cannot pass for another. The entry is read again when this member's copy is older than that epoch.
+// A frame of an older epoch is answered stale (its sender was deposed); one whose epoch no entry
+// read here confirms is answered as a gap, which makes a true active ask where the replica is and
+// send again; one that names another member as the active is refused with no answer (status 0).
+func (m *Member) fromActive(from string, id, epoch uint64, snapshot bool) (wire.AckStatus, bool) {
+	var c *ckpt
+	if snapshot {
+		c = m.ckptFor(id) // a copy may bring a replica this member does not hold yet
+	} else {
+		m.mu.Lock()
+		c = m.ckpts[id]
+		m.mu.Unlock()
+		if c == nil {
+			return 0, true // nothing here to change: the op is answered "no replica"
+		}
+	}
+	e, err := c.current(m.ctx)
+	if err == nil && e.Epoch < epoch {
+		e, err = c.refresh(m.ctx)
+	}
+	switch {
+	case err != nil || e.Epoch < epoch:
+		return wire.AckGap, false
+	case e.Epoch > epoch:
+		return wire.AckStale, false
+	case e.Active != from:
+		m.log.Warn("link frame from a member that is not the active: refused", "from", from, "active", e.Active, "checkpoint", c.name())
+		return 0, false
+	}
+	return 0, true
 }

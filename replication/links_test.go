@@ -192,10 +192,21 @@ func TestAnOutsiderCannotWriteThroughALink(t *testing.T) {
 	require.Equal(t, before, replicaContent(t, victim, "ck"), "nothing changed")
 	require.Equal(t, "9", read(t, h, "s"))
 
-	// The same frame from a dialer that has the key is applied: the refusals above are what kept
-	// it out.
+	// A member that has the key (every member can read it) but is not the active: refused, with
+	// no acknowledgement.
 	acked := make(chan []byte, 1)
-	l, err := oplink.Dial(addr, "s1", time.Second, func(f []byte) { acked <- append([]byte(nil), f...) }, nil)
+	l, err := oplink.Dial(addr, "app", time.Second, func(f []byte) { acked <- append([]byte(nil), f...) }, nil)
+	require.NoError(t, err)
+	require.NoError(t, l.Send(forged, time.Second))
+	reply, err := l.Next(10 * time.Second)
+	require.NoError(t, err)
+	require.NotNil(t, reply, "the frame was handled")
+	require.Empty(t, reply, "and answered with nothing")
+	l.Close()
+	require.Equal(t, before, replicaContent(t, victim, "ck"), "nothing changed")
+
+	// The same frame from the active's name is applied: the refusals above are what kept it out.
+	l, err = oplink.Dial(addr, e.Active, time.Second, func(f []byte) { acked <- append([]byte(nil), f...) }, nil)
 	require.NoError(t, err)
 	defer l.Close()
 	require.NoError(t, l.Send(forged, time.Second))
@@ -204,4 +215,32 @@ func TestAnOutsiderCannotWriteThroughALink(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, wire.AckOK, ack.Status)
 	require.Contains(t, replicaContent(t, victim, "ck"), fmt.Sprintf("s=%x;", "forged"))
+}
+
+// TestAnAcknowledgementOnALinkSpeaksForItsPeerOnly: an acknowledgement read on the link to one member
+// that says it is from another is dropped; the same one on the link to the member it names counts.
+func TestAnAcknowledgementOnALinkSpeaksForItsPeerOnly(t *testing.T) {
+	cl, app, h, id := serversAndWriter(t)
+	writeAll(t, cl, h, 0, 10)
+	e, err := app.dir.Get(bg, id)
+	require.NoError(t, err)
+	active := cl.members[e.Active]
+	follower := "s1"
+	if e.Active == "s1" {
+		follower = "s2"
+	}
+	c := active.ckptFor(id)
+	acked := func() uint64 {
+		a := c.handingOver()
+		require.NotNil(t, a)
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.streams[follower].acked
+	}
+	before := acked()
+	forged := (&wire.AckMsg{From: follower, Ckpt: id, Epoch: e.Epoch, LSN: before + 100, Status: wire.AckOK}).Encode(nil)
+	active.onAckData(forged, "app")
+	require.Equal(t, before, acked(), "an acknowledgement for the follower, on another member's link, is dropped")
+	active.onAckData(forged, follower)
+	require.Equal(t, before+100, acked(), "on the follower's own link it counts")
 }

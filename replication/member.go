@@ -6,8 +6,9 @@
 //
 // Lock order: Member.mu, then ckpt.mu, then active.mu, then stream.mu; engine.Replica locks are
 // taken after all of these (an active's sink runs under the replica's lock and takes only active.mu
-// and stream.mu, which never wait for a replica lock). links.mu and an oplink writer's lock are
-// leaves: taken last, never held while taking another.
+// and stream.mu, which never wait for a replica lock). links.mu and an oplink link's send locks are
+// leaves: taken last, never held while taking another, and never held while waiting for the network
+// (a send writes what the kernel takes at once and queues the rest for the link's writer goroutine).
 package replication
 
 import (
@@ -30,6 +31,7 @@ import (
 
 	"github.com/clckpt/libclckpt/config"
 	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/engine/clock"
 	"github.com/clckpt/libclckpt/engine/store"
 	"github.com/clckpt/libclckpt/internal/privdir"
 	"github.com/clckpt/libclckpt/replication/directory"
@@ -52,6 +54,9 @@ type Options struct {
 	// LinkTLS makes the direct op links use TLS even when Config's NATS settings do not say TLS
 	// (clckpt serve: its clients use TLS to reach it, its own connection is in-process).
 	LinkTLS bool
+	// Clock times the lease's renewals and the self-fencing deadline (nil: real time; tests pass a
+	// clock.Fake).
+	Clock clock.Clock
 }
 
 // Member is one process's part of the checkpoint service. It implements engine.Service.
@@ -78,7 +83,11 @@ type Member struct {
 	resumes atomic.Uint64 // counts the ends of fences; a resume gives up when a newer one starts
 	// resync reads the directory and takes back this member's roles (reconcileAll; tests wrap
 	// it to make the directory fail).
-	resync    func(context.Context) error
+	resync func(context.Context) error
+	// renew rewrites the lease once (renewLease; tests replace it to stall the directory).
+	renew     func(context.Context) error
+	clock     clock.Clock
+	lease     leaseGuard
 	handleSeq atomic.Uint64
 	workers   sync.WaitGroup
 
@@ -116,7 +125,10 @@ func Join(ctx context.Context, o Options) (*Member, error) {
 		m.log = slog.New(slog.DiscardHandler)
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
-	m.resync = m.reconcileAll
+	m.resync, m.renew, m.clock = m.reconcileAll, m.renewLease, o.Clock
+	if m.clock == nil {
+		m.clock = clock.Real{}
+	}
 	if err := m.start(ctx, o.Conn, o.KVReplicas); err != nil {
 		m.shutdown()
 		return nil, err
@@ -280,9 +292,11 @@ func (m *Member) register(ctx context.Context) error {
 		_, _ = rand.Read(b[:])
 		m.incarnation = hex.EncodeToString(b[:])
 	}
+	sent := m.clock.Now()
 	if err := m.dir.Register(ctx, m.info(), string(previous)); err != nil {
 		return fmt.Errorf("%w: %w", engine.ErrTryAgain, err)
 	}
+	m.lease.registered = sent
 	if err := os.WriteFile(path, []byte(m.incarnation), 0o600); err != nil {
 		return fmt.Errorf("%w: %w", engine.ErrStorage, err)
 	}
@@ -294,44 +308,123 @@ func (m *Member) info() directory.MemberInfo {
 		LinkAddr: m.linkAddr.Addr, LinkKey: m.linkAddr.Key, LinkCert: m.linkAddr.Fingerprint}
 }
 
-// keepLease renews the lease every third of its length. When renewals fail for two thirds of it,
-// the member fences itself (gives up every active role) before others can declare it dead; when a
-// renewal succeeds again, it reconciles with the directory.
+// leaseGuard is the self-fencing deadline: the member serves as an active replica only until
+// Lease - fenceMargin after sending the last renewal of its lease that succeeded.
+type leaseGuard struct {
+	registered time.Time // when the registration that succeeded was sent (Join)
+
+	mu       sync.Mutex  // held while fencing and while a renewal lifts a fence: they do not interleave
+	timer    clock.Timer // fences at deadline
+	deadline time.Time
+	gen      uint64 // counts renewals: a timer of an older one does nothing
+}
+
+// fenceMargin is how long before its lease can run out a member that could not renew it stops
+// serving: the KV store ages a lease from when it stored the renewal, which is after the member sent
+// it, so the lease lives at least Lease past the send; the margin covers the time other members take
+// to see an expiry and clocks that run at slightly different rates.
+func (m *Member) fenceMargin() time.Duration { return m.cfg.Lease / 3 }
+
+// renewLease rewrites the lease once, taking it again if it ran out.
+func (m *Member) renewLease(ctx context.Context) error {
+	err := m.dir.Refresh(ctx, m.info())
+	if errors.Is(err, directory.ErrNotFound) { // it ran out: take it again
+		err = m.dir.Register(ctx, m.info(), m.incarnation)
+	}
+	return err
+}
+
+// keepLease renews the lease every third of its length, each attempt bounded by a third. The fence
+// does not wait for a failed attempt: a timer gives up every active role at Lease - fenceMargin
+// after the send of the last renewal that succeeded (leaseRenewed), before anyone can see the lease
+// expire; when a renewal succeeds again, the member reconciles with the directory.
 func (m *Member) keepLease() {
 	defer m.workers.Done()
 	every := m.cfg.Lease / 3
-	t := time.NewTicker(every)
-	defer t.Stop()
-	lastOK := time.Now()
+	tick := make(chan struct{}, 1)
+	var next clock.Timer
+	defer func() {
+		next.Stop()
+		m.lease.mu.Lock()
+		if m.lease.timer != nil {
+			m.lease.timer.Stop()
+		}
+		m.lease.gen++
+		m.lease.mu.Unlock()
+	}()
+	schedule := func() clock.Timer {
+		return m.clock.AfterFunc(every, func() {
+			select {
+			case tick <- struct{}{}:
+			default: // an attempt is still waiting: the next one follows it at once
+			}
+		})
+	}
+	m.leaseRenewed(m.lease.registered)
+	next = schedule()
 	for {
 		select {
 		case <-m.ctx.Done():
 			return
-		case <-t.C:
+		case <-tick:
 		}
+		next = schedule() // a third after this attempt's start, however long it takes
+		sent := m.clock.Now()
 		ctx, cancel := context.WithTimeout(m.ctx, every)
-		err := m.dir.Refresh(ctx, m.info())
-		if errors.Is(err, directory.ErrNotFound) { // it ran out: take it again
-			err = m.dir.Register(ctx, m.info(), m.incarnation)
-		}
+		err := m.renew(ctx)
 		cancel()
 		switch {
 		case err == nil:
-			lastOK = time.Now()
-			if m.fenced.Swap(false) {
-				m.log.Warn("lease renewed: serving again")
-				m.workers.Add(1)
-				go m.resume(m.resumes.Add(1))
-			}
+			m.leaseRenewed(sent)
 		case errors.Is(err, directory.ErrNameTaken):
 			m.log.Error("another process took this member's name: stopping all active roles", "err", err)
-			m.fence()
-		case time.Since(lastOK) > 2*m.cfg.Lease/3:
-			if !m.fenced.Load() {
-				m.log.Warn("lease not renewed: giving up active roles until it is", "err", err)
-				m.fence()
-			}
+			m.lease.mu.Lock()
+			m.lease.gen++ // no renewal of this lease counts any more
+			m.fenceLocked()
+			m.lease.mu.Unlock()
+		default:
+			m.log.Debug("renewing the lease", "err", err)
 		}
+	}
+}
+
+// leaseRenewed moves the fencing deadline to Lease - fenceMargin after sent, the send time of a
+// renewal that succeeded, and lifts a fence if that deadline is still ahead.
+func (m *Member) leaseRenewed(sent time.Time) {
+	g := &m.lease
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.gen++
+	gen := g.gen
+	if g.timer != nil {
+		g.timer.Stop()
+	}
+	g.deadline = sent.Add(m.cfg.Lease - m.fenceMargin())
+	left := g.deadline.Sub(m.clock.Now())
+	if left <= 0 {
+		// The renewal took so long that its lease is already within the margin: it lifts no fence.
+		m.fenceLocked()
+		return
+	}
+	g.timer = m.clock.AfterFunc(left, func() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if g.gen == gen && !m.closed.Load() {
+			m.fenceLocked()
+		}
+	})
+	if m.fenced.Swap(false) {
+		m.log.Warn("lease renewed: serving again")
+		m.workers.Add(1)
+		go m.resume(m.resumes.Add(1))
+	}
+}
+
+// fenceLocked fences the member unless it is already; m.lease.mu is held.
+func (m *Member) fenceLocked() {
+	if !m.fenced.Load() {
+		m.log.Warn("lease not renewed: giving up active roles until it is", "deadline", m.lease.deadline, "margin", m.fenceMargin())
+		m.fence()
 	}
 }
 

@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/clckpt/libclckpt/config"
 	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/engine/clock"
 	"github.com/clckpt/libclckpt/replication/directory"
 )
 
@@ -138,4 +140,75 @@ func TestDestroyedCheckpointsLeaveNothingBehind(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return maps.Equal(before, held()) }, 10*time.Second, 20*time.Millisecond,
 		"tables before %v, now %v", before, held())
+}
+
+// TestAMemberFencesItselfAMarginBeforeItsLeaseCanExpire drives the lease on a fake clock with
+// renewals that the test answers (a directory that is slow, then stalls). The member stops serving
+// Lease - Lease/3 after SENDING the last renewal that succeeded (however long the answer took), so a
+// third of the lease before anyone can see it expire, and a renewal that succeeds within that
+// deadline lifts the fence while one that returns past it does not.
+func TestAMemberFencesItselfAMarginBeforeItsLeaseCanExpire(t *testing.T) {
+	cl := newCluster(t)
+	const lease = 30 * time.Second // long in real time too: the real renewals stop during the test
+	c := cl.config("a")
+	c.Lease = lease
+	t0 := time.Now()
+	fake := clock.NewFake(t0)
+	m, err := Join(bg, Options{Config: c, Logger: testLogger(t), Clock: fake})
+	require.NoError(t, err)
+	cl.members["a"] = m
+	calls := make(chan time.Time)
+	results := make(chan error)
+	m.renew = func(context.Context) error {
+		select {
+		case calls <- fake.Now():
+		case <-m.ctx.Done():
+			return m.ctx.Err()
+		}
+		select {
+		case err := <-results:
+			return err
+		case <-m.ctx.Done():
+			return m.ctx.Err()
+		}
+	}
+	deadline := func() time.Time {
+		m.lease.mu.Lock()
+		defer m.lease.mu.Unlock()
+		return m.lease.deadline
+	}
+	third := lease / 3
+	require.Eventually(t, func() bool { return deadline().Equal(t0.Add(2 * third)) }, 10*time.Second, time.Millisecond,
+		"the first deadline is counted from the registration")
+
+	// A renewal sent at t0+L/3 whose answer takes L/6: the deadline counts from its send.
+	fake.Advance(third)
+	require.Equal(t, t0.Add(third), <-calls)
+	fake.Advance(third / 2)
+	results <- nil
+	require.Eventually(t, func() bool { return deadline().Equal(t0.Add(third + 2*third)) }, 10*time.Second, time.Millisecond,
+		"the deadline is L - L/3 after the renewal's send, not after its answer")
+
+	// The next renewal (t0+2L/3) stalls. Nothing happens until the deadline, then the member fences,
+	// a third of the lease before the lease (renewed at t0+L/3) can expire at t0+4L/3.
+	fake.Advance(third / 2)
+	require.Equal(t, t0.Add(2*third), <-calls)
+	fake.Advance(third - time.Millisecond)
+	require.False(t, m.fenced.Load(), "not fenced before the deadline")
+	fake.Advance(time.Millisecond)
+	require.True(t, m.fenced.Load(), "fenced at L - L/3 after the last successful renewal's send")
+
+	// The stalled renewal succeeds after all, within its own deadline (t0+2L/3 + 2L/3): serving again.
+	results <- nil
+	require.Eventually(t, func() bool { return !m.fenced.Load() }, 10*time.Second, time.Millisecond)
+	require.Equal(t, t0.Add(4*third), deadline())
+
+	// The next renewal (queued at t0+L) answers only after its own deadline has passed: it lifts no
+	// fence.
+	require.Equal(t, t0.Add(3*third), <-calls)
+	fake.Advance(2 * third)
+	require.True(t, m.fenced.Load())
+	results <- nil
+	require.Eventually(t, func() bool { return deadline().Equal(t0.Add(5 * third)) }, 10*time.Second, time.Millisecond)
+	require.True(t, m.fenced.Load(), "a renewal answered past its deadline does not lift the fence")
 }

@@ -54,6 +54,14 @@ const (
 	maxName          = 256
 	// replyTimeout bounds a reply's write: a dialer that stopped reading loses its link.
 	replyTimeout = 5 * time.Second
+	// maxPending bounds the connections in their handshake: one more is closed at once. Each costs
+	// a goroutine and a few hundred bytes (a TLS handshake, a few KiB) for at most handshakeTimeout.
+	maxPending = 64
+	// maxReply bounds a reply that a dialer reads (an acknowledgement: far less).
+	maxReply = 4 << 20
+	// readStep is the most a frame's buffer grows ahead of the bytes that came: a length prefix
+	// alone does not make the listener allocate the length.
+	readStep = 1 << 20
 )
 
 // ErrRefused is a handshake the listener did not accept (wrong key or certificate).
@@ -81,10 +89,11 @@ type Listener struct {
 	handler Handler
 	log     *slog.Logger
 
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
+	mu      sync.Mutex
+	conns   map[net.Conn]struct{}
+	pending int // connections in their handshake
+	closed  bool
+	wg      sync.WaitGroup
 }
 
 // Listen listens on addr (host:port; port 0 picks one) and hands every frame of every accepted link
@@ -149,6 +158,13 @@ func (l *Listener) accept() {
 			_ = c.Close()
 			return
 		}
+		if l.pending >= maxPending {
+			l.mu.Unlock()
+			l.log.Debug("link refused: too many handshakes under way", "from", c.RemoteAddr().String())
+			_ = c.Close()
+			continue
+		}
+		l.pending++
 		l.conns[c] = struct{}{}
 		l.wg.Add(1)
 		l.mu.Unlock()
@@ -165,17 +181,10 @@ func (l *Listener) serve(raw net.Conn) {
 		_ = raw.Close()
 	}()
 	noDelay(raw)
-	c := raw
-	_ = c.SetDeadline(time.Now().Add(handshakeTimeout))
-	if l.tls != nil {
-		tc := tls.Server(raw, l.tls)
-		if err := tc.Handshake(); err != nil {
-			l.log.Debug("link: TLS handshake", "from", raw.RemoteAddr().String(), "err", err)
-			return
-		}
-		c = tc
-	}
-	from, err := l.admit(c)
+	from, c, err := l.handshake(raw)
+	l.mu.Lock()
+	l.pending--
+	l.mu.Unlock()
 	if err != nil {
 		l.log.Warn("link refused", "from", raw.RemoteAddr().String(), "err", err)
 		return
@@ -192,6 +201,22 @@ func (l *Listener) serve(raw net.Conn) {
 			return
 		}
 	}
+}
+
+// handshake runs TLS (if on) and admit, within handshakeTimeout, and returns the dialer's name and
+// the connection to use.
+func (l *Listener) handshake(raw net.Conn) (string, net.Conn, error) {
+	c := raw
+	_ = c.SetDeadline(time.Now().Add(handshakeTimeout))
+	if l.tls != nil {
+		tc := tls.Server(raw, l.tls)
+		if err := tc.Handshake(); err != nil {
+			return "", nil, fmt.Errorf("TLS handshake: %w", err)
+		}
+		c = tc
+	}
+	from, err := l.admit(c)
+	return from, c, err
 }
 
 // admit runs the listener's side of the handshake and returns the dialer's name.
@@ -240,6 +265,7 @@ func proof(key, hello, name []byte) []byte {
 // BENCHMARKS.md); the link's reader goroutine reads the replies nobody collects (Nudge).
 type Link struct {
 	c       net.Conn
+	out     *outbox // the write side of the TCP connection, under TLS if any
 	w       *writer
 	onReply func([]byte)
 	onClose func(error)
@@ -274,11 +300,12 @@ func Dial(a Address, from string, timeout time.Duration, onReply func([]byte), o
 		return nil, fmt.Errorf("oplink: %w", err)
 	}
 	noDelay(raw)
-	c := raw
+	out := newOutbox(raw) // blocking until the handshake is done
+	var c net.Conn = out
 	_ = c.SetDeadline(time.Now().Add(timeout))
 	if a.Fingerprint != "" {
 		want := a.Fingerprint
-		tc := tls.Client(raw, &tls.Config{
+		tc := tls.Client(out, &tls.Config{
 			MinVersion: tls.VersionTLS13,
 			// The certificate is self-signed: it is trusted because its fingerprint is the one the
 			// listener published in the directory, not because of a CA.
@@ -301,8 +328,9 @@ func Dial(a Address, from string, timeout time.Duration, onReply func([]byte), o
 		return nil, err
 	}
 	_ = c.SetDeadline(time.Time{})
-	l := &Link{c: c, w: &writer{c: c}, onReply: onReply, onClose: onClose, in: make([]byte, 4096),
+	l := &Link{c: c, out: out, w: &writer{c: c}, onReply: onReply, onClose: onClose, in: make([]byte, 4096),
 		nudge: make(chan struct{}, 1), closing: make(chan struct{}), done: make(chan struct{})}
+	out.start(func(error) { l.Close() })
 	go l.readReplies()
 	return l, nil
 }
@@ -329,18 +357,21 @@ func join(c net.Conn, key []byte, from string) error {
 	return nil
 }
 
-// Send writes one frame on the calling goroutine. It fails if the link is down or the frame could
-// not be written within timeout (a peer that stopped reading): the link is then closed, since a
-// partly written frame cannot be taken back. The reply is read by the next Collect, or by the reader
-// goroutine after a Nudge: a sender that will not collect nudges.
+// Send sends one frame and never waits for the peer: what the kernel takes at once is written on
+// the calling goroutine, the rest is queued for the link's writer goroutine (outbox). It fails if the
+// link is down or the queue is full (QueueLimit); a frame the peer does not take within timeout
+// once queued closes the link, since a partly written frame cannot be taken back. The reply is read
+// by the next Collect, or by the reader goroutine after a Nudge: a sender that will not collect
+// nudges.
 func (l *Link) Send(frame []byte, timeout time.Duration) error {
 	select {
 	case <-l.done:
 		return errDown
 	default:
 	}
+	l.out.setStall(timeout)
 	l.owed.Add(1) // before the write: the reply may be read as soon as the frame is out
-	if err := l.w.send(frame, timeout); err != nil {
+	if err := l.w.send(frame, 0); err != nil {
 		l.Close()
 		return err
 	}
@@ -473,8 +504,8 @@ func (l *Link) nextLocked() ([]byte, error) {
 		need := 4
 		if have >= 4 {
 			n := binary.LittleEndian.Uint32(l.in[l.start:])
-			if n > MaxFrame {
-				return nil, fmt.Errorf("oplink: frame of %d bytes", n)
+			if n > maxReply {
+				return nil, fmt.Errorf("oplink: reply of %d bytes", n)
 			}
 			need += int(n)
 			if have >= need {
@@ -569,13 +600,26 @@ func readFrame(r *bufio.Reader) ([]byte, error) {
 	if _, err := io.ReadFull(r, head[:]); err != nil {
 		return nil, err
 	}
-	n := binary.LittleEndian.Uint32(head[:])
+	n := int(binary.LittleEndian.Uint32(head[:]))
 	if n > MaxFrame {
 		return nil, fmt.Errorf("oplink: frame of %d bytes", n)
 	}
-	frame := make([]byte, n)
-	if _, err := io.ReadFull(r, frame); err != nil {
-		return nil, err
+	// The buffer grows with the bytes that came, at most readStep ahead of them.
+	frame := make([]byte, 0, min(n, readStep))
+	for len(frame) < n {
+		if len(frame) == cap(frame) {
+			grown := make([]byte, len(frame), min(n, len(frame)+max(readStep, len(frame))))
+			copy(grown, frame)
+			frame = grown
+		}
+		k, err := r.Read(frame[len(frame):cap(frame)])
+		frame = frame[:len(frame)+k]
+		if err != nil && len(frame) < n {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
 	}
 	return frame, nil
 }

@@ -3,10 +3,14 @@ package oplink
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -221,6 +225,60 @@ func TestAStalledPeerFailsTheSendInsteadOfBlockingIt(t *testing.T) {
 	require.Error(t, link.Send([]byte("x"), time.Second), "and the link is down after it")
 }
 
+// TestSendsToAStalledPeerDoNotWait: a peer that accepts and then stops reading. Sends return at
+// once (the bytes the kernel does not take wait in the link's queue for its writer goroutine), even
+// with a stall time of an hour; the send that would queue more than QueueLimit fails and the link
+// goes down.
+func TestSendsToAStalledPeerDoNotWait(t *testing.T) {
+	for _, useTLS := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tls=%v", useTLS), func(t *testing.T) {
+			stalled := make(chan struct{})
+			l, err := Listen("127.0.0.1:0", useTLS, func(string, []byte) []byte {
+				<-stalled // the first frame stops the listener's reading
+				return nil
+			}, nil)
+			require.NoError(t, err)
+			t.Cleanup(func() { close(stalled); l.Close() })
+			down := make(chan error, 1)
+			link, err := Dial(l.Address(""), "m1", time.Second, func([]byte) {}, func(err error) { down <- err })
+			require.NoError(t, err)
+			defer link.Close()
+			frame := make([]byte, 1<<20)
+			sent := make(chan error, 1)
+			go func() {
+				// Twice what the kernel buffers of a loopback connection hold at most (16 MiB), and
+				// less than the queue can take beyond them.
+				for range QueueLimit>>20 - 1 {
+					if err := link.Send(frame, time.Hour); err != nil {
+						sent <- err
+						return
+					}
+				}
+				sent <- nil
+			}()
+			select {
+			case err := <-sent:
+				require.NoError(t, err)
+			case <-time.After(time.Minute):
+				t.Fatal("sends to a stalled peer waited for it")
+			}
+			var err2 error
+			for range 64 {
+				if err2 = link.Send(frame, time.Hour); err2 != nil {
+					break
+				}
+			}
+			require.ErrorIs(t, err2, ErrQueueFull, "the queue is bounded")
+			select {
+			case <-down:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the link did not go down")
+			}
+			require.Error(t, link.Send([]byte("x"), time.Second))
+		})
+	}
+}
+
 // fakeListener accepts one link, plays the listener's handshake (any key passes), then hands the
 // connection to then; it returns the address to dial.
 func fakeListener(t *testing.T, then func(c net.Conn)) Address {
@@ -240,4 +298,83 @@ func fakeListener(t *testing.T, then func(c net.Conn)) Address {
 		then(c)
 	}()
 	return Address{Addr: ln.Addr().String(), Key: hex.EncodeToString(bytes.Repeat([]byte{1}, 32))}
+}
+
+// held is how many connections the listener holds, and how many of them are in their handshake.
+func (l *Listener) held() (conns, pending int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.conns), l.pending
+}
+
+// TestRawClientsCostABoundedShare: connections that never finish the handshake (idle, garbage, a
+// name length past the limit) are closed, and no more than maxPending of them are held at once;
+// a real dialer gets in once they are gone.
+func TestRawClientsCostABoundedShare(t *testing.T) {
+	l := echo(t, false)
+	addr := l.Address("").Addr
+	closedByListener := func(c net.Conn) bool {
+		_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		_, err := io.Copy(io.Discard, c) // the hello, then the end (or a reset: bytes were unread)
+		return !errors.Is(err, os.ErrDeadlineExceeded)
+	}
+	// Garbage instead of a name and proof; a name length of 65,535.
+	for _, junk := range [][]byte{bytes.Repeat([]byte{0xff}, 4096), {0xff, 0xff, 'x'}} {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		_, _ = c.Write(junk)
+		require.True(t, closedByListener(c), "the listener closed the connection")
+		c.Close()
+	}
+	// Many idle connections: at most maxPending held, the others closed at once.
+	var idle []net.Conn
+	for range 3 * maxPending {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		idle = append(idle, c)
+	}
+	require.Eventually(t, func() bool { conns, pending := l.held(); return conns == maxPending && pending == maxPending },
+		10*time.Second, 5*time.Millisecond)
+	for range 20 {
+		conns, _ := l.held()
+		require.LessOrEqual(t, conns, maxPending)
+	}
+	for _, c := range idle {
+		c.Close()
+	}
+	require.Eventually(t, func() bool { conns, _ := l.held(); return conns == 0 }, 30*time.Second, 10*time.Millisecond)
+	link, err := Dial(l.Address(""), "m1", time.Second, func([]byte) {}, nil)
+	require.NoError(t, err)
+	require.NoError(t, link.Send([]byte("x"), time.Second))
+	frame, err := link.Next(10 * time.Second)
+	require.NoError(t, err)
+	require.Equal(t, "m1:x", string(frame))
+	link.Close()
+}
+
+// TestALengthPrefixAloneAllocatesLittle: a dialer (with the key) that announces a frame of 512 MiB
+// and sends a few bytes costs the listener about readStep, not the announced length; one past
+// MaxFrame is refused.
+func TestALengthPrefixAloneAllocatesLittle(t *testing.T) {
+	l := echo(t, false)
+	for _, n := range []uint32{512 << 20, MaxFrame + 1} {
+		link, err := Dial(l.Address(""), "m1", time.Second, func([]byte) {}, nil)
+		require.NoError(t, err)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err = link.out.Conn.Write(append(binary.LittleEndian.AppendUint32(nil, n), "some bytes"...))
+		require.NoError(t, err)
+		if n > MaxFrame {
+			// Refused: the listener closes the link.
+			_ = link.out.Conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+			_, err := io.Copy(io.Discard, link.out.Conn)
+			require.NotErrorIs(t, err, os.ErrDeadlineExceeded, "the listener closed the link")
+			link.Close()
+			continue
+		}
+		link.Close()
+		require.Eventually(t, func() bool { conns, _ := l.held(); return conns == 0 }, 30*time.Second, 10*time.Millisecond)
+		runtime.ReadMemStats(&after)
+		require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<20), "allocated for a frame that never came")
+	}
 }

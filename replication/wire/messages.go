@@ -31,6 +31,19 @@ func Peek(msg []byte) (Kind, error) {
 	return Kind(msg[1]), nil
 }
 
+// Stamp returns the checkpoint and epoch that an op or snapshot message carries first, without
+// decoding the rest.
+func Stamp(msg []byte) (ckpt, epoch uint64, err error) {
+	k, err := Peek(msg)
+	if err != nil {
+		return 0, 0, err
+	}
+	if k != KindOp && k != KindSnapshot || len(msg) < 18 {
+		return 0, 0, fmt.Errorf("%w: no checkpoint and epoch in a message of kind %d (%d bytes)", ErrMalformed, k, len(msg))
+	}
+	return binary.LittleEndian.Uint64(msg[2:]), binary.LittleEndian.Uint64(msg[10:]), nil
+}
+
 func header(k Kind) encoder { return encoder{b: []byte{Version, byte(k)}} }
 
 func open(msg []byte, k Kind) (*decoder, error) {
