@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/clckpt/libclckpt/engine"
@@ -342,10 +345,27 @@ func (m *Member) reconcileAll(ctx context.Context) error {
 		defer c.mu.Unlock()
 		return !known[c.id] && (c.entry == nil || c.entry.Rev <= listedRev)
 	}
+	// Absence means destruction only in the directory this slot's replicas were last reconciled
+	// against: another directory (a new NATS store, another deployment) never knew them, and a
+	// replica may hold data no other replica has. Such replicas are kept, and the slot keeps its
+	// old directory as home until none is left.
+	home := m.homeDirectory()
+	kept := 0
 	for _, r := range m.reps.All() {
 		if c := m.ckptFor(r.ID()); missing(c) {
+			if home != m.dir.ID() {
+				m.log.Warn("keeping the replica of a checkpoint this member's NATS directory does not know (it was made in another one)",
+					"checkpoint", r.Name(), "directory", m.dir.ID(), "replica_directory", home)
+				kept++
+				continue
+			}
 			m.log.Info("dropping the replica of a checkpoint that no longer exists", "checkpoint", r.Name())
 			m.dropGone(c)
+		}
+	}
+	if kept == 0 && home != m.dir.ID() {
+		if err := os.WriteFile(m.homePath(), []byte(m.dir.ID()), 0o600); err != nil {
+			return fmt.Errorf("%w: %w", engine.ErrStorage, err)
 		}
 	}
 	// Checkpoints known here without a replica (local handles only) that were destroyed while the
@@ -375,6 +395,16 @@ func (m *Member) reconcileAll(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// homePath is the file holding the identity of the directory this slot's replicas belong to.
+func (m *Member) homePath() string { return filepath.Join(m.cfg.DataDir, m.name+".directory") }
+
+// homeDirectory returns the identity of the directory this slot's replicas belong to ("" for a
+// slot that has not recorded one).
+func (m *Member) homeDirectory() string {
+	b, _ := os.ReadFile(m.homePath())
+	return strings.TrimSpace(string(b))
 }
 
 func (m *Member) hasHandles(id uint64) bool {

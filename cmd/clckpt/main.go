@@ -122,8 +122,25 @@ func serve(args []string) error {
 		return serveMember(cfg, *natsURL, log, start)
 	}
 
+	// A standalone node keeps JetStream where the embedded default of its data directory does, and
+	// holds the same lock: the checkpoints that programs made without it are the node's, and those
+	// made through it stay when the programs go back to the embedded default. A clustered node's
+	// JetStream is its cluster's, in a directory of its own.
+	storeDir := natsconn.EmbeddedStoreDir(cfg.DataDir)
+	if *clusterPort != 0 {
+		storeDir = filepath.Join(cfg.DataDir, "nats-"+cfg.Node)
+	} else {
+		lock, err := natsconn.LockHost(cfg.DataDir)
+		if errors.Is(err, natsconn.ErrHostLocked) {
+			return fmt.Errorf("a program using data directory %s runs its embedded NATS server now: start clckpt serve before the programs, or once they have stopped", cfg.DataDir)
+		}
+		if err != nil {
+			return err
+		}
+		defer lock.Close()
+	}
 	o := natsconn.ServerOptions{
-		Name: cfg.Node, Host: *host, Port: *port, StoreDir: filepath.Join(cfg.DataDir, "nats-"+cfg.Node),
+		Name: cfg.Node, Host: *host, Port: *port, StoreDir: storeDir,
 		ClusterName: *clusterName, ClusterHost: *host, ClusterPort: *clusterPort, HTTPPort: *httpPort,
 		TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, Logger: log,
 	}

@@ -6,6 +6,7 @@ package directory
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -101,6 +102,7 @@ type Directory struct {
 	members   jetstream.KeyValue
 	lease     time.Duration
 	markerTTL time.Duration // how long the marker of a removed key stays in the bucket
+	id        string        // the directory's identity (see identity)
 }
 
 // markerTTL is how long the marker of a removed entry or name stays: long enough for every member's
@@ -138,8 +140,39 @@ func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Directory, e
 	if err != nil {
 		return nil, err
 	}
-	return &Directory{dir: dir, members: members, lease: o.Lease, markerTTL: o.MarkerTTL}, nil
+	id, err := identity(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Directory{dir: dir, members: members, lease: o.Lease, markerTTL: o.MarkerTTL, id: id}, nil
 }
+
+// identity returns the directory's identity: a random value that the first member to open the
+// bucket stores under the key "id" and every later one reads. A member compares it with the one its
+// replicas were last reconciled against: a checkpoint missing from another directory (a new NATS
+// store, another deployment) was never destroyed there, and its replica must not be dropped.
+func identity(ctx context.Context, dir jetstream.KeyValue) (string, error) {
+	var raw [16]byte
+	_, _ = rand.Read(raw[:])
+	_, err := dir.Create(ctx, idKey, []byte(hex.EncodeToString(raw[:])))
+	if err == nil {
+		return hex.EncodeToString(raw[:]), nil
+	}
+	if !errors.Is(err, jetstream.ErrKeyExists) {
+		return "", fmt.Errorf("directory: identity: %w", mapErr(err))
+	}
+	kve, err := dir.Get(ctx, idKey)
+	if err != nil {
+		return "", fmt.Errorf("directory: identity: %w", mapErr(err))
+	}
+	return string(kve.Value()), nil
+}
+
+// idKey holds the directory's identity (outside the "c." and "n." key spaces).
+const idKey = "id"
+
+// ID is the directory's identity (see identity).
+func (d *Directory) ID() string { return d.id }
 
 func bucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
 	kv, err := js.KeyValue(ctx, cfg.Bucket)

@@ -158,7 +158,33 @@ func (c *Conn) connectEmbedded(ctx context.Context, name string) error {
 	}
 }
 
-func (c *Conn) lockPath() string { return filepath.Join(c.cfg.DataDir, "nats.lock") }
+func (c *Conn) lockPath() string { return hostLockPath(c.cfg.DataDir) }
+
+func hostLockPath(dataDir string) string { return filepath.Join(dataDir, "nats.lock") }
+
+// EmbeddedStoreDir is where the embedded server of a data directory keeps JetStream (the directory
+// of checkpoints, and leases). A standalone clckpt serve on the same data directory uses it too.
+func EmbeddedStoreDir(dataDir string) string { return filepath.Join(dataDir, "nats") }
+
+// ErrHostLocked: another process of the data directory runs its embedded server.
+var ErrHostLocked = errors.New("natsconn: another process of this data directory runs its NATS server (it holds nats.lock)")
+
+// LockHost takes the lock that the process running the NATS server of a data directory holds, so
+// that no two servers ever share its JetStream store. Closing the file releases it.
+func LockHost(dataDir string) (*os.File, error) {
+	if err := privdir.Make(dataDir); err != nil {
+		return nil, fmt.Errorf("natsconn: create %s: %w", dataDir, err)
+	}
+	f, err := os.OpenFile(hostLockPath(dataDir), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("natsconn: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, ErrHostLocked
+	}
+	return f, nil
+}
 
 // host starts the embedded server if this process can take the host lock. It reports whether this
 // process hosts the server now.
@@ -168,22 +194,18 @@ func (c *Conn) host() (bool, error) {
 	if c.server != nil {
 		return true, nil
 	}
-	if err := privdir.Make(c.cfg.DataDir); err != nil {
-		return false, fmt.Errorf("natsconn: create %s: %w", c.cfg.DataDir, err)
-	}
-	f, err := os.OpenFile(c.lockPath(), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return false, fmt.Errorf("natsconn: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
+	f, err := LockHost(c.cfg.DataDir)
+	if errors.Is(err, ErrHostLocked) {
 		return false, nil // another process hosts, or is starting to
+	}
+	if err != nil {
+		return false, err
 	}
 	s, err := StartServer(ServerOptions{
 		Name:     "clckpt-embedded",
 		Host:     "127.0.0.1",
 		Port:     c.cfg.Port,
-		StoreDir: filepath.Join(c.cfg.DataDir, "nats"),
+		StoreDir: EmbeddedStoreDir(c.cfg.DataDir),
 		Token:    c.token,
 		Logger:   c.log,
 	})
@@ -192,7 +214,7 @@ func (c *Conn) host() (bool, error) {
 		return false, fmt.Errorf("natsconn: start the embedded NATS server on port %d (set CLCKPT_PORT to use another): %w", c.cfg.Port, err)
 	}
 	c.server, c.lock = s, f
-	c.log.Info("hosting the embedded NATS server", "port", c.cfg.Port, "store", filepath.Join(c.cfg.DataDir, "nats"))
+	c.log.Info("hosting the embedded NATS server", "port", c.cfg.Port, "store", EmbeddedStoreDir(c.cfg.DataDir))
 	return true, nil
 }
 
