@@ -11,10 +11,14 @@
  *     write N     creates the next N sections; "ack I" for each, "error I 0x<rc>" on a failure.
  *     delete      deletes the last section made ("delete 0x<rc>").
  *     check N     reads sections 0..N-1 and compares them with their pattern: "verified N" or "bad I".
+ *     loop S N    creates sections 0..N-1 if needed, then overwrites them in turn for S seconds, each
+ *                 time with new content; "error I 0x<rc>" for each failure, then "looped W F": W
+ *                 overwrites made, F failed. check then expects the content of the last overwrite.
  *     quit        finalizes and exits.
  * Every line it prints is flushed at once: the test kills it with SIGKILL between commands.
  */
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -22,6 +26,7 @@
 static size_t size;
 static ClCkptHdlT ckpt;
 static int next;
+static int generation[4096]; /* the loop's overwrites of each section */
 
 static void pattern(int i, unsigned char *buf) {
     for (size_t j = 0; j < size; j++)
@@ -40,6 +45,14 @@ static ClRcT create(int i, unsigned char *buf) {
     return rc;
 }
 
+static ClRcT overwrite(int i, int content, unsigned char *buf) {
+    char id[16];
+    snprintf(id, sizeof id, "s%04d", i);
+    ClCkptSectionIdT sid = {(ClUint16T)strlen(id), (ClUint8T *)id};
+    pattern(content, buf);
+    return clCkptSectionOverwrite(ckpt, &sid, buf, size);
+}
+
 static ClRcT readback(int i, unsigned char *want, unsigned char *got) {
     char id[16];
     snprintf(id, sizeof id, "s%04d", i);
@@ -47,7 +60,7 @@ static ClRcT readback(int i, unsigned char *want, unsigned char *got) {
     ClRcT rc = clCkptCheckpointRead(ckpt, &iov, 1, NULL);
     if (rc != CL_OK)
         return rc;
-    pattern(i, want);
+    pattern(i + generation[i], want);
     return iov.readSize == size && memcmp(want, got, size) == 0 ? CL_OK : CL_CKPT_ERR_UNSPECIFIED;
 }
 
@@ -86,7 +99,7 @@ int main(int argc, char **argv) {
     printf("ready\n");
     char line[64];
     while (fgets(line, sizeof line, stdin)) {
-        int n = 0;
+        int n = 0, secs = 0;
         if (strncmp(line, "fill", 4) == 0) {
             /* Full means refused five times in a row: the store frees its own log when it can. */
             for (int refusals = 0; refusals < 5;) {
@@ -115,6 +128,22 @@ int main(int argc, char **argv) {
                 }
                 printf("ack %d\n", next);
             }
+        } else if (sscanf(line, "loop %d %d", &secs, &n) == 2 && n > 0 && n <= 4096) {
+            long made = 0, failed = 0;
+            for (int i = 0; i < n; i++)
+                if ((rc = create(i, buf)) != CL_OK)
+                    printf("error %d 0x%x\n", i, rc);
+            time_t end = time(NULL) + secs;
+            for (int i = 0; time(NULL) < end; i = (i + 1) % n) {
+                if ((rc = overwrite(i, i + generation[i] + 1, buf)) == CL_OK) {
+                    generation[i]++;
+                    made++;
+                } else {
+                    if (failed++ < 10) /* a full disk would print millions */
+                        printf("error %d 0x%x\n", i, rc);
+                }
+            }
+            printf("looped %ld %ld\n", made, failed);
         } else if (sscanf(line, "check %d", &n) == 1) {
             int bad = -1;
             for (int i = 0; i < n && bad < 0; i++)

@@ -162,7 +162,7 @@ func TestSoak(t *testing.T) {
 // run the windows hold three samples, and a burst of load can cover two of them; a leak of anything
 // per call still fails, since thousands of calls run between the windows.
 // Memory is judged on rss_anon: the rest of RSS maps the store's files (Badger's value log, up to
-// 128 MiB per file, read through a memory map) and fills as the store is written.
+// 64 MiB per file, read through a memory map) and fills as the store is written.
 //
 // allowance adds to the slack what a process may hold more by design at the end than at the start:
 // natsBlockCaches in the node that embeds the NATS server.

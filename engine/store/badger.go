@@ -33,12 +33,14 @@ type BadgerOptions struct {
 	// (default 1 KiB). Reads of value-log entries are served from a memory map and stay fast without a
 	// block cache.
 	ValueThreshold int64
-	// ValueLogFileSize bounds one value-log file (default 128 MiB). The largest value Apply accepts is
-	// half of it (64 MiB, the largest section). Badger reads the whole last file when it opens after a
-	// crash, so smaller files make a restart faster.
+	// ValueLogFileSize bounds one value-log file (default 64 MiB). The largest value Apply accepts is
+	// that size (64 MiB, the largest section). Garbage is collected a file at a time and the file being
+	// written is never collected, so the value log can hold about two files beyond twice its live
+	// values (README, "Sizing a disk"): smaller files keep the directory smaller.
 	ValueLogFileSize int64
 	// GCInterval is how often value-log garbage collection runs (default 1 minute; negative: never);
-	// it also runs after every two value-log files of growth (vlog_gc.go).
+	// it also runs after every half value-log file of growth and when a write is refused for lack
+	// of space (vlog_gc.go).
 	GCInterval time.Duration
 	// Logger receives Badger's warnings and errors (default: discarded).
 	Logger *slog.Logger
@@ -64,7 +66,7 @@ func (o *BadgerOptions) withDefaults() BadgerOptions {
 		r.ValueThreshold = 1 << 10
 	}
 	if r.ValueLogFileSize == 0 {
-		r.ValueLogFileSize = 128 << 20
+		r.ValueLogFileSize = 64 << 20
 	}
 	if r.GCInterval == 0 {
 		r.GCInterval = time.Minute
@@ -110,9 +112,10 @@ type Badger struct {
 
 	// Value-log garbage collection (vlog_gc.go).
 	logged      atomic.Int64  // bytes of values committed to the value log
-	gcKick      chan struct{} // the value log grew by gcEvery since the collector last ran
+	gcKick      chan struct{} // the value log grew by gcEvery, or a write was refused for space
 	gcRan       int64         // logged when the collector last ran (collector goroutine only)
 	gcRefreshed int64         // logged when the discard counts were last refreshed (same)
+	pressed     atomic.Bool   // a write was refused for lack of space since the collector last ran
 }
 
 // maxBacklog bounds the memory held by batches waiting for Badger: past it, Apply waits for the
@@ -134,7 +137,7 @@ type logged struct {
 }
 
 // walReset is the size above which the log is emptied once everything in it is in Badger.
-const walReset = 64 << 20
+const walReset = 16 << 20
 
 // OpenBadger opens (creating if needed) the Badger database in opts.Dir.
 func OpenBadger(opts BadgerOptions) (*Badger, error) {
@@ -188,7 +191,7 @@ func OpenBadger(opts BadgerOptions) (*Badger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open badger in %s: %w", o.Dir, err)
 	}
-	b := &Badger{db: db, log: o.Logger, maxValue: o.ValueLogFileSize / 2, threshold: o.ValueThreshold,
+	b := &Badger{db: db, log: o.Logger, maxValue: o.ValueLogFileSize, threshold: o.ValueThreshold,
 		stop: make(chan struct{}), pending: make(map[string]pendingValue), kick: make(chan struct{}, 1), hurry: make(chan struct{}, 1),
 		gcKick: make(chan struct{}, 1), space: sp, memTableSize: o.MemTableSize, vlogFileSize: o.ValueLogFileSize}
 	if b.log == nil {
@@ -305,6 +308,9 @@ func (b *Badger) refuse(batch *Batch) error {
 		err = b.space.check(int64(batch.size), freeing)
 	}
 	if err != nil {
+		// The value log may hold garbage whose collection gives the space back.
+		b.pressed.Store(true)
+		poke(b.gcKick)
 		// Once a minute at most: near the limit writes go back and forth between refused and not.
 		if now := time.Now().UnixNano(); now-b.refusedLogged.Load() > int64(time.Minute) {
 			b.refusedLogged.Store(now)
@@ -405,8 +411,8 @@ func (b *Badger) Apply(batch *Batch) error {
 	if len(b.queue) == 1 { // the applier may be idle: wake it (later batches join this one)
 		poke(b.kick)
 	}
-	if b.backlog > maxBacklog/2 {
-		poke(b.hurry)
+	if b.backlog > maxBacklog/2 || b.wal.size > walReset {
+		poke(b.hurry) // a large log is emptied once Badger has everything in it
 	}
 	return nil
 }

@@ -258,10 +258,10 @@ func TestBadgerRejectsOversizedValue(t *testing.T) {
 	require.NoError(t, err)
 	defer s.Close()
 	var b Batch
-	b.Set([]byte("big"), make([]byte, 1<<20+1))
+	b.Set([]byte("big"), make([]byte, 2<<20+1))
 	require.ErrorIs(t, s.Apply(&b), ErrTooBig)
 	b.Reset()
-	b.Set([]byte("ok"), make([]byte, 1<<20))
+	b.Set([]byte("ok"), make([]byte, 2<<20))
 	require.NoError(t, s.Apply(&b))
 }
 
