@@ -388,7 +388,13 @@ type ServerOptions struct {
 	ClusterHost string
 	ClusterPort int      // route port (-1: any); 0: no cluster
 	Routes      []string // nats-route://host:port of the peers
-	HTTPPort    int      // monitoring port, 0: none
+	// ClusterUser and ClusterPassword, when set, are required from routes and presented to the
+	// peers (added to the route URLs that carry none).
+	ClusterUser, ClusterPassword string
+	// ClusterTLSCert, ClusterTLSKey and ClusterTLSCA, when set, make routes use TLS both ways: each
+	// side presents the certificate and verifies the other's against the CA.
+	ClusterTLSCert, ClusterTLSKey, ClusterTLSCA string
+	HTTPPort                                    int // monitoring port, 0: none
 	// Authorization, when set, is required from clients (users with passwords or nkeys, or a token).
 	Users []*server.User
 	NKeys []*server.NkeyUser
@@ -418,13 +424,26 @@ func StartServer(o ServerOptions) (*server.Server, error) {
 		MaxPending: 256 << 20,
 	}
 	if o.ClusterPort != 0 {
-		opts.Cluster = server.ClusterOpts{Name: o.ClusterName, Host: o.ClusterHost, Port: o.ClusterPort}
+		opts.Cluster = server.ClusterOpts{Name: o.ClusterName, Host: o.ClusterHost, Port: o.ClusterPort,
+			Username: o.ClusterUser, Password: o.ClusterPassword}
 		for _, r := range o.Routes {
 			u, err := url.Parse(r)
 			if err != nil {
 				return nil, fmt.Errorf("natsconn: route %q: %w", r, err)
 			}
+			if u.User == nil && o.ClusterUser != "" {
+				u.User = url.UserPassword(o.ClusterUser, o.ClusterPassword)
+			}
 			opts.Routes = append(opts.Routes, u)
+		}
+		if o.ClusterTLSCert != "" {
+			tc, err := server.GenTLSConfig(&server.TLSConfigOpts{CertFile: o.ClusterTLSCert, KeyFile: o.ClusterTLSKey, CaFile: o.ClusterTLSCA, Verify: true})
+			if err != nil {
+				return nil, fmt.Errorf("natsconn: route TLS: %w", err)
+			}
+			tc.RootCAs = tc.ClientCAs // a route dials too: it verifies the listener against the same CA
+			opts.Cluster.TLSConfig = tc
+			opts.Cluster.TLSTimeout = 5
 		}
 	}
 	if o.TLSCert != "" {
