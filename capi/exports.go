@@ -13,6 +13,7 @@ import (
 	"unsafe"
 
 	"github.com/clckpt/libclckpt/capi/rc"
+	"github.com/clckpt/libclckpt/config"
 	"github.com/clckpt/libclckpt/engine"
 	"github.com/clckpt/libclckpt/internal/procstats"
 )
@@ -47,12 +48,12 @@ func clckpt_initialize(out *C.ClCkptSvcHdlT, callbacks *C.ClCkptCallbacksT, vers
 		if err := openBackend(); err != nil {
 			log.Error("clCkptInitialize: the service cannot start", "err", err)
 			switch {
+			case errors.Is(err, config.ErrBadSetting): // retrying cannot cure it
+				return code(rc.InvalidState)
 			case errors.Is(err, engine.ErrStorage):
 				return code(rc.NoResource)
 			case errors.Is(err, engine.ErrDiskFull):
 				return code(rc.NoSpace)
-			case errors.Is(err, engine.ErrInvalidParameter): // a bad setting
-				return code(rc.InvalidParam)
 			}
 			return code(rc.TryAgain)
 		}

@@ -107,7 +107,7 @@ const joinTimeout = 15 * time.Second
 func openBackend() error {
 	cfg, err := config.FromEnv()
 	if err != nil {
-		return fmt.Errorf("%w: %w", engine.ErrInvalidParameter, err)
+		return err // an ErrBadSetting
 	}
 	log = cfg.Logger("libclckpt")
 	ctx, cancel := context.WithTimeout(context.Background(), joinTimeout)

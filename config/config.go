@@ -17,6 +17,19 @@ import (
 	"github.com/clckpt/libclckpt/engine/store"
 )
 
+// ErrBadSetting marks an error that retrying cannot cure: a setting that cannot be parsed or used
+// (an unparsable or unresolvable NATS URL, credentials the server rejects, a CLCKPT_LINK that cannot
+// be bound). The C library returns CL_CKPT_ERR_INVALID_STATE from clCkptInitialize for it.
+var ErrBadSetting = errors.New("bad setting")
+
+// BadSetting wraps err as an ErrBadSetting.
+func BadSetting(err error) error {
+	if err == nil || errors.Is(err, ErrBadSetting) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrBadSetting, err)
+}
+
 // Config is the settings of one process.
 type Config struct {
 	// Node names this member (CLCKPT_NODE; default: the host name up to its first dot).
@@ -119,13 +132,13 @@ func FromEnv() (Config, error) {
 		{"CLCKPT_STATS_INTERVAL", &c.StatsInterval},
 	} {
 		if err := parseEnv(v.name, v.dst); err != nil {
-			return c, err
+			return c, BadSetting(err)
 		}
 	}
 	if c.Node == "" {
 		host, err := os.Hostname()
 		if err != nil {
-			return c, fmt.Errorf("config: CLCKPT_NODE is not set and the host name is unknown: %w", err)
+			return c, BadSetting(fmt.Errorf("config: CLCKPT_NODE is not set and the host name is unknown: %w", err))
 		}
 		c.Node, _, _ = strings.Cut(host, ".")
 		c.Node = strings.Map(func(r rune) rune {
@@ -140,7 +153,7 @@ func FromEnv() (Config, error) {
 	}
 	if v := os.Getenv("CLCKPT_LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
-			return c, fmt.Errorf("config: CLCKPT_LOG_LEVEL=%q: %w", v, err)
+			return c, BadSetting(fmt.Errorf("config: CLCKPT_LOG_LEVEL=%q: %w", v, err))
 		}
 	}
 	return c, c.Validate()
@@ -193,8 +206,10 @@ func defaultDataDir() string {
 	return "/var/lib/clckpt"
 }
 
-// Validate checks the settings.
-func (c Config) Validate() error {
+// Validate checks the settings; its errors are ErrBadSetting.
+func (c Config) Validate() error { return BadSetting(c.validate()) }
+
+func (c Config) validate() error {
 	if !nodeName.MatchString(c.Node) {
 		return fmt.Errorf("config: node name %q: use 1 to 64 letters, digits, '_' or '-'", c.Node)
 	}

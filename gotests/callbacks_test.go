@@ -88,8 +88,8 @@ func TestSynchronizeAsyncAcrossProcesses(t *testing.T) {
 
 // TestMembersAuthenticateAndUseTLS: a clckpt serve node that requires a user and password over TLS.
 // C programs with CLCKPT_NATS_USER, CLCKPT_NATS_PASSWORD and CLCKPT_NATS_TLS_CA set work as usual;
-// without the password, or without the CA, clCkptInitialize fails with CL_CKPT_ERR_TRY_AGAIN and the
-// log says why; a NATS client without credentials is refused.
+// without the password, or without the CA, clCkptInitialize fails with CL_CKPT_ERR_INVALID_STATE (no
+// retry can cure it) and the log says why; a NATS client without credentials is refused.
 func TestMembersAuthenticateAndUseTLS(t *testing.T) {
 	dir := t.TempDir()
 	ca, cert, key := makeCertificates(t, dir)
@@ -116,7 +116,7 @@ func TestMembersAuthenticateAndUseTLS(t *testing.T) {
 	} {
 		p := start(t, c.name, c.env, peer, "watch", "secret")
 		require.Equal(t, 3, p.wait(60*time.Second), c.name)
-		require.Equal(t, "0x160016", p.lastMatch(`^initialize: rc=(0x[0-9a-f]+)$`)[1], "%s: CL_CKPT_ERR_TRY_AGAIN", c.name)
+		require.Equal(t, "0x160012", p.lastMatch(`^initialize: rc=(0x[0-9a-f]+)$`)[1], "%s: CL_CKPT_ERR_INVALID_STATE", c.name)
 		logged, err := os.ReadFile(p.log)
 		require.NoError(t, err)
 		require.Contains(t, string(logged), c.log, c.name)
@@ -151,9 +151,9 @@ func TestMembersAuthenticateAndUseTLS(t *testing.T) {
 	require.Equal(t, 0, node.stop())
 }
 
-// makeCertificates writes a CA and a server certificate for 127.0.0.1 signed by it; it returns the
-// files of the CA, the certificate and its key.
-func makeCertificates(t *testing.T, dir string) (ca, cert, key string) {
+// makeCertificates writes a CA and a server certificate for 127.0.0.1 (and the addresses ips) signed
+// by it; it returns the files of the CA, the certificate and its key.
+func makeCertificates(t *testing.T, dir string, ips ...string) (ca, cert, key string) {
 	t.Helper()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
@@ -166,11 +166,15 @@ func makeCertificates(t *testing.T, dir string) (ca, cert, key string) {
 	require.NoError(t, err)
 	srvKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
+	addresses := []net.IP{net.ParseIP("127.0.0.1")}
+	for _, ip := range ips {
+		addresses = append(addresses, net.ParseIP(ip))
+	}
 	srvTmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses: addresses, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}, // routes present it too
 	}
 	caCert, err := x509.ParseCertificate(caDER)
 	require.NoError(t, err)

@@ -82,12 +82,16 @@ func TestPartitionMinorityCutOff(t *testing.T) {
 		routes = append(routes, "nats-route://"+l.addr(i)+":6222")
 		clients = append(clients, "nats://"+l.addr(i)+":4222")
 	}
+	// Routes beyond loopback carry credentials and TLS (clckpt serve refuses them otherwise).
+	ca, cert, key := makeCertificates(t, dir, l.addr(1), l.addr(2), l.addr(3))
 	nodes := map[string]*proc{}
 	for i := 1; i <= 3; i++ {
 		name := "s" + strconv.Itoa(i)
-		nodes[name] = start(t, name, []string{"CLCKPT_DATA_DIR=" + dir + "/" + name, "CLCKPT_LEASE=1s", "CLCKPT_ACK_TIMEOUT=500ms", "CLCKPT_LOG_LEVEL=info"},
+		nodes[name] = start(t, name, []string{"CLCKPT_DATA_DIR=" + dir + "/" + name, "CLCKPT_LEASE=1s", "CLCKPT_ACK_TIMEOUT=500ms", "CLCKPT_LOG_LEVEL=info",
+			"CLCKPT_CLUSTER_PASSWORD=route-secret"},
 			"ip", "netns", "exec", l.ns(i), bin("clckpt"), "serve", "--node", name, "--host", l.addr(i), "--port", "4222",
-			"--cluster-port", "6222", "--routes", strings.Join(routes, ","), "--no-auth")
+			"--cluster-port", "6222", "--routes", strings.Join(routes, ","), "--no-auth",
+			"--cluster-user", "route", "--cluster-tls-cert", cert, "--cluster-tls-key", key, "--cluster-tls-ca", ca)
 	}
 	for _, p := range nodes {
 		p.waitLine("^ready", 90*time.Second)

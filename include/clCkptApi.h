@@ -421,7 +421,22 @@ typedef struct {
  *   0x31000f                   the version is not supported:
  *                              CL_VERSION_RC(CL_ERR_VERSION_MISMATCH),
  *                              component CL_CID_VERSION, not CL_CID_CKPT.
- *   CL_CKPT_ERR_TRY_AGAIN      the checkpoint service cannot be reached.
+ *   CL_CKPT_ERR_TRY_AGAIN      the checkpoint service cannot be reached now
+ *                              (no server answers, or the cluster is electing
+ *                              its leaders); a later call may succeed.
+ *   CL_CKPT_ERR_INVALID_STATE  the settings (CLCKPT_* environment variables)
+ *                              are wrong, and retrying cannot help: a value
+ *                              that does not parse, an unparsable
+ *                              CLCKPT_NATS_URL or one whose hosts do not
+ *                              exist, credentials or a certificate the
+ *                              server or client rejects, a CLCKPT_LINK that
+ *                              cannot be bound, or a server on CLCKPT_PORT
+ *                              that does not take this data directory's
+ *                              token ("token mismatch").  The cause is logged
+ *                              to stderr.
+ *   CL_CKPT_ERR_NO_RESOURCE    the data directory cannot be used (damaged,
+ *                              foreign, unreadable).
+ *   CL_CKPT_ERR_NO_SPACE       the data directory's filesystem is full.
  *
  * The handle lives until clCkptFinalize.  See FORK above for processes that
  * fork.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/clckpt/libclckpt/config"
 	"github.com/clckpt/libclckpt/replication/directory"
 	"github.com/clckpt/libclckpt/replication/oplink"
 	"github.com/clckpt/libclckpt/replication/wire"
@@ -59,7 +60,11 @@ func (m *Member) startLinks() error {
 	useTLS := m.linkTLS || m.cfg.NATS.TLSCA != "" || m.cfg.NATS.TLSCert != "" || strings.Contains(m.cfg.NATS.URL, "tls://")
 	ln, err := oplink.Listen(listen, useTLS, m.onLinkFrame, m.log)
 	if err != nil {
-		return fmt.Errorf("CLCKPT_LINK=%s: %w", m.cfg.Link, err)
+		err = fmt.Errorf("CLCKPT_LINK=%s: %w", m.cfg.Link, err)
+		if m.cfg.Link != "auto" { // an address that cannot be bound: retrying cannot help
+			err = config.BadSetting(err)
+		}
+		return err
 	}
 	m.linkLn = ln
 	m.linkAddr = ln.Address(host)

@@ -158,6 +158,9 @@ func (m *Member) start(ctx context.Context, nc *nats.Conn, replicas int) error {
 	loaded := time.Now()
 	if nc == nil {
 		if m.conn, err = natsconn.Connect(ctx, m.cfg, "clckpt "+m.name, m.log); err != nil {
+			if errors.Is(err, config.ErrBadSetting) { // retrying cannot help
+				return err
+			}
 			return fmt.Errorf("%w: %w", engine.ErrTryAgain, err)
 		}
 		nc = m.conn.Conn

@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -76,7 +77,13 @@ func serve(args []string) error {
 	natsURL := fs.String("nats-url", "", "join this NATS server as a server member instead of embedding one")
 	user := fs.String("user", "", "require this user from clients (with -password) instead of the token")
 	noAuth := fs.Bool("no-auth", false, "let any client that reaches the port in, without the token or a user")
-	password := fs.String("password", "", "password of -user")
+	password := fs.String("password", "", "password of -user (visible in ps: prefer -password-file or CLCKPT_NATS_PASSWORD)")
+	passwordFile := fs.String("password-file", "", "file holding the password of -user")
+	clusterUser := fs.String("cluster-user", "", "user that routes present to each other (required with a cluster port beyond loopback)")
+	clusterPasswordFile := fs.String("cluster-password-file", "", "file holding the routes' password (or CLCKPT_CLUSTER_PASSWORD)")
+	clusterTLSCert := fs.String("cluster-tls-cert", "", "TLS certificate that routes present (default: -tls-cert)")
+	clusterTLSKey := fs.String("cluster-tls-key", "", "key of -cluster-tls-cert (default: -tls-key)")
+	clusterTLSCA := fs.String("cluster-tls-ca", "", "CA that verifies the peers' route certificates (default: -tls-ca, else the route certificate itself)")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate for clients")
 	tlsKey := fs.String("tls-key", "", "TLS key for clients")
 	tlsCA := fs.String("tls-ca", "", "CA to verify client certificates")
@@ -95,6 +102,27 @@ func serve(args []string) error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *password, err = secret(*password, *passwordFile, "CLCKPT_NATS_PASSWORD"); err != nil {
+		return err
+	}
+	if *user != "" && *password == "" {
+		return errors.New("-user needs a password: -password-file, CLCKPT_NATS_PASSWORD or -password")
+	}
+	clusterPassword, err := secret("", *clusterPasswordFile, "CLCKPT_CLUSTER_PASSWORD")
+	if err != nil {
+		return err
+	}
+	if *clusterUser != "" && clusterPassword == "" {
+		return errors.New("-cluster-user needs a password: -cluster-password-file or CLCKPT_CLUSTER_PASSWORD")
+	}
+	if *clusterTLSCert == "" {
+		*clusterTLSCert, *clusterTLSKey = *tlsCert, *tlsKey
+	}
+	if *clusterPort != 0 && !isLoopback(*host) && (*clusterUser == "" || *clusterTLSCert == "") {
+		return fmt.Errorf("the cluster port would listen on %s, beyond loopback, where anyone who reaches it could join as a route "+
+			"and read and write every checkpoint: give the routes credentials (-cluster-user with -cluster-password-file or "+
+			"CLCKPT_CLUSTER_PASSWORD) and TLS (-cluster-tls-cert and -cluster-tls-key, or -tls-cert and -tls-key; -cluster-tls-ca)", *host)
 	}
 	cfg.Node, cfg.DataDir, cfg.Port = *node, *dataDir, *port
 	if cfg.Port == -1 {
@@ -143,6 +171,11 @@ func serve(args []string) error {
 		Name: cfg.Node, Host: *host, Port: *port, StoreDir: storeDir,
 		ClusterName: *clusterName, ClusterHost: *host, ClusterPort: *clusterPort, HTTPPort: *httpPort,
 		TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, Logger: log,
+		ClusterUser: *clusterUser, ClusterPassword: clusterPassword,
+	}
+	if *clusterPort != 0 && *clusterTLSCert != "" {
+		o.ClusterTLSCert, o.ClusterTLSKey = *clusterTLSCert, *clusterTLSKey
+		o.ClusterTLSCA = firstOf(*clusterTLSCA, *tlsCA, *clusterTLSCert)
 	}
 	if *routes != "" {
 		o.Routes = strings.Split(*routes, ",")
@@ -222,6 +255,41 @@ func serve(args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// secret returns a password: the flag's value, else the content of file (its first line), else the
+// environment variable env. A file or the environment keep it out of the process list.
+func secret(flagValue, file, env string) (string, error) {
+	if flagValue != "" {
+		return flagValue, nil
+	}
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", err
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		return strings.TrimSpace(line), nil
+	}
+	return os.Getenv(env), nil
+}
+
+// isLoopback reports whether a listen address reaches only this host.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func firstOf(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
 }
 
 // serveMember runs only a server member, on the NATS server at url.

@@ -6,10 +6,12 @@ package natsconn
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -44,14 +46,22 @@ type Conn struct {
 func Connect(ctx context.Context, cfg config.Config, name string, log *slog.Logger) (*Conn, error) {
 	c := &Conn{cfg: cfg, log: log, closed: make(chan struct{})}
 	if cfg.NATS.URL != "" {
+		hosts, err := parseURLs(cfg.NATS.URL)
+		if err != nil {
+			return nil, config.BadSetting(err)
+		}
 		opts, err := ClientOptions(cfg, name)
 		if err != nil {
-			return nil, err
+			return nil, config.BadSetting(err)
 		}
 		opts = append(opts, nats.RetryOnFailedConnect(false))
 		nc, err := nats.Connect(cfg.NATS.URL, opts...)
 		if err != nil {
-			return nil, fmt.Errorf("natsconn: connect to %s: %w", cfg.NATS.URL, err)
+			err = fmt.Errorf("natsconn: connect to %s: %w", cfg.NATS.URL, err)
+			if rejected(err) || unresolvable(ctx, hosts) {
+				return nil, config.BadSetting(err)
+			}
+			return nil, err
 		}
 		c.Conn = nc
 		return c, nil
@@ -132,6 +142,11 @@ func (c *Conn) connectEmbedded(ctx context.Context, name string) error {
 			c.Conn = nc
 			c.log.Debug("joined the host's embedded NATS server", "url", url)
 			return nil
+		}
+		if rejected(err) {
+			return config.BadSetting(fmt.Errorf("natsconn: token mismatch: the NATS server on %s does not accept the token of %s "+
+				"(it serves another data directory: set CLCKPT_DATA_DIR to that one, or CLCKPT_PORT to another port): %w",
+				url, filepath.Join(c.cfg.DataDir, "nats.token"), err))
 		}
 		hosted, herr := c.host()
 		if herr != nil {
@@ -270,6 +285,57 @@ func (c *Conn) Close() {
 	}
 }
 
+// parseURLs checks CLCKPT_NATS_URL (comma-separated; a URL without a scheme is nats://, as the NATS
+// client takes it) and returns the host of each URL.
+func parseURLs(list string) ([]string, error) {
+	var hosts []string
+	for _, raw := range strings.Split(list, ",") {
+		raw = strings.TrimSpace(raw)
+		s := raw
+		if !strings.Contains(s, "://") {
+			s = "nats://" + s
+		}
+		u, err := url.Parse(s)
+		if err != nil {
+			return nil, fmt.Errorf("natsconn: CLCKPT_NATS_URL %q: %w", raw, err)
+		}
+		switch {
+		case u.Scheme != "nats" && u.Scheme != "tls" && u.Scheme != "ws" && u.Scheme != "wss":
+			return nil, fmt.Errorf("natsconn: CLCKPT_NATS_URL %q: scheme %q (use nats://, tls://, ws:// or wss://)", raw, u.Scheme)
+		case u.Hostname() == "":
+			return nil, fmt.Errorf("natsconn: CLCKPT_NATS_URL %q: no host", raw)
+		}
+		hosts = append(hosts, u.Hostname())
+	}
+	return hosts, nil
+}
+
+// rejected reports whether a connection failed because the server refused the credentials or the
+// client refused the server's certificate: no retry changes that.
+func rejected(err error) bool {
+	var verify *tls.CertificateVerificationError
+	return errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrAuthExpired) ||
+		errors.Is(err, nats.ErrAuthRevoked) || errors.Is(err, nats.ErrAccountAuthExpired) || errors.As(err, &verify)
+}
+
+// unresolvable reports whether no host of the list has an address: the name service says that none
+// of them exists (a name service that cannot answer now is no proof).
+func unresolvable(ctx context.Context, hosts []string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for _, h := range hosts {
+		if net.ParseIP(h) != nil {
+			return false
+		}
+		_, err := net.DefaultResolver.LookupHost(ctx, h)
+		var dns *net.DNSError
+		if !errors.As(err, &dns) || !dns.IsNotFound {
+			return false
+		}
+	}
+	return true
+}
+
 // ClientOptions are the connection options every member uses: reconnection, timeouts, and the
 // credentials and TLS settings of cfg. Tools that connect to a deployment use them too.
 func ClientOptions(cfg config.Config, name string) ([]nats.Option, error) {
@@ -322,7 +388,13 @@ type ServerOptions struct {
 	ClusterHost string
 	ClusterPort int      // route port (-1: any); 0: no cluster
 	Routes      []string // nats-route://host:port of the peers
-	HTTPPort    int      // monitoring port, 0: none
+	// ClusterUser and ClusterPassword, when set, are required from routes and presented to the
+	// peers (added to the route URLs that carry none).
+	ClusterUser, ClusterPassword string
+	// ClusterTLSCert, ClusterTLSKey and ClusterTLSCA, when set, make routes use TLS both ways: each
+	// side presents the certificate and verifies the other's against the CA.
+	ClusterTLSCert, ClusterTLSKey, ClusterTLSCA string
+	HTTPPort                                    int // monitoring port, 0: none
 	// Authorization, when set, is required from clients (users with passwords or nkeys, or a token).
 	Users []*server.User
 	NKeys []*server.NkeyUser
@@ -352,13 +424,26 @@ func StartServer(o ServerOptions) (*server.Server, error) {
 		MaxPending: 256 << 20,
 	}
 	if o.ClusterPort != 0 {
-		opts.Cluster = server.ClusterOpts{Name: o.ClusterName, Host: o.ClusterHost, Port: o.ClusterPort}
+		opts.Cluster = server.ClusterOpts{Name: o.ClusterName, Host: o.ClusterHost, Port: o.ClusterPort,
+			Username: o.ClusterUser, Password: o.ClusterPassword}
 		for _, r := range o.Routes {
 			u, err := url.Parse(r)
 			if err != nil {
 				return nil, fmt.Errorf("natsconn: route %q: %w", r, err)
 			}
+			if u.User == nil && o.ClusterUser != "" {
+				u.User = url.UserPassword(o.ClusterUser, o.ClusterPassword)
+			}
 			opts.Routes = append(opts.Routes, u)
+		}
+		if o.ClusterTLSCert != "" {
+			tc, err := server.GenTLSConfig(&server.TLSConfigOpts{CertFile: o.ClusterTLSCert, KeyFile: o.ClusterTLSKey, CaFile: o.ClusterTLSCA, Verify: true})
+			if err != nil {
+				return nil, fmt.Errorf("natsconn: route TLS: %w", err)
+			}
+			tc.RootCAs = tc.ClientCAs // a route dials too: it verifies the listener against the same CA
+			opts.Cluster.TLSConfig = tc
+			opts.Cluster.TLSTimeout = 5
 		}
 	}
 	if o.TLSCert != "" {
