@@ -22,13 +22,13 @@ const diskReserve = 24 << 20 // CLCKPT_DISK_RESERVE in these tests: the smallest
 func mountTmpfs(t *testing.T, mib int) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skipf("mounting a tmpfs needs root (euid %d)", os.Geteuid())
+		cannotRun(t, "mounting a tmpfs needs root (euid %d)", os.Geteuid())
 	}
 	dir := filepath.Join(t.TempDir(), "fs")
 	require.NoError(t, os.Mkdir(dir, 0o700))
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%dm,mode=0700", mib)); err != nil {
 		if errors.Is(err, syscall.EPERM) {
-			t.Skipf("mount -t tmpfs %s: %v (no CAP_SYS_ADMIN here)", dir, err)
+			cannotRun(t, "mount -t tmpfs %s: %v (no CAP_SYS_ADMIN here)", dir, err)
 		}
 		require.NoError(t, err)
 	}

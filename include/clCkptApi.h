@@ -423,6 +423,10 @@ typedef struct {
  *                              component CL_CID_VERSION, not CL_CID_CKPT.
  *   CL_CKPT_ERR_TRY_AGAIN      the checkpoint service cannot be reached.
  *
+ * A NATS server that answers but is slow to serve its JetStream (just
+ * started, or under a debugger or valgrind) is waited for, up to two
+ * minutes; one that cannot be reached at all fails the call at once.
+ *
  * The handle lives until clCkptFinalize.  See FORK above for processes that
  * fork.
  */
