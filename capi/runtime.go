@@ -100,8 +100,10 @@ func current() engine.Service {
 	return nil
 }
 
-// joinTimeout bounds clCkptInitialize's wait for the cluster.
-const joinTimeout = 15 * time.Second
+// joinTimeout bounds clCkptInitialize's wait for the cluster: generous, since a server that answers
+// but is slow to serve JetStream (just started, or under valgrind) is waited for, not given up on.
+// A server that cannot be reached at all fails the call at once.
+const joinTimeout = 2 * time.Minute
 
 // openBackend makes this process a member of the checkpoint service; lifecycle is held.
 func openBackend() error {

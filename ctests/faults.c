@@ -10,7 +10,7 @@
  *                 checkpoint still reads and that an overwrite is refused too ("overwrite 0x<rc>").
  *     write N     creates the next N sections; "ack I" for each, "error I 0x<rc>" on a failure.
  *     delete      deletes the last section made ("delete 0x<rc>").
- *     check N     reads sections 0..N-1 and compares them with their pattern: "verified N" or "bad I".
+ *     check N     reads sections 0..N-1 and compares them with their pattern: "verified N" or "bad I 0x<rc>".
  *     loop S N    creates sections 0..N-1 if needed, then overwrites them in turn for S seconds, each
  *                 time with new content; "error I 0x<rc>" for each failure, then "looped W F": W
  *                 overwrites made, F failed. check then expects the content of the last overwrite.
@@ -147,13 +147,13 @@ int main(int argc, char **argv) {
         } else if (sscanf(line, "check %d", &n) == 1) {
             int bad = -1;
             for (int i = 0; i < n && bad < 0; i++)
-                if (readback(i, buf, got) != CL_OK)
+                if ((rc = readback(i, buf, got)) != CL_OK)
                     bad = i;
             if (bad < 0) {
                 printf("verified %d\n", n);
                 next = n;
             } else {
-                printf("bad %d\n", bad);
+                printf("bad %d 0x%x\n", bad, rc);
             }
         } else if (strncmp(line, "delete", 6) == 0 && next > 0) {
             char id[16];

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -22,13 +23,13 @@ const diskReserve = 24 << 20 // CLCKPT_DISK_RESERVE in these tests: the smallest
 func mountTmpfs(t *testing.T, mib int) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skipf("mounting a tmpfs needs root (euid %d)", os.Geteuid())
+		cannotRun(t, "mounting a tmpfs needs root (euid %d)", os.Geteuid())
 	}
 	dir := filepath.Join(t.TempDir(), "fs")
 	require.NoError(t, os.Mkdir(dir, 0o700))
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%dm,mode=0700", mib)); err != nil {
 		if errors.Is(err, syscall.EPERM) {
-			t.Skipf("mount -t tmpfs %s: %v (no CAP_SYS_ADMIN here)", dir, err)
+			cannotRun(t, "mount -t tmpfs %s: %v (no CAP_SYS_ADMIN here)", dir, err)
 		}
 		require.NoError(t, err)
 	}
@@ -40,6 +41,13 @@ func mountTmpfs(t *testing.T, mib int) string {
 func resizeTmpfs(t *testing.T, dir string, mib int) {
 	t.Helper()
 	require.NoError(t, syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_REMOUNT, fmt.Sprintf("size=%dm,mode=0700", mib)))
+}
+
+// embeddedEnv is the environment of a program on the embedded default with the smallest reserve and
+// a short lease, in data directory data.
+func embeddedEnv(t *testing.T, data, node string) []string {
+	return []string{"CLCKPT_DATA_DIR=" + data, "CLCKPT_NODE=" + node, "CLCKPT_PORT=" + strconv.Itoa(freePort(t)),
+		"CLCKPT_DISK_RESERVE=" + strconv.Itoa(diskReserve), "CLCKPT_LEASE=1s", "CLCKPT_LOG_LEVEL=info"}
 }
 
 // fillUp writes a file until the file system is full (another program taking the last bytes).
@@ -64,8 +72,7 @@ func fillUp(t *testing.T, path string) {
 // acknowledged section is there, byte for byte.
 func TestDiskFullOnTheEmbeddedDefault(t *testing.T) {
 	fs := mountTmpfs(t, 64)
-	env := []string{"CLCKPT_DATA_DIR=" + fs + "/data", "CLCKPT_NODE=fill", "CLCKPT_PORT=" + strconv.Itoa(freePort(t)),
-		"CLCKPT_DISK_RESERVE=" + strconv.Itoa(diskReserve), "CLCKPT_LEASE=1s", "CLCKPT_LOG_LEVEL=info"}
+	env := embeddedEnv(t, fs+"/data", "fill")
 	p := startInput(t, "fill", env, faults, "fill", "f", "256")
 	p.waitLine("^ready$", 30*time.Second)
 	p.send("fill")
@@ -157,4 +164,60 @@ func TestReplicaDiskFull(t *testing.T) {
 	d1, d2 := replicaDigest(t, dirOf(fs["s1"], "s1"), "f"), replicaDigest(t, dirOf(fs["s2"], "s2"), "f")
 	require.Equal(t, d1, d2, "the replicas are byte-identical")
 	require.Contains(t, d1, fmt.Sprintf("(%d sections)", n))
+}
+
+// TestFullDiskRecoversWithoutRestart: a C program on the embedded default (its store and the NATS
+// server's JetStream on one tmpfs), and another program takes every byte of the filesystem for
+// longer than the lease: JetStream fails to write (the lease is not renewed). Meanwhile writes fail
+// with CL_CKPT_ERR_NO_SPACE, reads go on; once the bytes are given back, writes succeed again with
+// no process restarted (the library restarts the embedded server's JetStream).
+func TestFullDiskRecoversWithoutRestart(t *testing.T) {
+	fs := mountTmpfs(t, 96)
+	env := embeddedEnv(t, fs+"/data", "full")
+	p := startInput(t, "full", env, faults, "fill", "f", "64")
+	p.waitLine("^ready$", 30*time.Second)
+	p.send("write 10")
+	p.waitLine("^ack 9$", 30*time.Second)
+	acked := 10
+
+	fillUp(t, fs+"/filler")
+	logSays := func(what string) func() bool {
+		return func() bool {
+			b, err := os.ReadFile(p.log)
+			return err == nil && strings.Contains(strings.ToLower(string(b)), what)
+		}
+	}
+	require.Eventually(t, logSays("critical write error"), 30*time.Second, 100*time.Millisecond,
+		"JetStream fails to write on the full disk (lease renewals)")
+	require.Eventually(t, logSays("lease not renewed"), 30*time.Second, 100*time.Millisecond)
+	for range 3 {
+		p.send("write 1")
+		require.Equal(t, fmt.Sprintf("error %d 0x160021", acked), p.waitLine(`^(error|ack) .*$`, 60*time.Second)[0],
+			"CL_CKPT_ERR_NO_SPACE while the disk is full")
+	}
+	// Reads go on, or, on a member fenced by its full disk, fail at once with TRY_AGAIN.
+	p.send(fmt.Sprintf("check %d", acked))
+	require.Regexp(t, fmt.Sprintf(`^(verified %d|bad 0 0x160016)$`, acked), p.waitLine(`^(verified|bad) .*$`, 60*time.Second)[0])
+
+	require.NoError(t, os.Remove(fs+"/filler"))
+	// Writes succeed again: some may still be refused (TRY_AGAIN) while the service recovers.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		p.send("write 1")
+		line := p.waitLine(`^(error|ack) .*$`, 60*time.Second)[0]
+		if line == fmt.Sprintf("ack %d", acked) {
+			break
+		}
+		require.Regexp(t, `^error \d+ 0x1600(16|21)$`, line, "TRY_AGAIN or NO_SPACE while recovering")
+		require.True(t, time.Now().Before(deadline), "writes still fail a minute after space came back: %s", line)
+		time.Sleep(200 * time.Millisecond)
+	}
+	acked++
+	p.send("write 20")
+	p.waitLine(fmt.Sprintf(`^ack %d$`, acked+19), 60*time.Second)
+	acked += 20
+	p.send(fmt.Sprintf("check %d", acked))
+	require.Equal(t, fmt.Sprintf("verified %d", acked), p.waitLine(`^(verified|bad) .*$`, 60*time.Second)[0])
+	p.send("quit")
+	require.Equal(t, 0, p.wait(30*time.Second))
 }

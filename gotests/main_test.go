@@ -55,3 +55,15 @@ func run(m *testing.M) int {
 }
 
 func bin(name string) string { return filepath.Join(binDir, name) }
+
+// cannotRun ends a test that this machine cannot run (it needs root, a tool, a kernel feature):
+// a failure, unless CLCKPT_TEST_ALLOW_SKIP=1 says that skipping such tests is acceptable here
+// (README). CI runs as root, where every test runs.
+func cannotRun(t *testing.T, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if os.Getenv("CLCKPT_TEST_ALLOW_SKIP") == "1" {
+		t.Skip(msg + " (skipped: CLCKPT_TEST_ALLOW_SKIP=1)")
+	}
+	t.Fatal(msg + " (set CLCKPT_TEST_ALLOW_SKIP=1 to skip the tests this machine cannot run)")
+}

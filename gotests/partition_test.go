@@ -30,15 +30,15 @@ func (l *netLab) ip(args ...string) {
 func newNetLab(t *testing.T) *netLab {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skipf("network namespaces need root (euid %d)", os.Geteuid())
+		cannotRun(t, "network namespaces need root (euid %d)", os.Geteuid())
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("the ip command (iproute2) is not installed")
+		cannotRun(t, "the ip command (iproute2) is not installed")
 	}
 	n := os.Getpid() % 200
 	l := &netLab{t: t, prefix: fmt.Sprintf("10.77.%d", n+20), tag: fmt.Sprintf("ck%d", os.Getpid()%100000)}
 	if out, err := exec.Command("ip", "link", "add", l.tag+"br", "type", "bridge").CombinedOutput(); err != nil {
-		t.Skipf("cannot create a bridge (ip link add type bridge): %v: %s", err, out)
+		cannotRun(t, "cannot create a bridge (ip link add type bridge): %v: %s", err, out)
 	}
 	t.Cleanup(func() {
 		for i := 1; i <= 3; i++ {

@@ -64,7 +64,11 @@
  * the checkpoint service may return CL_CKPT_ERR_TRY_AGAIN when the service
  * is temporarily unreachable, and CL_CKPT_ERR_NO_MEMORY or
  * CL_CKPT_ERR_NO_RESOURCE when the process runs out of memory or of system
- * resources.
+ * resources.  Any function that changes a checkpoint (creates, writes,
+ * overwrites or deletes a section, or sets its expiration) may return
+ * CL_CKPT_ERR_NO_SPACE when the filesystem of the data directory has less
+ * than CLCKPT_DISK_RESERVE free: the change was not made, and succeeds
+ * again once space is freed, without a restart.
  *
  *
  * MEMORY
@@ -437,6 +441,10 @@ typedef struct {
  *   CL_CKPT_ERR_NO_RESOURCE    the data directory cannot be used (damaged,
  *                              foreign, unreadable).
  *   CL_CKPT_ERR_NO_SPACE       the data directory's filesystem is full.
+ *
+ * A NATS server that answers but is slow to serve its JetStream (just
+ * started, or under a debugger or valgrind) is waited for, up to two
+ * minutes; one that cannot be reached at all fails the call at once.
  *
  * The handle lives until clCkptFinalize.  See FORK above for processes that
  * fork.

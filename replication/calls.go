@@ -163,7 +163,8 @@ func noActive(e *directory.Entry) error {
 // forwarded to the active member. It retries while the active changes (bounded by ctx or
 // callTimeout); reply gets the remote result.
 func (m *Member) do(ctx context.Context, c *ckpt, local func(*engine.Replica, *active) error, call *wire.CallMsg, reply func(*wire.ReplyMsg) error) error {
-	if _, ok := ctx.Deadline(); !ok {
+	_, bounded := ctx.Deadline()
+	if !bounded {
 		cc := &callCtx{Context: ctx, deadline: time.Now().Add(callTimeout)}
 		defer cc.end()
 		ctx = cc
@@ -207,10 +208,26 @@ func (m *Member) do(ctx context.Context, c *ckpt, local func(*engine.Replica, *a
 				return fmt.Errorf("%w: %w", engine.ErrTryAgain, err)
 			}
 		}
+		if m.fenced.Load() {
+			// A member fenced while its disk is full (the embedded server's JetStream shares the
+			// disk, so the lease cannot be renewed) says so at once rather than wait for an active:
+			// a change is refused for lack of space, anything else is to be tried again.
+			if serr := m.store.SpaceLeft(); serr != nil {
+				if call.Kind <= wire.CallWrite {
+					return engine.StorageError("no active replica while the disk is full", serr)
+				}
+				return fmt.Errorf("%w: no active replica while the disk is full: %w", engine.ErrTryAgain, serr)
+			}
+		}
 		select {
 		case <-ctx.Done():
 			if err == nil {
 				err = ctx.Err()
+			}
+			if !bounded {
+				// The caller set no timeout (the C API's writes and reads have none): the service
+				// could not serve the call for now.
+				return fmt.Errorf("%w: no active replica answered within %s: %w", engine.ErrTryAgain, callTimeout, err)
 			}
 			return fmt.Errorf("%w: no active replica answered: %w", engine.ErrTimeout, err)
 		case <-time.After(wait):

@@ -206,10 +206,12 @@ func (m *Member) start(ctx context.Context, nc *nats.Conn, replicas int) error {
 	return nil
 }
 
-// settleTime bounds how long Join rides through JetStream requests that time out: a NATS cluster
-// that just lost a server elects new leaders within seconds, and a member joining meanwhile should
-// wait for that rather than fail.
-const settleTime = 20 * time.Second
+// settleTime bounds how long Join rides through JetStream requests that time out or find nobody to
+// answer, while the server is reachable: a NATS cluster that just lost a server elects new leaders
+// within seconds, and a server just started (or slowed down, as under valgrind) may take long to
+// serve JetStream; a member joining meanwhile waits for that rather than fail. The caller's context
+// may end the wait sooner.
+const settleTime = 2 * time.Minute
 
 // untilSettled runs fn again while it fails with a timeout, for up to settleTime (or ctx's end).
 // fn must be safe to repeat.

@@ -114,3 +114,7 @@ func (s *space) enough(n int64) (bool, int64) {
 	}
 	return free >= s.reserve/2+n, free
 }
+
+// SpaceLeft returns ErrDiskFull (wrapped, with the numbers) when the data directory's filesystem has
+// less than the reserve free: a write would be refused.
+func (b *Badger) SpaceLeft() error { return b.space.check(0, false) }

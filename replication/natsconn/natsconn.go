@@ -216,19 +216,22 @@ func (c *Conn) host() (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	writeErrors := make(chan struct{}, 1)
 	s, err := StartServer(ServerOptions{
-		Name:     "clckpt-embedded",
-		Host:     "127.0.0.1",
-		Port:     c.cfg.Port,
-		StoreDir: EmbeddedStoreDir(c.cfg.DataDir),
-		Token:    c.token,
-		Logger:   c.log,
+		WriteErrors: writeErrors,
+		Name:        "clckpt-embedded",
+		Host:        "127.0.0.1",
+		Port:        c.cfg.Port,
+		StoreDir:    EmbeddedStoreDir(c.cfg.DataDir),
+		Token:       c.token,
+		Logger:      c.log,
 	})
 	if err != nil {
 		f.Close()
 		return false, fmt.Errorf("natsconn: start the embedded NATS server on port %d (set CLCKPT_PORT to use another): %w", c.cfg.Port, err)
 	}
 	c.server, c.lock = s, f
+	go KeepJetStream(s, writeErrors, int64(c.cfg.DiskReserve)/2, c.log, c.closed)
 	c.log.Info("hosting the embedded NATS server", "port", c.cfg.Port, "store", EmbeddedStoreDir(c.cfg.DataDir))
 	return true, nil
 }
@@ -402,6 +405,10 @@ type ServerOptions struct {
 	// TLS for clients.
 	TLSCert, TLSKey, TLSCA string
 	Logger                 *slog.Logger
+	// WriteErrors, when set, receives (without blocking) each time JetStream reports a critical
+	// write error (a full disk): the stream concerned takes no write until JetStream restarts
+	// (KeepJetStream).
+	WriteErrors chan<- struct{}
 }
 
 // StartServer starts an embedded NATS server with JetStream and waits until it accepts clients. It
@@ -461,8 +468,12 @@ func StartServer(o ServerOptions) (*server.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.Logger != nil {
-		s.SetLoggerV2(&serverLogger{o.Logger}, false, false, false)
+	if o.Logger != nil || o.WriteErrors != nil {
+		l := o.Logger
+		if l == nil {
+			l = slog.New(slog.DiscardHandler)
+		}
+		s.SetLoggerV2(&serverLogger{l: l, writeErrors: o.WriteErrors}, false, false, false)
 	}
 	go s.Start()
 	if !s.ReadyForConnections(10 * time.Second) {
@@ -474,7 +485,10 @@ func StartServer(o ServerOptions) (*server.Server, error) {
 
 // serverLogger forwards the server's notices and errors to slog; its debug and trace output is
 // dropped.
-type serverLogger struct{ l *slog.Logger }
+type serverLogger struct {
+	l           *slog.Logger
+	writeErrors chan<- struct{}
+}
 
 func (l *serverLogger) Noticef(f string, a ...any) { l.l.Debug("nats: " + fmt.Sprintf(f, a...)) }
 func (l *serverLogger) Warnf(f string, a ...any) {
@@ -488,6 +502,12 @@ func (l *serverLogger) Warnf(f string, a ...any) {
 func (l *serverLogger) Fatalf(f string, a ...any) { l.l.Error("nats: " + fmt.Sprintf(f, a...)) }
 func (l *serverLogger) Errorf(f string, a ...any) {
 	msg := fmt.Sprintf(f, a...)
+	if l.writeErrors != nil && strings.Contains(strings.ToLower(msg), "critical write error") {
+		select {
+		case l.writeErrors <- struct{}{}:
+		default:
+		}
+	}
 	if strings.Contains(msg, "connection refused") { // peers that are not up yet
 		l.l.Debug("nats: " + msg)
 		return
@@ -496,3 +516,58 @@ func (l *serverLogger) Errorf(f string, a ...any) {
 }
 func (l *serverLogger) Debugf(string, ...any) {}
 func (l *serverLogger) Tracef(string, ...any) {}
+
+// KeepJetStream restarts the JetStream of server s after a critical write error (a message on
+// writeErrors), or after JetStream turned itself off, once the filesystem of its store has minFree
+// bytes free again: a stream that failed a write takes no write until its store is opened again,
+// and without this the server would stay broken until the process restarts. The clients keep their
+// connections; their requests fail (and are retried) for the moment of the restart. It returns when
+// stop is closed or the server shuts down.
+func KeepJetStream(s *server.Server, writeErrors <-chan struct{}, minFree int64, log *slog.Logger, stop <-chan struct{}) {
+	const look = 250 * time.Millisecond
+	cfg := s.JetStreamConfig()
+	if cfg == nil {
+		return
+	}
+	broken := false
+	for {
+		select {
+		case <-stop:
+			return
+		case <-writeErrors:
+			if !broken {
+				log.Error("the embedded NATS server's JetStream failed to write (disk full?): it restarts once space is back", "store", cfg.StoreDir)
+			}
+			broken = true
+		case <-time.After(look):
+		}
+		if !s.Running() {
+			return
+		}
+		if !broken && !s.JetStreamEnabled() {
+			log.Error("the embedded NATS server's JetStream turned itself off: it restarts once space is back", "store", cfg.StoreDir)
+			broken = true
+		}
+		if !broken {
+			continue
+		}
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(cfg.StoreDir, &st); err != nil || int64(st.Bavail)*st.Bsize < minFree {
+			continue
+		}
+		if err := s.ShutdownJetStream(); err != nil {
+			log.Warn("stopping JetStream for its restart", "err", err)
+		}
+		again := *cfg // EnableJetStream adds the "jetstream" that the running configuration has
+		again.StoreDir = strings.TrimSuffix(cfg.StoreDir, string(filepath.Separator)+server.JetStreamStoreDir)
+		if err := s.EnableJetStream(&again); err != nil {
+			log.Error("restarting JetStream", "err", err)
+			continue
+		}
+		broken = false
+		for len(writeErrors) > 0 { // errors of the stores just closed
+			<-writeErrors
+		}
+		log.Warn("disk space is back: the embedded NATS server's JetStream restarted", "store", cfg.StoreDir)
+	}
+}

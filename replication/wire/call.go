@@ -6,7 +6,8 @@ import (
 	"github.com/clckpt/libclckpt/engine"
 )
 
-// CallKind is the checkpoint call a CallMsg forwards to the active replica.
+// CallKind is the checkpoint call a CallMsg forwards to the active replica. The calls that change a
+// checkpoint come first, up to CallWrite (replication tells them from the others by that).
 type CallKind uint8
 
 const (

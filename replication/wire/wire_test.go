@@ -186,9 +186,36 @@ func FuzzDecodeCallMsg(f *testing.F) {
 
 func FuzzDecodeReplyMsg(f *testing.F) {
 	f.Add((&ReplyMsg{Err: engine.ErrNotExist, IDs: [][]byte{[]byte("a")}}).Encode(nil))
+	f.Add((&ReplyMsg{Err: &engine.ElementError{Index: 2, Err: engine.ErrNoSpace}, Reads: [][]byte{nil, []byte("r")}}).Encode(nil))
+	f.Add((&ReplyMsg{Err: errors.New("unnamed"), Found: true, Size: 7, LSN: 9}).Encode(nil))
+	// A decoded reply encodes to a message that decodes to the same reply. The bytes may differ
+	// only in an element error's text, which the encoder writes with its "element N: " prefix.
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if _, err := DecodeReplyMsg(b); err != nil {
+		m, err := DecodeReplyMsg(b)
+		if err != nil {
 			return
 		}
+		again, err := DecodeReplyMsg(m.Encode(nil))
+		require.NoError(t, err)
+		require.Equal(t, replyErrShape(m.Err), replyErrShape(again.Err))
+		m.Err, again.Err = nil, nil
+		require.Equal(t, m, again)
 	})
+}
+
+// replyErrShape is what a decoded error carries: its sentinel, its element, and its text when it
+// is not an element's.
+func replyErrShape(err error) [3]any {
+	if err == nil {
+		return [3]any{}
+	}
+	var re *RemoteError
+	if !errors.As(err, &re) {
+		return [3]any{"not a RemoteError", err.Error()}
+	}
+	var ee *engine.ElementError
+	if errors.As(err, &ee) {
+		return [3]any{re.Sentinel, ee.Index}
+	}
+	return [3]any{re.Sentinel, -1, re.Text}
 }
