@@ -23,19 +23,15 @@ import (
 // memory. Only a read's destination buffer is a view of C memory, filled during the call. Memory handed to the caller comes from
 // C.malloc, so that clHeapFree releases it.
 
-// nameFromC returns the checkpoint name a ClNameT holds: its first length bytes (at most 255, as the
-// original read them), up to the first NUL. A length above CL_MAX_NAME_LENGTH is refused.
+// nameFromC returns the checkpoint name a ClNameT holds: exactly its first length bytes, NULs
+// included, so that distinct names are distinct checkpoints. A length above CL_MAX_NAME_LENGTH is
+// refused.
 func nameFromC(n *C.ClNameT) (string, bool) {
 	length := int(n.length)
 	if length > C.CL_MAX_NAME_LENGTH {
 		return "", false
 	}
-	length = min(length, C.CL_MAX_NAME_LENGTH-1)
-	b := unsafe.Slice((*byte)(unsafe.Pointer(&n.value[0])), length)
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		b = b[:i]
-	}
-	return string(b), true
+	return string(unsafe.Slice((*byte)(unsafe.Pointer(&n.value[0])), length)), true
 }
 
 func attrsFromC(a *C.ClCkptCheckpointCreationAttributesT) *engine.Attributes {

@@ -13,7 +13,7 @@
 #include <clCkptApi.h>
 
 /* Bumped whenever the table changes: the front library refuses a core with another number. */
-#define CLCKPT_CORE_ABI 2
+#define CLCKPT_CORE_ABI 3
 
 /* The file name of the core, looked for beside libclckpt.so (or named by CLCKPT_CORE_LIBRARY). */
 #define CLCKPT_CORE_SONAME "libclckpt-core.so.1"
@@ -45,6 +45,7 @@ struct clckpt_core {
     ClRcT (*immediate_consumption_register)(ClCkptHdlT, ClCkptNotificationCallbackT, ClPtrT);
     ClRcT (*selection_object_get)(ClCkptSvcHdlT, ClSelectionObjectT *);
     ClRcT (*dispatch)(ClCkptSvcHdlT, ClDispatchFlagsT);
+    ClRcT (*section_check)(ClCkptHdlT, ClCkptSectionIdT *); /* clCkptIpi.h */
     /* For the benchmark: n overwrites (op 0) or reads (op 1) of size bytes of section sid, made
      * directly on the Go engine behind checkpoint handle h; nanos[i] gets the time of the i-th. */
     ClRcT (*bench_engine)(ClCkptHdlT h, ClUint32T op, ClCkptSectionIdT *sid, void *buf, ClSizeT size,

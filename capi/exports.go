@@ -42,7 +42,9 @@ func clckpt_initialize(out *C.ClCkptSvcHdlT, callbacks *C.ClCkptCallbacksT, vers
 	if callbacks != nil {
 		openCB, syncCB = callbacks.checkpointOpenCallback, callbacks.checkpointSynchronizeCallback
 	}
-	lifecycle.Lock()
+	if !lockLifecycle() {
+		return code(rc.TryAgain)
+	}
 	defer lifecycle.Unlock()
 	if current() == nil {
 		if err := openBackend(); err != nil {
@@ -89,10 +91,19 @@ func closeBackendIfIdle() {
 //export clckpt_finalize
 func clckpt_finalize(h C.ClCkptSvcHdlT) (res C.ClRcT) {
 	defer guard(&res, debug.SetPanicOnFault(true))
-	lifecycle.Lock()
+	if !lockLifecycle() {
+		return code(rc.TryAgain)
+	}
 	defer lifecycle.Unlock()
 	if current() == nil {
 		return code(rc.NotInitialized)
+	}
+	if _, ok := services.Get(uint64(h)); !ok {
+		return code(rc.InvalidHandle)
+	}
+	if inNotification() && services.Len() == 1 {
+		// Ending the service waits for every notification callback to return, this one included.
+		return code(rc.BadOperation)
 	}
 	s, ok := services.Remove(uint64(h))
 	if !ok {
@@ -520,6 +531,24 @@ func clckpt_section_overwrite(h C.ClCkptHdlT, sid *C.ClCkptSectionIdT, data unsa
 	return errCode(c.ck.Overwrite(bg, sectionID(sid), in))
 }
 
+//export clckpt_section_check
+func clckpt_section_check(h C.ClCkptHdlT, sid *C.ClCkptSectionIdT) (res C.ClRcT) {
+	defer guard(&res, debug.SetPanicOnFault(true))
+	if current() == nil {
+		return code(rc.NotInitialized)
+	}
+	if sid == nil {
+		return code(rc.InvalidParam)
+	}
+	c, bad := lookupCheckpoint(h)
+	if c == nil {
+		return bad
+	}
+	// A read of no bytes: the section's existence, with the errors of a read.
+	elems := []engine.ReadElement{{SectionID: sectionID(sid), Buffer: []byte{}}}
+	return errCode(c.ck.Read(bg, elems))
+}
+
 //export clckpt_checkpoint_read
 func clckpt_checkpoint_read(h C.ClCkptHdlT, iov *C.ClCkptIOVectorElementT, n C.ClUint32T, errIndex *C.ClUint32T) (res C.ClRcT) {
 	defer guard(&res, debug.SetPanicOnFault(true))
@@ -627,17 +656,20 @@ func clckpt_immediate_consumption_register(h C.ClCkptHdlT, callback C.ClCkptNoti
 // reused from one update to the next: no malloc per update, so nothing fills the allocator's
 // per-thread caches (a goroutine may run its cgo calls on any thread, and glibc keeps freed chunks
 // in a cache of the freeing thread).
+//
+// The closed check is made under notifyMu, which close takes after setting closed: once close has
+// taken it, no callback of this handle runs or starts (see close).
 func (c *checkpoint) notify(callback C.ClCkptNotificationCallbackT, cookie C.ClPtrT, u engine.Update) {
-	if c.closed.Load() {
-		return
-	}
 	c.notifyMu.Lock()
 	defer func() {
-		if c.closed.Load() { // the handle was closed meanwhile (maybe by the callback): close left it to us
+		if c.closed.Load() { // the callback closed its own handle: close left the block to us
 			c.freeScratchLocked()
 		}
 		c.notifyMu.Unlock()
 	}()
+	if c.closed.Load() {
+		return
+	}
 	n := len(u.Elements)
 	align := func(v int) int { return (v + 7) &^ 7 }
 	nameSize, iovSize := align(int(C.sizeof_ClNameT)), align(max(n, 1)*int(C.sizeof_ClCkptIOVectorElementT))
@@ -657,7 +689,7 @@ func (c *checkpoint) notify(callback C.ClCkptNotificationCallbackT, cookie C.ClP
 	block := unsafe.Slice((*byte)(c.scratch), need)
 	clear(block[:nameSize+iovSize])
 	name := (*C.ClNameT)(c.scratch)
-	name.length = C.ClUint16T(copy(unsafe.Slice((*byte)(unsafe.Pointer(&name.value[0])), C.CL_MAX_NAME_LENGTH-1), u.Name))
+	name.length = C.ClUint16T(copy(unsafe.Slice((*byte)(unsafe.Pointer(&name.value[0])), C.CL_MAX_NAME_LENGTH), u.Name))
 	iov := (*C.ClCkptIOVectorElementT)(unsafe.Pointer(&block[nameSize]))
 	out := unsafe.Slice(iov, n)
 	at := nameSize + iovSize

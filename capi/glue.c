@@ -10,9 +10,19 @@ void clckpt_call_sync_cb(ClCkptCheckpointSynchronizeCallbackT f, ClInvocationT i
     f(invocation, rc);
 }
 
+/* Set while this thread runs a notification callback: a Close or Finalize made from inside it must
+ * not wait for it to return. Callbacks do not nest (deliveries run on goroutines of their own). */
+static __thread ClCkptHdlT delivering;
+
+ClCkptHdlT clckpt_delivering(void) { return delivering; }
+
 ClRcT clckpt_call_notify_cb(ClCkptNotificationCallbackT f, ClCkptHdlT handle, ClNameT *name,
                             ClCkptIOVectorElementT *iov, ClUint32T n, ClPtrT cookie) {
-    return f(handle, name, iov, n, cookie);
+    ClCkptHdlT outer = delivering;
+    delivering = handle;
+    ClRcT rc = f(handle, name, iov, n, cookie);
+    delivering = outer;
+    return rc;
 }
 
 static const struct clckpt_core table = {
@@ -40,6 +50,7 @@ static const struct clckpt_core table = {
     .immediate_consumption_register = clckpt_immediate_consumption_register,
     .selection_object_get = clckpt_selection_object_get,
     .dispatch = clckpt_dispatch,
+    .section_check = clckpt_section_check,
     .bench_engine = clckpt_bench_engine,
 };
 

@@ -10,4 +10,7 @@ void clckpt_call_sync_cb(ClCkptCheckpointSynchronizeCallbackT f, ClInvocationT i
 ClRcT clckpt_call_notify_cb(ClCkptNotificationCallbackT f, ClCkptHdlT handle, ClNameT *name,
                             ClCkptIOVectorElementT *iov, ClUint32T n, ClPtrT cookie);
 
+/* The checkpoint handle whose notification callback this thread is running; 0 when none. */
+ClCkptHdlT clckpt_delivering(void);
+
 #endif

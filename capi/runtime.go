@@ -195,13 +195,28 @@ func (c *checkpoint) close() error {
 		iterations.Remove(h)
 		_ = it.it.Close()
 	}
-	// A callback running now (on this goroutine too, if it closes its own handle) frees the block
-	// when it ends.
-	if c.notifyMu.TryLock() {
+	// Once closed is set no callback starts (notify checks it under notifyMu). One running now
+	// is waited for, so that the caller may free its cookie when close returns, unless this thread
+	// is inside that very callback: then it frees the block when it ends.
+	if C.clckpt_delivering() != C.ClCkptHdlT(c.handle) {
+		c.notifyMu.Lock()
 		c.freeScratchLocked()
 		c.notifyMu.Unlock()
 	}
 	return c.ck.Close()
+}
+
+// inNotification tells whether this thread is running an immediate-consumption callback.
+func inNotification() bool { return C.clckpt_delivering() != 0 }
+
+// lockLifecycle takes lifecycle. Inside a notification callback it only tries: the holder may be
+// a Finalize waiting for this very callback to return, so waiting would never end. false: busy.
+func lockLifecycle() bool {
+	if inNotification() {
+		return lifecycle.TryLock()
+	}
+	lifecycle.Lock()
+	return true
 }
 
 // guard turns a panic in an export into an error code instead of the death of the host process.
@@ -232,9 +247,10 @@ func errCode(err error) C.ClRcT {
 	return C.ClRcT(c)
 }
 
-// timeoutContext honours a ClTimeT timeout: negative or CL_TIME_END means no limit.
+// timeoutContext honours a ClTimeT timeout: 0, negative or CL_TIME_END means no limit (real
+// programs pass 0, which the original ignored like every other value).
 func timeoutContext(t C.ClTimeT) (context.Context, context.CancelFunc) {
-	if t < 0 || int64(t) == math.MaxInt64 {
+	if t <= 0 || int64(t) == math.MaxInt64 {
 		return context.Background(), func() {}
 	}
 	return context.WithTimeout(context.Background(), time.Duration(t))

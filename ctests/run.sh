@@ -4,6 +4,7 @@
 # With VALGRIND=1 each test runs under valgrind memcheck (see ctests/valgrind.supp).
 # With ASAN=1 the tests and the front library ($BUILD/asan/lib, `make test-asan`) are built with
 # AddressSanitizer and UBSan, and any report fails the test (see ctests/lsan.supp).
+# TESTS="test_open test_names" runs only those.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -44,7 +45,12 @@ lib=$(cd "$libdir" && pwd)
 
 total_pass=0
 total_fail=0
-for src in ctests/test_*.c; do
+srcs=(ctests/test_*.c)
+if [ -n "${TESTS:-}" ]; then
+  srcs=()
+  for t in $TESTS; do srcs+=("ctests/$t.c"); done
+fi
+for src in "${srcs[@]}"; do
   name=$(basename "$src" .c)
   bin=$out/$name
   if ! $CC -std=gnu99 -O1 -g -Wall -Werror "${san_flags[@]}" -Iinclude -o "$bin" "$src" -L"$lib" -lclckpt -lpthread -Wl,-rpath,"$lib"; then

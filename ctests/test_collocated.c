@@ -83,8 +83,11 @@ int main(void) {
     CHECK_RC(clCkptActiveReplicaSet(h), CL_CKPT_ERR_BAD_OPERATION);
     CHECK_RC(check_section(h, "s", "x"), CL_OK);
     CHECK_RC(clCkptCheckpointSynchronize(h, CL_TIME_END), CL_OK);
-    /* Timeouts are honoured (5.8): 0 has expired before the call could start. */
-    CHECK_RC(clCkptCheckpointSynchronize(h, 0), CL_CKPT_ERR_TIMEOUT);
+    /* Timeouts (5.8): 0 and negative mean no limit; a positive one is honoured (1 ns has passed
+     * before the call could start). */
+    CHECK_RC(clCkptCheckpointSynchronize(h, 0), CL_OK);
+    CHECK_RC(clCkptCheckpointSynchronize(h, -1), CL_OK);
+    CHECK_RC(clCkptCheckpointSynchronize(h, 1), CL_CKPT_ERR_TIMEOUT);
     /* Synchronize needs WRITE or CREATE. */
     ClNameT pn = check_name("plain");
     REQUIRE_RC(clCkptCheckpointOpen(svc, &pn, NULL, CL_CKPT_CHECKPOINT_READ, CL_TIME_END, &ro), CL_OK);

@@ -1,7 +1,7 @@
 /* Checkpoint names and section ids with path or NATS subject syntax, NUL and invalid UTF-8 are
  * like any other, each its own, and none of them becomes a file name under the data directory.
- * A name ends at its first NUL, as in the original (which compared names with strcmp); a section
- * id is all of its idLen bytes. */
+ * A name is all of its length bytes, NULs included (the original cut it at the first NUL and at
+ * 255 bytes, which merged distinct names); a section id is all of its idLen bytes. */
 #define _XOPEN_SOURCE 700
 #include <ftw.h>
 
@@ -72,23 +72,41 @@ int main(void) {
         }
         CHECK_RC(clCkptCheckpointClose(again), CL_OK);
     }
-    /* "a\0c" is "a\0b": both are the checkpoint "a". Section ids "s\0x" and "s\0y" are two. */
-    ClNameT same;
-    memset(&same, 0, sizeof same);
-    same.length = 3;
-    memcpy(same.value, "a\0c", 3);
+    /* A name is all of its length bytes: "a\0c" and "a" are not "a\0b" (opened above). */
+    ClNameT other;
+    memset(&other, 0, sizeof other);
+    other.length = 3;
+    memcpy(other.value, "a\0c", 3);
     ClCkptHdlT a9 = 0;
-    CHECK_RC(clCkptCheckpointOpen(svc, &same, NULL, CL_CKPT_CHECKPOINT_READ | CL_CKPT_CHECKPOINT_WRITE, CL_TIME_END, &a9), CL_OK);
-    ClUint8T got[4] = {0};
-    ClSizeT size = 0;
-    CHECK_RC(check_read(a9, "*", got, sizeof got, &size), CL_OK);
-    CHECK(size == 2 && got[0] == 9 && got[1] == 3); /* written through "a\0b", names[9] */
+    CHECK_RC(clCkptCheckpointOpen(svc, &other, NULL, CL_CKPT_CHECKPOINT_READ, CL_TIME_END, &a9), CL_CKPT_ERR_NOT_EXIST);
+    other.length = 1;
+    CHECK_RC(clCkptCheckpointOpen(svc, &other, NULL, CL_CKPT_CHECKPOINT_READ, CL_TIME_END, &a9), CL_CKPT_ERR_NOT_EXIST);
+    CHECK_RC(clCkptCheckpointDelete(svc, &other), CL_CKPT_ERR_NOT_EXIST);
+    /* Two names of CL_MAX_NAME_LENGTH bytes that differ only in the last: two checkpoints. */
+    ClNameT longn[2];
+    ClCkptHdlT lh[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        memset(&longn[k], 'n', sizeof longn[k]);
+        longn[k].length = CL_MAX_NAME_LENGTH;
+        longn[k].value[CL_MAX_NAME_LENGTH - 1] = (ClCharT)('0' + k);
+        CHECK_RC(clCkptCheckpointOpen(svc, &longn[k], &a, CHECK_RW, CL_TIME_END, &lh[k]), CL_OK);
+        CHECK_RC(check_section(lh[k], "s", k == 0 ? "zero" : "one"), CL_OK);
+    }
+    for (int k = 0; k < 2; k++) {
+        char got[8] = {0};
+        ClSizeT size = 0;
+        CHECK_RC(check_read(lh[k], "s", got, sizeof got, &size), CL_OK);
+        CHECK(strcmp(got, k == 0 ? "zero" : "one") == 0);
+        CHECK_RC(clCkptCheckpointClose(lh[k]), CL_OK);
+        CHECK_RC(clCkptCheckpointDelete(svc, &longn[k]), CL_OK);
+    }
+    /* Section ids too: "s\0x" and "s\0y" are two. */
+    a9 = h[9]; /* "a\0b" */
     ClCkptSectionIdT sx = {3, (ClUint8T *)"s\0x"}, sy = {3, (ClUint8T *)"s\0y"};
     ClCkptSectionCreationAttributesT ax = {&sx, (ClTimeT)CL_TIME_END}, ay = {&sy, (ClTimeT)CL_TIME_END};
     CHECK_RC(clCkptSectionCreate(a9, &ax, (const ClUint8T *)"x", 1), CL_OK);
     CHECK_RC(clCkptSectionCreate(a9, &ay, (const ClUint8T *)"y", 1), CL_OK);
     CHECK_RC(clCkptSectionCreate(a9, &ax, (const ClUint8T *)"x", 1), CL_CKPT_ERR_ALREADY_EXIST);
-    CHECK_RC(clCkptCheckpointClose(a9), CL_OK);
 
     for (unsigned i = 0; i < NNAMES; i++) {
         ClNameT n = name_of((int)i);

@@ -99,13 +99,12 @@ int main(void) {
     CHECK_EQ(st.checkpointCreationAttributes.creationFlags, odd.creationFlags);
     CHECK_RC(clCkptCheckpointClose(ho), CL_OK);
 
-    /* Names: the first `length` bytes, up to a NUL; at most 255 are significant. */
+    /* Names: exactly the first `length` bytes, NULs included; all 256 are significant. */
     ClNameT nul = check_name("open");
     memcpy(nul.value, "open\0tail", 9);
     nul.length = 9;
     ClCkptHdlT hz = 0;
-    CHECK_RC(clCkptCheckpointOpen(svc, &nul, NULL, CL_CKPT_CHECKPOINT_READ, CL_TIME_END, &hz), CL_OK);
-    CHECK_RC(clCkptCheckpointClose(hz), CL_OK);
+    CHECK_RC(clCkptCheckpointOpen(svc, &nul, NULL, CL_CKPT_CHECKPOINT_READ, CL_TIME_END, &hz), CL_CKPT_ERR_NOT_EXIST);
     ClNameT prefix = check_name("openX");
     prefix.length = 4; /* "open": bytes past length do not count */
     CHECK_RC(clCkptCheckpointOpen(svc, &prefix, NULL, CL_CKPT_CHECKPOINT_READ, CL_TIME_END, &hz), CL_OK);
@@ -115,12 +114,16 @@ int main(void) {
 
     ClNameT longest;
     memset(&longest, 'n', sizeof longest);
-    longest.length = CL_MAX_NAME_LENGTH; /* 256: allowed, the 256th byte is ignored */
+    longest.length = CL_MAX_NAME_LENGTH; /* 256: allowed, and every byte counts */
     ClCkptHdlT hl = 0;
     REQUIRE_RC(clCkptCheckpointOpen(svc, &longest, &a, CHECK_RW, CL_TIME_END, &hl), CL_OK);
     ClNameT n255 = longest;
     n255.length = 255;
+    CHECK_RC(clCkptCheckpointOpen(svc, &n255, NULL, CL_CKPT_CHECKPOINT_READ, CL_TIME_END, &hz), CL_CKPT_ERR_NOT_EXIST);
+    n255.length = 256;
     n255.value[255] = 'z';
+    CHECK_RC(clCkptCheckpointOpen(svc, &n255, NULL, CL_CKPT_CHECKPOINT_READ, CL_TIME_END, &hz), CL_CKPT_ERR_NOT_EXIST);
+    n255.value[255] = 'n';
     CHECK_RC(clCkptCheckpointOpen(svc, &n255, NULL, CL_CKPT_CHECKPOINT_READ, CL_TIME_END, &hz), CL_OK);
     CHECK_RC(clCkptCheckpointClose(hz), CL_OK);
     CHECK_RC(clCkptCheckpointClose(hl), CL_OK);
@@ -132,10 +135,15 @@ int main(void) {
     ClNameT empty = check_name("");
     CHECK_RC(clCkptCheckpointOpen(svc, &empty, &a, CHECK_RW, CL_TIME_END, &hz), CL_CKPT_ERR_INVALID_PARAMETER);
 
-    /* Timeouts are honoured (section 5.8): negative and CL_TIME_END mean no limit, 0 has expired. */
+    /* Timeouts (section 5.8): 0, negative and CL_TIME_END mean no limit (real programs pass 0); a
+     * positive one is honoured: 1 ns has passed before the open can complete. */
     hz = 0x77;
-    CHECK_RC(clCkptCheckpointOpen(svc, &name, NULL, CL_CKPT_CHECKPOINT_READ, 0, &hz), CL_CKPT_ERR_TIMEOUT);
+    CHECK_RC(clCkptCheckpointOpen(svc, &name, NULL, CL_CKPT_CHECKPOINT_READ, 1, &hz), CL_CKPT_ERR_TIMEOUT);
     CHECK_EQ(hz, 0x77);
+    CHECK_RC(clCkptCheckpointOpen(svc, &name, NULL, CL_CKPT_CHECKPOINT_READ, 0, &hz), CL_OK);
+    CHECK_RC(clCkptCheckpointClose(hz), CL_OK);
+    CHECK_RC(clCkptCheckpointOpen(svc, &name, &a, CHECK_RW, 0, &hz), CL_OK);
+    CHECK_RC(clCkptCheckpointClose(hz), CL_OK);
     CHECK_RC(clCkptCheckpointOpen(svc, &name, NULL, CL_CKPT_CHECKPOINT_READ, -5, &hz), CL_OK);
     CHECK_RC(clCkptCheckpointClose(hz), CL_OK);
     CHECK_RC(clCkptCheckpointOpen(svc, &name, NULL, CL_CKPT_CHECKPOINT_READ, 10 * CL_SEC_TO_NANO, &hz), CL_OK);

@@ -192,6 +192,18 @@ static void write_tests(void) {
     v[1] = el("b", NULL, 1, 0);
     CHECK_RC(clCkptCheckpointWrite(h, v, 3, &ei), CL_CKPT_ERR_NULL_POINTER);
     CHECK_EQ(ei, 1);
+    /* The index is stored wherever the element is, first or last. */
+    v[1] = el("b", "0123456", 7, 0);
+    ClCkptIOVectorElementT first = v[0];
+    v[0] = el("a", NULL, 3, 0);
+    ei = 99;
+    CHECK_RC(clCkptCheckpointWrite(h, v, 3, &ei), CL_CKPT_ERR_NULL_POINTER);
+    CHECK_EQ(ei, 0);
+    v[0] = first;
+    v[2] = el("a", NULL, 1, 0);
+    ei = 99;
+    CHECK_RC(clCkptCheckpointWrite(h, v, 3, &ei), CL_CKPT_ERR_NULL_POINTER);
+    CHECK_EQ(ei, 2);
     /* Several elements on one section apply in order. */
     v[0] = el("a", "xxxx", 4, 0);
     v[1] = el("a", "yy", 2, 1);

@@ -65,6 +65,30 @@ static void default_section(void) {
     CHECK(gen2.id == NULL && gen2.idLen == 0);
     clHeapFree(gen.id);
     CHECK_RC(clCkptCheckpointClose(h), CL_OK);
+
+    /* idLen 0 with an id pointer is a generated id too: id is replaced by the library's buffer,
+     * the caller's bytes are neither read, changed nor freed. */
+    ClCkptCheckpointCreationAttributesT b = check_attrs(CL_CKPT_WR_ACTIVE_REPLICA, 3, 16, 0);
+    h = check_open(svc, "sec-zero-len", &b, CHECK_RW);
+    ClUint8T mine[] = "mine";
+    ClCkptSectionIdT zl = {0, mine};
+    sa.sectionId = &zl;
+    REQUIRE_RC(clCkptSectionCreate(h, &sa, (const ClUint8T *)"z", 1), CL_OK);
+    CHECK(zl.id != mine && zl.idLen == sizeof "generatedSection0");
+    CHECK(memcmp(mine, "mine", 5) == 0);
+    if (zl.id != mine) {
+        CHECK(memcmp(zl.id, "generatedSection0", sizeof "generatedSection0") == 0);
+        char got[4];
+        ClCkptIOVectorElementT e;
+        memset(&e, 0, sizeof e);
+        e.sectionId = zl;
+        e.dataBuffer = got;
+        e.dataSize = sizeof got;
+        CHECK_RC(clCkptCheckpointRead(h, &e, 1, NULL), CL_OK);
+        CHECK(e.readSize == 1 && got[0] == 'z');
+        clHeapFree(zl.id);
+    }
+    CHECK_RC(clCkptCheckpointClose(h), CL_OK);
 }
 
 static void no_default(void) {

@@ -363,7 +363,8 @@ typedef struct {
  *
  * Called after another handle changed a CL_CKPT_DISTRIBUTED checkpoint.
  * ckptHdl is the handle the callback was registered on, pName the
- * checkpoint's name, pIOVector/numSections describe the change (see
+ * checkpoint's name (all its `length` bytes; `value` is NUL-terminated
+ * only when the name is shorter than CL_MAX_NAME_LENGTH), pIOVector/numSections describe the change (see
  * clCkptImmediateConsumptionRegister), pCookie is the value given at
  * registration.  pName and pIOVector, including the data buffers, belong
  * to the library and are valid only until the callback returns.  The return
@@ -427,7 +428,12 @@ typedef struct {
  *                              component CL_CID_VERSION, not CL_CID_CKPT.
  *   CL_CKPT_ERR_TRY_AGAIN      the checkpoint service cannot be reached now
  *                              (no server answers, or the cluster is electing
- *                              its leaders); a later call may succeed.
+ *                              its leaders); a later call may succeed.  Or,
+ *                              called from inside an immediate-consumption
+ *                              callback, another thread is in
+ *                              clCkptInitialize or clCkptFinalize (waiting
+ *                              could deadlock: that thread may be waiting for
+ *                              this callback to return).
  *   CL_CKPT_ERR_INVALID_STATE  the settings (CLCKPT_* environment variables)
  *                              are wrong, and retrying cannot help: a value
  *                              that does not parse, an unparsable
@@ -446,6 +452,7 @@ typedef struct {
  * started, or under a debugger or valgrind) is waited for, up to two
  * minutes; one that cannot be reached at all fails the call at once.
  *
+ * It may be called from inside an immediate-consumption callback.
  * The handle lives until clCkptFinalize.  See FORK above for processes that
  * fork.
  */
@@ -460,7 +467,7 @@ extern ClRcT clCkptInitialize(CL_OUT ClCkptSvcHdlT *ckptSvcHandle,
  * - every checkpoint handle opened through it, each closed as by
  *   clCkptCheckpointClose (so retention rules apply), and the section
  *   iteration handles of those checkpoints;
- * - the selection object: both ends of its pipe are closed;
+ * - the selection object: its eventfd is closed;
  * - completion callbacks not yet dispatched, which are discarded;
  * - a clCkptDispatch(CL_DISPATCH_BLOCKING) running on this handle in
  *   another thread, which returns CL_OK.
@@ -468,10 +475,25 @@ extern ClRcT clCkptInitialize(CL_OUT ClCkptSvcHdlT *ckptSvcHandle,
  * When the last service handle of the process is finalized the library
  * returns to its uninitialized state.
  *
+ * Like clCkptCheckpointClose, it returns only once no immediate-consumption
+ * callback of those checkpoint handles is running or can start (except
+ * the callback it is called from, if any).  From inside an
+ * immediate-consumption callback it may end any service handle but the
+ * last one: ending the last one stops the service, which waits for every
+ * callback to return, this one included.
+ *
  * Returns:
  *   CL_OK
  *   CL_CKPT_ERR_INVALID_HANDLE   ckptHandle is not a live service handle
  *                                (for example, already finalized).
+ *   CL_CKPT_ERR_BAD_OPERATION    called from inside an immediate-
+ *                                consumption callback for the last service
+ *                                handle of the process; nothing changed.
+ *                                Finalize it after the callback returned.
+ *   CL_CKPT_ERR_TRY_AGAIN        called from inside an immediate-
+ *                                consumption callback while another thread
+ *                                is in clCkptInitialize or clCkptFinalize;
+ *                                nothing changed.
  *   CL_CKPT_ERR_NOT_INITIALIZED  no service handle exists.
  */
 extern ClRcT clCkptFinalize(CL_IN ClCkptSvcHdlT ckptHandle);
@@ -479,8 +501,8 @@ extern ClRcT clCkptFinalize(CL_IN ClCkptSvcHdlT ckptHandle);
 /*
  * clCkptCheckpointOpen - open a checkpoint, creating it if asked to.
  *
- * Opens the checkpoint named *ckeckpointName (the first `length` bytes of
- * `value`, at most 255) and stores a new checkpoint handle in
+ * Opens the checkpoint named *ckeckpointName and stores a new checkpoint
+ * handle in
  * *checkpointHandle.  Every successful call returns a new, distinct
  * handle, also when the same process opens the same checkpoint twice.
  *
@@ -495,13 +517,20 @@ extern ClRcT clCkptFinalize(CL_IN ClCkptSvcHdlT ckptHandle);
  * Without CL_CKPT_CHECKPOINT_CREATE, checkpointCreationAttributes must be
  * NULL and the checkpoint must exist.
  *
+ * A name is exactly the first `length` bytes of `value` (1 to
+ * CL_MAX_NAME_LENGTH), all of them: any byte value is allowed, NUL
+ * included, and names that differ in any byte or in length are different
+ * checkpoints.  (The original stopped at the first NUL and at 255 bytes,
+ * so that "a", "a\0b" and "a\0c" were one checkpoint.)
+ *
  * Opening a checkpoint cancels a pending retention deadline, so its data
  * survives a reopen within the retention duration.
  *
- * timeout is a duration in nanoseconds.  A negative value or CL_TIME_END
- * means no limit.  If the open has not completed when it expires the call
- * returns CL_CKPT_ERR_TIMEOUT and no handle is created.  (The original
- * ignored the timeout.)
+ * timeout is a duration in nanoseconds.  0, a negative value and
+ * CL_TIME_END mean no limit (real programs pass 0).  If the open has not
+ * completed when a positive timeout expires the call returns
+ * CL_CKPT_ERR_TIMEOUT and no handle is created.  (The original ignored the
+ * timeout.)
  *
  * The name and the attributes are copied.  On failure *checkpointHandle is
  * not changed.
@@ -515,8 +544,7 @@ extern ClRcT clCkptFinalize(CL_IN ClCkptSvcHdlT ckptHandle);
  *                                  checkpointSize and maxSectionSize are
  *                                  both non-zero and checkpointSize >
  *                                  maxSections * maxSectionSize; or the
- *                                  name is empty (length 0 or a NUL
- *                                  first) or its length is above
+ *                                  name's length is 0 or above
  *                                  CL_MAX_NAME_LENGTH.
  *   0x180002                       creating with maxSections == 0:
  *                                  CL_RC(CL_CID_CNT, CL_ERR_INVALID_PARAMETER),
@@ -525,7 +553,7 @@ extern ClRcT clCkptFinalize(CL_IN ClCkptSvcHdlT ckptHandle);
  *                                  (also after clCkptCheckpointDelete).
  *   CL_CKPT_ERR_ALREADY_EXIST      CREATE given, the checkpoint exists and
  *                                  an attribute differs.
- *   CL_CKPT_ERR_TIMEOUT            the timeout expired.
+ *   CL_CKPT_ERR_TIMEOUT            a positive timeout expired.
  *   CL_CKPT_ERR_INVALID_HANDLE     ckptHandle is not a live service handle.
  *   CL_CKPT_ERR_NOT_INITIALIZED    the library is not initialized.
  *
@@ -579,9 +607,12 @@ extern ClRcT clCkptCheckpointOpenAsync(CL_IN ClCkptSvcHdlT ckptHandle,
  * clCkptCheckpointClose - close a checkpoint handle.
  *
  * Ends the handle; later calls with it return CL_CKPT_ERR_INVALID_HANDLE.
- * Section iteration handles opened through it are ended too, and an
- * immediate-consumption callback registered on it is no longer called once
- * this function has returned.
+ * Section iteration handles opened through it are ended too.  An
+ * immediate-consumption callback registered on it does not start once
+ * the close has begun, and one already running is waited for: when this
+ * function returns none is running, so the cookie may be freed.  Called
+ * from inside that very callback it does not wait for it (the callback's
+ * arguments stay valid until it returns).
  *
  * When the last handle to the checkpoint (in any process) is closed:
  * - if clCkptCheckpointDelete was called, the checkpoint is destroyed;
@@ -607,14 +638,14 @@ extern ClRcT clCkptCheckpointClose(CL_IN ClCkptHdlT checkpointHandle);
  * CL_CKPT_ERR_NOT_EXIST, and an open with CREATE makes a new, empty
  * checkpoint.  If no handle to the old checkpoint is open it is destroyed
  * now; otherwise the open handles keep working on it and it is destroyed
- * at the last close.  The name is copied.
+ * at the last close.  The name is copied; names are compared as for
+ * clCkptCheckpointOpen (all `length` bytes).
  *
  * Returns:
  *   CL_OK
  *   CL_CKPT_ERR_NULL_POINTER     checkpointName is NULL.
  *   CL_CKPT_ERR_INVALID_PARAMETER
- *                                the name is empty (length 0 or a NUL
- *                                first) or its length is above
+ *                                the name's length is 0 or above
  *                                CL_MAX_NAME_LENGTH.
  *   CL_CKPT_ERR_NOT_EXIST        no checkpoint has that name.
  *   CL_CKPT_ERR_INVALID_HANDLE   ckptHandle is not a live service handle.
@@ -702,6 +733,10 @@ extern ClRcT clCkptCheckpointStatusGet(CL_IN ClCkptHdlT checkpointHandle,
  * buffer holding the NUL-terminated name and `idLen` is its length
  * including the NUL.  The caller owns that buffer and releases it with
  * clHeapFree.  This also works on a checkpoint with maxSections == 1.
+ * An id with idLen 0 and a non-NULL `id` is a generated id as well: the
+ * library replaces the `id` pointer with its new buffer and neither reads,
+ * changes nor frees the memory the old pointer pointed to, so a caller
+ * that owned it must have kept another pointer to it to release it.
  *
  * Returns:
  *   CL_OK
@@ -959,13 +994,13 @@ extern ClRcT clCkptCheckpointRead(CL_IN ClCkptHdlT checkpointHandle,
  * writes made before the call.  Returns CL_OK at once if there is no other
  * replica.
  *
- * timeout is a duration in nanoseconds; a negative value or CL_TIME_END
- * means no limit.  (The original ignored the timeout.)
+ * timeout is a duration in nanoseconds; 0, a negative value and
+ * CL_TIME_END mean no limit.  (The original ignored the timeout.)
  *
  * Returns:
  *   CL_OK
- *   CL_CKPT_ERR_TIMEOUT            the replicas were not all updated in
- *                                  time.
+ *   CL_CKPT_ERR_TIMEOUT            the replicas were not all updated
+ *                                  before a positive timeout expired.
  *   CL_CKPT_ERR_BAD_OPERATION      the checkpoint is CL_CKPT_WR_ALL_REPLICAS
  *                                  (always synchronous).
  *   CL_CKPT_ERR_OP_NOT_PERMITTED   opened without WRITE or CREATE.
@@ -1017,9 +1052,13 @@ extern ClRcT clCkptCheckpointSynchronizeAsync(CL_IN ClCkptHdlT checkpointHandle,
  * that made the change is not called; other handles of the same process
  * are (in the original, the whole writing process was skipped).  The
  * callback runs on a thread owned by the library, without any
- * clCkptDispatch; it should return promptly and must not call
- * clCkptCheckpointClose or clCkptFinalize for its own handle.  Its
- * arguments:
+ * clCkptDispatch, and should return promptly.  It may call any function
+ * of the library, with these rules: clCkptCheckpointClose of its own
+ * handle works and ends delivery to it; closing another handle (or
+ * finalizing a service handle) waits for that handle's callback if one is
+ * running on another thread, so two callbacks that close each other's
+ * handles deadlock; clCkptFinalize of the last service handle returns
+ * CL_CKPT_ERR_BAD_OPERATION (see clCkptFinalize).  Its arguments:
  * - after clCkptSectionOverwrite: numSections 1, one element with the
  *   section id, dataBuffer holding the whole new contents, dataSize and
  *   readSize their length, dataOffset 0;
@@ -1044,16 +1083,16 @@ extern ClRcT clCkptImmediateConsumptionRegister(CL_IN ClCkptHdlT checkpointHandl
  * clCkptSelectionObjectGet - get the file descriptor that signals pending
  * callbacks.
  *
- * Stores in *selectionObject a file descriptor (the read end of a pipe)
- * that is readable while completion callbacks of this service handle are
- * waiting for clCkptDispatch.  Use it with poll() or select(); do not read
+ * Stores in *selectionObject a file descriptor (an eventfd; the original
+ * used the read end of a pipe) that is readable while completion
+ * callbacks of this service handle are waiting for clCkptDispatch.  Use it with poll() or select(); do not read
  * from it or close it.  Every call for the same service handle returns the
  * same descriptor; clCkptFinalize closes it.
  *
  * Returns:
  *   CL_OK
  *   CL_CKPT_ERR_NULL_POINTER       selectionObject is NULL.
- *   CL_CKPT_ERR_NO_RESOURCE        the pipe could not be created.
+ *   CL_CKPT_ERR_NO_RESOURCE        the eventfd could not be created.
  *   CL_CKPT_ERR_INVALID_HANDLE     not a live service handle.
  *   CL_CKPT_ERR_NOT_INITIALIZED    the library is not initialized.
  */

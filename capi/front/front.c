@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <clCkptIpi.h>
+
 #include "../core.h"
 
 static const struct clckpt_core *core;      /* set once; read with acquire loads */
@@ -187,4 +189,24 @@ ClRcT clCkptSelectionObjectGet(ClCkptSvcHdlT ckptHandle, ClSelectionObjectT *sel
 
 ClRcT clCkptDispatch(ClCkptSvcHdlT ckptHandle, ClDispatchFlagsT dispatchFlags) {
     FORWARD(dispatch, ckptHandle, dispatchFlags);
+}
+
+/* clCkptIpi.h: the section check has a core entry of its own; the other three are API functions
+ * under other names. */
+ClRcT clCkptSectionCheck(ClCkptHdlT checkpointHandle, ClCkptSectionIdT *sectionId) {
+    FORWARD(section_check, checkpointHandle, sectionId);
+}
+
+ClRcT clCkptActiveReplicaSetSwitchOver(ClCkptHdlT checkpointHandle) {
+    return clCkptActiveReplicaSet(checkpointHandle);
+}
+
+ClRcT clCkptSectionOverwriteLinear(ClCkptHdlT checkpointHandle, const ClCkptSectionIdT *sectionId,
+                                   const void *dataBuffer, ClSizeT dataSize) {
+    return clCkptSectionOverwrite(checkpointHandle, sectionId, dataBuffer, dataSize);
+}
+
+ClRcT clCkptCheckpointWriteLinear(ClCkptHdlT checkpointHandle, const ClCkptIOVectorElementT *ioVector,
+                                  ClUint32T numberOfElements, ClUint32T *erroneousVectorIndex) {
+    return clCkptCheckpointWrite(checkpointHandle, ioVector, numberOfElements, erroneousVectorIndex);
 }

@@ -315,7 +315,7 @@ static int cookie_magic;
 static ClRcT notify_cb(ClCkptHdlT h, ClNameT *name, ClCkptIOVectorElementT *iov, ClUint32T n, ClPtrT cookie) {
     handle_ok(h);
     REQUIRE(cookie == NULL || cookie == &cookie_magic, cookie, 0);
-    REQUIRE(name != NULL && name->length < CL_MAX_NAME_LENGTH, name, name ? name->length : 0);
+    REQUIRE(name != NULL && name->length <= CL_MAX_NAME_LENGTH, name, name ? name->length : 0);
     REQUIRE(n == 0 || iov != NULL, n, 0);
     for (ClUint32T i = 0; i < n; i++) {
         REQUIRE(iov[i].sectionId.idLen == 0 || iov[i].sectionId.id != NULL, i, iov[i].sectionId.idLen);
@@ -535,7 +535,7 @@ static int nused;
 
 /* Remember a name an open was given, so that the end of the input can delete it. */
 static void name_used(const ClNameT *n) {
-    if (n == NULL || (void *)n == unmapped || n->length == 0 || n->length > CL_MAX_NAME_LENGTH || n->value[0] == 0)
+    if (n == NULL || (void *)n == unmapped || n->length == 0 || n->length > CL_MAX_NAME_LENGTH)
         return; /* not a valid name: nothing was created */
     for (int i = 0; i < nused; i++)
         if (used[i].length == n->length && memcmp(used[i].value, n->value, n->length) == 0)
