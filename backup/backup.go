@@ -210,6 +210,9 @@ func (m *Manager) run(ctx context.Context, j *Job, req Request, cat *catalog, re
 	if err := commit(ctx, m.ar, record{Entries: out, Deletes: replaced}); err != nil {
 		return fail(fmt.Errorf("backup commit: %w", err))
 	}
+	for _, id := range replaced {
+		_ = m.ar.Delete(ctx, dataName(id)) // what stays is swept as an orphan
+	}
 	for i := range out {
 		out[i].Status = MostRecent
 	}
