@@ -31,9 +31,15 @@ func setup(t *testing.T) (*engine.Local, *Manager, *archive.Dir) {
 	t.Helper()
 	data := t.TempDir()
 	l := openLocal(t, filepath.Join(data, "store"))
-	ar, err := archive.OpenDir(filepath.Join(data, "backups"))
-	require.NoError(t, err)
+	ar := openArchive(t, filepath.Join(data, "backups"))
 	return l, New(l, ar), ar
+}
+
+func openArchive(t *testing.T, dir string) *archive.Dir {
+	t.Helper()
+	ar, err := archive.OpenDir(dir)
+	require.NoError(t, err)
+	return ar
 }
 
 func secID(i int) []byte { return fmt.Appendf(nil, "s%02d", i) }

@@ -2,6 +2,8 @@ package backup
 
 import (
 	"bufio"
+	"bytes"
+	"log/slog"
 	"context"
 	"crypto/rand"
 	"os"
@@ -34,6 +36,20 @@ func (s *stallingSource) SnapshotCheckpoint(ctx context.Context, name string, he
 			return ctx.Err()
 		}
 		return section(sec)
+	})
+}
+
+// RestoreCheckpoint passes sections through until `after` of them went, then announces it on
+// reached and stalls until the context ends.
+func (s *stallingSource) RestoreCheckpoint(ctx context.Context, name string, h engine.SnapshotHeader, replace bool, flags engine.OpenFlags, next func() (*engine.SnapshotSection, error)) (engine.Checkpoint, error) {
+	n := 0
+	return s.Local.RestoreCheckpoint(ctx, name, h, replace, flags, func() (*engine.SnapshotSection, error) {
+		if n++; n == s.after {
+			close(s.reached)
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+		return next()
 	})
 }
 
@@ -97,33 +113,41 @@ func TestTransactionAllOrNothing(t *testing.T) {
 
 const killHelperEnv = "CLCKPT_BACKUP_KILL_HELPER"
 
-// TestKillHelperProcess is the process that TestKillMidBackup kills: it starts a backup that stalls
-// half-way through its object, says READY, and waits to be killed.
+// TestKillHelperProcess is the process that the kill tests kill: it starts a backup (or a
+// restore over a checkpoint) that stalls half-way, says READY, and waits to be killed.
 func TestKillHelperProcess(t *testing.T) {
-	dir := os.Getenv(killHelperEnv)
+	mode, dir, _ := strings.Cut(os.Getenv(killHelperEnv), ":")
 	if dir == "" {
-		t.Skip("run by TestKillMidBackup only")
+		t.Skip("run by TestKillMidBackup and TestKillMidRestore only")
 	}
+	ctx := context.Background()
 	l, err := engine.OpenLocal(engine.Options{Dir: filepath.Join(dir, "store")})
 	require.NoError(t, err)
-	makeRandom(t, l, "k", 16, 256<<10)
+	makeRandom(t, l, "k", 16, 512<<10)
 	ar, err := archive.OpenDir(filepath.Join(dir, "backups"))
 	require.NoError(t, err)
 	src := &stallingSource{Local: l, after: 12, reached: make(chan struct{})}
-	_, err = New(src, ar).Start(context.Background(), Request{Items: []Item{{Checkpoint: "k", BackupName: "killed"}}})
-	require.NoError(t, err)
+	m := New(src, ar)
+	switch mode {
+	case "backup":
+		_, err = m.Start(ctx, Request{Items: []Item{{Checkpoint: "k", BackupName: "killed"}}})
+		require.NoError(t, err)
+	case "restore":
+		backupOne(t, New(l, ar), "k", "whole", CompressNone)
+		ck, err := l.Open(ctx, "k", nil, engine.OpenWrite)
+		require.NoError(t, err)
+		require.NoError(t, ck.Overwrite(ctx, secID(0), []byte("changed after the backup")))
+		go func() { _, _ = m.Restore(ctx, RestoreRequest{BackupName: "whole", Replace: true}) }()
+	}
 	<-src.reached
 	os.Stdout.WriteString("READY\n")
 	select {}
 }
 
-// TestKillMidBackup kills -9 a process in the middle of a backup: no catalogue entry appears, and
-// the sweeper removes what the backup had written.
-func TestKillMidBackup(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
+// killHelper runs the helper process in mode on dir and kills it -9 once it says READY.
+func killHelper(t *testing.T, mode, dir string) {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestKillHelperProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), killHelperEnv+"="+dir)
+	cmd.Env = append(os.Environ(), killHelperEnv+"="+mode+":"+dir)
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
@@ -135,9 +159,42 @@ func TestKillMidBackup(t *testing.T) {
 			break
 		}
 	}
-	require.True(t, ready, "the helper process did not reach the middle of its backup")
+	require.True(t, ready, "the helper process did not reach the middle of its work")
 	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
 	_ = cmd.Wait()
+}
+
+// TestKillMidRestore kills -9 a process in the middle of a restore over a checkpoint: the next
+// start has the old content under the name and nothing of the half-made copy.
+func TestKillMidRestore(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	killHelper(t, "restore", dir)
+	var logs bytes.Buffer
+	l, err := engine.OpenLocal(engine.Options{Dir: filepath.Join(dir, "store"), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	require.NoError(t, err)
+	defer l.Close()
+	require.Contains(t, logs.String(), "dropping a replica whose copy was interrupted")
+	ck, err := l.Open(ctx, "k", nil, engine.OpenRead)
+	require.NoError(t, err)
+	defer ck.Close()
+	els := []engine.ReadElement{{SectionID: secID(0)}}
+	require.NoError(t, ck.Read(ctx, els))
+	require.Equal(t, "changed after the backup", string(els[0].Buffer[:els[0].ReadSize]))
+	st, err := ck.Status(ctx)
+	require.NoError(t, err)
+	require.Equal(t, uint32(16), st.NumberOfSections)
+	r, err := New(l, openArchive(t, filepath.Join(dir, "backups"))).Restore(ctx, RestoreRequest{BackupName: "whole", Target: "again"})
+	require.NoError(t, err)
+	require.NoError(t, r.Close())
+}
+
+// TestKillMidBackup kills -9 a process in the middle of a backup: no catalogue entry appears, and
+// the sweeper removes what the backup had written.
+func TestKillMidBackup(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	killHelper(t, "backup", dir)
 
 	parts, err := filepath.Glob(filepath.Join(dir, "backups", "data", "*.part"))
 	require.NoError(t, err)
