@@ -67,13 +67,8 @@ func TestBackupUnderWriters(t *testing.T) {
 	ctx := context.Background()
 	l, m, _ := setup(t)
 	const nsec = 16
-	ck, err := l.Open(ctx, "inv", &testAttrs, engine.OpenCreate|engine.OpenRead|engine.OpenWrite)
-	require.NoError(t, err)
+	ck := counterCheckpoint(t, l, "inv", nsec)
 	defer ck.Close()
-	for i := range nsec {
-		_, err := ck.CreateSection(ctx, secID(i), engine.Never, make([]byte, 8))
-		require.NoError(t, err)
-	}
 	var counter atomic.Uint64
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
@@ -170,12 +165,7 @@ func TestRestoreOverWhileReading(t *testing.T) {
 	ctx := context.Background()
 	l, m, _ := setup(t)
 	const nsec = 8
-	ck, err := l.Open(ctx, "c", &testAttrs, engine.OpenCreate|engine.OpenRead|engine.OpenWrite)
-	require.NoError(t, err)
-	for i := range nsec {
-		_, err := ck.CreateSection(ctx, secID(i), engine.Never, make([]byte, 8))
-		require.NoError(t, err)
-	}
+	ck := counterCheckpoint(t, l, "c", nsec)
 	require.NoError(t, counterWrite(ctx, ck, nsec, 1))
 	backupOne(t, m, "c", "one", CompressNone)
 	require.NoError(t, counterWrite(ctx, ck, nsec, 2))
@@ -226,7 +216,7 @@ func TestRestoreOverWhileReading(t *testing.T) {
 	require.Positive(t, reads.Load())
 
 	// Without Replace, or with other attributes, the existing checkpoint stays.
-	_, err = m.Restore(ctx, RestoreRequest{BackupName: "one"})
+	_, err := m.Restore(ctx, RestoreRequest{BackupName: "one"})
 	require.ErrorIs(t, err, engine.ErrAlreadyExist)
 	other := testAttrs
 	other.MaxSections = 9

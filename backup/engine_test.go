@@ -20,12 +20,7 @@ func TestRestoreOverOpenHandleAndRestart(t *testing.T) {
 	ar := openArchive(t, filepath.Join(dir, "backups"))
 	m := New(l, ar)
 	const nsec = 4
-	ck, err := l.Open(ctx, "c", &testAttrs, engine.OpenCreate|engine.OpenRead|engine.OpenWrite)
-	require.NoError(t, err)
-	for i := range nsec {
-		_, err := ck.CreateSection(ctx, secID(i), engine.Never, make([]byte, 8))
-		require.NoError(t, err)
-	}
+	ck := counterCheckpoint(t, l, "c", nsec)
 	require.NoError(t, counterWrite(ctx, ck, nsec, 7))
 	backupOne(t, m, "c", "seven", CompressNone)
 	require.NoError(t, counterWrite(ctx, ck, nsec, 8))

@@ -44,6 +44,20 @@ func openArchive(t *testing.T, dir string) *archive.Dir {
 
 func secID(i int) []byte { return fmt.Appendf(nil, "s%02d", i) }
 
+// counterCheckpoint creates a checkpoint of n sections of 8 zero bytes, open for reading and
+// writing.
+func counterCheckpoint(t *testing.T, l *engine.Local, name string, n int) engine.Checkpoint {
+	t.Helper()
+	ctx := context.Background()
+	ck, err := l.Open(ctx, name, &testAttrs, engine.OpenCreate|engine.OpenRead|engine.OpenWrite)
+	require.NoError(t, err)
+	for i := range n {
+		_, err := ck.CreateSection(ctx, secID(i), engine.Never, make([]byte, 8))
+		require.NoError(t, err)
+	}
+	return ck
+}
+
 // counterWrite writes v as the whole first 8 bytes of n sections, in one multi-section write.
 func counterWrite(ctx context.Context, ck engine.Checkpoint, n int, v uint64) error {
 	els := make([]engine.WriteElement, n)

@@ -3,9 +3,9 @@ package backup
 import (
 	"bufio"
 	"bytes"
-	"log/slog"
 	"context"
 	"crypto/rand"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
