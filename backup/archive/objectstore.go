@@ -14,7 +14,9 @@ import (
 // ObjectStore is an archive in a NATS JetStream object store bucket. The object store writes an
 // object's chunks first and its metadata last, so an object is visible only once complete.
 type ObjectStore struct {
-	obs jetstream.ObjectStore
+	js     jetstream.JetStream
+	bucket string
+	obs    jetstream.ObjectStore
 }
 
 // OpenObjectStore opens (creating it when missing) the object store bucket of that name, with
@@ -29,7 +31,7 @@ func OpenObjectStore(ctx context.Context, js jetstream.JetStream, bucket string,
 	if err != nil {
 		return nil, fmt.Errorf("archive: object store %q: %w", bucket, err)
 	}
-	return &ObjectStore{obs: obs}, nil
+	return &ObjectStore{js: js, bucket: bucket, obs: obs}, nil
 }
 
 // Put implements Archive.
@@ -87,6 +89,47 @@ func (o *ObjectStore) List(ctx context.Context, prefix string) ([]Info, error) {
 	return out, nil
 }
 
-// Sweep implements Archive. The object store does not expose the chunks of a Put that never
-// completed (they are kept until the bucket is purged), so there is nothing it can remove by name.
-func (o *ObjectStore) Sweep(ctx context.Context, before time.Time) (int, error) { return 0, nil }
+// Sweep implements Archive. The object store keeps an object's chunks on the subject
+// $O.<bucket>.C.<nuid>, and publishes the object's metadata (naming the nuid) last; a Put cut short
+// by the death of its process leaves chunks that no object names. Sweep purges the chunk subjects
+// of no listed object whose last chunk is older than before.
+func (o *ObjectStore) Sweep(ctx context.Context, before time.Time) (int, error) {
+	live := map[string]bool{}
+	infos, err := o.obs.List(ctx)
+	if err != nil && !errors.Is(err, jetstream.ErrNoObjectsFound) {
+		return 0, fmt.Errorf("archive: listing: %w", err)
+	}
+	for _, i := range infos {
+		live[i.NUID] = true
+	}
+	st, err := o.js.Stream(ctx, "OBJ_"+o.bucket)
+	if err != nil {
+		return 0, fmt.Errorf("archive: object store stream: %w", err)
+	}
+	prefix := "$O." + o.bucket + ".C."
+	si, err := st.Info(ctx, jetstream.WithSubjectFilter(prefix+">"))
+	if err != nil {
+		return 0, fmt.Errorf("archive: object store stream: %w", err)
+	}
+	n := 0
+	for subj := range si.State.Subjects {
+		if live[strings.TrimPrefix(subj, prefix)] {
+			continue
+		}
+		last, err := st.GetLastMsgForSubject(ctx, subj)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return n, fmt.Errorf("archive: object store stream: %w", err)
+		}
+		if !last.Time.Before(before) {
+			continue // maybe a Put in progress
+		}
+		if err := st.Purge(ctx, jetstream.WithPurgeSubject(subj)); err != nil {
+			return n, fmt.Errorf("archive: purging %s: %w", subj, err)
+		}
+		n++
+	}
+	return n, nil
+}
