@@ -164,7 +164,7 @@ func (c *catalog) setStatus() {
 	for _, d := range c.live {
 		k := fmt.Sprintf("%d/%s", d.CopyType, d.Checkpoint)
 		d.Status = NotMostRecent
-		if n := newest[k]; n == nil || d.Created.After(n.Created) || d.Created.Equal(n.Created) && d.CopyID > n.CopyID {
+		if n := newest[k]; n == nil || newer(d, n) {
 			newest[k] = d
 		}
 	}
@@ -173,13 +173,20 @@ func (c *catalog) setStatus() {
 	}
 }
 
+// byName returns the live copy called backupName; should two processes have committed the same
+// name at once, the newest.
 func (c *catalog) byName(backupName string) *Descriptor {
+	var found *Descriptor
 	for _, d := range c.live {
-		if d.BackupName == backupName {
-			return d
+		if d.BackupName == backupName && (found == nil || newer(d, found)) {
+			found = d
 		}
 	}
-	return nil
+	return found
+}
+
+func newer(a, b *Descriptor) bool {
+	return a.Created.After(b.Created) || a.Created.Equal(b.Created) && a.CopyID > b.CopyID
 }
 
 // sorted returns the live copies, oldest first.
