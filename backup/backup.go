@@ -19,14 +19,19 @@ import (
 	"github.com/clckpt/libclckpt/engine"
 )
 
-// Source is a checkpoint service that can cut consistent snapshots and restore them atomically.
-// engine.Local implements it.
+// Source is a checkpoint service that can cut consistent snapshots: engine.Local, and
+// replication.Member for the checkpoints whose active replica it holds.
 type Source interface {
 	SnapshotCheckpoint(ctx context.Context, name string, header func(engine.SnapshotHeader) error, section func(*engine.SnapshotSection) error) error
+}
+
+// Restorer is a Source that can also restore snapshots atomically: engine.Local.
+type Restorer interface {
+	Source
 	RestoreCheckpoint(ctx context.Context, name string, h engine.SnapshotHeader, replace bool, flags engine.OpenFlags, next func() (*engine.SnapshotSection, error)) (engine.Checkpoint, error)
 }
 
-var _ Source = (*engine.Local)(nil)
+var _ Restorer = (*engine.Local)(nil)
 
 // Manager backs up and restores the checkpoints of one Source into one archive.
 type Manager struct {
@@ -37,7 +42,7 @@ type Manager struct {
 	reserved map[string]bool // backup names of transactions in progress here
 }
 
-// New returns a manager of src's backups in ar.
+// New returns a manager of src's backups in ar. Restore needs src to be a Restorer.
 func New(src Source, ar archive.Archive) *Manager {
 	return &Manager{src: src, ar: ar, reserved: map[string]bool{}}
 }

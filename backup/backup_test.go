@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -70,26 +69,11 @@ func TestBackupUnderWriters(t *testing.T) {
 	ck := counterCheckpoint(t, l, "inv", nsec)
 	defer ck.Close()
 	var counter atomic.Uint64
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	var writeErr atomic.Value
-	for range 32 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if err := counterWrite(ctx, ck, nsec, counter.Add(1)); err != nil {
-					writeErr.Store(err)
-					return
-				}
-			}
-		}()
+	cks := make([]engine.Checkpoint, 32)
+	for i := range cks {
+		cks[i] = ck
 	}
+	stop := counterWriters(ctx, cks, nsec, &counter)
 	// Wait for writes to be under way, then take several backups during them.
 	require.Eventually(t, func() bool { return counter.Load() > 200 }, time.Minute, time.Millisecond)
 	var names []string
@@ -98,9 +82,7 @@ func TestBackupUnderWriters(t *testing.T) {
 		backupOne(t, m, "inv", name, CompressZstd)
 		names = append(names, name)
 	}
-	close(stop)
-	wg.Wait()
-	require.Nil(t, writeErr.Load())
+	require.NoError(t, stop())
 	for _, name := range names {
 		r, err := m.Restore(ctx, RestoreRequest{BackupName: name, Target: "r-" + name, Flags: engine.OpenRead})
 		require.NoError(t, err)

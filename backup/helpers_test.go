@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -65,6 +67,37 @@ func counterWrite(ctx context.Context, ck engine.Checkpoint, n int, v uint64) er
 		els[i] = engine.WriteElement{SectionID: secID(i), Data: binary.LittleEndian.AppendUint64(nil, v)}
 	}
 	return ck.Write(ctx, els)
+}
+
+// counterWriters runs one writer per handle in cks, each writing ever higher counters (taken from
+// counter) into n sections, until the returned stop is called; stop returns the first error.
+func counterWriters(ctx context.Context, cks []engine.Checkpoint, n int, counter *atomic.Uint64) (stop func() error) {
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	var firstErr atomic.Value
+	for _, ck := range cks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if err := counterWrite(ctx, ck, n, counter.Add(1)); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+			}
+		}()
+	}
+	return func() error {
+		close(done)
+		wg.Wait()
+		err, _ := firstErr.Load().(error)
+		return err
+	}
 }
 
 // readCounters reads the first 8 bytes of n sections in one read.

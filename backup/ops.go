@@ -87,6 +87,10 @@ type RestoreRequest struct {
 // atomically, only once the whole object verified (ErrDamaged otherwise, and nothing changes).
 // The returned handle is open with req.Flags; the caller closes it.
 func (m *Manager) Restore(ctx context.Context, req RestoreRequest) (engine.Checkpoint, error) {
+	rs, ok := m.src.(Restorer)
+	if !ok {
+		return nil, fmt.Errorf("%w: this service cannot restore checkpoints", engine.ErrBadOperation)
+	}
 	cat, err := loadCatalog(ctx, m.ar)
 	if err != nil {
 		return nil, err
@@ -140,7 +144,7 @@ func (m *Manager) Restore(ctx context.Context, req RestoreRequest) (engine.Check
 		}
 		return nil, nil
 	}
-	ck, err := m.src.RestoreCheckpoint(ctx, target, h, req.Replace, req.Flags, next)
+	ck, err := rs.RestoreCheckpoint(ctx, target, h, req.Replace, req.Flags, next)
 	if err != nil {
 		return nil, fmt.Errorf("restore of backup %q into %q: %w", d.BackupName, target, err)
 	}
