@@ -50,9 +50,11 @@ func TestBackupRestoreExact(t *testing.T) {
 			if comp == CompressZstd {
 				require.Less(t, d.Size, int64(1<<20), "the repetitive data compresses")
 			}
-			r, err := m.Restore(ctx, RestoreRequest{BackupName: "b1", Target: "copy", Flags: engine.OpenRead})
+			j := m.StartRestore(ctx, RestoreRequest{BackupName: "b1", Target: "copy", Flags: engine.OpenRead})
+			r, err := j.Wait(ctx)
 			require.NoError(t, err)
 			defer r.Close()
+			require.Equal(t, d.Size, j.BytesRead())
 			got := readContent(t, r)
 			require.Equal(t, want, got)
 		})

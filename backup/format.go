@@ -365,7 +365,7 @@ func readSection(r io.Reader) (*engine.SnapshotSection, error) {
 	s.State = engine.SectionState(b[16])
 	s.LSN = binary.LittleEndian.Uint64(b[17:])
 	n := binary.LittleEndian.Uint64(b[25:])
-	if n > 1<<40 {
+	if n > engine.MaxDataSize {
 		return nil, damaged("section of %d bytes", n)
 	}
 	s.Data = make([]byte, n)

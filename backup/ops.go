@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/clckpt/libclckpt/engine"
@@ -87,6 +88,52 @@ type RestoreRequest struct {
 // atomically, only once the whole object verified (ErrDamaged otherwise, and nothing changes).
 // The returned handle is open with req.Flags; the caller closes it.
 func (m *Manager) Restore(ctx context.Context, req RestoreRequest) (engine.Checkpoint, error) {
+	var read atomic.Int64
+	return m.restore(ctx, req, &read)
+}
+
+// RestoreJob is a restore in progress.
+type RestoreJob struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	read   atomic.Int64
+	ck     engine.Checkpoint
+	err    error
+}
+
+// StartRestore starts Restore and returns at once.
+func (m *Manager) StartRestore(ctx context.Context, req RestoreRequest) *RestoreJob {
+	jctx, cancel := context.WithCancel(ctx)
+	j := &RestoreJob{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(j.done)
+		defer cancel()
+		j.ck, j.err = m.restore(jctx, req, &j.read)
+	}()
+	return j
+}
+
+// Done is closed when the restore ends.
+func (j *RestoreJob) Done() <-chan struct{} { return j.done }
+
+// Wait waits for the end of the restore and returns the restored checkpoint's handle (the caller
+// closes it), or why nothing was restored.
+func (j *RestoreJob) Wait(ctx context.Context) (engine.Checkpoint, error) {
+	select {
+	case <-j.done:
+		return j.ck, j.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %w", engine.ErrTimeout, ctx.Err())
+	}
+}
+
+// BytesRead is how much of the archive object the restore has read and verified so far.
+func (j *RestoreJob) BytesRead() int64 { return j.read.Load() }
+
+// Cancel stops the restore: nothing changes unless the restored checkpoint had already appeared.
+func (j *RestoreJob) Cancel() { j.cancel() }
+
+func (m *Manager) restore(ctx context.Context, req RestoreRequest, read *atomic.Int64) (engine.Checkpoint, error) {
 	rs, ok := m.src.(Restorer)
 	if !ok {
 		return nil, fmt.Errorf("%w: this service cannot restore checkpoints", engine.ErrBadOperation)
@@ -117,7 +164,7 @@ func (m *Manager) Restore(ctx context.Context, req RestoreRequest) (engine.Check
 		return nil, fmt.Errorf("backup %q: %w", d.BackupName, err)
 	}
 	defer rc.Close()
-	or, err := newObjectReader(rc, want)
+	or, err := newObjectReader(countReader{rc, read}, want)
 	if err != nil {
 		return nil, fmt.Errorf("backup %q: %w", d.BackupName, err)
 	}
@@ -149,6 +196,18 @@ func (m *Manager) Restore(ctx context.Context, req RestoreRequest) (engine.Check
 		return nil, fmt.Errorf("restore of backup %q into %q: %w", d.BackupName, target, err)
 	}
 	return ck, nil
+}
+
+// countReader counts the bytes read from the archive for a restore's progress.
+type countReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 // SweepOptions drive Sweep.

@@ -111,6 +111,22 @@ func TestTransactionAllOrNothing(t *testing.T) {
 	require.Empty(t, res.All())
 }
 
+// TestRestoreJobCancel cancels a restore in the middle: nothing appears.
+func TestRestoreJobCancel(t *testing.T) {
+	ctx := context.Background()
+	l, m, ar := setup(t)
+	makeRandom(t, l, "a", 8, 1000)
+	backupOne(t, m, "a", "b", CompressNone)
+	src := &stallingSource{Local: l, after: 4, reached: make(chan struct{})}
+	j := New(src, ar).StartRestore(ctx, RestoreRequest{BackupName: "b", Target: "new"})
+	<-src.reached
+	j.Cancel()
+	_, err := j.Wait(ctx)
+	require.ErrorIs(t, err, context.Canceled)
+	_, err = l.Open(ctx, "new", nil, engine.OpenRead)
+	require.ErrorIs(t, err, engine.ErrNotExist)
+}
+
 const killHelperEnv = "CLCKPT_BACKUP_KILL_HELPER"
 
 // TestKillHelperProcess is the process that the kill tests kill: it starts a backup (or a
