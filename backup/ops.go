@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -198,6 +200,17 @@ func (m *Manager) restore(ctx context.Context, req RestoreRequest, read *atomic.
 	return ck, nil
 }
 
+// isDataName tells whether name is that of a backup object (data/ and 16 hex digits): other
+// files are not the manager's, and Sweep leaves them.
+func isDataName(name string) bool {
+	id, ok := strings.CutPrefix(name, dataPrefix)
+	if !ok || len(id) != 16 {
+		return false
+	}
+	_, err := strconv.ParseUint(id, 16, 64)
+	return err == nil
+}
+
 // countReader counts the bytes read from the archive for a restore's progress.
 type countReader struct {
 	r io.Reader
@@ -282,7 +295,7 @@ func (m *Manager) Sweep(ctx context.Context, o SweepOptions) (SweepReport, error
 		referenced[dataName(id)] = true
 	}
 	for _, in := range infos {
-		if !referenced[in.Name] && in.ModTime.Before(before) {
+		if isDataName(in.Name) && !referenced[in.Name] && in.ModTime.Before(before) {
 			if err := m.ar.Delete(ctx, in.Name); err != nil {
 				return rep, err
 			}

@@ -226,6 +226,10 @@ func TestKillMidBackup(t *testing.T) {
 	_, err = m.Restore(ctx, RestoreRequest{BackupName: "killed", Target: "x"})
 	require.ErrorIs(t, err, engine.ErrNotExist)
 
+	// A file that is not the manager's stays, whatever its age.
+	foreign := filepath.Join(dir, "backups", "data", "README")
+	require.NoError(t, os.WriteFile(foreign, []byte("notes"), 0o600))
+
 	// A sweep with the default grace keeps the young piece (it could be a backup in progress).
 	rep, err := m.Sweep(ctx, SweepOptions{})
 	require.NoError(t, err)
@@ -235,7 +239,7 @@ func TestKillMidBackup(t *testing.T) {
 	require.Equal(t, len(parts), rep.Orphans)
 	parts, err = filepath.Glob(filepath.Join(dir, "backups", "data", "*"))
 	require.NoError(t, err)
-	require.Empty(t, parts)
+	require.Equal(t, []string{foreign}, parts)
 
 	// The killed process's checkpoint is intact and backs up fine now.
 	backupOne(t, m, "k", "after", CompressNone)
