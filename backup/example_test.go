@@ -25,7 +25,7 @@ func Example() {
 	ck, _ := svc.Open(ctx, "app", attrs, engine.OpenCreate|engine.OpenWrite)
 	_, _ = ck.CreateSection(ctx, []byte("state"), engine.Never, []byte("v1"))
 
-	ar, _ := archive.OpenDir(filepath.Join(dataDir, "backups"))
+	ar, _ := archive.OpenDir(archive.DefaultDir(dataDir)) // dataDir/backups.d
 	m := backup.New(svc, ar) // svc is the *engine.Local
 	job, _ := m.Start(ctx, backup.Request{Items: []backup.Item{{Checkpoint: "app", BackupName: "app-nightly"}},
 		Compression: backup.CompressZstd})

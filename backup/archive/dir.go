@@ -23,6 +23,10 @@ type Dir struct {
 	root string
 }
 
+// DefaultDir is where a directory archive goes by default: "backups.d" under the data directory
+// (CLCKPT_DATA_DIR), beside the members' stores, whose names never contain a '.'.
+func DefaultDir(dataDir string) string { return filepath.Join(dataDir, "backups.d") }
+
 // OpenDir opens (creating it, mode 0700) the directory archive at root.
 func OpenDir(root string) (*Dir, error) {
 	if err := os.MkdirAll(root, 0o700); err != nil {
