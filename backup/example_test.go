@@ -26,7 +26,7 @@ func Example() {
 	_, _ = ck.CreateSection(ctx, []byte("state"), engine.Never, []byte("v1"))
 
 	ar, _ := archive.OpenDir(archive.DefaultDir(dataDir)) // dataDir/backups.d
-	m := backup.New(svc, ar) // svc is the *engine.Local
+	m := backup.New(svc, ar)                              // svc is the *engine.Local
 	job, _ := m.Start(ctx, backup.Request{Items: []backup.Item{{Checkpoint: "app", BackupName: "app-nightly"}},
 		Compression: backup.CompressZstd})
 	copies, err := job.Wait(ctx) // or job.Done(), job.Progress(), job.Cancel()
