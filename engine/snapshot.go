@@ -113,6 +113,14 @@ func (s *Replicas) Install(h SnapshotHeader, next func() (*SnapshotSection, erro
 
 // fill stores the snapshot's sections into the new replica r, then marks it complete.
 func (s *Replicas) fill(r *Replica, h SnapshotHeader, next func() (*SnapshotSection, error)) error {
+	if err := s.fillSections(r, next); err != nil {
+		return err
+	}
+	return s.complete(r, h, nil)
+}
+
+// fillSections stores the sections read from next into the new, incomplete replica r.
+func (s *Replicas) fillSections(r *Replica, next func() (*SnapshotSection, error)) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var b store.Batch
@@ -140,12 +148,31 @@ func (s *Replicas) fill(r *Replica, h SnapshotHeader, next func() (*SnapshotSect
 			b.Reset()
 		}
 	}
+	if b.Len() == 0 {
+		return nil
+	}
+	if _, err := applyInPieces(s.store, &b); err != nil {
+		return storageErr("install snapshot", err)
+	}
+	return nil
+}
+
+// complete marks the filled replica r complete at h's position by writing its record, in one batch
+// with what extra adds (nil: nothing).
+func (s *Replicas) complete(r *Replica, h SnapshotHeader, extra func(b *store.Batch)) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var b store.Batch
+	if extra != nil {
+		extra(&b)
+	}
 	r.gen, r.lsn, r.incomplete = h.Gen, h.LSN, false
 	for _, q := range h.Requests {
 		r.requests.put(q.ID, requestOutcome{lsn: q.LSN, section: bytes.Clone(q.Section), written: q.Written})
 	}
 	b.Set(recordKey(r.id), encodeRecord(r.record()))
-	if _, err := applyInPieces(s.store, &b); err != nil { // the record last: the replica is complete
+	if err := s.store.Apply(&b); err != nil { // the record last, at once: the replica is complete
+		r.incomplete = true
 		return storageErr("install snapshot", err)
 	}
 	return nil

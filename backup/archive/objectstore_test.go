@@ -1,0 +1,103 @@
+package archive
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/clckpt/libclckpt/replication/natsconn"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+)
+
+const putHelperEnv = "CLCKPT_ARCHIVE_PUT_HELPER"
+
+func connect(t *testing.T, url string) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	return js
+}
+
+// stallReader gives n bytes, then blocks for ever.
+type stallReader struct{ n int }
+
+func (s *stallReader) Read(p []byte) (int, error) {
+	if s.n == 0 {
+		select {}
+	}
+	k := min(len(p), s.n)
+	s.n -= k
+	return k, nil
+}
+
+// TestPutHelperProcess is the process TestObjectStoreSweepsKilledPut kills in the middle of a Put.
+func TestPutHelperProcess(t *testing.T) {
+	url := os.Getenv(putHelperEnv)
+	if url == "" {
+		t.Skip("run by TestObjectStoreSweepsKilledPut only")
+	}
+	o, err := OpenObjectStore(context.Background(), connect(t, url), "b", 1)
+	require.NoError(t, err)
+	_ = o.Put(context.Background(), "data/killed", &stallReader{n: 2 << 20})
+}
+
+func chunkSubjects(t *testing.T, js jetstream.JetStream) int {
+	t.Helper()
+	st, err := js.Stream(context.Background(), "OBJ_b")
+	require.NoError(t, err)
+	si, err := st.Info(context.Background(), jetstream.WithSubjectFilter("$O.b.C.>"))
+	require.NoError(t, err)
+	return len(si.State.Subjects)
+}
+
+// TestObjectStoreSweepsKilledPut kills -9 a process in the middle of a Put into the object store:
+// the object never appears, and Sweep purges its chunks once they are older than the grace.
+func TestObjectStoreSweepsKilledPut(t *testing.T) {
+	ctx := context.Background()
+	s, err := natsconn.StartServer(natsconn.ServerOptions{Name: "t", Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(s.Shutdown)
+	js := connect(t, s.ClientURL())
+	o, err := OpenObjectStore(ctx, js, "b", 1)
+	require.NoError(t, err)
+	require.NoError(t, o.Put(ctx, "data/kept", bytes.NewReader(bytes.Repeat([]byte("k"), 1<<20))))
+
+	cmd := exec.Command(os.Args[0], "-test.run=^TestPutHelperProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), putHelperEnv+"="+s.ClientURL())
+	require.NoError(t, cmd.Start())
+	require.Eventually(t, func() bool { return chunkSubjects(t, js) == 2 }, time.Minute, 10*time.Millisecond,
+		"the helper's chunks never arrived")
+	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+	_ = cmd.Wait()
+
+	infos, err := o.List(ctx, "")
+	require.NoError(t, err)
+	require.Len(t, infos, 1)
+	require.Equal(t, "data/kept", infos[0].Name)
+
+	n, err := o.Sweep(ctx, time.Now().Add(-time.Hour))
+	require.NoError(t, err)
+	require.Zero(t, n, "young chunks may belong to a Put in progress")
+	n, err = o.Sweep(ctx, time.Now().Add(time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Equal(t, 1, chunkSubjects(t, js))
+
+	rc, err := o.Get(ctx, "data/kept")
+	require.NoError(t, err)
+	b, err := io.ReadAll(rc)
+	require.NoError(t, err)
+	require.Len(t, b, 1<<20)
+	_, err = o.Get(ctx, "data/killed")
+	require.ErrorIs(t, err, ErrNotFound)
+}

@@ -1,0 +1,281 @@
+// Package backup makes point-in-time backups of checkpoints into an archive (archive.Dir or
+// archive.ObjectStore), keeps an XBSA-like catalogue of them in the same archive, and restores
+// them. FORMAT.md describes the archive layout and its invariants.
+package backup
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/clckpt/libclckpt/backup/archive"
+	"github.com/clckpt/libclckpt/engine"
+)
+
+// Source is a checkpoint service that can cut consistent snapshots: engine.Local, and
+// replication.Member for the checkpoints whose active replica it holds.
+type Source interface {
+	SnapshotCheckpoint(ctx context.Context, name string, header func(engine.SnapshotHeader) error, section func(*engine.SnapshotSection) error) error
+}
+
+// Restorer is a Source that can also restore snapshots atomically: engine.Local.
+type Restorer interface {
+	Source
+	RestoreCheckpoint(ctx context.Context, name string, h engine.SnapshotHeader, replace bool, flags engine.OpenFlags, next func() (*engine.SnapshotSection, error)) (engine.Checkpoint, error)
+}
+
+var _ Restorer = (*engine.Local)(nil)
+
+// Manager backs up and restores the checkpoints of one Source into one archive.
+type Manager struct {
+	src Source
+	ar  archive.Archive
+
+	mu       sync.Mutex
+	reserved map[string]bool // backup names of transactions in progress here
+}
+
+// New returns a manager of src's backups in ar. Restore needs src to be a Restorer.
+func New(src Source, ar archive.Archive) *Manager {
+	return &Manager{src: src, ar: ar, reserved: map[string]bool{}}
+}
+
+// Item is one checkpoint of a backup transaction.
+type Item struct {
+	Checkpoint  string
+	BackupName  string
+	CopyType    CopyType // 0: CopyBackup
+	Description string
+	ObjectInfo  string
+	Expires     time.Time // zero: never
+}
+
+// Request is a backup transaction: every item is committed to the catalogue together, or none.
+type Request struct {
+	Items       []Item
+	Overwrite   bool // replace live copies of the same backup names (in the same commit)
+	Compression Compression
+}
+
+// Progress of a job.
+type Progress struct {
+	ItemsDone, Items int
+	Bytes            int64 // archive bytes written so far
+}
+
+// Job is a backup in progress.
+type Job struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	items  int
+	idone  atomic.Int64
+	bytes  atomic.Int64
+	res    []Descriptor
+	err    error
+}
+
+// Done is closed when the job ends (a C wrapper can signal a wait-object fd from it).
+func (j *Job) Done() <-chan struct{} { return j.done }
+
+// Wait waits for the end of the job and returns the copies committed, or why none was.
+func (j *Job) Wait(ctx context.Context) ([]Descriptor, error) {
+	select {
+	case <-j.done:
+		return j.res, j.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %w", engine.ErrTimeout, ctx.Err())
+	}
+}
+
+// Progress returns how far the job is.
+func (j *Job) Progress() Progress {
+	return Progress{ItemsDone: int(j.idone.Load()), Items: j.items, Bytes: j.bytes.Load()}
+}
+
+// Cancel stops the job: nothing is committed unless the commit was already made.
+func (j *Job) Cancel() { j.cancel() }
+
+func owner() string {
+	name := "?"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	return fmt.Sprintf("%d:%s", os.Getuid(), name)
+}
+
+func (m *Manager) checkRequest(req *Request) error {
+	if len(req.Items) == 0 {
+		return fmt.Errorf("%w: a backup needs at least one item", engine.ErrInvalidParameter)
+	}
+	seen := map[string]bool{}
+	for i := range req.Items {
+		it := &req.Items[i]
+		switch {
+		case it.Checkpoint == "" || len(it.Checkpoint) > engine.MaxNameLength:
+			return fmt.Errorf("%w: checkpoint name of %d bytes", engine.ErrInvalidParameter, len(it.Checkpoint))
+		case it.BackupName == "" || len(it.BackupName) > engine.MaxNameLength:
+			return fmt.Errorf("%w: backup name of %d bytes", engine.ErrInvalidParameter, len(it.BackupName))
+		case len(it.Description) > MaxDescription:
+			return fmt.Errorf("%w: description over %d bytes", engine.ErrInvalidParameter, MaxDescription)
+		case len(it.ObjectInfo) > MaxObjectInfo:
+			return fmt.Errorf("%w: object info over %d bytes", engine.ErrInvalidParameter, MaxObjectInfo)
+		case seen[it.BackupName]:
+			return fmt.Errorf("%w: backup name %q twice in one request", engine.ErrInvalidParameter, it.BackupName)
+		}
+		if it.CopyType == 0 {
+			it.CopyType = CopyBackup
+		}
+		if it.CopyType != CopyBackup && it.CopyType != CopyArchive {
+			return fmt.Errorf("%w: copy type %d", engine.ErrInvalidParameter, it.CopyType)
+		}
+		seen[it.BackupName] = true
+	}
+	if req.Compression > CompressZstd {
+		return fmt.Errorf("%w: compression %d", engine.ErrInvalidParameter, req.Compression)
+	}
+	return nil
+}
+
+// Start starts a backup transaction and returns at once. Backup names in use by live copies fail
+// with engine.ErrAlreadyExist unless Overwrite is set; so do names of another transaction in
+// progress in this manager. ctx bounds the whole job.
+func (m *Manager) Start(ctx context.Context, req Request) (*Job, error) {
+	req.Items = append([]Item(nil), req.Items...)
+	if err := m.checkRequest(&req); err != nil {
+		return nil, err
+	}
+	cat, err := loadCatalog(ctx, m.ar)
+	if err != nil {
+		return nil, err
+	}
+	var replaced []uint64
+	m.mu.Lock()
+	for _, it := range req.Items {
+		if m.reserved[it.BackupName] {
+			m.mu.Unlock()
+			return nil, fmt.Errorf("%w: backup %q is being made", engine.ErrAlreadyExist, it.BackupName)
+		}
+		if d := cat.byName(it.BackupName); d != nil {
+			if !req.Overwrite {
+				m.mu.Unlock()
+				return nil, fmt.Errorf("%w: backup %q exists (copy %016x)", engine.ErrAlreadyExist, it.BackupName, d.CopyID)
+			}
+			replaced = append(replaced, d.CopyID)
+		}
+	}
+	for _, it := range req.Items {
+		m.reserved[it.BackupName] = true
+	}
+	m.mu.Unlock()
+	jctx, cancel := context.WithCancel(ctx)
+	j := &Job{cancel: cancel, done: make(chan struct{}), items: len(req.Items)}
+	go func() {
+		defer close(j.done)
+		defer cancel()
+		j.res, j.err = m.run(jctx, j, req, cat, replaced)
+		m.mu.Lock()
+		for _, it := range req.Items {
+			delete(m.reserved, it.BackupName)
+		}
+		m.mu.Unlock()
+	}()
+	return j, nil
+}
+
+// run stores every item's object, then commits one catalogue record naming them all.
+func (m *Manager) run(ctx context.Context, j *Job, req Request, cat *catalog, replaced []uint64) ([]Descriptor, error) {
+	own := owner()
+	var out []Descriptor
+	fail := func(err error) ([]Descriptor, error) {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		for _, d := range out {
+			_ = m.ar.Delete(dctx, dataName(d.CopyID)) // what stays is swept as an orphan
+		}
+		return nil, err
+	}
+	for _, it := range req.Items {
+		id := newCopyID(cat.ids)
+		cat.ids[id] = true
+		d, err := m.store(ctx, j, it, id, req.Compression)
+		if err != nil {
+			return fail(fmt.Errorf("backup of %q as %q: %w", it.Checkpoint, it.BackupName, err))
+		}
+		d.Owner = own
+		out = append(out, d)
+		j.idone.Add(1)
+	}
+	if err := commit(ctx, m.ar, record{Entries: out, Deletes: replaced}); err != nil {
+		return fail(fmt.Errorf("backup commit: %w", err))
+	}
+	for _, id := range replaced {
+		_ = m.ar.Delete(ctx, dataName(id)) // what stays is swept as an orphan
+	}
+	for i := range out {
+		out[i].Status = MostRecent
+	}
+	return out, nil
+}
+
+// countWriter counts the bytes written into the archive for the job's progress.
+type countWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// store cuts the checkpoint and streams it into the archive object of copy id.
+func (m *Manager) store(ctx context.Context, j *Job, it Item, id uint64, comp Compression) (Descriptor, error) {
+	d := Descriptor{CopyID: id, Checkpoint: it.Checkpoint, BackupName: it.BackupName, CopyType: it.CopyType,
+		Description: it.Description, ObjectInfo: it.ObjectInfo, Expires: it.Expires.UTC(), Compression: comp}
+	if it.Expires.IsZero() {
+		d.Expires = time.Time{}
+	}
+	pr, pw := io.Pipe()
+	var size int64
+	var digest [32]byte
+	go func() {
+		err := func() error {
+			ow, err := newObjectWriter(countWriter{pw, &j.bytes}, comp)
+			if err != nil {
+				return err
+			}
+			err = m.src.SnapshotCheckpoint(ctx, it.Checkpoint, func(h engine.SnapshotHeader) error {
+				d.Created, d.Epoch, d.LSN = time.Now().UTC(), h.Epoch, h.LSN
+				return writeHeader(ow, h)
+			}, func(s *engine.SnapshotSection) error {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				return writeSection(ow, s)
+			})
+			if err == nil {
+				err = writeEnd(ow)
+			}
+			if err == nil {
+				size, digest, err = ow.finish()
+			}
+			return err
+		}()
+		pw.CloseWithError(err)
+	}()
+	err := m.ar.Put(ctx, dataName(id), pr)
+	_ = pr.CloseWithError(errors.New("backup: archive write ended"))
+	if err != nil {
+		return Descriptor{}, err
+	}
+	d.Size, d.Digest = size, hex.EncodeToString(digest[:])
+	return d, nil
+}
