@@ -171,7 +171,7 @@ func serve(args []string) error {
 		Name: cfg.Node, Host: *host, Port: *port, StoreDir: storeDir,
 		ClusterName: *clusterName, ClusterHost: *host, ClusterPort: *clusterPort, HTTPPort: *httpPort,
 		TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, Logger: log,
-		ClusterUser: *clusterUser, ClusterPassword: clusterPassword,
+		ClusterUser: *clusterUser, ClusterPassword: clusterPassword, SyncAlways: cfg.SyncWrites,
 	}
 	if *clusterPort != 0 && *clusterTLSCert != "" {
 		o.ClusterTLSCert, o.ClusterTLSKey = *clusterTLSCert, *clusterTLSKey

@@ -295,14 +295,15 @@ func (c *Conn) host() (bool, error) {
 		return false, err
 	}
 	s, err := StartServer(ServerOptions{
-		Name:     "clckpt-embedded",
-		Host:     "127.0.0.1",
-		Port:     c.cfg.Port,
-		StoreDir: EmbeddedStoreDir(c.cfg.DataDir),
-		Token:    c.token,
-		TLSCert:  c.pem,
-		TLSKey:   c.pem,
-		Logger:   c.log,
+		Name:       "clckpt-embedded",
+		Host:       "127.0.0.1",
+		Port:       c.cfg.Port,
+		StoreDir:   EmbeddedStoreDir(c.cfg.DataDir),
+		Token:      c.token,
+		TLSCert:    c.pem,
+		TLSKey:     c.pem,
+		SyncAlways: c.cfg.SyncWrites,
+		Logger:     c.log,
 	})
 	if err != nil {
 		f.Close()
@@ -481,7 +482,10 @@ type ServerOptions struct {
 	Token string
 	// TLS for clients.
 	TLSCert, TLSKey, TLSCA string
-	Logger                 *slog.Logger
+	// SyncAlways makes JetStream fsync after every write (CLCKPT_SYNC_WRITES=1), instead of every
+	// two minutes in the background.
+	SyncAlways bool
+	Logger     *slog.Logger
 }
 
 // StartServer starts an embedded NATS server with JetStream and waits until it accepts clients. It
@@ -502,6 +506,7 @@ func StartServer(o ServerOptions) (*server.Server, error) {
 		// Big enough for a snapshot batch or a section of the engine's maximum size.
 		MaxPayload: 80 << 20,
 		MaxPending: 256 << 20,
+		SyncAlways: o.SyncAlways,
 	}
 	if o.ClusterPort != 0 {
 		opts.Cluster = server.ClusterOpts{Name: o.ClusterName, Host: o.ClusterHost, Port: o.ClusterPort,

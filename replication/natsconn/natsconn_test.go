@@ -292,3 +292,18 @@ func TestATokenMismatchIsCalledSo(t *testing.T) {
 	require.ErrorContains(t, err, "token mismatch")
 	require.NotContains(t, err.Error(), "in use")
 }
+
+// TestSyncWritesSyncJetStream: with CLCKPT_SYNC_WRITES=1 the embedded server's JetStream (the
+// checkpoint directory, the leases) is written with an fsync after every write, not every two
+// minutes.
+func TestSyncWritesSyncJetStream(t *testing.T) {
+	for _, sync := range []bool{false, true} {
+		cfg := embeddedConfig(t, t.TempDir(), freePort(t))
+		cfg.SyncWrites = sync
+		c, err := Connect(context.Background(), cfg, "host", slog.New(slog.DiscardHandler))
+		require.NoError(t, err)
+		require.True(t, c.Hosting())
+		require.Equal(t, sync, c.server.JetStreamConfig().SyncAlways)
+		c.Close()
+	}
+}
