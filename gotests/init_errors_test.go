@@ -20,8 +20,11 @@ import (
 func TestConfigurationErrorsAreNotTryAgain(t *testing.T) {
 	const invalidState, tryAgain = "0x160012", "0x160016"
 	port := freePort(t)
+	// The server's password comes from a file, out of the process list.
+	passwordFile := filepath.Join(t.TempDir(), "password")
+	require.NoError(t, os.WriteFile(passwordFile, []byte("right\n"), 0o600))
 	s := start(t, "serve", []string{"CLCKPT_DATA_DIR=" + filepath.Join(t.TempDir(), "serve"), "CLCKPT_NODE=s", "CLCKPT_LOG_LEVEL=info"},
-		bin("clckpt"), "serve", "--port", strconv.Itoa(port), "--user", "u", "--password", "right")
+		bin("clckpt"), "serve", "--port", strconv.Itoa(port), "--user", "u", "--password-file", passwordFile)
 	s.waitLine("^ready", 60*time.Second)
 	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
