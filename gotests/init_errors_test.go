@@ -15,13 +15,16 @@ import (
 // TestConfigurationErrorsAreNotTryAgain: clCkptInitialize in a C program returns
 // CL_CKPT_ERR_INVALID_STATE, and logs why, for settings that no retry can cure: an unparsable NATS
 // URL, an unresolvable host, credentials the server rejects, a CLCKPT_LINK that cannot be bound,
-// and (embedded default) a server on the port that does not take this data directory's token, which
-// is called a token mismatch. A server that is not there is CL_CKPT_ERR_TRY_AGAIN.
+// and (embedded default) a server on the port that is not this data directory's, which is said so
+// (natsconn's tests cover the token mismatch). A server that is not there is CL_CKPT_ERR_TRY_AGAIN.
 func TestConfigurationErrorsAreNotTryAgain(t *testing.T) {
 	const invalidState, tryAgain = "0x160012", "0x160016"
 	port := freePort(t)
+	// The server's password comes from a file, out of the process list.
+	passwordFile := filepath.Join(t.TempDir(), "password")
+	require.NoError(t, os.WriteFile(passwordFile, []byte("right\n"), 0o600))
 	s := start(t, "serve", []string{"CLCKPT_DATA_DIR=" + filepath.Join(t.TempDir(), "serve"), "CLCKPT_NODE=s", "CLCKPT_LOG_LEVEL=info"},
-		bin("clckpt"), "serve", "--port", strconv.Itoa(port), "--user", "u", "--password", "right")
+		bin("clckpt"), "serve", "--port", strconv.Itoa(port), "--user", "u", "--password-file", passwordFile)
 	s.waitLine("^ready", 60*time.Second)
 	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
@@ -38,7 +41,7 @@ func TestConfigurationErrorsAreNotTryAgain(t *testing.T) {
 			[]string{"CLCKPT_NATS_URL=" + url, "CLCKPT_NATS_USER=u", "CLCKPT_NATS_PASSWORD=wrong"}},
 		{"link not bound", invalidState, "CLCKPT_LINK",
 			[]string{"CLCKPT_NATS_URL=" + url, "CLCKPT_NATS_USER=u", "CLCKPT_NATS_PASSWORD=right", "CLCKPT_LINK=" + busy.Addr().String()}},
-		{"token mismatch", invalidState, "token mismatch", []string{"CLCKPT_PORT=" + strconv.Itoa(port)}},
+		{"another data directory's server", invalidState, "is not the one of data directory", []string{"CLCKPT_PORT=" + strconv.Itoa(port)}},
 		{"no server", tryAgain, "", []string{"CLCKPT_NATS_URL=nats://127.0.0.1:" + strconv.Itoa(freePort(t))}},
 		{"the right settings", "0x0", "", []string{"CLCKPT_NATS_URL=" + url, "CLCKPT_NATS_USER=u", "CLCKPT_NATS_PASSWORD=right"}},
 	} {

@@ -441,9 +441,10 @@ typedef struct {
  *                              exist, credentials or a certificate the
  *                              server or client rejects, a CLCKPT_LINK that
  *                              cannot be bound, or a server on CLCKPT_PORT
- *                              that does not take this data directory's
- *                              token ("token mismatch").  The cause is logged
- *                              to stderr.
+ *                              that is not this data directory's (it does
+ *                              not present the directory's certificate, or
+ *                              does not take its token: "token mismatch").
+ *                              The cause is logged to stderr.
  *   CL_CKPT_ERR_NO_RESOURCE    the data directory cannot be used (damaged,
  *                              foreign, unreadable).
  *   CL_CKPT_ERR_NO_SPACE       the data directory's filesystem is full.

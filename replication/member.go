@@ -245,7 +245,7 @@ func kvReplicas(nc *nats.Conn) int {
 
 // takeSlot finds the first member directory of this node that no live process uses.
 func takeSlot(cfg config.Config) (string, *os.File, error) {
-	if err := privdir.Make(cfg.DataDir); err != nil {
+	if err := privdir.Claim(cfg.DataDir); err != nil {
 		return "", nil, fmt.Errorf("%w: create %s: %w", engine.ErrStorage, cfg.DataDir, err)
 	}
 	for k := 1; k <= 64; k++ {

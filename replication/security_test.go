@@ -111,8 +111,7 @@ func TestNamesAndSectionIDsStayInsideTheirSpaces(t *testing.T) {
 	// names, member names), inboxes.
 	allowed := []*regexp.Regexp{
 		regexp.MustCompile(`^clckpt\.m\.(s1|s2|a|b)\.[a-z]+$`),
-		regexp.MustCompile(`^\$KV\.clckpt-dir\.[nc]\.[0-9a-f]+$`),
-		regexp.MustCompile(`^\$KV\.clckpt-dir\.id$`), // the directory's identity
+		regexp.MustCompile(`^\$KV\.clckpt-dir\.([nc]\.[0-9a-f]+|id)$`), // entries, names, the identity
 		regexp.MustCompile(`^\$KV\.clckpt-members\.(s1|s2|a|b)$`),
 		regexp.MustCompile(`^\$JS\.(API|ACK|EVENT|FC)\.[A-Za-z0-9_.$*>-]+$`),
 		regexp.MustCompile(`^_INBOX\.[A-Za-z0-9.]+$`),

@@ -56,8 +56,9 @@ func main() {
 	catchUp()
 }
 
-// natsToken is the token of the embedded server this process hosts.
-var natsToken string
+// natsToken is the token of the embedded server this process hosts, natsCert the file of its
+// certificate (the nodes pin it).
+var natsToken, natsCert string
 
 // node is a member process (clckpt serve --nats-url).
 type node struct {
@@ -76,7 +77,7 @@ func startNode(name, dir, url string) *node {
 		level = "info"
 	}
 	cmd.Env = append(os.Environ(), "CLCKPT_DATA_DIR="+dir, "CLCKPT_REPLICAS=2", "CLCKPT_LOG_LEVEL="+level,
-		"CLCKPT_NATS_TOKEN="+natsToken)
+		"CLCKPT_NATS_TOKEN="+natsToken, "CLCKPT_NATS_TLS_CA="+natsCert)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		log.Fatal(err)
@@ -149,6 +150,9 @@ func memberLogging(dir, name, kind string, port int, url string, watch func(slog
 	}
 	if url == "" { // this process hosts the embedded server: the nodes need its token
 		if natsToken, err = natsconn.EmbeddedToken(dir); err != nil {
+			log.Fatal(err)
+		}
+		if natsCert, err = natsconn.EmbeddedTLS(dir); err != nil {
 			log.Fatal(err)
 		}
 	}

@@ -171,7 +171,7 @@ func serve(args []string) error {
 		Name: cfg.Node, Host: *host, Port: *port, StoreDir: storeDir,
 		ClusterName: *clusterName, ClusterHost: *host, ClusterPort: *clusterPort, HTTPPort: *httpPort,
 		TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, Logger: log,
-		ClusterUser: *clusterUser, ClusterPassword: clusterPassword,
+		ClusterUser: *clusterUser, ClusterPassword: clusterPassword, SyncAlways: cfg.SyncWrites,
 	}
 	if *clusterPort != 0 && *clusterTLSCert != "" {
 		o.ClusterTLSCert, o.ClusterTLSKey = *clusterTLSCert, *clusterTLSKey
@@ -193,6 +193,12 @@ func serve(args []string) error {
 			return err
 		}
 		o.Token = token
+		if o.TLSCert == "" { // the certificate that programs on the embedded default expect
+			if o.TLSCert, err = natsconn.EmbeddedTLS(cfg.DataDir); err != nil {
+				return err
+			}
+			o.TLSKey = o.TLSCert
+		}
 	}
 	s, err := natsconn.StartServer(o)
 	if err != nil {
@@ -397,7 +403,11 @@ func status(args []string) error {
 		if err != nil {
 			return err
 		}
-		opts = append(opts, nats.Token(token))
+		pem, err := natsconn.EmbeddedTLS(cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, nats.Token(token), nats.RootCAs(pem))
 	}
 	nc, err := nats.Connect(*url, append(opts, nats.MaxReconnects(0))...)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
+	"path/filepath"
 )
 
 // The Badger store's write-ahead log. Apply appends a batch here with one write(2) on the caller's
@@ -43,7 +44,23 @@ func openWAL(path string, sync bool) (*wal, error) {
 	if err != nil {
 		return nil, err
 	}
+	if sync { // the log's directory entry too: a log lost with its directory entry loses its writes
+		if err := syncDir(filepath.Dir(path)); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
 	return &wal{f: f, sync: sync}, nil
+}
+
+// syncDir flushes a directory's entries to disk.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // Op kinds in a log record.

@@ -12,6 +12,7 @@ package privdir
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -35,6 +36,34 @@ func Make(dir string) error {
 		return err
 	}
 	return private(dir)
+}
+
+// Claim makes dir with Make and checks the data directory it is: it must belong to this process's
+// user (refused otherwise: another user could read and replace what is inside), and a mode that
+// lets group or others in is narrowed to the owner's bits.
+func Claim(dir string) error {
+	if err := Make(dir); err != nil {
+		return err
+	}
+	return Tighten(dir, 0o700)
+}
+
+// Tighten checks that path belongs to this process's user, refusing it otherwise, and clears the
+// permission bits outside want.
+func Tighten(path string, want os.FileMode) error {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if uid := uint32(os.Geteuid()); st.Uid != uid {
+		return fmt.Errorf("%s belongs to user %d, not to this process's user %d: refused", path, st.Uid, uid)
+	}
+	if perm := os.FileMode(st.Mode) & os.ModePerm; perm&^want != 0 {
+		if err := os.Chmod(path, perm&want); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Own makes dir, a directory that only this program uses (a store), private: it is created if

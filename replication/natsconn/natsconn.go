@@ -5,12 +5,18 @@ package natsconn
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/url"
 	"os"
@@ -35,6 +41,7 @@ type Conn struct {
 	closed chan struct{}
 
 	token string // the embedded server's (see EmbeddedToken)
+	pem   string // its certificate and key (see EmbeddedTLS)
 
 	mu     sync.Mutex
 	server *server.Server // the embedded server this process hosts, if any
@@ -74,38 +81,63 @@ func Connect(ctx context.Context, cfg config.Config, name string, log *slog.Logg
 // that share the data directory (the same user) read it; other users of the host cannot, so they
 // cannot reach the checkpoints through the server either.
 func EmbeddedToken(dataDir string) (string, error) {
-	path := filepath.Join(dataDir, "nats.token")
+	b, err := createOnce(dataDir, "nats.token", func() ([]byte, error) {
+		var raw [32]byte
+		if _, err := rand.Read(raw[:]); err != nil {
+			return nil, err
+		}
+		return []byte(hex.EncodeToString(raw[:]) + "\n"), nil
+	})
+	return strings.TrimSpace(string(b)), err
+}
+
+// EmbeddedTLS returns the file holding the certificate and key of the embedded server of a data
+// directory (<dataDir>/nats.pem, mode 0600), creating them at first use: a self-signed certificate
+// for 127.0.0.1. The server presents it, and its clients accept no other: a process that took the
+// port first (another user's, say) cannot pass for the server, and never sees the token.
+func EmbeddedTLS(dataDir string) (string, error) {
+	_, err := createOnce(dataDir, "nats.pem", selfSigned)
+	return filepath.Join(dataDir, "nats.pem"), err
+}
+
+// createOnce returns the content of <dataDir>/<name>, which make creates at first use. The data
+// directory is checked (ours, narrowed to 0700) and the file too (ours, narrowed to 0600).
+func createOnce(dataDir, name string, make func() ([]byte, error)) ([]byte, error) {
+	if err := privdir.Claim(dataDir); err != nil {
+		return nil, fmt.Errorf("natsconn: data directory: %w", err)
+	}
+	path := filepath.Join(dataDir, name)
 	for attempt := 0; ; attempt++ {
 		b, err := os.ReadFile(path)
 		if err == nil && len(b) > 0 {
-			return strings.TrimSpace(string(b)), nil
+			if err := privdir.Tighten(path, 0o600); err != nil {
+				return nil, fmt.Errorf("natsconn: %w", err)
+			}
+			return b, nil
 		}
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return "", fmt.Errorf("natsconn: read the embedded server's token: %w", err)
+			return nil, fmt.Errorf("natsconn: read %s: %w", path, err)
 		}
 		if attempt == 50 {
-			return "", fmt.Errorf("natsconn: %s stays empty", path)
+			return nil, fmt.Errorf("natsconn: %s stays empty", path)
 		}
 		if err == nil { // another process is writing it
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		if err := privdir.Make(dataDir); err != nil {
-			return "", fmt.Errorf("natsconn: create %s: %w", dataDir, err)
-		}
-		// Written whole under a temporary name, then linked: readers never see half a token,
-		// and of two processes creating it at once, one wins and both use its token.
-		var raw [32]byte
-		if _, err := rand.Read(raw[:]); err != nil {
-			return "", err
-		}
-		// A name of its own for every creator, threads of one process included.
-		f, err := os.CreateTemp(dataDir, "nats.token.*.tmp")
+		content, err := make()
 		if err != nil {
-			return "", fmt.Errorf("natsconn: write the embedded server's token: %w", err)
+			return nil, fmt.Errorf("natsconn: make %s: %w", path, err)
+		}
+		// Written whole under a temporary name, then linked: readers never see half a file, and of
+		// two processes creating it at once, one wins and both use its content. A name of its own
+		// for every creator, threads of one process included.
+		f, err := os.CreateTemp(dataDir, name+".*.tmp")
+		if err != nil {
+			return nil, fmt.Errorf("natsconn: write %s: %w", path, err)
 		}
 		tmp := f.Name()
-		_, err = f.WriteString(hex.EncodeToString(raw[:]) + "\n")
+		_, err = f.Write(content)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
@@ -114,9 +146,38 @@ func EmbeddedToken(dataDir string) (string, error) {
 		}
 		os.Remove(tmp)
 		if err != nil && !errors.Is(err, os.ErrExist) {
-			return "", fmt.Errorf("natsconn: write the embedded server's token: %w", err)
+			return nil, fmt.Errorf("natsconn: write %s: %w", path, err)
 		}
 	}
+}
+
+// selfSigned makes a certificate for the loopback addresses, and its key, in PEM.
+func selfSigned() ([]byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial, Subject: pkix.Name{CommonName: "clckpt embedded NATS server"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(100, 0, 0),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, DNSNames: []string{"localhost"},
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	return append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})...), nil
 }
 
 // EmbeddedURL is the address of the embedded server of a host.
@@ -131,17 +192,26 @@ func (c *Conn) connectEmbedded(ctx context.Context, name string) error {
 	if c.token, err = EmbeddedToken(c.cfg.DataDir); err != nil {
 		return err
 	}
+	if c.pem, err = EmbeddedTLS(c.cfg.DataDir); err != nil {
+		return err
+	}
 	opts = append(opts,
 		nats.Token(c.token),
 		nats.RetryOnFailedConnect(false),
 		nats.DisconnectErrHandler(func(*nats.Conn, error) { go c.takeOver() }),
 	)
 	for {
-		nc, err := nats.Connect(url, opts...)
+		// Over TCP the server must present the data directory's certificate before the token goes.
+		nc, err := nats.Connect(url, append(opts, nats.RootCAs(c.pem))...)
 		if err == nil {
 			c.Conn = nc
 			c.log.Debug("joined the host's embedded NATS server", "url", url)
 			return nil
+		}
+		if notOurs(err) {
+			return config.BadSetting(fmt.Errorf("natsconn: the NATS server on %s is not the one of data directory %s "+
+				"(it does not present the certificate of %s): another program or user holds the port; the token was "+
+				"not sent. Set CLCKPT_PORT to another port: %w", url, c.cfg.DataDir, c.pem, err))
 		}
 		if rejected(err) {
 			return config.BadSetting(fmt.Errorf("natsconn: token mismatch: the NATS server on %s does not accept the token of %s "+
@@ -173,6 +243,14 @@ func (c *Conn) connectEmbedded(ctx context.Context, name string) error {
 	}
 }
 
+// notOurs reports whether a connection failed because the server did not prove it is the data
+// directory's: no TLS, or another certificate.
+func notOurs(err error) bool {
+	var verify *tls.CertificateVerificationError
+	var unknown x509.UnknownAuthorityError
+	return errors.Is(err, nats.ErrSecureConnRequired) || errors.Is(err, nats.ErrSecureConnWanted) || errors.As(err, &verify) || errors.As(err, &unknown)
+}
+
 func (c *Conn) lockPath() string { return hostLockPath(c.cfg.DataDir) }
 
 func hostLockPath(dataDir string) string { return filepath.Join(dataDir, "nats.lock") }
@@ -187,8 +265,8 @@ var ErrHostLocked = errors.New("natsconn: another process of this data directory
 // LockHost takes the lock that the process running the NATS server of a data directory holds, so
 // that no two servers ever share its JetStream store. Closing the file releases it.
 func LockHost(dataDir string) (*os.File, error) {
-	if err := privdir.Make(dataDir); err != nil {
-		return nil, fmt.Errorf("natsconn: create %s: %w", dataDir, err)
+	if err := privdir.Claim(dataDir); err != nil {
+		return nil, fmt.Errorf("natsconn: data directory: %w", err)
 	}
 	f, err := os.OpenFile(hostLockPath(dataDir), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
@@ -224,6 +302,9 @@ func (c *Conn) host() (bool, error) {
 		Port:        c.cfg.Port,
 		StoreDir:    EmbeddedStoreDir(c.cfg.DataDir),
 		Token:       c.token,
+		TLSCert:     c.pem,
+		TLSKey:      c.pem,
+		SyncAlways:  c.cfg.SyncWrites,
 		Logger:      c.log,
 	})
 	if err != nil {
@@ -404,7 +485,10 @@ type ServerOptions struct {
 	Token string
 	// TLS for clients.
 	TLSCert, TLSKey, TLSCA string
-	Logger                 *slog.Logger
+	// SyncAlways makes JetStream fsync after every write (CLCKPT_SYNC_WRITES=1), instead of every
+	// two minutes in the background.
+	SyncAlways bool
+	Logger     *slog.Logger
 	// WriteErrors, when set, receives (without blocking) each time JetStream reports a critical
 	// write error (a full disk): the stream concerned takes no write until JetStream restarts
 	// (KeepJetStream).
@@ -429,6 +513,7 @@ func StartServer(o ServerOptions) (*server.Server, error) {
 		// Big enough for a snapshot batch or a section of the engine's maximum size.
 		MaxPayload: 80 << 20,
 		MaxPending: 256 << 20,
+		SyncAlways: o.SyncAlways,
 	}
 	if o.ClusterPort != 0 {
 		opts.Cluster = server.ClusterOpts{Name: o.ClusterName, Host: o.ClusterHost, Port: o.ClusterPort,

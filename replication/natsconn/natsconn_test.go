@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,16 +108,18 @@ func TestEmbeddedServerRequiresTheDataDirectorysToken(t *testing.T) {
 	require.Equal(t, os.FileMode(0o600), info.Mode().Perm())
 
 	url := EmbeddedURL(port)
-	_, err = nats.Connect(url)
+	pem, err := EmbeddedTLS(dir)
+	require.NoError(t, err)
+	_, err = nats.Connect(url, nats.RootCAs(pem))
 	require.ErrorIs(t, err, nats.ErrAuthorization, "no token")
 	other, err := EmbeddedToken(t.TempDir())
 	require.NoError(t, err)
-	_, err = nats.Connect(url, nats.Token(other))
+	_, err = nats.Connect(url, nats.Token(other), nats.RootCAs(pem))
 	require.ErrorIs(t, err, nats.ErrAuthorization, "another data directory's token")
 
 	token, err := EmbeddedToken(dir)
 	require.NoError(t, err)
-	nc, err := nats.Connect(url, nats.Token(token))
+	nc, err := nats.Connect(url, nats.Token(token), nats.RootCAs(pem))
 	require.NoError(t, err)
 	nc.Close()
 	second, err := Connect(ctx, embeddedConfig(t, dir, port), "second", slog.New(slog.DiscardHandler))
@@ -191,4 +195,115 @@ func TestNKeyAuthentication(t *testing.T) {
 	conn, err := Connect(ctx, c, "with", slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	conn.Close()
+}
+
+// TestASquatterOnThePortGetsNothing: another process (another user's, say) runs a JetStream NATS
+// server without authentication on the embedded default's port before any member: a member does
+// not take it for its server, never sends it the token, creates nothing in it, and fails with an
+// error that says so (no retry cures it).
+func TestASquatterOnThePortGetsNothing(t *testing.T) {
+	port := freePort(t)
+	var connects atomic.Int64
+	var tokens sync.Map
+	squatter, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: t.TempDir(),
+		NoSigs: true, NoLog: true, CustomClientAuthentication: recordAuth{func(token string) {
+			connects.Add(1)
+			tokens.Store(token, true)
+		}}})
+	require.NoError(t, err)
+	go squatter.Start()
+	require.True(t, squatter.ReadyForConnections(10*time.Second))
+	defer squatter.Shutdown()
+
+	dir := t.TempDir()
+	_, err = Connect(context.Background(), embeddedConfig(t, dir, port), "victim", slog.New(slog.DiscardHandler))
+	require.Error(t, err)
+	require.ErrorIs(t, err, config.ErrBadSetting)
+	require.Contains(t, err.Error(), "is not the one of data directory")
+	require.Contains(t, err.Error(), "the token was not sent")
+	require.Zero(t, connects.Load(), "no CONNECT reached the squatter")
+	token, err := EmbeddedToken(dir)
+	require.NoError(t, err)
+	_, sent := tokens.Load(token)
+	require.False(t, sent)
+	nc, err := nats.Connect(squatter.ClientURL())
+	require.NoError(t, err)
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	names := js.StreamNames(context.Background())
+	n := 0
+	for range names.Name() {
+		n++
+	}
+	require.Zero(t, n, "no bucket made in the squatter's JetStream")
+}
+
+// recordAuth lets every client in and reports the token it presented.
+type recordAuth struct{ seen func(token string) }
+
+func (a recordAuth) Check(c server.ClientAuthentication) bool {
+	a.seen(c.GetOpts().Token)
+	return true
+}
+
+// TestDataDirectoryAndTokenAreCheckedWhenOpened: a data directory and token made too open (by hand,
+// or an old version) are narrowed to 0700 and 0600; a data directory of another user is refused.
+func TestDataDirectoryAndTokenAreCheckedWhenOpened(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	_, err := EmbeddedToken(dir)
+	require.NoError(t, err)
+	require.NoError(t, os.Chmod(dir, 0o755))
+	require.NoError(t, os.Chmod(filepath.Join(dir, "nats.token"), 0o644))
+	_, err = EmbeddedToken(dir)
+	require.NoError(t, err)
+	for path, want := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, "nats.token"): 0o600} {
+		info, err := os.Stat(path)
+		require.NoError(t, err)
+		require.Equal(t, want, info.Mode().Perm(), path)
+	}
+	if os.Geteuid() != 0 {
+		t.Log("the refusal of another user's directory needs root to make one (skipped part)")
+		return
+	}
+	foreign := filepath.Join(t.TempDir(), "foreign")
+	require.NoError(t, os.Mkdir(foreign, 0o700))
+	require.NoError(t, os.Chown(foreign, 65534, 65534))
+	_, err = EmbeddedToken(foreign)
+	require.ErrorContains(t, err, "belongs to user 65534")
+	_, err = LockHost(foreign)
+	require.ErrorContains(t, err, "belongs to user 65534")
+}
+
+// TestATokenMismatchIsCalledSo: a server that presents the data directory's certificate but does not
+// take its token (the token file replaced) is a token mismatch, not a port in use.
+func TestATokenMismatchIsCalledSo(t *testing.T) {
+	ctx := context.Background()
+	dir, port := t.TempDir(), freePort(t)
+	host, err := Connect(ctx, embeddedConfig(t, dir, port), "host", slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	defer host.Close()
+	other := t.TempDir()
+	b, err := os.ReadFile(filepath.Join(dir, "nats.pem"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(other, "nats.pem"), b, 0o600))
+	_, err = Connect(ctx, embeddedConfig(t, other, port), "other", slog.New(slog.DiscardHandler))
+	require.ErrorIs(t, err, config.ErrBadSetting)
+	require.ErrorContains(t, err, "token mismatch")
+	require.NotContains(t, err.Error(), "in use")
+}
+
+// TestSyncWritesSyncJetStream: with CLCKPT_SYNC_WRITES=1 the embedded server's JetStream (the
+// checkpoint directory, the leases) is written with an fsync after every write, not every two
+// minutes.
+func TestSyncWritesSyncJetStream(t *testing.T) {
+	for _, sync := range []bool{false, true} {
+		cfg := embeddedConfig(t, t.TempDir(), freePort(t))
+		cfg.SyncWrites = sync
+		c, err := Connect(context.Background(), cfg, "host", slog.New(slog.DiscardHandler))
+		require.NoError(t, err)
+		require.True(t, c.Hosting())
+		require.Equal(t, sync, c.server.JetStreamConfig().SyncAlways)
+		c.Close()
+	}
 }
