@@ -221,3 +221,46 @@ func TestFullDiskRecoversWithoutRestart(t *testing.T) {
 	p.send("quit")
 	require.Equal(t, 0, p.wait(30*time.Second))
 }
+
+// TestServeNodeRecoversFromAFullDisk: a clckpt serve node alone (its NATS server's JetStream and
+// its member's store on one tmpfs) holds the active replica of a program's checkpoint. Another
+// program takes every byte of the tmpfs until JetStream fails to write, then gives them back: the
+// program's writes succeed again with no process restarted.
+func TestServeNodeRecoversFromAFullDisk(t *testing.T) {
+	fs := mountTmpfs(t, 96)
+	port := freePort(t)
+	s := start(t, "serve", embeddedEnv(t, fs+"/data", "s"), bin("clckpt"), "serve", "--node", "s", "--port", strconv.Itoa(port))
+	s.waitLine("^ready", 60*time.Second)
+	token, err := os.ReadFile(fs + "/data/nats.token")
+	require.NoError(t, err)
+	w := startInput(t, "writer", append(memberEnv("writer", t.TempDir(), natsURL(port)),
+		"CLCKPT_NATS_TOKEN="+strings.TrimSpace(string(token))), faults, "fill", "f", "64")
+	w.waitLine("^ready$", 30*time.Second)
+	w.send("write 10")
+	w.waitLine("^ack 9$", 30*time.Second)
+	acked := 10
+
+	fillUp(t, fs+"/filler")
+	require.Eventually(t, func() bool {
+		b, err := os.ReadFile(s.log)
+		return err == nil && strings.Contains(strings.ToLower(string(b)), "critical write error")
+	}, 30*time.Second, 100*time.Millisecond, "JetStream fails to write on the full disk")
+	require.NoError(t, os.Remove(fs+"/filler"))
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		w.send("write 1")
+		line := w.waitLine(`^(error|ack) .*$`, 60*time.Second)[0]
+		if line == fmt.Sprintf("ack %d", acked) {
+			break
+		}
+		require.Regexp(t, `^error \d+ 0x1600(16|21)$`, line, "TRY_AGAIN or NO_SPACE while recovering")
+		require.True(t, time.Now().Before(deadline), "writes still fail long after space came back: %s", line)
+		time.Sleep(200 * time.Millisecond)
+	}
+	acked++
+	w.send(fmt.Sprintf("check %d", acked))
+	require.Equal(t, fmt.Sprintf("verified %d", acked), w.waitLine(`^(verified|bad) .*$`, 60*time.Second)[0])
+	w.send("quit")
+	require.Equal(t, 0, w.wait(30*time.Second))
+	require.Equal(t, 0, s.stop())
+}
