@@ -426,6 +426,15 @@ typedef struct {
  *                              CL_VERSION_RC(CL_ERR_VERSION_MISMATCH),
  *                              component CL_CID_VERSION, not CL_CID_CKPT.
  *   CL_CKPT_ERR_TRY_AGAIN      the checkpoint service cannot be reached.
+ *   CL_CKPT_ERR_NO_RESOURCE    the data directory (CLCKPT_DATA_DIR) is
+ *                              damaged, foreign or not writable; the log
+ *                              says what and where.
+ *   CL_CKPT_ERR_NO_SPACE       the data directory's filesystem has less
+ *                              than half of CLCKPT_DISK_RESERVE free (plus
+ *                              room for the store's memtable): its store
+ *                              cannot be opened safely.
+ *   CL_CKPT_ERR_INVALID_PARAMETER  a CLCKPT_* setting is invalid; the log
+ *                              names it.
  *
  * A NATS server that answers but is slow to serve its JetStream (just
  * started, or under a debugger or valgrind) is waited for, up to two
