@@ -200,18 +200,7 @@ func TestFullDiskRecoversWithoutRestart(t *testing.T) {
 	require.Regexp(t, fmt.Sprintf(`^(verified %d|bad 0 0x160016)$`, acked), p.waitLine(`^(verified|bad) .*$`, 60*time.Second)[0])
 
 	require.NoError(t, os.Remove(fs+"/filler"))
-	// Writes succeed again: some may still be refused (TRY_AGAIN) while the service recovers.
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		p.send("write 1")
-		line := p.waitLine(`^(error|ack) .*$`, 60*time.Second)[0]
-		if line == fmt.Sprintf("ack %d", acked) {
-			break
-		}
-		require.Regexp(t, `^error \d+ 0x1600(16|21)$`, line, "TRY_AGAIN or NO_SPACE while recovering")
-		require.True(t, time.Now().Before(deadline), "writes still fail a minute after space came back: %s", line)
-		time.Sleep(200 * time.Millisecond)
-	}
+	writeOnceBack(t, p, acked)
 	acked++
 	p.send("write 20")
 	p.waitLine(fmt.Sprintf(`^ack %d$`, acked+19), 60*time.Second)
@@ -220,4 +209,55 @@ func TestFullDiskRecoversWithoutRestart(t *testing.T) {
 	require.Equal(t, fmt.Sprintf("verified %d", acked), p.waitLine(`^(verified|bad) .*$`, 60*time.Second)[0])
 	p.send("quit")
 	require.Equal(t, 0, p.wait(30*time.Second))
+}
+
+// TestServeNodeRecoversFromAFullDisk: a clckpt serve node alone (its NATS server's JetStream and
+// its member's store on one tmpfs) holds the active replica of a program's checkpoint. Another
+// program takes every byte of the tmpfs until JetStream fails to write, then gives them back: the
+// program's writes succeed again with no process restarted.
+func TestServeNodeRecoversFromAFullDisk(t *testing.T) {
+	fs := mountTmpfs(t, 96)
+	port := freePort(t)
+	s := start(t, "serve", embeddedEnv(t, fs+"/data", "s"), bin("clckpt"), "serve", "--node", "s", "--port", strconv.Itoa(port))
+	s.waitLine("^ready", 60*time.Second)
+	token, err := os.ReadFile(fs + "/data/nats.token")
+	require.NoError(t, err)
+	w := startInput(t, "writer", append(memberEnv("writer", t.TempDir(), natsURL(port)),
+		"CLCKPT_NATS_TOKEN="+strings.TrimSpace(string(token))), faults, "fill", "f", "64")
+	w.waitLine("^ready$", 30*time.Second)
+	w.send("write 10")
+	w.waitLine("^ack 9$", 30*time.Second)
+	acked := 10
+
+	fillUp(t, fs+"/filler")
+	require.Eventually(t, func() bool {
+		b, err := os.ReadFile(s.log)
+		return err == nil && strings.Contains(strings.ToLower(string(b)), "critical write error")
+	}, 30*time.Second, 100*time.Millisecond, "JetStream fails to write on the full disk")
+	require.NoError(t, os.Remove(fs+"/filler"))
+	writeOnceBack(t, w, acked)
+	acked++
+	w.send(fmt.Sprintf("check %d", acked))
+	require.Equal(t, fmt.Sprintf("verified %d", acked), w.waitLine(`^(verified|bad) .*$`, 60*time.Second)[0])
+	w.send("quit")
+	require.Equal(t, 0, w.wait(30*time.Second))
+	require.Equal(t, 0, s.stop())
+}
+
+// writeOnceBack asks the ckptFaults program p for write number n until it is acknowledged: after a
+// full disk, while the service recovers, a write may still be refused (TRY_AGAIN or NO_SPACE), for
+// a minute and a half at most.
+func writeOnceBack(t *testing.T, p *proc, n int) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		p.send("write 1")
+		line := p.waitLine(`^(error|ack) .*$`, 60*time.Second)[0]
+		if line == fmt.Sprintf("ack %d", n) {
+			return
+		}
+		require.Regexp(t, `^error \d+ 0x1600(16|21)$`, line, "TRY_AGAIN or NO_SPACE while recovering")
+		require.True(t, time.Now().Before(deadline), "writes still fail long after space came back: %s", line)
+		time.Sleep(200 * time.Millisecond)
+	}
 }

@@ -445,9 +445,13 @@ typedef struct {
  *                              not present the directory's certificate, or
  *                              does not take its token: "token mismatch").
  *                              The cause is logged to stderr.
- *   CL_CKPT_ERR_NO_RESOURCE    the data directory cannot be used (damaged,
- *                              foreign, unreadable).
- *   CL_CKPT_ERR_NO_SPACE       the data directory's filesystem is full.
+ *   CL_CKPT_ERR_NO_RESOURCE    the data directory (CLCKPT_DATA_DIR) is
+ *                              damaged, foreign or not writable; the log
+ *                              says what and where.
+ *   CL_CKPT_ERR_NO_SPACE       the data directory's filesystem has less
+ *                              than half of CLCKPT_DISK_RESERVE free (plus
+ *                              room for the store's memtable): its store
+ *                              cannot be opened safely.
  *
  * A NATS server that answers but is slow to serve its JetStream (just
  * started, or under a debugger or valgrind) is waited for, up to two

@@ -390,11 +390,22 @@ func (b *Badger) Apply(batch *Batch) error {
 	for b.backlog > maxBacklog && !b.closed && b.held == nil {
 		b.drained.Wait()
 	}
+	// A log past walReset is emptied before it grows further: once Badger has what it holds (at
+	// most maxBacklog behind), which bounds the log's size on disk under any write pattern.
+	for b.wal.size > walReset && b.applied < b.seq && !b.closed && b.held == nil {
+		poke(b.hurry)
+		b.drained.Wait()
+	}
 	if b.closed {
 		return ErrClosed
 	}
 	if b.held != nil && b.backlog > maxBacklog {
 		return b.held // the backlog waits for space: do not wait with it
+	}
+	if b.wal.size > walReset && b.applied == b.seq && len(b.queue) == 0 {
+		if err := b.wal.reset(); err != nil {
+			b.log.Warn("emptying the write-ahead log", "err", err)
+		}
 	}
 	if err := b.wal.append(rec); err != nil {
 		if isENOSPC(err) {
@@ -411,8 +422,8 @@ func (b *Badger) Apply(batch *Batch) error {
 	if len(b.queue) == 1 { // the applier may be idle: wake it (later batches join this one)
 		poke(b.kick)
 	}
-	if b.backlog > maxBacklog/2 || b.wal.size > walReset {
-		poke(b.hurry) // a large log is emptied once Badger has everything in it
+	if b.backlog > maxBacklog/2 {
+		poke(b.hurry)
 	}
 	return nil
 }

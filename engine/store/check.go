@@ -54,13 +54,18 @@ func checkBefore(dir string) error {
 		}
 		return nil // new, or created by an open that did not finish
 	}
-	listed, err := manifestTables(dir)
+	listed, clean, err := manifestTables(dir)
 	if err != nil {
 		return err
 	}
 	for _, name := range tables {
 		id, _ := table.ParseFileID(name)
-		if _, ok := listed[id]; !ok && listed != nil {
+		if _, ok := listed[id]; !ok {
+			if clean {
+				// The MANIFEST lists a table once it is written whole: this one is what a flush or
+				// compaction left when the process died, and Badger deletes it at open.
+				continue
+			}
 			// A torn MANIFEST lost its last changes: Badger would delete this table and its data.
 			return fmt.Errorf("store: %s: the MANIFEST is damaged (cut short): it does not list %s", dir, name)
 		}
@@ -71,27 +76,24 @@ func checkBefore(dir string) error {
 	return nil
 }
 
-// manifestTables returns the ids of the tables the MANIFEST lists, or nil when the MANIFEST ends
-// cleanly (then Badger's own checks suffice).
-func manifestTables(dir string) (map[uint64]badger.TableManifest, error) {
+// manifestTables returns the tables the MANIFEST lists, and whether it ends cleanly (its last change
+// written whole).
+func manifestTables(dir string) (map[uint64]badger.TableManifest, bool, error) {
 	path := filepath.Join(dir, "MANIFEST")
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		return nil, false, fmt.Errorf("store: %w", err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		return nil, false, fmt.Errorf("store: %w", err)
 	}
 	m, end, err := badger.ReplayManifestFile(f, 0, badger.DefaultOptions(dir))
 	if err != nil {
-		return nil, fmt.Errorf("store: %s is damaged: %w", path, err)
+		return nil, false, fmt.Errorf("store: %s is damaged: %w", path, err)
 	}
-	if end == fi.Size() {
-		return nil, nil
-	}
-	return m.Tables, nil
+	return m.Tables, end == fi.Size(), nil
 }
 
 // checkTable opens a table the way Badger does, verifying its checksums, and turns a panic into an

@@ -621,7 +621,7 @@ func KeepJetStream(s *server.Server, writeErrors <-chan struct{}, minFree int64,
 			return
 		case <-writeErrors:
 			if !broken {
-				log.Error("the embedded NATS server's JetStream failed to write (disk full?): it restarts once space is back", "store", cfg.StoreDir)
+				log.Error("the NATS server's JetStream failed to write (disk full?): it restarts once space is back", "store", cfg.StoreDir)
 			}
 			broken = true
 		case <-time.After(look):
@@ -630,7 +630,7 @@ func KeepJetStream(s *server.Server, writeErrors <-chan struct{}, minFree int64,
 			return
 		}
 		if !broken && !s.JetStreamEnabled() {
-			log.Error("the embedded NATS server's JetStream turned itself off: it restarts once space is back", "store", cfg.StoreDir)
+			log.Error("the NATS server's JetStream turned itself off: it restarts once space is back", "store", cfg.StoreDir)
 			broken = true
 		}
 		if !broken {
@@ -653,6 +653,6 @@ func KeepJetStream(s *server.Server, writeErrors <-chan struct{}, minFree int64,
 		for len(writeErrors) > 0 { // errors of the stores just closed
 			<-writeErrors
 		}
-		log.Warn("disk space is back: the embedded NATS server's JetStream restarted", "store", cfg.StoreDir)
+		log.Warn("disk space is back: the NATS server's JetStream restarted", "store", cfg.StoreDir)
 	}
 }
