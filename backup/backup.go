@@ -151,40 +151,48 @@ func (m *Manager) Start(ctx context.Context, req Request) (*Job, error) {
 	if err := m.checkRequest(&req); err != nil {
 		return nil, err
 	}
-	cat, err := loadCatalog(ctx, m.ar)
-	if err != nil {
-		return nil, err
-	}
-	var replaced []uint64
+	// Reserve the names first, then read the catalogue: a transaction of this manager that
+	// committed one of them released it only after its commit, which the read then sees.
 	m.mu.Lock()
 	for _, it := range req.Items {
 		if m.reserved[it.BackupName] {
 			m.mu.Unlock()
 			return nil, fmt.Errorf("%w: backup %q is being made", engine.ErrAlreadyExist, it.BackupName)
 		}
-		if d := cat.byName(it.BackupName); d != nil {
-			if !req.Overwrite {
-				m.mu.Unlock()
-				return nil, fmt.Errorf("%w: backup %q exists (copy %016x)", engine.ErrAlreadyExist, it.BackupName, d.CopyID)
-			}
-			replaced = append(replaced, d.CopyID)
-		}
 	}
 	for _, it := range req.Items {
 		m.reserved[it.BackupName] = true
 	}
 	m.mu.Unlock()
+	release := func() {
+		m.mu.Lock()
+		for _, it := range req.Items {
+			delete(m.reserved, it.BackupName)
+		}
+		m.mu.Unlock()
+	}
+	cat, err := loadCatalog(ctx, m.ar)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	var replaced []uint64
+	for _, it := range req.Items {
+		if d := cat.byName(it.BackupName); d != nil {
+			if !req.Overwrite {
+				release()
+				return nil, fmt.Errorf("%w: backup %q exists (copy %016x)", engine.ErrAlreadyExist, it.BackupName, d.CopyID)
+			}
+			replaced = append(replaced, d.CopyID)
+		}
+	}
 	jctx, cancel := context.WithCancel(ctx)
 	j := &Job{cancel: cancel, done: make(chan struct{}), items: len(req.Items)}
 	go func() {
 		defer close(j.done)
 		defer cancel()
 		j.res, j.err = m.run(jctx, j, req, cat, replaced)
-		m.mu.Lock()
-		for _, it := range req.Items {
-			delete(m.reserved, it.BackupName)
-		}
-		m.mu.Unlock()
+		release()
 	}()
 	return j, nil
 }

@@ -5,17 +5,21 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/clckpt/libclckpt/backup/archive"
 	"github.com/clckpt/libclckpt/engine"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -125,6 +129,39 @@ func TestRestoreJobCancel(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	_, err = l.Open(ctx, "new", nil, engine.OpenRead)
 	require.ErrorIs(t, err, engine.ErrNotExist)
+}
+
+// TestConcurrentSameName starts many backups of one name at once, repeatedly: exactly one copy
+// of the name is ever committed, the others fail with ErrAlreadyExist.
+func TestConcurrentSameName(t *testing.T) {
+	ctx := context.Background()
+	l, m, _ := setup(t)
+	makeRandom(t, l, "a", 2, 100)
+	for round := range 5 {
+		name := fmt.Sprintf("n%d", round)
+		var wg sync.WaitGroup
+		var ok atomic.Int32
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				j, err := m.Start(ctx, Request{Items: []Item{{Checkpoint: "a", BackupName: name}}})
+				if err == nil {
+					_, err = j.Wait(ctx)
+				}
+				if err == nil {
+					ok.Add(1)
+					return
+				}
+				assert.ErrorIs(t, err, engine.ErrAlreadyExist)
+			}()
+		}
+		wg.Wait()
+		require.Equal(t, int32(1), ok.Load())
+		res, err := m.Query(ctx, Query{BackupName: name})
+		require.NoError(t, err)
+		require.Len(t, res.All(), 1)
+	}
 }
 
 const killHelperEnv = "CLCKPT_BACKUP_KILL_HELPER"
