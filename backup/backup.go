@@ -256,7 +256,9 @@ func (m *Manager) run(ctx context.Context, j *Job, req Request, cat *catalog, re
 		return fail(fmt.Errorf("backup: %w", err))
 	}
 	if err := commit(ctx, m.ar, record{Entries: out, Deletes: replaced}); err != nil {
-		return fail(fmt.Errorf("backup commit: %w", err))
+		// The record may be in place all the same (a failed sync after the rename): the objects
+		// stay, and Sweep removes them if no record refers to them.
+		return nil, fmt.Errorf("backup commit: %w", err)
 	}
 	for _, id := range replaced {
 		_ = m.ar.Delete(ctx, dataName(id)) // what stays is swept as an orphan
