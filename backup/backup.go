@@ -31,7 +31,20 @@ type Restorer interface {
 	RestoreCheckpoint(ctx context.Context, name string, h engine.SnapshotHeader, replace bool, flags engine.OpenFlags, next func() (*engine.SnapshotSection, error)) (engine.Checkpoint, error)
 }
 
-var _ Restorer = (*engine.Local)(nil)
+// SetSource is a Source that can cut several checkpoints at one moment (engine.Local): a
+// transaction then copies all its checkpoints as of one moment.
+type SetSource interface {
+	Source
+	SnapshotCheckpoints(ctx context.Context, names []string, each func(i int, cut cutFunc) error) error
+}
+
+// cutFunc streams one checkpoint's copy: its header, then its sections.
+type cutFunc = func(header func(engine.SnapshotHeader) error, section func(*engine.SnapshotSection) error) error
+
+var (
+	_ Restorer  = (*engine.Local)(nil)
+	_ SetSource = (*engine.Local)(nil)
+)
 
 // Manager backs up and restores the checkpoints of one Source into one archive.
 type Manager struct {
@@ -151,40 +164,48 @@ func (m *Manager) Start(ctx context.Context, req Request) (*Job, error) {
 	if err := m.checkRequest(&req); err != nil {
 		return nil, err
 	}
-	cat, err := loadCatalog(ctx, m.ar)
-	if err != nil {
-		return nil, err
-	}
-	var replaced []uint64
+	// Reserve the names first, then read the catalogue: a transaction of this manager that
+	// committed one of them released it only after its commit, which the read then sees.
 	m.mu.Lock()
 	for _, it := range req.Items {
 		if m.reserved[it.BackupName] {
 			m.mu.Unlock()
 			return nil, fmt.Errorf("%w: backup %q is being made", engine.ErrAlreadyExist, it.BackupName)
 		}
-		if d := cat.byName(it.BackupName); d != nil {
-			if !req.Overwrite {
-				m.mu.Unlock()
-				return nil, fmt.Errorf("%w: backup %q exists (copy %016x)", engine.ErrAlreadyExist, it.BackupName, d.CopyID)
-			}
-			replaced = append(replaced, d.CopyID)
-		}
 	}
 	for _, it := range req.Items {
 		m.reserved[it.BackupName] = true
 	}
 	m.mu.Unlock()
+	release := func() {
+		m.mu.Lock()
+		for _, it := range req.Items {
+			delete(m.reserved, it.BackupName)
+		}
+		m.mu.Unlock()
+	}
+	cat, err := loadCatalog(ctx, m.ar)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	var replaced []uint64
+	for _, it := range req.Items {
+		if d := cat.byName(it.BackupName); d != nil {
+			if !req.Overwrite {
+				release()
+				return nil, fmt.Errorf("%w: backup %q exists (copy %016x)", engine.ErrAlreadyExist, it.BackupName, d.CopyID)
+			}
+			replaced = append(replaced, d.CopyID)
+		}
+	}
 	jctx, cancel := context.WithCancel(ctx)
 	j := &Job{cancel: cancel, done: make(chan struct{}), items: len(req.Items)}
 	go func() {
 		defer close(j.done)
 		defer cancel()
 		j.res, j.err = m.run(jctx, j, req, cat, replaced)
-		m.mu.Lock()
-		for _, it := range req.Items {
-			delete(m.reserved, it.BackupName)
-		}
-		m.mu.Unlock()
+		release()
 	}()
 	return j, nil
 }
@@ -201,19 +222,43 @@ func (m *Manager) run(ctx context.Context, j *Job, req Request, cat *catalog, re
 		}
 		return nil, err
 	}
-	for _, it := range req.Items {
+	storeItem := func(i int, cut cutFunc) error {
+		it := req.Items[i]
 		id := newCopyID(cat.ids)
 		cat.ids[id] = true
-		d, err := m.store(ctx, j, it, id, req.Compression)
+		d, err := m.store(ctx, j, it, id, req.Compression, cut)
 		if err != nil {
-			return fail(fmt.Errorf("backup of %q as %q: %w", it.Checkpoint, it.BackupName, err))
+			return fmt.Errorf("%q as %q: %w", it.Checkpoint, it.BackupName, err)
 		}
 		d.Owner = own
 		out = append(out, d)
 		j.idone.Add(1)
+		return nil
+	}
+	var err error
+	if ss, ok := m.src.(SetSource); ok {
+		names := make([]string, len(req.Items))
+		for i, it := range req.Items {
+			names[i] = it.Checkpoint
+		}
+		err = ss.SnapshotCheckpoints(ctx, names, storeItem)
+	} else {
+		for i, it := range req.Items {
+			err = storeItem(i, func(header func(engine.SnapshotHeader) error, section func(*engine.SnapshotSection) error) error {
+				return m.src.SnapshotCheckpoint(ctx, it.Checkpoint, header, section)
+			})
+			if err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return fail(fmt.Errorf("backup: %w", err))
 	}
 	if err := commit(ctx, m.ar, record{Entries: out, Deletes: replaced}); err != nil {
-		return fail(fmt.Errorf("backup commit: %w", err))
+		// The record may be in place all the same (a failed sync after the rename): the objects
+		// stay, and Sweep removes them if no record refers to them.
+		return nil, fmt.Errorf("backup commit: %w", err)
 	}
 	for _, id := range replaced {
 		_ = m.ar.Delete(ctx, dataName(id)) // what stays is swept as an orphan
@@ -236,8 +281,9 @@ func (c countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// store cuts the checkpoint and streams it into the archive object of copy id.
-func (m *Manager) store(ctx context.Context, j *Job, it Item, id uint64, comp Compression) (Descriptor, error) {
+// store cuts the checkpoint with cut and streams it into the archive object of copy id. It
+// returns only once cut has returned.
+func (m *Manager) store(ctx context.Context, j *Job, it Item, id uint64, comp Compression, cut cutFunc) (Descriptor, error) {
 	d := Descriptor{CopyID: id, Checkpoint: it.Checkpoint, BackupName: it.BackupName, CopyType: it.CopyType,
 		Description: it.Description, ObjectInfo: it.ObjectInfo, Expires: it.Expires.UTC(), Compression: comp}
 	if it.Expires.IsZero() {
@@ -246,13 +292,15 @@ func (m *Manager) store(ctx context.Context, j *Job, it Item, id uint64, comp Co
 	pr, pw := io.Pipe()
 	var size int64
 	var digest [32]byte
+	cutDone := make(chan struct{})
 	go func() {
+		defer close(cutDone)
 		err := func() error {
 			ow, err := newObjectWriter(countWriter{pw, &j.bytes}, comp)
 			if err != nil {
 				return err
 			}
-			err = m.src.SnapshotCheckpoint(ctx, it.Checkpoint, func(h engine.SnapshotHeader) error {
+			err = cut(func(h engine.SnapshotHeader) error {
 				d.Created, d.Epoch, d.LSN = time.Now().UTC(), h.Epoch, h.LSN
 				return writeHeader(ow, h)
 			}, func(s *engine.SnapshotSection) error {
@@ -273,6 +321,7 @@ func (m *Manager) store(ctx context.Context, j *Job, it Item, id uint64, comp Co
 	}()
 	err := m.ar.Put(ctx, dataName(id), pr)
 	_ = pr.CloseWithError(errors.New("backup: archive write ended"))
+	<-cutDone
 	if err != nil {
 		return Descriptor{}, err
 	}

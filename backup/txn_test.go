@@ -5,31 +5,35 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/clckpt/libclckpt/backup/archive"
 	"github.com/clckpt/libclckpt/engine"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // stallingSource passes sections through until `after` of them went, then announces it on
-// reached and stalls until the context ends.
+// reached and stalls until the context ends. It cuts one checkpoint at a time (no SetSource).
 type stallingSource struct {
-	*engine.Local
+	l       *engine.Local
 	after   int
 	reached chan struct{}
 }
 
 func (s *stallingSource) SnapshotCheckpoint(ctx context.Context, name string, header func(engine.SnapshotHeader) error, section func(*engine.SnapshotSection) error) error {
 	n := 0
-	return s.Local.SnapshotCheckpoint(ctx, name, header, func(sec *engine.SnapshotSection) error {
+	return s.l.SnapshotCheckpoint(ctx, name, header, func(sec *engine.SnapshotSection) error {
 		if n++; n == s.after {
 			close(s.reached)
 			<-ctx.Done()
@@ -43,7 +47,7 @@ func (s *stallingSource) SnapshotCheckpoint(ctx context.Context, name string, he
 // reached and stalls until the context ends.
 func (s *stallingSource) RestoreCheckpoint(ctx context.Context, name string, h engine.SnapshotHeader, replace bool, flags engine.OpenFlags, next func() (*engine.SnapshotSection, error)) (engine.Checkpoint, error) {
 	n := 0
-	return s.Local.RestoreCheckpoint(ctx, name, h, replace, flags, func() (*engine.SnapshotSection, error) {
+	return s.l.RestoreCheckpoint(ctx, name, h, replace, flags, func() (*engine.SnapshotSection, error) {
 		if n++; n == s.after {
 			close(s.reached)
 			<-ctx.Done()
@@ -98,7 +102,7 @@ func TestTransactionAllOrNothing(t *testing.T) {
 	require.Len(t, recs, 1)
 
 	// Cancel in the middle: nothing is committed.
-	src := &stallingSource{Local: l, after: 2, reached: make(chan struct{})}
+	src := &stallingSource{l: l, after: 2, reached: make(chan struct{})}
 	m2 := New(src, ar)
 	j, err = m2.Start(ctx, Request{Items: []Item{{Checkpoint: "a", BackupName: "c1"}, {Checkpoint: "b", BackupName: "c2"}}})
 	require.NoError(t, err)
@@ -111,13 +115,70 @@ func TestTransactionAllOrNothing(t *testing.T) {
 	require.Empty(t, res.All())
 }
 
+// TestTransactionIsOneCut backs up two checkpoints in one transaction while a writer writes each
+// counter first to "first" and then to "second": the copies come from one moment, so the copy of
+// "first" holds the copy of "second"'s counter or the next one, never less.
+func TestTransactionIsOneCut(t *testing.T) {
+	ctx := context.Background()
+	l, m, _ := setup(t)
+	first := counterCheckpoint(t, l, "first", 1)
+	defer first.Close()
+	second := counterCheckpoint(t, l, "second", 1)
+	defer second.Close()
+	done := make(chan struct{})
+	errc := make(chan error, 1)
+	var written atomic.Uint64
+	go func() {
+		errc <- func() error {
+			for v := uint64(1); ; v++ {
+				select {
+				case <-done:
+					return nil
+				default:
+				}
+				if err := counterWrite(ctx, first, 1, v); err != nil {
+					return err
+				}
+				if err := counterWrite(ctx, second, 1, v); err != nil {
+					return err
+				}
+				written.Store(v)
+			}
+		}()
+	}()
+	require.Eventually(t, func() bool { return written.Load() > 100 }, time.Minute, time.Millisecond)
+	for round := range 5 {
+		j, err := m.Start(ctx, Request{Items: []Item{
+			{Checkpoint: "first", BackupName: fmt.Sprintf("f%d", round)},
+			{Checkpoint: "second", BackupName: fmt.Sprintf("s%d", round)},
+		}})
+		require.NoError(t, err)
+		_, err = j.Wait(ctx)
+		require.NoError(t, err)
+	}
+	close(done)
+	require.NoError(t, <-errc)
+	for round := range 5 {
+		var got [2]uint64
+		for i, name := range []string{"f", "s"} {
+			r, err := m.Restore(ctx, RestoreRequest{BackupName: fmt.Sprintf("%s%d", name, round), Target: fmt.Sprintf("r%s%d", name, round), Flags: engine.OpenRead})
+			require.NoError(t, err)
+			vals, err := readCounters(ctx, r, 1)
+			require.NoError(t, err)
+			got[i] = vals[0]
+			require.NoError(t, r.Close())
+		}
+		require.Contains(t, []uint64{got[1], got[1] + 1}, got[0], "round %d: first %d, second %d", round, got[0], got[1])
+	}
+}
+
 // TestRestoreJobCancel cancels a restore in the middle: nothing appears.
 func TestRestoreJobCancel(t *testing.T) {
 	ctx := context.Background()
 	l, m, ar := setup(t)
 	makeRandom(t, l, "a", 8, 1000)
 	backupOne(t, m, "a", "b", CompressNone)
-	src := &stallingSource{Local: l, after: 4, reached: make(chan struct{})}
+	src := &stallingSource{l: l, after: 4, reached: make(chan struct{})}
 	j := New(src, ar).StartRestore(ctx, RestoreRequest{BackupName: "b", Target: "new"})
 	<-src.reached
 	j.Cancel()
@@ -125,6 +186,39 @@ func TestRestoreJobCancel(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	_, err = l.Open(ctx, "new", nil, engine.OpenRead)
 	require.ErrorIs(t, err, engine.ErrNotExist)
+}
+
+// TestConcurrentSameName starts many backups of one name at once, repeatedly: exactly one copy
+// of the name is ever committed, the others fail with ErrAlreadyExist.
+func TestConcurrentSameName(t *testing.T) {
+	ctx := context.Background()
+	l, m, _ := setup(t)
+	makeRandom(t, l, "a", 2, 100)
+	for round := range 5 {
+		name := fmt.Sprintf("n%d", round)
+		var wg sync.WaitGroup
+		var ok atomic.Int32
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				j, err := m.Start(ctx, Request{Items: []Item{{Checkpoint: "a", BackupName: name}}})
+				if err == nil {
+					_, err = j.Wait(ctx)
+				}
+				if err == nil {
+					ok.Add(1)
+					return
+				}
+				assert.ErrorIs(t, err, engine.ErrAlreadyExist)
+			}()
+		}
+		wg.Wait()
+		require.Equal(t, int32(1), ok.Load())
+		res, err := m.Query(ctx, Query{BackupName: name})
+		require.NoError(t, err)
+		require.Len(t, res.All(), 1)
+	}
 }
 
 const killHelperEnv = "CLCKPT_BACKUP_KILL_HELPER"
@@ -142,7 +236,7 @@ func TestKillHelperProcess(t *testing.T) {
 	makeRandom(t, l, "k", 16, 512<<10)
 	ar, err := archive.OpenDir(filepath.Join(dir, "backups"))
 	require.NoError(t, err)
-	src := &stallingSource{Local: l, after: 12, reached: make(chan struct{})}
+	src := &stallingSource{l: l, after: 12, reached: make(chan struct{})}
 	m := New(src, ar)
 	switch mode {
 	case "backup":
@@ -167,6 +261,8 @@ func killHelper(t *testing.T, mode, dir string) {
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
+	guard := time.AfterFunc(2*time.Minute, func() { _ = cmd.Process.Kill() }) // never hang on a stuck helper
+	defer guard.Stop()
 	sc := bufio.NewScanner(out)
 	ready := false
 	for sc.Scan() {

@@ -30,6 +30,48 @@ func (l *Local) SnapshotCheckpoint(ctx context.Context, name string, header func
 	return e.r.Snapshot(header, section)
 }
 
+// SnapshotCheckpoints cuts the live checkpoints called names from one view of the store: every
+// section of every one of them as of one moment, so a change made to one checkpoint before a
+// change to another is never missing from the copy while the later one is in it. each is called
+// once per name, in order, with a cut that streams that checkpoint's copy as SnapshotCheckpoint
+// does; cut must be called during each. A missing name fails before anything is cut.
+func (l *Local) SnapshotCheckpoints(ctx context.Context, names []string, each func(i int, cut func(header func(SnapshotHeader) error, section func(*SnapshotSection) error) error) error) error {
+	if err := ctx.Err(); err != nil {
+		return ctxErr(err)
+	}
+	reps := make([]*Replica, len(names))
+	l.mu.Lock()
+	if l.closed.Load() {
+		l.mu.Unlock()
+		return ErrClosed
+	}
+	for i, name := range names {
+		if e := l.byName[name]; e != nil {
+			reps[i] = e.r
+		}
+	}
+	l.mu.Unlock()
+	for i, r := range reps {
+		if r == nil {
+			if err := checkName(names[i]); err != nil {
+				return err
+			}
+			return errorf(ErrNotExist, "no checkpoint %q", names[i])
+		}
+	}
+	return l.store.View(func(v store.Reader) error {
+		for i, r := range reps {
+			err := each(i, func(header func(SnapshotHeader) error, section func(*SnapshotSection) error) error {
+				return r.snapshotFrom(header, section)(v)
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // RestoreCheckpoint makes the checkpoint called name from a snapshot: h gives its attributes and
 // position, next its sections until it returns nil. The copy is stored aside first, unseen; then,
 // in one atomic write, it becomes the checkpoint of that name. When a checkpoint of that name

@@ -43,7 +43,13 @@ type SnapshotSection struct {
 // writers: fn receives the header first, then every section, in id order. The slices passed to fn
 // are only valid during the call.
 func (r *Replica) Snapshot(header func(SnapshotHeader) error, section func(*SnapshotSection) error) error {
-	return r.set.store.View(func(v store.Reader) error {
+	return r.set.store.View(r.snapshotFrom(header, section))
+}
+
+// snapshotFrom returns Snapshot's work on a view of the store, so that several replicas can be cut
+// from one view.
+func (r *Replica) snapshotFrom(header func(SnapshotHeader) error, section func(*SnapshotSection) error) func(v store.Reader) error {
+	return func(v store.Reader) error {
 		var rec *record
 		err := v.Get(recordKey(r.id), func(b []byte) (err error) { rec, err = decodeRecord(r.id, b); return })
 		if err != nil {
@@ -85,7 +91,7 @@ func (r *Replica) Snapshot(header func(SnapshotHeader) error, section func(*Snap
 			}
 		}
 		return nil
-	})
+	}
 }
 
 // installBatch bounds the bytes written by one batch while a snapshot is installed.
