@@ -113,10 +113,14 @@ func (cl *cluster) startChild(name string, opens ...string) *os.Process {
 func TestAStoppedFollowerStallsNoReaderNorOtherWriter(t *testing.T) {
 	cl := newCluster(t)
 	cl.tune = func(c *config.Config) {
-		// Long enough that nothing is given up while the test looks (the follower's lease
-		// included), short enough that the stalled writes come back soon after.
-		c.Lease = 30 * time.Second
-		c.AckTimeout = 4 * time.Second
+		// The ack timeout bounds the window in which the test looks: from the first op the
+		// follower does not take until the test has made the writes, read them back and written
+		// the other checkpoint (2-5 s on a loaded 2-core host with the race detector). It is what
+		// the stalled writes wait for before they return, so it is also what the test costs. The
+		// lease outlasts the whole stop (about an ack timeout and a quarter), so that the
+		// follower's link is never closed because its lease ended.
+		c.Lease = time.Minute
+		c.AckTimeout = 12 * time.Second
 	}
 	a := cl.join("a", directory.KindApplication)
 	b := cl.join("b", directory.KindApplication)
@@ -167,12 +171,30 @@ func TestAStoppedFollowerStallsNoReaderNorOtherWriter(t *testing.T) {
 	for i := range writers {
 		go func() { done <- hs.Overwrite(bg, []byte(fmt.Sprintf("s%02d", i)), big) }()
 	}
-	// Every write is made and its op sent (or queued for the link) without waiting for the follower.
-	require.Eventually(t, func() bool {
+	// Every write is made and its op sent (or queued for the link) without waiting for the follower:
+	// all of them while the link is the same and up and the follower still in the in-sync set. A send
+	// that waited for the follower would hold the replica's lock until the ack timeout closed the
+	// link or took the follower out; the writes would be made only after that.
+	for deadline := time.Now().Add(time.Minute); ; {
 		act.mu.Lock()
-		defer act.mu.Unlock()
-		return act.lsn == start+writers
-	}, 30*time.Second, 5*time.Millisecond, "the writes were made")
+		lsn, in := act.lsn, act.synced["f"]
+		act.mu.Unlock()
+		up := a.links.up("f") == link && !isDown(link) // looked at after: a closed link stays closed
+		if lsn == start+writers {
+			require.True(t, in && up, "the writes were made only once the follower was given up (in sync %v, link up %v)", in, up)
+			break
+		}
+		require.True(t, in && up, "the follower was given up before the writes were made (%d of %d): they waited for it (in sync %v, link up %v)",
+			lsn-start, writers, in, up)
+		select {
+		case err := <-done: // none may return while the follower is stopped and in sync
+			require.NoError(t, err, "a write failed")
+			require.Fail(t, "a write returned while the follower was stopped and in sync")
+		default:
+		}
+		require.True(t, time.Now().Before(deadline), "the writes were made (%d of %d)", lsn-start, writers)
+		time.Sleep(5 * time.Millisecond)
+	}
 	for i := range writers {
 		el := []engine.ReadElement{{SectionID: []byte(fmt.Sprintf("s%02d", i))}}
 		require.NoError(t, hs.Read(bg, el))

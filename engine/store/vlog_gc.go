@@ -87,8 +87,10 @@ func (b *Badger) collectOnce() {
 // refreshDiscard makes Badger count the garbage in its value log. Badger's DropPrefix of a prefix
 // that has a key flushes the memtables and compacts level 0 into the level below, dropping that
 // prefix: so one ballast key under gcBallastPrefix, then DropPrefix, flush the pointers of the
-// memtable and let the compaction drop (and count) every older version they replace. Writes to
-// Badger wait meanwhile (the write-ahead log takes them).
+// memtable and let the compaction drop (and count) every older version they replace. Badger
+// refuses writes while a DropPrefix runs, so commits to Badger wait for it (b.dropping): the
+// applier's, and a large batch's, whose writer waits meanwhile (the write-ahead log takes the
+// others at once).
 func (b *Badger) refreshDiscard() error {
 	if ok, free := b.space.enough(2 * b.memTableSize); !ok {
 		return fullError(b.space.dir, free, b.space.reserve/2+2*b.memTableSize)
@@ -96,5 +98,7 @@ func (b *Badger) refreshDiscard() error {
 	if err := b.db.Update(func(txn *badger.Txn) error { return txn.Set(gcBallastPrefix, nil) }); err != nil {
 		return err
 	}
+	b.dropping.Lock()
+	defer b.dropping.Unlock()
 	return b.db.DropPrefix(gcBallastPrefix)
 }

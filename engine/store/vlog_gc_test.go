@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -58,4 +59,42 @@ func TestRewrittenLargeValuesDoNotFillTheDisk(t *testing.T) {
 		require.False(t, bytes.HasPrefix(k, gcBallastPrefix), "ballast key %q in a scan", k)
 		return nil
 	}))
+}
+
+// TestLargeWritesWaitForTheGarbageCount: a batch of a megabyte or more (committed to Badger
+// directly, not through the write-ahead log) that comes while the collector refreshes the garbage
+// counts waits for the refresh and succeeds. Badger refuses every write while a DropPrefix runs
+// (ErrBlockedWrites), which failed such writes with a storage error; on a loaded host the refresh
+// lasts long enough for a run of large writes to meet it.
+func TestLargeWritesWaitForTheGarbageCount(t *testing.T) {
+	s, err := OpenBadger(BadgerOptions{Dir: t.TempDir(), ValueLogFileSize: 16 << 20, MemTableSize: 1 << 20, GCInterval: -1})
+	require.NoError(t, err)
+	defer s.Close()
+	var wg sync.WaitGroup
+	defer wg.Wait() // before Close, also when the test fails
+	refreshing := make(chan error, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var err error
+		for range 20 {
+			if err = s.refreshDiscard(); err != nil {
+				break
+			}
+		}
+		refreshing <- err
+	}()
+	value := make([]byte, bulkBatch)
+	for i := 0; ; i++ {
+		select {
+		case err := <-refreshing:
+			require.NoError(t, err)
+			require.Greater(t, i, 0)
+			return
+		default:
+		}
+		var b Batch
+		b.Set(fmt.Appendf(nil, "d%d", i%4), value)
+		require.NoError(t, s.Apply(&b), "write %d", i)
+	}
 }
