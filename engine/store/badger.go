@@ -116,6 +116,9 @@ type Badger struct {
 	gcRan       int64         // logged when the collector last ran (collector goroutine only)
 	gcRefreshed int64         // logged when the discard counts were last refreshed (same)
 	pressed     atomic.Bool   // a write was refused for lack of space since the collector last ran
+	// dropMu keeps commits and refreshDiscard's DropPrefix apart: Badger refuses every write while
+	// a DropPrefix runs (ErrBlockedWrites), so a commit waits for it instead (read-locked per commit).
+	dropMu sync.RWMutex
 }
 
 // maxBacklog bounds the memory held by batches waiting for Badger: past it, Apply waits for the
@@ -597,6 +600,8 @@ func (b *Badger) group(q []*logged) int {
 // commit writes batches to Badger in one transaction.
 func (b *Badger) commit(q []*logged) error {
 	var logged int64 // bytes that go to the value log
+	b.dropMu.RLock()
+	defer b.dropMu.RUnlock()
 	err := b.db.Update(func(txn *badger.Txn) error {
 		for _, l := range q {
 			for _, op := range l.ops {

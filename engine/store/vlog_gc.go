@@ -87,8 +87,9 @@ func (b *Badger) collectOnce() {
 // refreshDiscard makes Badger count the garbage in its value log. Badger's DropPrefix of a prefix
 // that has a key flushes the memtables and compacts level 0 into the level below, dropping that
 // prefix: so one ballast key under gcBallastPrefix, then DropPrefix, flush the pointers of the
-// memtable and let the compaction drop (and count) every older version they replace. Writes to
-// Badger wait meanwhile (the write-ahead log takes them).
+// memtable and let the compaction drop (and count) every older version they replace. Badger
+// refuses writes meanwhile: commits wait for it (dropMu), and Apply's writers wait for them as
+// for any slow commit (the backlog and the log's size bound what they queue).
 func (b *Badger) refreshDiscard() error {
 	if ok, free := b.space.enough(2 * b.memTableSize); !ok {
 		return fullError(b.space.dir, free, b.space.reserve/2+2*b.memTableSize)
@@ -96,5 +97,7 @@ func (b *Badger) refreshDiscard() error {
 	if err := b.db.Update(func(txn *badger.Txn) error { return txn.Set(gcBallastPrefix, nil) }); err != nil {
 		return err
 	}
+	b.dropMu.Lock()
+	defer b.dropMu.Unlock()
 	return b.db.DropPrefix(gcBallastPrefix)
 }

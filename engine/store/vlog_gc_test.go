@@ -59,3 +59,44 @@ func TestRewrittenLargeValuesDoNotFillTheDisk(t *testing.T) {
 		return nil
 	}))
 }
+
+// TestWritesWaitForTheGarbageCount: writes that run while the collector refreshes the garbage counts
+// (refreshDiscard, whose DropPrefix makes Badger refuse writes while it flushes and compacts) wait
+// for it and succeed. Before, a bulk batch committed meanwhile failed with Badger's "Writes are
+// blocked", and the applier's commits failed and were retried with a growing pause.
+func TestWritesWaitForTheGarbageCount(t *testing.T) {
+	s, err := OpenBadger(BadgerOptions{Dir: t.TempDir(), ValueLogFileSize: 16 << 20, MemTableSize: 1 << 20, GCInterval: -1})
+	require.NoError(t, err)
+	defer s.Close()
+	stop := make(chan struct{})
+	errs := make(chan error, 1)
+	go func() {
+		defer close(errs)
+		small, bulk := make([]byte, 4<<10), make([]byte, bulkBatch)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			var b Batch
+			b.Set(fmt.Appendf(nil, "s%d", i%8), small)
+			if i%4 == 0 {
+				b.Set(fmt.Appendf(nil, "b%d", i%3), bulk)
+			}
+			if err := s.Apply(&b); err != nil {
+				errs <- fmt.Errorf("write %d: %w", i, err)
+				return
+			}
+		}
+	}()
+	for range 30 {
+		require.NoError(t, s.refreshDiscard())
+	}
+	close(stop)
+	require.NoError(t, <-errs)
+	s.mu.Lock()
+	failed := s.failed
+	s.mu.Unlock()
+	require.NoError(t, failed, "the applier's last commit")
+}
