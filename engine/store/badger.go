@@ -116,9 +116,14 @@ type Badger struct {
 	gcRan       int64         // logged when the collector last ran (collector goroutine only)
 	gcRefreshed int64         // logged when the discard counts were last refreshed (same)
 	pressed     atomic.Bool   // a write was refused for lack of space since the collector last ran
-	// dropMu keeps commits and refreshDiscard's DropPrefix apart: Badger refuses every write while
-	// a DropPrefix runs (ErrBlockedWrites), so a commit waits for it instead (read-locked per commit).
-	dropMu sync.RWMutex
+	// commitGate keeps commits (read-locked) apart from the collector's Badger calls (locked):
+	// Badger refuses every write while refreshDiscard's DropPrefix runs (ErrBlockedWrites), and
+	// its value-log rewrite reads the memtable's newest version without the writers' lock
+	// (value.go, rewrite -> MaxVersion: a data race with a commit). A commit waits for them.
+	commitGate sync.RWMutex
+	// gcRound is closed when the collector's next run ends (nil without a collector).
+	gcMu    sync.Mutex
+	gcRound chan struct{}
 }
 
 // maxBacklog bounds the memory held by batches waiting for Badger: past it, Apply waits for the
@@ -223,6 +228,7 @@ func OpenBadger(opts BadgerOptions) (*Badger, error) {
 	b.applier.Add(1)
 	go b.applyLoop()
 	if o.GCInterval > 0 {
+		b.gcRound = make(chan struct{})
 		b.gcDone.Add(1)
 		go b.collectGarbage(o.GCInterval)
 	}
@@ -297,7 +303,9 @@ func (b *Badger) logBarrier(batch *Batch) error {
 }
 
 // refuse returns ErrDiskFull if batch would leave less than the reserve free. Short of space, it
-// first empties the log if Badger holds everything in it. A batch that deletes and writes little
+// first empties the log if Badger holds everything in it, then waits for a run of the value-log
+// collector (at most gcWait): the garbage of overwritten values may be what takes the space, and a
+// write is refused only if it does not fit once that is collected. A batch that deletes and writes little
 // (a section deleted to make room) only needs half the reserve: a full store can still be emptied.
 func (b *Badger) refuse(batch *Batch) error {
 	deletes, values := false, 0
@@ -310,8 +318,13 @@ func (b *Badger) refuse(batch *Batch) error {
 	if err != nil && b.emptyLog() {
 		err = b.space.check(int64(batch.size), freeing)
 	}
+	if err != nil && b.collected() {
+		// The value log held garbage: what its collection gave back may be enough.
+		b.emptyLog()
+		b.space.forget()
+		err = b.space.check(int64(batch.size), freeing)
+	}
 	if err != nil {
-		// The value log may hold garbage whose collection gives the space back.
 		b.pressed.Store(true)
 		poke(b.gcKick)
 		// Once a minute at most: near the limit writes go back and forth between refused and not.
@@ -600,8 +613,8 @@ func (b *Badger) group(q []*logged) int {
 // commit writes batches to Badger in one transaction.
 func (b *Badger) commit(q []*logged) error {
 	var logged int64 // bytes that go to the value log
-	b.dropMu.RLock()
-	defer b.dropMu.RUnlock()
+	b.commitGate.RLock()
+	defer b.commitGate.RUnlock()
 	err := b.db.Update(func(txn *badger.Txn) error {
 		for _, l := range q {
 			for _, op := range l.ops {
