@@ -124,6 +124,10 @@ type Badger struct {
 	// gcRound is closed when the collector's next run ends (nil without a collector).
 	gcMu    sync.Mutex
 	gcRound chan struct{}
+
+	// full is set when the store was opened read-only because its filesystem was too full to
+	// open it for writing (see OpenBadger): every Apply returns it.
+	full error
 }
 
 // maxBacklog bounds the memory held by batches waiting for Badger: past it, Apply waits for the
@@ -177,10 +181,12 @@ func OpenBadger(opts BadgerOptions) (*Badger, error) {
 	if fi, err := os.Stat(filepath.Join(o.Dir, "clckpt.wal")); err == nil {
 		need += fi.Size()
 	}
+	var full error
 	if ok, free := sp.enough(need); !ok {
-		return nil, fmt.Errorf("store: cannot open: %w", fullError(o.Dir, free, o.Reserve/2+need))
+		full = fmt.Errorf("store: opened read-only: %w", fullError(o.Dir, free, o.Reserve/2+need))
 	}
 	bo := badger.DefaultOptions(o.Dir).
+		WithReadOnly(full != nil).
 		WithLogger(badgerLogger{o.Logger}).
 		WithMetricsEnabled(false).
 		WithSyncWrites(o.SyncWrites).
@@ -210,6 +216,9 @@ func OpenBadger(opts BadgerOptions) (*Badger, error) {
 		return nil, err
 	}
 	b.drained = sync.NewCond(&b.mu)
+	if full != nil {
+		return b.openReadOnly(full)
+	}
 	if b.wal, err = openWAL(filepath.Join(o.Dir, "clckpt.wal"), o.SyncWrites); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open the write-ahead log: %w", err)
@@ -262,6 +271,9 @@ func (b *Badger) Scan(prefix []byte, fn func(key, value []byte) error) error {
 // View implements Store with one Badger read transaction, started once every batch applied before
 // the call is in Badger: Badger's snapshot isolation makes it consistent without blocking writers.
 func (b *Badger) View(fn func(r Reader) error) error {
+	if b.full != nil {
+		return b.readOnlyView(fn)
+	}
 	if err := b.drain(); err != nil {
 		return err
 	}
@@ -379,6 +391,9 @@ const bulkBatch = 1 << 20
 // its values become visible at once; the applier commits it to Badger. A bulk batch is committed to
 // Badger directly, once everything logged before it is.
 func (b *Badger) Apply(batch *Batch) error {
+	if b.full != nil {
+		return b.full
+	}
 	if err := b.fits(batch.ops); err != nil {
 		return err
 	}
@@ -695,6 +710,9 @@ func (b *Badger) Close() error {
 	close(b.stop)
 	b.applier.Wait()
 	b.gcDone.Wait()
+	if b.full != nil { // read-only: nothing to flush, the log stays for the next open to replay
+		return errors.Join(b.db.Close(), b.wal.close())
+	}
 	// Badger's close writes its memtable out through a memory map: on a full filesystem that write
 	// would kill the process. Leave the store as a crash would; the next open replays the log.
 	if ok, free := b.space.enough(b.memTableSize); !ok {
