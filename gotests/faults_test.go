@@ -261,3 +261,44 @@ func writeOnceBack(t *testing.T, p *proc, n int) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// TestAFullDiskStillOpensForReading: a C program holds a checkpoint in its own data directory on a
+// tmpfs (the NATS server elsewhere), exits, and the tmpfs is then filled to the last byte. Started
+// again on that directory, it initializes and opens the checkpoint, every section it wrote reads
+// back, and a write fails with CL_CKPT_ERR_NO_SPACE. Before, clCkptInitialize failed with
+// CL_CKPT_ERR_NO_SPACE: the store refused to open with less than half the reserve free.
+func TestAFullDiskStillOpensForReading(t *testing.T) {
+	dir := t.TempDir()
+	fs := mountTmpfs(t, 96)
+	port := freePort(t)
+	natsServer(t, dir+"/nats", port)
+	url := natsURL(port)
+	env := append(memberEnv("full", fs, url), "CLCKPT_DISK_RESERVE="+strconv.Itoa(diskReserve))
+	p := startInput(t, "before", env, faults, "fill", "f", "256")
+	p.waitLine("^ready$", 30*time.Second)
+	const n = 20
+	p.send(fmt.Sprintf("write %d", n))
+	p.waitLine(fmt.Sprintf(`^ack %d$`, n-1), 60*time.Second)
+	p.send("quit")
+	require.Equal(t, 0, p.wait(30*time.Second))
+
+	f, err := os.Create(fs + "/ballast")
+	require.NoError(t, err)
+	chunk := make([]byte, 64<<10)
+	for {
+		if _, err := f.Write(chunk); err != nil {
+			require.ErrorIs(t, err, syscall.ENOSPC)
+			break
+		}
+	}
+	require.NoError(t, f.Close())
+
+	p = startInput(t, "full", env, faults, "fill", "f", "256")
+	require.Equal(t, "ready", p.waitLine(`^(ready|init .*|open .*)$`, 60*time.Second)[0], "start on a full disk")
+	p.send(fmt.Sprintf("check %d", n))
+	require.Equal(t, fmt.Sprintf("verified %d", n), p.waitLine(`^(verified|bad) .*$`, 60*time.Second)[0])
+	p.send("write 1")
+	require.Regexp(t, `^error \d+ 0x160021$`, p.waitLine(`^(ack|error) .*$`, 60*time.Second)[0], "a write: CL_CKPT_ERR_NO_SPACE")
+	p.send("quit")
+	require.Equal(t, 0, p.wait(30*time.Second))
+}

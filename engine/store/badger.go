@@ -183,6 +183,9 @@ func OpenBadger(opts BadgerOptions) (*Badger, error) {
 	}
 	var full error
 	if ok, free := sp.enough(need); !ok {
+		if _, err := os.Stat(filepath.Join(o.Dir, "MANIFEST")); err != nil { // no store to read
+			return nil, fmt.Errorf("store: cannot open: %w", fullError(o.Dir, free, o.Reserve/2+need))
+		}
 		full = fmt.Errorf("store: opened read-only: %w", fullError(o.Dir, free, o.Reserve/2+need))
 	}
 	bo := badger.DefaultOptions(o.Dir).
