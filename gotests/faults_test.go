@@ -214,7 +214,8 @@ func TestFullDiskRecoversWithoutRestart(t *testing.T) {
 // TestServeNodeRecoversFromAFullDisk: a clckpt serve node alone (its NATS server's JetStream and
 // its member's store on one tmpfs) holds the active replica of a program's checkpoint. Another
 // program takes every byte of the tmpfs until JetStream fails to write, then gives them back: the
-// program's writes succeed again with no process restarted.
+// node restarts its JetStream (as the library does for its embedded server; before, it did not)
+// and the program's writes succeed again with no process restarted.
 func TestServeNodeRecoversFromAFullDisk(t *testing.T) {
 	fs := mountTmpfs(t, 96)
 	port := freePort(t)
@@ -235,6 +236,10 @@ func TestServeNodeRecoversFromAFullDisk(t *testing.T) {
 		return err == nil && strings.Contains(strings.ToLower(string(b)), "critical write error")
 	}, 30*time.Second, 100*time.Millisecond, "JetStream fails to write on the full disk")
 	require.NoError(t, os.Remove(fs+"/filler"))
+	require.Eventually(t, func() bool {
+		b, err := os.ReadFile(s.log)
+		return err == nil && strings.Contains(string(b), "JetStream restarted")
+	}, 60*time.Second, 100*time.Millisecond, "the node restarts its JetStream once space is back")
 	writeOnceBack(t, w, acked)
 	acked++
 	w.send(fmt.Sprintf("check %d", acked))
