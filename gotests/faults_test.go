@@ -214,7 +214,8 @@ func TestFullDiskRecoversWithoutRestart(t *testing.T) {
 // TestServeNodeRecoversFromAFullDisk: a clckpt serve node alone (its NATS server's JetStream and
 // its member's store on one tmpfs) holds the active replica of a program's checkpoint. Another
 // program takes every byte of the tmpfs until JetStream fails to write, then gives them back: the
-// program's writes succeed again with no process restarted.
+// node restarts its JetStream (as the library does for its embedded server; before, it did not)
+// and the program's writes succeed again with no process restarted.
 func TestServeNodeRecoversFromAFullDisk(t *testing.T) {
 	fs := mountTmpfs(t, 96)
 	port := freePort(t)
@@ -223,8 +224,7 @@ func TestServeNodeRecoversFromAFullDisk(t *testing.T) {
 	token, err := os.ReadFile(fs + "/data/nats.token")
 	require.NoError(t, err)
 	w := startInput(t, "writer", append(memberEnv("writer", t.TempDir(), natsURL(port)),
-		"CLCKPT_NATS_TOKEN="+strings.TrimSpace(string(token)), "CLCKPT_NATS_TLS_CA="+fs+"/data/nats.pem"),
-		faults, "fill", "f", "64")
+		"CLCKPT_NATS_TOKEN="+strings.TrimSpace(string(token)), "CLCKPT_NATS_TLS_CA="+fs+"/data/nats.pem"), faults, "fill", "f", "64")
 	w.waitLine("^ready$", 30*time.Second)
 	w.send("write 10")
 	w.waitLine("^ack 9$", 30*time.Second)
@@ -236,6 +236,10 @@ func TestServeNodeRecoversFromAFullDisk(t *testing.T) {
 		return err == nil && strings.Contains(strings.ToLower(string(b)), "critical write error")
 	}, 30*time.Second, 100*time.Millisecond, "JetStream fails to write on the full disk")
 	require.NoError(t, os.Remove(fs+"/filler"))
+	require.Eventually(t, func() bool {
+		b, err := os.ReadFile(s.log)
+		return err == nil && strings.Contains(string(b), "JetStream restarted")
+	}, 60*time.Second, 100*time.Millisecond, "the node restarts its JetStream once space is back")
 	writeOnceBack(t, w, acked)
 	acked++
 	w.send(fmt.Sprintf("check %d", acked))
@@ -261,4 +265,45 @@ func writeOnceBack(t *testing.T, p *proc, n int) {
 		require.True(t, time.Now().Before(deadline), "writes still fail long after space came back: %s", line)
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// TestAFullDiskStillOpensForReading: a C program holds a checkpoint in its own data directory on a
+// tmpfs (the NATS server elsewhere), exits, and the tmpfs is then filled to the last byte. Started
+// again on that directory, it initializes and opens the checkpoint, every section it wrote reads
+// back, and a write fails with CL_CKPT_ERR_NO_SPACE. Before, clCkptInitialize failed with
+// CL_CKPT_ERR_NO_SPACE: the store refused to open with less than half the reserve free.
+func TestAFullDiskStillOpensForReading(t *testing.T) {
+	dir := t.TempDir()
+	fs := mountTmpfs(t, 96)
+	port := freePort(t)
+	natsServer(t, dir+"/nats", port)
+	url := natsURL(port)
+	env := append(memberEnv("full", fs, url), "CLCKPT_DISK_RESERVE="+strconv.Itoa(diskReserve))
+	p := startInput(t, "before", env, faults, "fill", "f", "256")
+	p.waitLine("^ready$", 30*time.Second)
+	const n = 20
+	p.send(fmt.Sprintf("write %d", n))
+	p.waitLine(fmt.Sprintf(`^ack %d$`, n-1), 60*time.Second)
+	p.send("quit")
+	require.Equal(t, 0, p.wait(30*time.Second))
+
+	f, err := os.Create(fs + "/ballast")
+	require.NoError(t, err)
+	chunk := make([]byte, 64<<10)
+	for {
+		if _, err := f.Write(chunk); err != nil {
+			require.ErrorIs(t, err, syscall.ENOSPC)
+			break
+		}
+	}
+	require.NoError(t, f.Close())
+
+	p = startInput(t, "full", env, faults, "fill", "f", "256")
+	require.Equal(t, "ready", p.waitLine(`^(ready|init .*|open .*)$`, 60*time.Second)[0], "start on a full disk")
+	p.send(fmt.Sprintf("check %d", n))
+	require.Equal(t, fmt.Sprintf("verified %d", n), p.waitLine(`^(verified|bad) .*$`, 60*time.Second)[0])
+	p.send("write 1")
+	require.Regexp(t, `^error \d+ 0x160021$`, p.waitLine(`^(ack|error) .*$`, 60*time.Second)[0], "a write: CL_CKPT_ERR_NO_SPACE")
+	p.send("quit")
+	require.Equal(t, 0, p.wait(30*time.Second))
 }

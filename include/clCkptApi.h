@@ -450,8 +450,12 @@ typedef struct {
  *                              says what and where.
  *   CL_CKPT_ERR_NO_SPACE       the data directory's filesystem has less
  *                              than half of CLCKPT_DISK_RESERVE free (plus
- *                              room for the store's memtable): its store
- *                              cannot be opened safely.
+ *                              room for the store's memtable) and the data
+ *                              directory holds no store yet.  A store that
+ *                              exists is opened read-only instead: its
+ *                              checkpoints open and read, and every change
+ *                              fails with CL_CKPT_ERR_NO_SPACE until the
+ *                              process starts again with space.
  *
  * A NATS server that answers but is slow to serve its JetStream (just
  * started, or under a debugger or valgrind) is waited for, up to two

@@ -200,14 +200,20 @@ func serve(args []string) error {
 			o.TLSKey = o.TLSCert
 		}
 	}
+	writeErrors, keepStop := make(chan struct{}, 1), make(chan struct{})
+	o.WriteErrors = writeErrors
 	s, err := natsconn.StartServer(o)
 	if err != nil {
 		return err
 	}
 	defer func() {
+		close(keepStop)
 		s.Shutdown()
 		s.WaitForShutdown()
 	}()
+	// After a full disk, JetStream restarts once half the reserve is free again, as the library's
+	// embedded server does: a stream that failed a write takes no write until it is reopened.
+	go natsconn.KeepJetStream(s, writeErrors, int64(cfg.DiskReserve)/2, log, keepStop)
 	log.Info("nats server ready", "url", s.ClientURL(), "cluster_port", *clusterPort, "routes", o.Routes)
 
 	// A clustered node waits for its peers: the KV buckets must be created with their replicas.

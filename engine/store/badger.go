@@ -116,9 +116,18 @@ type Badger struct {
 	gcRan       int64         // logged when the collector last ran (collector goroutine only)
 	gcRefreshed int64         // logged when the discard counts were last refreshed (same)
 	pressed     atomic.Bool   // a write was refused for lack of space since the collector last ran
-	// dropping is held for writing while refreshDiscard's DropPrefix runs, and for reading by every
-	// commit: Badger refuses writes during a DropPrefix (ErrBlockedWrites), so commits wait for it.
-	dropping sync.RWMutex
+	// commitGate keeps commits (read-locked) apart from the collector's Badger calls (locked):
+	// Badger refuses every write while refreshDiscard's DropPrefix runs (ErrBlockedWrites), and
+	// its value-log rewrite reads the memtable's newest version without the writers' lock
+	// (value.go, rewrite -> MaxVersion: a data race with a commit). A commit waits for them.
+	commitGate sync.RWMutex
+	// gcRound is closed when the collector's next run ends (nil without a collector).
+	gcMu    sync.Mutex
+	gcRound chan struct{}
+
+	// full is set when the store was opened read-only because its filesystem was too full to
+	// open it for writing (see OpenBadger): every Apply returns it.
+	full error
 }
 
 // maxBacklog bounds the memory held by batches waiting for Badger: past it, Apply waits for the
@@ -172,10 +181,15 @@ func OpenBadger(opts BadgerOptions) (*Badger, error) {
 	if fi, err := os.Stat(filepath.Join(o.Dir, "clckpt.wal")); err == nil {
 		need += fi.Size()
 	}
+	var full error
 	if ok, free := sp.enough(need); !ok {
-		return nil, fmt.Errorf("store: cannot open: %w", fullError(o.Dir, free, o.Reserve/2+need))
+		if _, err := os.Stat(filepath.Join(o.Dir, "MANIFEST")); err != nil { // no store to read
+			return nil, fmt.Errorf("store: cannot open: %w", fullError(o.Dir, free, o.Reserve/2+need))
+		}
+		full = fmt.Errorf("store: opened read-only: %w", fullError(o.Dir, free, o.Reserve/2+need))
 	}
 	bo := badger.DefaultOptions(o.Dir).
+		WithReadOnly(full != nil).
 		WithLogger(badgerLogger{o.Logger}).
 		WithMetricsEnabled(false).
 		WithSyncWrites(o.SyncWrites).
@@ -205,6 +219,9 @@ func OpenBadger(opts BadgerOptions) (*Badger, error) {
 		return nil, err
 	}
 	b.drained = sync.NewCond(&b.mu)
+	if full != nil {
+		return b.openReadOnly(full)
+	}
 	if b.wal, err = openWAL(filepath.Join(o.Dir, "clckpt.wal"), o.SyncWrites); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open the write-ahead log: %w", err)
@@ -223,6 +240,7 @@ func OpenBadger(opts BadgerOptions) (*Badger, error) {
 	b.applier.Add(1)
 	go b.applyLoop()
 	if o.GCInterval > 0 {
+		b.gcRound = make(chan struct{})
 		b.gcDone.Add(1)
 		go b.collectGarbage(o.GCInterval)
 	}
@@ -256,6 +274,9 @@ func (b *Badger) Scan(prefix []byte, fn func(key, value []byte) error) error {
 // View implements Store with one Badger read transaction, started once every batch applied before
 // the call is in Badger: Badger's snapshot isolation makes it consistent without blocking writers.
 func (b *Badger) View(fn func(r Reader) error) error {
+	if b.full != nil {
+		return b.readOnlyView(fn)
+	}
 	if err := b.drain(); err != nil {
 		return err
 	}
@@ -297,7 +318,9 @@ func (b *Badger) logBarrier(batch *Batch) error {
 }
 
 // refuse returns ErrDiskFull if batch would leave less than the reserve free. Short of space, it
-// first empties the log if Badger holds everything in it. A batch that deletes and writes little
+// first empties the log if Badger holds everything in it, then waits for a run of the value-log
+// collector (at most gcWait): the garbage of overwritten values may be what takes the space, and a
+// write is refused only if it does not fit once that is collected. A batch that deletes and writes little
 // (a section deleted to make room) only needs half the reserve: a full store can still be emptied.
 func (b *Badger) refuse(batch *Batch) error {
 	deletes, values := false, 0
@@ -310,8 +333,13 @@ func (b *Badger) refuse(batch *Batch) error {
 	if err != nil && b.emptyLog() {
 		err = b.space.check(int64(batch.size), freeing)
 	}
+	if err != nil && b.collected() {
+		// The value log held garbage: what its collection gave back may be enough.
+		b.emptyLog()
+		b.space.forget()
+		err = b.space.check(int64(batch.size), freeing)
+	}
 	if err != nil {
-		// The value log may hold garbage whose collection gives the space back.
 		b.pressed.Store(true)
 		poke(b.gcKick)
 		// Once a minute at most: near the limit writes go back and forth between refused and not.
@@ -366,6 +394,9 @@ const bulkBatch = 1 << 20
 // its values become visible at once; the applier commits it to Badger. A bulk batch is committed to
 // Badger directly, once everything logged before it is.
 func (b *Badger) Apply(batch *Batch) error {
+	if b.full != nil {
+		return b.full
+	}
 	if err := b.fits(batch.ops); err != nil {
 		return err
 	}
@@ -600,8 +631,8 @@ func (b *Badger) group(q []*logged) int {
 // commit writes batches to Badger in one transaction.
 func (b *Badger) commit(q []*logged) error {
 	var logged int64 // bytes that go to the value log
-	b.dropping.RLock()
-	defer b.dropping.RUnlock()
+	b.commitGate.RLock()
+	defer b.commitGate.RUnlock()
 	err := b.db.Update(func(txn *badger.Txn) error {
 		for _, l := range q {
 			for _, op := range l.ops {
@@ -682,6 +713,9 @@ func (b *Badger) Close() error {
 	close(b.stop)
 	b.applier.Wait()
 	b.gcDone.Wait()
+	if b.full != nil { // read-only: nothing to flush, the log stays for the next open to replay
+		return errors.Join(b.db.Close(), b.wal.close())
+	}
 	// Badger's close writes its memtable out through a memory map: on a full filesystem that write
 	// would kill the process. Leave the store as a crash would; the next open replays the log.
 	if ok, free := b.space.enough(b.memTableSize); !ok {

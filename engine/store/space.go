@@ -117,4 +117,9 @@ func (s *space) enough(n int64) (bool, int64) {
 
 // SpaceLeft returns ErrDiskFull (wrapped, with the numbers) when the data directory's filesystem has
 // less than the reserve free: a write would be refused.
-func (b *Badger) SpaceLeft() error { return b.space.check(0, false) }
+func (b *Badger) SpaceLeft() error {
+	if b.full != nil {
+		return b.full
+	}
+	return b.space.check(0, false)
+}

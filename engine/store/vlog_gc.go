@@ -18,8 +18,9 @@ import (
 // with nothing counted and nothing rewritten.
 //
 // So the collector runs every GCInterval, whenever gcEvery bytes of values went to the value log
-// since its last run, and when Apply refused a write for lack of space (the garbage may be what
-// fills the disk; such a run refreshes the counts whatever that costs). Each run first makes the counts current when the value log has grown by
+// since its last run, and when a write finds too little space (the garbage may be what fills the
+// disk; such a run refreshes the counts whatever that costs, and the write waits for it, at most
+// gcWait, before it is refused). Each run first makes the counts current when the value log has grown by
 // gcEvery since they last were (refreshDiscard: flush the memtable and compact level 0 into the
 // tree so that the dropped versions are counted), then rewrites the files that are at least half
 // garbage, while the disk has room for the rewrite.
@@ -52,8 +53,38 @@ func (b *Badger) collectGarbage(every time.Duration) {
 		case <-t.C:
 		case <-b.gcKick:
 		}
+		b.gcMu.Lock()
+		round := b.gcRound
+		b.gcRound = make(chan struct{})
+		b.gcMu.Unlock()
 		b.collectOnce()
+		close(round)
 	}
+}
+
+// gcWait bounds how long a write refused for lack of space waits for the collector to run.
+const gcWait = 10 * time.Second
+
+// collected makes the collector run now, short of space whatever the counts cost, and reports
+// whether a run that started after the call ended within gcWait.
+func (b *Badger) collected() bool {
+	if b.gcRound == nil {
+		return false // no collector
+	}
+	b.gcMu.Lock()
+	round := b.gcRound
+	b.gcMu.Unlock()
+	b.pressed.Store(true)
+	poke(b.gcKick)
+	t := time.NewTimer(gcWait)
+	defer t.Stop()
+	select {
+	case <-round:
+		return true
+	case <-b.stop:
+	case <-t.C:
+	}
+	return false
 }
 
 // collectOnce is one run of the collector.
@@ -75,7 +106,7 @@ func (b *Badger) collectOnce() {
 		}
 	}
 	// A rewrite moves up to half a value-log file into the current one.
-	for ok, _ := b.space.enough(b.vlogFileSize / 2); ok && b.db.RunValueLogGC(0.5) == nil; ok, _ = b.space.enough(b.vlogFileSize / 2) {
+	for ok, _ := b.space.enough(b.vlogFileSize / 2); ok && b.rewriteOne() == nil; ok, _ = b.space.enough(b.vlogFileSize / 2) {
 		select {
 		case <-b.stop:
 			return
@@ -84,13 +115,20 @@ func (b *Badger) collectOnce() {
 	}
 }
 
+// rewriteOne rewrites one value-log file that is at least half garbage, if there is one; commits
+// wait meanwhile (commitGate).
+func (b *Badger) rewriteOne() error {
+	b.commitGate.Lock()
+	defer b.commitGate.Unlock()
+	return b.db.RunValueLogGC(0.5)
+}
+
 // refreshDiscard makes Badger count the garbage in its value log. Badger's DropPrefix of a prefix
 // that has a key flushes the memtables and compacts level 0 into the level below, dropping that
 // prefix: so one ballast key under gcBallastPrefix, then DropPrefix, flush the pointers of the
 // memtable and let the compaction drop (and count) every older version they replace. Badger
-// refuses writes while a DropPrefix runs, so commits to Badger wait for it (b.dropping): the
-// applier's, and a large batch's, whose writer waits meanwhile (the write-ahead log takes the
-// others at once).
+// refuses writes meanwhile: commits wait for it (commitGate), and Apply's writers wait for them as
+// for any slow commit (the backlog and the log's size bound what they queue).
 func (b *Badger) refreshDiscard() error {
 	if ok, free := b.space.enough(2 * b.memTableSize); !ok {
 		return fullError(b.space.dir, free, b.space.reserve/2+2*b.memTableSize)
@@ -98,7 +136,7 @@ func (b *Badger) refreshDiscard() error {
 	if err := b.db.Update(func(txn *badger.Txn) error { return txn.Set(gcBallastPrefix, nil) }); err != nil {
 		return err
 	}
-	b.dropping.Lock()
-	defer b.dropping.Unlock()
+	b.commitGate.Lock()
+	defer b.commitGate.Unlock()
 	return b.db.DropPrefix(gcBallastPrefix)
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -61,40 +60,43 @@ func TestRewrittenLargeValuesDoNotFillTheDisk(t *testing.T) {
 	}))
 }
 
-// TestLargeWritesWaitForTheGarbageCount: a batch of a megabyte or more (committed to Badger
-// directly, not through the write-ahead log) that comes while the collector refreshes the garbage
-// counts waits for the refresh and succeeds. Badger refuses every write while a DropPrefix runs
-// (ErrBlockedWrites), which failed such writes with a storage error; on a loaded host the refresh
-// lasts long enough for a run of large writes to meet it.
-func TestLargeWritesWaitForTheGarbageCount(t *testing.T) {
+// TestWritesWaitForTheGarbageCount: writes that run while the collector refreshes the garbage counts
+// (refreshDiscard, whose DropPrefix makes Badger refuse writes while it flushes and compacts) wait
+// for it and succeed. Before, a bulk batch committed meanwhile failed with Badger's "Writes are
+// blocked", and the applier's commits failed and were retried with a growing pause.
+func TestWritesWaitForTheGarbageCount(t *testing.T) {
 	s, err := OpenBadger(BadgerOptions{Dir: t.TempDir(), ValueLogFileSize: 16 << 20, MemTableSize: 1 << 20, GCInterval: -1})
 	require.NoError(t, err)
 	defer s.Close()
-	var wg sync.WaitGroup
-	defer wg.Wait() // before Close, also when the test fails
-	refreshing := make(chan error, 1)
-	wg.Add(1)
+	stop := make(chan struct{})
+	errs := make(chan error, 1)
 	go func() {
-		defer wg.Done()
-		var err error
-		for range 20 {
-			if err = s.refreshDiscard(); err != nil {
-				break
+		defer close(errs)
+		small, bulk := make([]byte, 4<<10), make([]byte, bulkBatch)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			var b Batch
+			b.Set(fmt.Appendf(nil, "s%d", i%8), small)
+			if i%4 == 0 {
+				b.Set(fmt.Appendf(nil, "b%d", i%3), bulk)
+			}
+			if err := s.Apply(&b); err != nil {
+				errs <- fmt.Errorf("write %d: %w", i, err)
+				return
 			}
 		}
-		refreshing <- err
 	}()
-	value := make([]byte, bulkBatch)
-	for i := 0; ; i++ {
-		select {
-		case err := <-refreshing:
-			require.NoError(t, err)
-			require.Greater(t, i, 0)
-			return
-		default:
-		}
-		var b Batch
-		b.Set(fmt.Appendf(nil, "d%d", i%4), value)
-		require.NoError(t, s.Apply(&b), "write %d", i)
+	for range 30 {
+		require.NoError(t, s.refreshDiscard())
 	}
+	close(stop)
+	require.NoError(t, <-errs)
+	s.mu.Lock()
+	failed := s.failed
+	s.mu.Unlock()
+	require.NoError(t, failed, "the applier's last commit")
 }

@@ -171,6 +171,16 @@ func (w *wal) append(rec []byte) error {
 // barriers and the ops that a later barrier covers; then it truncates whatever follows the last
 // complete record.
 func (w *wal) replay(fn func(ops []Op) error) error {
+	end, err := w.read(fn)
+	if err != nil {
+		return err
+	}
+	w.size = end
+	return w.f.Truncate(end)
+}
+
+// read is replay without the truncation: it returns where the complete records end.
+func (w *wal) read(fn func(ops []Op) error) (int64, error) {
 	// Pass 1: where the complete records end, and the last barrier of each key.
 	lastBarrier := map[string]int{}
 	end, err := w.records(-1, func(i int, ops []Op) error {
@@ -182,7 +192,7 @@ func (w *wal) replay(fn func(ops []Op) error) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	// Pass 2: the ops no barrier covers.
 	if _, err := w.records(end, func(i int, ops []Op) error {
@@ -198,10 +208,9 @@ func (w *wal) replay(fn func(ops []Op) error) error {
 		}
 		return fn(keep)
 	}); err != nil {
-		return err
+		return 0, err
 	}
-	w.size = end
-	return w.f.Truncate(end)
+	return end, nil
 }
 
 // records calls fn with the number and the ops of every complete record from the start, up to end
