@@ -1,0 +1,106 @@
+package replication
+
+import (
+	"fmt"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clckpt/libclckpt/config"
+	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/engine/clock"
+	"github.com/clckpt/libclckpt/engine/conformance"
+	"github.com/clckpt/libclckpt/replication/directory"
+	"github.com/clckpt/libclckpt/replication/natsconn"
+)
+
+// conformanceLayout is where the checkpoints of the rows live: the rows call member a, and member b
+// holds a replica of every checkpoint that a does not hold alone.
+type conformanceLayout struct {
+	name     string
+	a, b     string // the members' kinds
+	replicas int    // CLCKPT_REPLICAS
+}
+
+var conformanceLayouts = []conformanceLayout{
+	// The libraries' path: an application member whose non-collocated checkpoints live on a server,
+	// every call forwarded to it (collocated ones live on the application).
+	{"application and server", directory.KindApplication, directory.KindServer, 1},
+	// Two servers, each with a replica of every non-collocated checkpoint; the active is the one
+	// placement picks, the member the rows call or the other.
+	{"two servers", directory.KindServer, directory.KindServer, 2},
+}
+
+// conformanceKnownFailures are the rows that fail on members, with the reason.
+var conformanceKnownFailures = map[string]string{}
+
+// TestConformance runs the contract's behaviour table on replicated members: each row on a fresh
+// pair of members (their own subject prefix, buckets and data directories) over one NATS server,
+// with one fake clock for the checkpoints' time of both.
+func TestConformance(t *testing.T) {
+	s, err := natsconn.StartServer(natsconn.ServerOptions{Name: "conformance", Host: "127.0.0.1", Port: -1, StoreDir: filepath.Join(t.TempDir(), "nats")})
+	require.NoError(t, err)
+	t.Cleanup(s.Shutdown)
+	nc, err := nats.Connect(s.ClientURL())
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	var rows atomic.Uint64
+	for _, layout := range conformanceLayouts {
+		t.Run(layout.name, func(t *testing.T) {
+			conformance.Run(t, func(t *testing.T) conformance.Target {
+				return memberTarget(t, s, js, layout, fmt.Sprintf("conf%d", rows.Add(1)))
+			}, conformance.Options{KnownFailures: conformanceKnownFailures, Parallel: 4})
+		})
+	}
+}
+
+// memberTarget joins members a and b of a new deployment (subject prefix prefix) to the server.
+func memberTarget(t *testing.T, s *server.Server, js jetstream.JetStream, layout conformanceLayout, prefix string) conformance.Target {
+	fake := clock.NewFake(conformance.T0)
+	root := t.TempDir()
+	join := func(name, kind string) *Member {
+		c := config.Default()
+		c.Node, c.DataDir, c.NATS.URL, c.Subject = name, filepath.Join(root, name), s.ClientURL(), prefix
+		c.Lease, c.AckTimeout, c.Replicas = 3*time.Second, time.Second, layout.replicas
+		m, err := Join(bg, Options{Config: c, Kind: kind, Logger: testLogger(t).With("m", name), DataClock: fake})
+		require.NoError(t, err)
+		return m
+	}
+	// Each sees the other's lease before a row starts: placement must see the server.
+	meet := func(x, y *Member) {
+		require.Eventually(t, func() bool { return x.alive(y.name) && y.alive(x.name) }, 20*time.Second, 5*time.Millisecond)
+	}
+	b := join("b", layout.b)
+	a := join("a", layout.a)
+	meet(a, b)
+	t.Cleanup(func() {
+		_ = a.Close()
+		_ = b.Close()
+		for _, bucket := range []string{prefix + "-dir", prefix + "-members"} {
+			_ = js.DeleteKeyValue(bg, bucket)
+		}
+	})
+	return conformance.Target{
+		Service: a,
+		Advance: fake.Advance,
+		Restart: func() engine.Service {
+			a.closed.Store(true) // as kill -9: no goodbye
+			a.shutdown()
+			a = join("a", layout.a)
+			meet(a, b)
+			return a
+		},
+		Checkpoints: func() int {
+			n, _ := a.Counts()
+			return n
+		},
+	}
+}
