@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/clckpt/libclckpt/config"
@@ -88,6 +89,7 @@ func memberTarget(t *testing.T, s *server.Server, js jetstream.JetStream, layout
 			_ = js.DeleteKeyValue(bg, bucket)
 		}
 	})
+	t.Cleanup(func() { checkLayout(t, a, b) }) // before the members close
 	return conformance.Target{
 		Service: a,
 		Advance: fake.Advance,
@@ -102,5 +104,35 @@ func memberTarget(t *testing.T, s *server.Server, js jetstream.JetStream, layout
 			n, _ := a.Counts()
 			return n
 		},
+	}
+}
+
+// checkLayout checks, after a row, that b holds a replica of every checkpoint left that is not
+// collocated, and that every replica b shares with a has, once the writes made so far reached it,
+// the same sections, data and stamps as a's.
+func checkLayout(t *testing.T, a, b *Member) {
+	if t.Failed() {
+		return
+	}
+	entries, err := a.dir.List(bg)
+	if !assert.NoError(t, err) {
+		return
+	}
+	for _, e := range entries {
+		if !e.Attrs.Flags.IsCollocated() {
+			assert.True(t, e.HasReplica(b.name), "checkpoint %q: replicas %v", e.Name, e.Replicas)
+		}
+		if e.Active == "" || !e.HasReplica(a.name) || !e.HasReplica(b.name) {
+			continue
+		}
+		dump := func(m *Member) string {
+			if r := m.reps.Get(e.ID); r != nil {
+				return dumpReplica(t, r, true)
+			}
+			return "no replica"
+		}
+		assert.Eventually(t, func() bool { return dump(a) == dump(b) }, 20*time.Second, 10*time.Millisecond,
+			"checkpoint %q: the replicas of a and b differ", e.Name)
+		assert.Equal(t, dump(a), dump(b), "checkpoint %q", e.Name)
 	}
 }
