@@ -38,6 +38,10 @@ var conformanceLayouts = []conformanceLayout{
 	{"two servers", directory.KindServer, directory.KindServer, 2},
 }
 
+// activeTally counts where the checkpoints left by the rows have their active replica: both paths
+// of a call (on the caller's replica, forwarded to the other member) must be covered.
+type activeTally struct{ a, b, none atomic.Int64 }
+
 // conformanceKnownFailures are the rows that fail on members, with the reason.
 var conformanceKnownFailures = map[string]string{}
 
@@ -56,15 +60,18 @@ func TestConformance(t *testing.T) {
 	var rows atomic.Uint64
 	for _, layout := range conformanceLayouts {
 		t.Run(layout.name, func(t *testing.T) {
+			var actives activeTally
 			conformance.Run(t, func(t *testing.T) conformance.Target {
-				return memberTarget(t, s, js, layout, fmt.Sprintf("conf%d", rows.Add(1)))
-			}, conformance.Options{KnownFailures: conformanceKnownFailures, Parallel: 4})
+				return memberTarget(t, s, js, layout, fmt.Sprintf("conf%d", rows.Add(1)), &actives)
+			}, conformance.Options{KnownFailures: conformanceKnownFailures, Parallel: 6})
+			t.Logf("checkpoints left by the rows, active on a: %d, on b: %d, without active: %d",
+				actives.a.Load(), actives.b.Load(), actives.none.Load())
 		})
 	}
 }
 
 // memberTarget joins members a and b of a new deployment (subject prefix prefix) to the server.
-func memberTarget(t *testing.T, s *server.Server, js jetstream.JetStream, layout conformanceLayout, prefix string) conformance.Target {
+func memberTarget(t *testing.T, s *server.Server, js jetstream.JetStream, layout conformanceLayout, prefix string, actives *activeTally) conformance.Target {
 	fake := clock.NewFake(conformance.T0)
 	root := t.TempDir()
 	join := func(name, kind string) *Member {
@@ -89,7 +96,7 @@ func memberTarget(t *testing.T, s *server.Server, js jetstream.JetStream, layout
 			_ = js.DeleteKeyValue(bg, bucket)
 		}
 	})
-	t.Cleanup(func() { checkLayout(t, a, b) }) // before the members close
+	t.Cleanup(func() { checkLayout(t, a, b, actives) }) // before the members close
 	return conformance.Target{
 		Service: a,
 		Advance: fake.Advance,
@@ -110,7 +117,7 @@ func memberTarget(t *testing.T, s *server.Server, js jetstream.JetStream, layout
 // checkLayout checks, after a row, that b holds a replica of every checkpoint left that is not
 // collocated, and that every replica b shares with a has, once the writes made so far reached it,
 // the same sections, data and stamps as a's.
-func checkLayout(t *testing.T, a, b *Member) {
+func checkLayout(t *testing.T, a, b *Member, actives *activeTally) {
 	if t.Failed() {
 		return
 	}
@@ -119,6 +126,14 @@ func checkLayout(t *testing.T, a, b *Member) {
 		return
 	}
 	for _, e := range entries {
+		switch e.Active {
+		case a.name:
+			actives.a.Add(1)
+		case b.name:
+			actives.b.Add(1)
+		default:
+			actives.none.Add(1)
+		}
 		if !e.Attrs.Flags.IsCollocated() {
 			assert.True(t, e.HasReplica(b.name), "checkpoint %q: replicas %v", e.Name, e.Replicas)
 		}
