@@ -120,12 +120,17 @@ func (m *Member) serve(ctx context.Context, call *wire.CallMsg) *wire.ReplyMsg {
 // status is the replica's status with the attributes of the entry, which own the retention.
 func (m *Member) status(c *ckpt, rep *engine.Replica) engine.Status {
 	st := rep.Status()
+	c.entryAttributes(&st)
+	return st
+}
+
+// entryAttributes puts the attributes of the entry as this member knows it into st.
+func (c *ckpt) entryAttributes(st *engine.Status) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.entry != nil {
 		st.Attributes = c.entry.Attrs
 	}
-	c.mu.Unlock()
-	return st
 }
 
 // route names where a call on checkpoint c runs: the local replica when this member is the active,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/engine/clock"
 	"github.com/clckpt/libclckpt/replication/directory"
 )
 
@@ -28,7 +29,7 @@ type ckpt struct {
 	inst     *install         // a snapshot being installed
 	handles  map[*handle]struct{}
 	subs     map[string]func(engine.Update) // subscriptions of local handles, kept across replica copies
-	retTimer *time.Timer
+	retTimer clock.Timer
 	deadline int64 // the deadline retTimer is armed for
 }
 
@@ -280,8 +281,16 @@ func (c *ckpt) armRetentionLocked(e *directory.Entry) {
 	c.stopRetentionLocked()
 	c.deadline = e.Deadline
 	deadline := e.Deadline
-	c.retTimer = time.AfterFunc(time.Until(time.Unix(0, deadline)), func() {
-		c.m.spawn(func() { c.m.expireRetention(c.id, deadline) })
+	m := c.m
+	c.retTimer = m.data.AfterFunc(time.Duration(deadline-m.data.Now().UnixNano()), func() {
+		// On the timer's own call (a goroutine of its own with the real clock): with a test's
+		// clock, the checkpoint is destroyed by the time the clock's Advance returns.
+		if m.ctx.Err() != nil {
+			return
+		}
+		m.workers.Add(1)
+		defer m.workers.Done()
+		m.expireRetention(c.id, deadline)
 	})
 }
 

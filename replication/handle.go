@@ -85,7 +85,13 @@ func (h *handle) Status(ctx context.Context) (engine.Status, error) {
 	err := h.m.do(ctx, h.c,
 		func(r *engine.Replica, _ *active) error { st = h.m.status(h.c, r); return nil },
 		&wire.CallMsg{Kind: wire.CallStatus, Origin: h.origin},
-		func(r *wire.ReplyMsg) error { st = r.Status; return r.Err })
+		func(r *wire.ReplyMsg) error {
+			// The attributes are the entry as this member knows it, as when the active is here:
+			// the active's may not have a SetRetention just made through this member yet.
+			st = r.Status
+			h.c.entryAttributes(&st)
+			return r.Err
+		})
 	return st, err
 }
 

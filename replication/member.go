@@ -57,6 +57,10 @@ type Options struct {
 	// Clock times the lease's renewals and the self-fencing deadline (nil: real time; tests pass a
 	// clock.Fake).
 	Clock clock.Clock
+	// DataClock is the time of the checkpoints: section expirations, retention deadlines and the
+	// sections' lastUpdate stamps (nil: real time). The members of a cluster must agree on it; tests
+	// give all their members one clock.Fake.
+	DataClock clock.Clock
 }
 
 // Member is one process's part of the checkpoint service. It implements engine.Service.
@@ -86,7 +90,8 @@ type Member struct {
 	resync func(context.Context) error
 	// renew rewrites the lease once (renewLease; tests replace it to stall the directory).
 	renew     func(context.Context) error
-	clock     clock.Clock
+	clock     clock.Clock // Options.Clock
+	data      clock.Clock // Options.DataClock
 	lease     leaseGuard
 	handleSeq atomic.Uint64
 	workers   sync.WaitGroup
@@ -129,6 +134,9 @@ func Join(ctx context.Context, o Options) (*Member, error) {
 	if m.clock == nil {
 		m.clock = clock.Real{}
 	}
+	if m.data = o.DataClock; m.data == nil {
+		m.data = clock.Real{}
+	}
 	if err := m.start(ctx, o.Conn, o.KVReplicas); err != nil {
 		m.shutdown()
 		return nil, err
@@ -152,7 +160,7 @@ func (m *Member) start(ctx context.Context, nc *nats.Conn, replicas int) error {
 		return engine.StorageError("open the member's store", err)
 	}
 	opened := time.Now()
-	if m.reps, err = engine.OpenReplicas(engine.ReplicasOptions{Store: m.store, Logger: m.log}); err != nil {
+	if m.reps, err = engine.OpenReplicas(engine.ReplicasOptions{Store: m.store, Clock: m.data, Logger: m.log}); err != nil {
 		return fmt.Errorf("%w (data directory %s)", err, filepath.Join(m.cfg.DataDir, m.name))
 	}
 	loaded := time.Now()
