@@ -45,24 +45,24 @@ func DefaultServe() Serve {
 // file is the configuration file's document. Pointers tell a key that is absent from one set to
 // its zero value; durations are strings ("3s"). Unknown keys are errors.
 type file struct {
-	Node          *string  `toml:"node"`
-	DataDir       *string  `toml:"data_dir"`
-	SyncWrites    *bool    `toml:"sync_writes"`
-	LogLevel      *string  `toml:"log_level"`
-	Port          *int     `toml:"port"`
-	Lease         *string  `toml:"lease"`
-	AckTimeout    *string  `toml:"ack_timeout"`
-	Replicas      *int     `toml:"replicas"`
-	TailBytes     *int     `toml:"tail_bytes"`
-	DiskReserve   *int     `toml:"disk_reserve"`
-	MemTableBytes *int     `toml:"memtable_bytes"`
-	Subject       *string  `toml:"subject"`
-	Link          *string  `toml:"link"`
-	StatsInterval *string  `toml:"stats_interval"`
-	StatsCollect  *bool    `toml:"stats_collect"`
-	MemProfile    *string  `toml:"memprofile"`
-	NATS          *NATS    `toml:"nats"`
-	Serve         *Serve   `toml:"serve"`
+	Node          *string `toml:"node"`
+	DataDir       *string `toml:"data_dir"`
+	SyncWrites    *bool   `toml:"sync_writes"`
+	LogLevel      *string `toml:"log_level"`
+	Port          *int    `toml:"port"`
+	Lease         *string `toml:"lease"`
+	AckTimeout    *string `toml:"ack_timeout"`
+	Replicas      *int    `toml:"replicas"`
+	TailBytes     *int    `toml:"tail_bytes"`
+	DiskReserve   *int    `toml:"disk_reserve"`
+	MemTableBytes *int    `toml:"memtable_bytes"`
+	Subject       *string `toml:"subject"`
+	Link          *string `toml:"link"`
+	StatsInterval *string `toml:"stats_interval"`
+	StatsCollect  *bool   `toml:"stats_collect"`
+	MemProfile    *string `toml:"memprofile"`
+	NATS          *NATS   `toml:"nats"`
+	Serve         *Serve  `toml:"serve"`
 }
 
 // Files are the settings a configuration file gave, before the environment is applied.
