@@ -656,3 +656,30 @@ func KeepJetStream(s *server.Server, writeErrors <-chan struct{}, minFree int64,
 		log.Warn("disk space is back: the NATS server's JetStream restarted", "store", cfg.StoreDir)
 	}
 }
+
+// ClientConfig completes cfg for a tool that reaches the service from outside the members' data
+// directory (clckpt's client commands): with no NATS URL, the server of the data directory (the
+// embedded default, or a clckpt serve of it) on its loopback port, with the directory's token and
+// certificate unless cfg gives other credentials or another CA. It starts no server.
+func ClientConfig(cfg config.Config) (config.Config, error) {
+	if cfg.NATS.URL != "" {
+		return cfg, nil
+	}
+	cfg.NATS.URL = EmbeddedURL(cfg.Port)
+	n := &cfg.NATS
+	if n.Token == "" && n.User == "" && n.Creds == "" && n.NKey == "" {
+		token, err := EmbeddedToken(cfg.DataDir)
+		if err != nil {
+			return cfg, err
+		}
+		n.Token = token
+	}
+	if n.TLSCA == "" {
+		pem, err := EmbeddedTLS(cfg.DataDir)
+		if err != nil {
+			return cfg, err
+		}
+		n.TLSCA = pem
+	}
+	return cfg, nil
+}
