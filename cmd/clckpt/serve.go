@@ -444,4 +444,3 @@ func joinWhenReady(ctx context.Context, cfg config.Config, nc *nats.Conn, kvRepl
 		time.Sleep(200 * time.Millisecond)
 	}
 }
-
