@@ -19,7 +19,7 @@ type Serve struct {
 	Cluster             string   `toml:"cluster"`               // --cluster: NATS cluster name
 	ClusterPort         int      `toml:"cluster_port"`          // --cluster-port: route port; 0: no cluster
 	Routes              []string `toml:"routes"`                // --routes: nats-route://host:port of the peers
-	HTTPPort            int      `toml:"http_port"`             // --http: NATS monitoring port; 0: none
+	HTTPPort            int      `toml:"http"`                  // --http: NATS monitoring port; 0: none
 	Member              bool     `toml:"member"`                // --member: also run a server member
 	NATSURL             string   `toml:"nats_url"`              // --nats-url: join this NATS server instead of embedding one
 	User                string   `toml:"user"`                  // --user: required from clients instead of the token
@@ -34,7 +34,7 @@ type Serve struct {
 	TLSCert             string   `toml:"tls_cert"`              // --tls-cert
 	TLSKey              string   `toml:"tls_key"`               // --tls-key
 	TLSCA               string   `toml:"tls_ca"`                // --tls-ca
-	JSONLogs            bool     `toml:"json_logs"`             // --json: JSON log lines
+	JSONLogs            bool     `toml:"json"`                  // --json: JSON log lines
 }
 
 // DefaultServe returns serve's defaults.

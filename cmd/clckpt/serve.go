@@ -71,8 +71,8 @@ routes) and a server member that holds replicas, or (--nats-url) only a server m
 NATS deployment. It prints "ready URL" on stdout once it serves, and stops on SIGTERM or SIGINT.
 
 Settings: flags, then the environment (README.md lists the variables), then the TOML file of
---config or CLCKPT_CONFIG (its [serve] table takes the flags' names with '_' for '-'), then the
-defaults. --print-config prints the settings in effect as such a file, secrets redacted.`,
+--config or CLCKPT_CONFIG (its [serve] table takes these flags' names, '-' written '_'; node,
+data_dir, port and memprofile are top-level keys), then the defaults. --print-config prints the settings in effect as such a file, secrets redacted.`,
 		Args: rangeArgs(0, 0),
 	}
 	// The flags are bound to throwaway values for their help text; the settings in effect are the
@@ -283,7 +283,13 @@ func serve(cfg config.Config, s config.Serve, cpuProfile string) error {
 		for deadline := time.Now().Add(60 * time.Second); !srv.JetStreamIsCurrent() && time.Now().Before(deadline); {
 			time.Sleep(50 * time.Millisecond)
 		}
-		log.Info("cluster formed", "routes", srv.NumRoutes(), "size", size, "jetstream_current", srv.JetStreamIsCurrent())
+		if srv.NumRoutes() < size-1 || !srv.JetStreamIsCurrent() {
+			log.Warn("the cluster has not formed yet: this node goes on waiting for its peers; check that they run, that --routes "+
+				"names their cluster ports, that those ports are open between the hosts and that the route credentials and "+
+				"certificates match", "routes", srv.NumRoutes(), "peers_expected", size-1, "jetstream_current", srv.JetStreamIsCurrent())
+		} else {
+			log.Info("cluster formed", "routes", srv.NumRoutes(), "size", size)
+		}
 	}
 
 	var m *replication.Member

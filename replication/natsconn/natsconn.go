@@ -578,11 +578,34 @@ type serverLogger struct {
 func (l *serverLogger) Noticef(f string, a ...any) { l.l.Debug("nats: " + fmt.Sprintf(f, a...)) }
 func (l *serverLogger) Warnf(f string, a ...any) {
 	msg := fmt.Sprintf(f, a...)
-	if strings.Contains(msg, "Maximum payloads") { // deliberate: a section may be that large
+	switch {
+	case strings.Contains(msg, "Maximum payloads"): // deliberate: a section may be that large
 		l.l.Debug("nats: " + msg)
-		return
+	case strings.HasPrefix(msg, "Waiting for routing"):
+		// A clustered node while its peers start: clckpt serve says itself when the cluster does
+		// not form (what to check), and a member retries JetStream meanwhile.
+		l.l.Debug("nats: " + msg)
+	case rebuilding(msg):
+		l.l.Info("nats: JetStream rebuilds its state after an unclean stop: " + msg)
+	default:
+		l.l.Warn("nats: " + msg)
 	}
-	l.l.Warn("nats: " + msg)
+}
+
+// rebuilding reports whether a NATS warning says that JetStream rebuilds the index of one of its
+// streams from the stream's messages, as it does at every start after the process was killed: it
+// needs nothing from anyone.
+func rebuilding(msg string) bool {
+	if !strings.HasPrefix(msg, "Filestore [") {
+		return false
+	}
+	for _, s := range []string{"state is outdated", "Stream state outdated", "] Recovering ", "Stream state detected prior state",
+		"Stream state encountered internal inconsistency on recover", "Could not read stream state file"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 func (l *serverLogger) Fatalf(f string, a ...any) { l.l.Error("nats: " + fmt.Sprintf(f, a...)) }
 func (l *serverLogger) Errorf(f string, a ...any) {
