@@ -30,7 +30,10 @@ func putCmd() *cobra.Command {
 the section is overwritten when it exists and created otherwise. An empty SECTION ("") names the
 default section of a one-section checkpoint. With --create, a missing checkpoint is created with the
 attributes given (--flags, --max-sections, ...); it must then be placed on a server member
-(clckpt serve): a checkpoint only this command would hold is deleted again and the command fails.`,
+(clckpt serve): a checkpoint only this command would hold is deleted again and the command fails.
+The command writes through the active replica without opening the checkpoint (when it creates
+one, its open is closed as it ends, and the retention applies: a distributed checkpoint, whose
+retention is 0, lives only while a program has it open).`,
 		Args: rangeArgs(2, 3),
 	}
 	c := addClientFlags(cmd, true)
@@ -78,21 +81,22 @@ attributes given (--flags, --max-sections, ...); it must then be placed on a ser
 			return err
 		}
 		defer m.leave()
-		var h engine.Checkpoint
-		if create {
+		h, err := m.Inspect(ctx, name, engine.OpenRead|engine.OpenWrite)
+		if errors.Is(err, engine.ErrNotExist) && create {
+			// Created by an open, which the command closes as it leaves: the checkpoint's
+			// retention then applies.
 			h, err = m.Open(ctx, name, &attrs, engine.OpenRead|engine.OpenWrite|engine.OpenCreate)
-		} else {
-			h, err = m.Open(ctx, name, nil, engine.OpenRead|engine.OpenWrite)
+			if err == nil {
+				if err := m.onlyHere(ctx, name); err != nil {
+					_ = h.Close()
+					return err
+				}
+			}
 		}
 		if err != nil {
 			return err
 		}
 		defer h.Close()
-		if create {
-			if err := m.onlyHere(ctx, name); err != nil {
-				return err
-			}
-		}
 		exp := engine.Never
 		if expire > 0 {
 			exp = time.Now().Add(expire)
@@ -185,7 +189,7 @@ func sectionRmCmd() *cobra.Command {
 			return err
 		}
 		defer m.leave()
-		h, err := m.Open(ctx, name, nil, engine.OpenWrite)
+		h, err := m.Inspect(ctx, name, engine.OpenWrite)
 		if err != nil {
 			return err
 		}

@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -122,12 +119,12 @@ func (c *client) connect(ctx context.Context) (*session, error) {
 func (s *session) close() { s.nc.Close() }
 
 // member is a client command joined to the service as an application member, as a program joins:
-// its checkpoints are reached through the engine's API. It keeps its store in a directory of its
-// own, removed when it leaves, so that it takes no slot of the node's data directory.
+// its checkpoints are reached through the engine's API. Its name is the node's with "-cli" (slots
+// "-cli-2", ... for commands running at once), and its store is in the data directory as a
+// program's is: a replica it takes (watch) is still its own the next time.
 type member struct {
 	*replication.Member
 	cfg config.Config
-	tmp string
 }
 
 // join makes the command a member of the service.
@@ -136,40 +133,16 @@ func (c *client) join(ctx context.Context) (*member, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp("", "clckpt-cli-")
-	if err != nil {
-		return nil, err
-	}
 	mcfg := cfg
-	mcfg.DataDir, mcfg.Node, mcfg.Link = tmp, cliNode(), "off"
+	mcfg.Node, mcfg.Link = cfg.Node[:min(len(cfg.Node), 60)]+"-cli", "off"
 	jctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	m, err := replication.Join(jctx, replication.Options{Config: mcfg, Logger: c.logger(cfg)})
 	if err != nil {
-		os.RemoveAll(tmp)
 		return nil, unreachableErr(fmt.Errorf("join the service at %s: %w", cfg.NATS.URL, err))
 	}
-	return &member{Member: m, cfg: cfg, tmp: tmp}, nil
+	return &member{Member: m, cfg: cfg}, nil
 }
 
-// leave closes the member and removes its store.
-func (m *member) leave() {
-	_ = m.Close()
-	os.RemoveAll(m.tmp)
-}
-
-// cliNode is the member name of a client command: unique, and telling what it is.
-func cliNode() string {
-	host, _ := os.Hostname()
-	host, _, _ = strings.Cut(host, ".")
-	host = strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
-			return r
-		}
-		return '_'
-	}, host)
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	name := fmt.Sprintf("clckpt-cli-%s-%s", hex.EncodeToString(b[:]), host)
-	return name[:min(len(name), 64)]
-}
+// leave closes the member.
+func (m *member) leave() { _ = m.Close() }

@@ -21,8 +21,8 @@ import (
 
 func init() { register(lsCmd, getCmd, dumpCmd, watchCmd) }
 
-const openNote = `It opens the checkpoint as a program would (counted in its opens while it runs; on collocated,
-distributed and all-open-are-replicas checkpoints the command holds a replica meanwhile).`
+const openNote = `It reads through the checkpoint's active replica without opening it: the checkpoint's opens,
+replicas and retention stay as they are.`
 
 func lsCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -105,9 +105,9 @@ func joinOr(v []string) string {
 	return s
 }
 
-// statusOf opens the checkpoint name for reading and returns its status.
+// statusOf returns the status of the checkpoint name.
 func statusOf(ctx context.Context, m *member, name string) (engine.Status, error) {
-	h, err := m.Open(ctx, name, nil, engine.OpenRead)
+	h, err := m.Inspect(ctx, name, engine.OpenRead)
 	if err != nil {
 		return engine.Status{}, err
 	}
@@ -219,11 +219,11 @@ a file (-o). An empty SECTION ("") names the default section of a one-section ch
 			return err
 		}
 		defer m.leave()
-		e, err := m.Entry(ctx, name) // before this command's open
+		e, err := m.Entry(ctx, name)
 		if err != nil {
 			return err
 		}
-		h, err := m.Open(ctx, name, nil, engine.OpenRead)
+		h, err := m.Inspect(ctx, name, engine.OpenRead)
 		if err != nil {
 			return err
 		}
@@ -324,7 +324,7 @@ DIR named by the id in hexadecimal ("default" for the default section).
 			return err
 		}
 		defer m.leave()
-		h, err := m.Open(ctx, name, nil, engine.OpenRead)
+		h, err := m.Inspect(ctx, name, engine.OpenRead)
 		if err != nil {
 			return err
 		}
