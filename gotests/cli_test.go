@@ -380,4 +380,3 @@ func portOf(env []string) int {
 	}
 	return 0
 }
-
