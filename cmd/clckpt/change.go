@@ -74,54 +74,49 @@ retention is 0, lives only while a program has it open).`,
 		if err != nil {
 			return err
 		}
-		ctx, cancel := context.WithTimeout(cmd.Context(), c.timeout)
-		defer cancel()
-		m, err := c.join(ctx)
-		if err != nil {
-			return err
-		}
-		defer m.leave()
-		h, err := m.Inspect(ctx, name, engine.OpenRead|engine.OpenWrite)
-		if errors.Is(err, engine.ErrNotExist) && create {
-			// Created by an open, which the command closes as it leaves: the checkpoint's
-			// retention then applies.
-			h, err = m.Open(ctx, name, &attrs, engine.OpenRead|engine.OpenWrite|engine.OpenCreate)
-			if err == nil {
-				if err := m.onlyHere(ctx, name); err != nil {
-					_ = h.Close()
-					return err
+		return c.withMember(cmd, func(ctx context.Context, m *member) error {
+			h, err := m.Inspect(ctx, name, engine.OpenRead|engine.OpenWrite)
+			if errors.Is(err, engine.ErrNotExist) && create {
+				// Created by an open, which the command closes as it leaves: the checkpoint's
+				// retention then applies.
+				h, err = m.Open(ctx, name, &attrs, engine.OpenRead|engine.OpenWrite|engine.OpenCreate)
+				if err == nil {
+					if err := m.onlyHere(ctx, name); err != nil {
+						_ = h.Close()
+						return err
+					}
 				}
 			}
-		}
-		if err != nil {
-			return err
-		}
-		defer h.Close()
-		exp := engine.Never
-		if expire > 0 {
-			exp = time.Now().Add(expire)
-		}
-		created := false
-		err = h.Overwrite(ctx, section, data)
-		switch {
-		case errors.Is(err, engine.ErrNotExist) && len(section) > 0:
-			_, err = h.CreateSection(ctx, section, exp, data)
-			created = true
-		case err == nil && expire > 0:
-			err = h.SetSectionExpiration(ctx, section, exp)
-		}
-		if err != nil {
-			return err
-		}
-		if c.json {
-			return printJSON(struct {
-				Name    bytesJSON `json:"name"`
-				Section bytesJSON `json:"section"`
-				Size    int       `json:"size"`
-				Created bool      `json:"created"`
-			}{jsonBytes([]byte(name)), jsonBytes(section), len(data), created})
-		}
-		return nil
+			if err != nil {
+				return err
+			}
+			defer h.Close()
+			exp := engine.Never
+			if expire > 0 {
+				exp = time.Now().Add(expire)
+			}
+			created := false
+			err = h.Overwrite(ctx, section, data)
+			switch {
+			case errors.Is(err, engine.ErrNotExist) && len(section) > 0:
+				_, err = h.CreateSection(ctx, section, exp, data)
+				created = true
+			case err == nil && expire > 0:
+				err = h.SetSectionExpiration(ctx, section, exp)
+			}
+			if err != nil {
+				return err
+			}
+			if c.json {
+				return printJSON(struct {
+					Name    bytesJSON `json:"name"`
+					Section bytesJSON `json:"section"`
+					Size    int       `json:"size"`
+					Created bool      `json:"created"`
+				}{jsonBytes([]byte(name)), jsonBytes(section), len(data), created})
+			}
+			return nil
+		})
 	})
 	return cmd
 }
@@ -156,14 +151,9 @@ last handle that programs hold on it is closed.`,
 		if err != nil {
 			return err
 		}
-		ctx, cancel := context.WithTimeout(cmd.Context(), c.timeout)
-		defer cancel()
-		m, err := c.join(ctx)
-		if err != nil {
-			return err
-		}
-		defer m.leave()
-		return m.Delete(ctx, name)
+		return c.withMember(cmd, func(ctx context.Context, m *member) error {
+			return m.Delete(ctx, name)
+		})
 	})
 	return cmd
 }
@@ -182,19 +172,14 @@ func sectionRmCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		ctx, cancel := context.WithTimeout(cmd.Context(), c.timeout)
-		defer cancel()
-		m, err := c.join(ctx)
-		if err != nil {
-			return err
-		}
-		defer m.leave()
-		h, err := m.Inspect(ctx, name, engine.OpenWrite)
-		if err != nil {
-			return err
-		}
-		defer h.Close()
-		return h.DeleteSection(ctx, section)
+		return c.withMember(cmd, func(ctx context.Context, m *member) error {
+			h, err := m.Inspect(ctx, name, engine.OpenWrite)
+			if err != nil {
+				return err
+			}
+			defer h.Close()
+			return h.DeleteSection(ctx, section)
+		})
 	})
 	return cmd
 }

@@ -146,3 +146,27 @@ func (c *client) join(ctx context.Context) (*member, error) {
 
 // leave closes the member.
 func (m *member) leave() { _ = m.Close() }
+
+// withMember runs fn with the command joined as a member; ctx ends after --timeout.
+func (c *client) withMember(cmd *cobra.Command, fn func(ctx context.Context, m *member) error) error {
+	ctx, cancel := context.WithTimeout(cmd.Context(), c.timeout)
+	defer cancel()
+	m, err := c.join(ctx)
+	if err != nil {
+		return err
+	}
+	defer m.leave()
+	return fn(ctx, m)
+}
+
+// withSession runs fn with the command connected to the directory; ctx ends after --timeout.
+func (c *client) withSession(cmd *cobra.Command, fn func(ctx context.Context, s *session) error) error {
+	ctx, cancel := context.WithTimeout(cmd.Context(), c.timeout)
+	defer cancel()
+	s, err := c.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	return fn(ctx, s)
+}

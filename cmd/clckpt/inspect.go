@@ -44,52 +44,47 @@ active replica and opens.
 		if _, err := path.Match(pattern, ""); err != nil {
 			return usageErr(fmt.Errorf("pattern %q: %w", pattern, err))
 		}
-		ctx, cancel := context.WithTimeout(cmd.Context(), c.timeout)
-		defer cancel()
-		s, err := c.connect(ctx)
-		if err != nil {
-			return err
-		}
-		defer s.close()
-		_, entries, err := readStatus(ctx, s)
-		if err != nil {
-			return err
-		}
-		var chosen []ckptInfo
-		var names []string
-		for _, e := range entries {
-			if ok, _ := path.Match(pattern, string(e.Name)); ok && !e.Deleted {
-				chosen = append(chosen, infoOf(e))
-				names = append(names, string(e.Name))
-			}
-		}
-		if len(chosen) > 0 {
-			m, err := c.join(ctx)
+		return c.withSession(cmd, func(ctx context.Context, s *session) error {
+			_, entries, err := readStatus(ctx, s)
 			if err != nil {
 				return err
 			}
-			defer m.leave()
-			for i := range chosen {
-				chosen[i].setStatus(statusOf(ctx, m, names[i]))
+			var chosen []ckptInfo
+			var names []string
+			for _, e := range entries {
+				if ok, _ := path.Match(pattern, string(e.Name)); ok && !e.Deleted {
+					chosen = append(chosen, infoOf(e))
+					names = append(names, string(e.Name))
+				}
 			}
-		}
-		if c.json {
-			if chosen == nil {
-				chosen = []ckptInfo{}
+			if len(chosen) > 0 {
+				m, err := c.join(ctx)
+				if err != nil {
+					return err
+				}
+				defer m.leave()
+				for i := range chosen {
+					chosen[i].setStatus(statusOf(ctx, m, names[i]))
+				}
 			}
-			return printJSON(chosen)
-		}
-		w := tabwriter.NewWriter(os.Stdout, 0, 8, 2, ' ', 0)
-		fmt.Fprintln(w, "NAME\tSECTIONS\tSIZE\tACTIVE\tREPLICAS\tIN-SYNC\tOPENS\tFLAGS\tRETENTION")
-		for _, i := range chosen {
-			secs, size := "?", "?"
-			if i.Sections != nil {
-				secs, size = fmt.Sprint(*i.Sections), fmt.Sprint(*i.Size)
+			if c.json {
+				if chosen == nil {
+					chosen = []ckptInfo{}
+				}
+				return printJSON(chosen)
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", i.Name.Text, secs, size, orNone(i.Active), len(i.Replicas), len(i.InSync),
-				i.Opens, joinOr(i.Flags), i.Retention)
-		}
-		return w.Flush()
+			w := tabwriter.NewWriter(os.Stdout, 0, 8, 2, ' ', 0)
+			fmt.Fprintln(w, "NAME\tSECTIONS\tSIZE\tACTIVE\tREPLICAS\tIN-SYNC\tOPENS\tFLAGS\tRETENTION")
+			for _, i := range chosen {
+				secs, size := "?", "?"
+				if i.Sections != nil {
+					secs, size = fmt.Sprint(*i.Sections), fmt.Sprint(*i.Size)
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", i.Name.Text, secs, size, orNone(i.Active), len(i.Replicas), len(i.InSync),
+					i.Opens, joinOr(i.Flags), i.Retention)
+			}
+			return w.Flush()
+		})
 	})
 	return cmd
 }
@@ -212,57 +207,52 @@ a file (-o). An empty SECTION ("") names the default section of a one-section ch
 		if err := checkFormat(format, !c.json); err != nil {
 			return err
 		}
-		ctx, cancel := context.WithTimeout(cmd.Context(), c.timeout)
-		defer cancel()
-		m, err := c.join(ctx)
-		if err != nil {
-			return err
-		}
-		defer m.leave()
-		e, err := m.Entry(ctx, name)
-		if err != nil {
-			return err
-		}
-		h, err := m.Inspect(ctx, name, engine.OpenRead)
-		if err != nil {
-			return err
-		}
-		defer h.Close()
-		if len(args) == 1 {
-			info := infoOf(e)
-			info.setStatus(h.Status(ctx))
-			if c.json {
-				return printJSON(info)
-			}
-			printInfo(info)
-			return nil
-		}
-		data, err := readSection(ctx, h, section)
-		if err != nil {
-			return err
-		}
-		switch {
-		case output != "":
-			return os.WriteFile(output, data, 0o600)
-		case c.json:
-			descs, err := sections(ctx, h)
+		return c.withMember(cmd, func(ctx context.Context, m *member) error {
+			e, err := m.Entry(ctx, name)
 			if err != nil {
 				return err
 			}
-			for _, d := range descs {
-				if string(d.ID) == string(section) {
-					s := sectionOf(d)
-					s.Data, s.Format, s.Size = encodeData(data, format), format, uint64(len(data))
-					return printJSON(s)
-				}
+			h, err := m.Inspect(ctx, name, engine.OpenRead)
+			if err != nil {
+				return err
 			}
-			return fmt.Errorf("%w: section %s is gone", engine.ErrNotExist, escape(section))
-		case format == "raw":
-			_, err = os.Stdout.Write(data)
-			return err
-		}
-		fmt.Println(encodeData(data, format))
-		return nil
+			defer h.Close()
+			if len(args) == 1 {
+				info := infoOf(e)
+				info.setStatus(h.Status(ctx))
+				if c.json {
+					return printJSON(info)
+				}
+				printInfo(info)
+				return nil
+			}
+			data, err := readSection(ctx, h, section)
+			if err != nil {
+				return err
+			}
+			switch {
+			case output != "":
+				return os.WriteFile(output, data, 0o600)
+			case c.json:
+				descs, err := sections(ctx, h)
+				if err != nil {
+					return err
+				}
+				for _, d := range descs {
+					if string(d.ID) == string(section) {
+						s := sectionOf(d)
+						s.Data, s.Format, s.Size = encodeData(data, format), format, uint64(len(data))
+						return printJSON(s)
+					}
+				}
+				return fmt.Errorf("%w: section %s is gone", engine.ErrNotExist, escape(section))
+			case format == "raw":
+				_, err = os.Stdout.Write(data)
+				return err
+			}
+			fmt.Println(encodeData(data, format))
+			return nil
+		})
 	})
 	return cmd
 }
@@ -317,59 +307,54 @@ DIR named by the id in hexadecimal ("default" for the default section).
 				return err
 			}
 		}
-		ctx, cancel := context.WithTimeout(cmd.Context(), c.timeout)
-		defer cancel()
-		m, err := c.join(ctx)
-		if err != nil {
-			return err
-		}
-		defer m.leave()
-		h, err := m.Inspect(ctx, name, engine.OpenRead)
-		if err != nil {
-			return err
-		}
-		defer h.Close()
-		descs, err := sections(ctx, h)
-		if err != nil {
-			return err
-		}
-		out := struct {
-			Name     bytesJSON     `json:"name"`
-			Sections []sectionJSON `json:"sections"`
-		}{Name: jsonBytes([]byte(name)), Sections: []sectionJSON{}}
-		for _, d := range descs {
-			data, err := readSection(ctx, h, d.ID)
-			if errors.Is(err, engine.ErrNotExist) {
-				continue // deleted or expired since the ids were listed
-			}
+		return c.withMember(cmd, func(ctx context.Context, m *member) error {
+			h, err := m.Inspect(ctx, name, engine.OpenRead)
 			if err != nil {
 				return err
 			}
-			s := sectionOf(d)
-			s.Size = uint64(len(data))
-			if output != "" {
-				file := hex.EncodeToString(d.ID)
-				if file == "" {
-					file = "default"
+			defer h.Close()
+			descs, err := sections(ctx, h)
+			if err != nil {
+				return err
+			}
+			out := struct {
+				Name     bytesJSON     `json:"name"`
+				Sections []sectionJSON `json:"sections"`
+			}{Name: jsonBytes([]byte(name)), Sections: []sectionJSON{}}
+			for _, d := range descs {
+				data, err := readSection(ctx, h, d.ID)
+				if errors.Is(err, engine.ErrNotExist) {
+					continue // deleted or expired since the ids were listed
 				}
-				if err := os.WriteFile(filepath.Join(output, file), data, 0o600); err != nil {
+				if err != nil {
 					return err
 				}
-			} else {
-				s.Data, s.Format = encodeData(data, format), format
+				s := sectionOf(d)
+				s.Size = uint64(len(data))
+				if output != "" {
+					file := hex.EncodeToString(d.ID)
+					if file == "" {
+						file = "default"
+					}
+					if err := os.WriteFile(filepath.Join(output, file), data, 0o600); err != nil {
+						return err
+					}
+				} else {
+					s.Data, s.Format = encodeData(data, format), format
+				}
+				out.Sections = append(out.Sections, s)
 			}
-			out.Sections = append(out.Sections, s)
-		}
-		if c.json {
-			return printJSON(out)
-		}
-		for _, s := range out.Sections {
-			fmt.Printf("section %s size %d expires %s state %s updated %s\n", s.ID.Text, s.Size, s.Expiration, s.State, s.LastUpdate)
-			if s.Data != "" || output == "" {
-				fmt.Printf("  %s\n", s.Data)
+			if c.json {
+				return printJSON(out)
 			}
-		}
-		return nil
+			for _, s := range out.Sections {
+				fmt.Printf("section %s size %d expires %s state %s updated %s\n", s.ID.Text, s.Size, s.Expiration, s.State, s.LastUpdate)
+				if s.Data != "" || output == "" {
+					fmt.Printf("  %s\n", s.Data)
+				}
+			}
+			return nil
+		})
 	})
 	return cmd
 }
@@ -411,68 +396,63 @@ Once its replica is in sync it says "watching NAME" on stderr.`,
 		if err := checkFormat(format, false); err != nil {
 			return err
 		}
-		ctx, cancel := context.WithTimeout(cmd.Context(), c.timeout)
-		defer cancel()
-		m, err := c.join(ctx)
-		if err != nil {
-			return err
-		}
-		defer m.leave()
-		h, err := m.Open(ctx, name, nil, engine.OpenRead)
-		if err != nil {
-			return err
-		}
-		defer h.Close()
-		updates := make(chan engine.Update, 1024)
-		if err := h.Subscribe(func(u engine.Update) { updates <- u }); err != nil {
-			return err
-		}
-		// The changes reach this member through its replica: report once it holds every change.
-		for {
-			e, err := m.Entry(ctx, name)
+		return c.withMember(cmd, func(ctx context.Context, m *member) error {
+			h, err := m.Open(ctx, name, nil, engine.OpenRead)
 			if err != nil {
 				return err
 			}
-			if e.IsSynced(m.Name()) {
-				break
+			defer h.Close()
+			updates := make(chan engine.Update, 1024)
+			if err := h.Subscribe(func(u engine.Update) { updates <- u }); err != nil {
+				return err
 			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("%w: this command's replica did not come in sync", engine.ErrTimeout)
-			case <-time.After(50 * time.Millisecond):
+			// The changes reach this member through its replica: report once it holds every change.
+			for {
+				e, err := m.Entry(ctx, name)
+				if err != nil {
+					return err
+				}
+				if e.IsSynced(m.Name()) {
+					break
+				}
+				select {
+				case <-ctx.Done():
+					return fmt.Errorf("%w: this command's replica did not come in sync", engine.ErrTimeout)
+				case <-time.After(50 * time.Millisecond):
+				}
 			}
-		}
-		fmt.Fprintf(os.Stderr, "watching %s\n", escape([]byte(name)))
-		stop := make(chan os.Signal, 1)
-		signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
-		defer signal.Stop(stop)
-		seen := 0
-		for {
-			select {
-			case <-stop:
-				return nil
-			case u := <-updates:
-				for _, el := range u.Elements {
-					up := updateJSON{Section: jsonBytes(el.SectionID), Offset: el.Offset, Size: len(el.Data), Deleted: el.Data == nil,
-						Data: encodeData(el.Data, format), Format: format}
-					if c.json {
-						b, err := jsonLine(up)
-						if err != nil {
-							return err
+			fmt.Fprintf(os.Stderr, "watching %s\n", escape([]byte(name)))
+			stop := make(chan os.Signal, 1)
+			signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+			defer signal.Stop(stop)
+			seen := 0
+			for {
+				select {
+				case <-stop:
+					return nil
+				case u := <-updates:
+					for _, el := range u.Elements {
+						up := updateJSON{Section: jsonBytes(el.SectionID), Offset: el.Offset, Size: len(el.Data), Deleted: el.Data == nil,
+							Data: encodeData(el.Data, format), Format: format}
+						if c.json {
+							b, err := jsonLine(up)
+							if err != nil {
+								return err
+							}
+							fmt.Println(b)
+						} else if up.Deleted {
+							fmt.Printf("section %s deleted\n", up.Section.Text)
+						} else {
+							fmt.Printf("section %s offset %d size %d data %s\n", up.Section.Text, up.Offset, up.Size, up.Data)
 						}
-						fmt.Println(b)
-					} else if up.Deleted {
-						fmt.Printf("section %s deleted\n", up.Section.Text)
-					} else {
-						fmt.Printf("section %s offset %d size %d data %s\n", up.Section.Text, up.Offset, up.Size, up.Data)
-					}
-					seen++
-					if count > 0 && seen >= count {
-						return nil
+						seen++
+						if count > 0 && seen >= count {
+							return nil
+						}
 					}
 				}
 			}
-		}
+		})
 	})
 	return cmd
 }

@@ -63,41 +63,36 @@ A directory that cannot be read is an error (exit code 3), not an empty list.`,
 	}
 	c := addClientFlags(cmd, true)
 	cmd.RunE = runE(func(cmd *cobra.Command, _ []string) error {
-		ctx, cancel := context.WithTimeout(cmd.Context(), c.timeout)
-		defer cancel()
-		s, err := c.connect(ctx)
-		if err != nil {
-			return err
-		}
-		defer s.close()
-		st, entries, err := readStatus(ctx, s)
-		if err != nil {
-			return err
-		}
-		if c.json {
-			return printJSON(st)
-		}
-		fmt.Println("members:")
-		for _, m := range st.Members {
-			link := "link off"
-			if m.Link != "" {
-				link = "link " + m.Link
-				if m.LinkTLS {
-					link += " (tls)"
+		return c.withSession(cmd, func(ctx context.Context, s *session) error {
+			st, entries, err := readStatus(ctx, s)
+			if err != nil {
+				return err
+			}
+			if c.json {
+				return printJSON(st)
+			}
+			fmt.Println("members:")
+			for _, m := range st.Members {
+				link := "link off"
+				if m.Link != "" {
+					link = "link " + m.Link
+					if m.LinkTLS {
+						link += " (tls)"
+					}
 				}
+				fmt.Printf("  %-20s %-12s %s\n", m.Name, m.Kind, link)
 			}
-			fmt.Printf("  %-20s %-12s %s\n", m.Name, m.Kind, link)
-		}
-		fmt.Println("checkpoints:")
-		for i, e := range st.Checkpoints {
-			deleted := ""
-			if e.Deleted {
-				deleted = " deleted"
+			fmt.Println("checkpoints:")
+			for i, e := range st.Checkpoints {
+				deleted := ""
+				if e.Deleted {
+					deleted = " deleted"
+				}
+				fmt.Printf("  %-20q epoch %-4d active %-12s replicas %v in-sync %v opens %d%s\n",
+					entries[i].Name, e.Epoch, orNone(e.Active), e.Replicas, e.InSync, e.Opens, deleted)
 			}
-			fmt.Printf("  %-20q epoch %-4d active %-12s replicas %v in-sync %v opens %d%s\n",
-				entries[i].Name, e.Epoch, orNone(e.Active), e.Replicas, e.InSync, e.Opens, deleted)
-		}
-		return nil
+			return nil
+		})
 	})
 	return cmd
 }
@@ -124,70 +119,65 @@ warnings: the checkpoint still serves, with less redundancy.`,
 	c := addClientFlags(cmd, true)
 	cmd.Flags().IntVar(&minServers, "min-servers", 0, "unhealthy with fewer live server members (clckpt serve) than this")
 	cmd.RunE = runE(func(cmd *cobra.Command, _ []string) error {
-		ctx, cancel := context.WithTimeout(cmd.Context(), c.timeout)
-		defer cancel()
-		s, err := c.connect(ctx)
-		if err != nil {
-			return err
-		}
-		defer s.close()
-		st, entries, err := readStatus(ctx, s)
-		if err != nil {
-			return err
-		}
-		h := healthJSON{Members: len(st.Members), Problems: []string{}, Warnings: []string{}}
-		alive := map[string]bool{}
-		for _, m := range st.Members {
-			alive[m.Name] = true
-			if m.Kind == directory.KindServer {
-				h.Servers++
-			}
-		}
-		if h.Servers < minServers {
-			h.Problems = append(h.Problems, fmt.Sprintf("%d server members alive, fewer than --min-servers %d", h.Servers, minServers))
-		}
-		for _, e := range entries {
-			name := escape(e.Name)
-			switch {
-			case e.Deleted:
-				continue
-			case e.Active == "" && e.Attrs.Flags.IsCollocated():
-				continue // waits for a program to choose its active replica
-			case e.Active == "":
-				h.Problems = append(h.Problems, fmt.Sprintf("checkpoint %s has no active replica", name))
-				continue
-			case !alive[e.Active]:
-				h.Problems = append(h.Problems, fmt.Sprintf("checkpoint %s: its active replica %s has no live lease", name, e.Active))
-				continue
-			}
-			for _, r := range e.Replicas {
-				if !slices.Contains(e.Synced, r) {
-					h.Warnings = append(h.Warnings, fmt.Sprintf("checkpoint %s: replica %s is out of sync", name, r))
-				}
-			}
-		}
-		h.Healthy = len(h.Problems) == 0
-		if c.json {
-			if err := printJSON(h); err != nil {
+		return c.withSession(cmd, func(ctx context.Context, s *session) error {
+			st, entries, err := readStatus(ctx, s)
+			if err != nil {
 				return err
 			}
-		} else {
-			for _, p := range h.Problems {
-				fmt.Println("problem:", p)
+			h := healthJSON{Members: len(st.Members), Problems: []string{}, Warnings: []string{}}
+			alive := map[string]bool{}
+			for _, m := range st.Members {
+				alive[m.Name] = true
+				if m.Kind == directory.KindServer {
+					h.Servers++
+				}
 			}
-			for _, w := range h.Warnings {
-				fmt.Println("warning:", w)
+			if h.Servers < minServers {
+				h.Problems = append(h.Problems, fmt.Sprintf("%d server members alive, fewer than --min-servers %d", h.Servers, minServers))
 			}
-			state := "healthy"
+			for _, e := range entries {
+				name := escape(e.Name)
+				switch {
+				case e.Deleted:
+					continue
+				case e.Active == "" && e.Attrs.Flags.IsCollocated():
+					continue // waits for a program to choose its active replica
+				case e.Active == "":
+					h.Problems = append(h.Problems, fmt.Sprintf("checkpoint %s has no active replica", name))
+					continue
+				case !alive[e.Active]:
+					h.Problems = append(h.Problems, fmt.Sprintf("checkpoint %s: its active replica %s has no live lease", name, e.Active))
+					continue
+				}
+				for _, r := range e.Replicas {
+					if !slices.Contains(e.Synced, r) {
+						h.Warnings = append(h.Warnings, fmt.Sprintf("checkpoint %s: replica %s is out of sync", name, r))
+					}
+				}
+			}
+			h.Healthy = len(h.Problems) == 0
+			if c.json {
+				if err := printJSON(h); err != nil {
+					return err
+				}
+			} else {
+				for _, p := range h.Problems {
+					fmt.Println("problem:", p)
+				}
+				for _, w := range h.Warnings {
+					fmt.Println("warning:", w)
+				}
+				state := "healthy"
+				if !h.Healthy {
+					state = "unhealthy"
+				}
+				fmt.Printf("%s: %d members (%d servers), %d checkpoints\n", state, h.Members, h.Servers, len(entries))
+			}
 			if !h.Healthy {
-				state = "unhealthy"
+				return &codedError{exitFailure, errors.New("unhealthy")}
 			}
-			fmt.Printf("%s: %d members (%d servers), %d checkpoints\n", state, h.Members, h.Servers, len(entries))
-		}
-		if !h.Healthy {
-			return &codedError{exitFailure, errors.New("unhealthy")}
-		}
-		return nil
+			return nil
+		})
 	})
 	return cmd
 }
