@@ -67,6 +67,13 @@ func cliJSON(t *testing.T, env []string, v any, args ...string) {
 type cliBytes struct{ Text, Hex string }
 
 type cliCkpt struct {
+	Positions []struct {
+		Member string
+		Alive  bool
+		InSync bool `json:"in_sync"`
+		LSN    uint64
+		Lag    *uint64
+	}
 	Name      cliBytes
 	Flags     []string
 	Retention string
@@ -264,8 +271,15 @@ func TestCLICommands(t *testing.T) {
 		require.Equal(t, "server", st.Members[0].Kind)
 		require.Regexp(t, `^127\.0\.0\.1:\d+$`, st.Members[0].Link)
 		require.Len(t, st.Checkpoints, 2)
+		require.Len(t, st.Checkpoints[0].Positions, 1)
+		pos := st.Checkpoints[0].Positions[0]
+		require.Equal(t, "s", pos.Member)
+		require.True(t, pos.Alive && pos.InSync)
+		require.Positive(t, pos.LSN, "the sections written are ops")
+		require.NotNil(t, pos.Lag)
+		require.Zero(t, *pos.Lag)
 		out := cliOK(t, env, nil, "status")
-		require.Regexp(t, `(?m)^\s+"a b"\s+epoch 1\s+active s\s+replicas \[s\] in-sync \[s\] opens 0$`, out)
+		require.Regexp(t, `(?m)^\s+"a b"\s+epoch 1\s+active s\s+replicas \[s\] in-sync \[s\] opens 0\n\s+replica s\s+lsn \d+ lag 0$`, out)
 
 		var h struct {
 			Healthy  bool

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/replication/wire"
 )
 
 // Inspect returns a handle on the checkpoint called name for an operator's tool (clckpt get, put,
@@ -33,4 +36,19 @@ func (m *Member) Inspect(ctx context.Context, name string, flags engine.OpenFlag
 	c.handles[h] = struct{}{}
 	c.mu.Unlock()
 	return h, nil
+}
+
+// ReplicaPosition asks member, over nc, for the position of its replica of checkpoint id: the epoch
+// and the LSN of the last op it holds (held false when it holds none). For tools that read the
+// service from outside, as clckpt status does; subject is the deployment's (CLCKPT_SUBJECT).
+func ReplicaPosition(ctx context.Context, nc *nats.Conn, subject, member string, id uint64) (epoch, lsn uint64, held bool, err error) {
+	msg, err := nc.RequestWithContext(ctx, memberSubject(subject, member, "pos"), (&wire.PositionMsg{Ckpt: id}).Encode(nil))
+	if err != nil {
+		return 0, 0, false, err
+	}
+	a, err := wire.DecodeAckMsg(msg.Data)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	return a.Epoch, a.LSN, a.Status == wire.AckOK, nil
 }

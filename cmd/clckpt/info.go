@@ -30,6 +30,18 @@ type ckptInfo struct {
 	Sections    *uint32 `json:"sections,omitempty"`
 	Size        *uint64 `json:"size,omitempty"`
 	StatusError string  `json:"status_error,omitempty"`
+	// Each replica's position (status): the last op it holds and how far behind the active it is.
+	Positions []replicaJSON `json:"positions,omitempty"`
+}
+
+type replicaJSON struct {
+	Member string  `json:"member"`
+	Alive  bool    `json:"alive"` // its member's lease is alive
+	InSync bool    `json:"in_sync"`
+	Epoch  uint64  `json:"epoch"`
+	LSN    uint64  `json:"lsn"`           // the last op it holds
+	Lag    *uint64 `json:"lag,omitempty"` // ops behind the active (absent: unknown)
+	Error  string  `json:"error,omitempty"`
 }
 
 func infoOf(e *directory.Entry) ckptInfo {

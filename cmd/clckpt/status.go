@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
+	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
+	"github.com/clckpt/libclckpt/replication"
 	"github.com/clckpt/libclckpt/replication/directory"
 )
 
@@ -52,12 +55,72 @@ func readStatus(ctx context.Context, s *session) (*statusJSON, []*directory.Entr
 	return out, entries, nil
 }
 
+// readPositions asks every live replica of every checkpoint for its position (in parallel, each
+// question bounded by the lease) and sets the checkpoints' Positions and lags.
+func readPositions(ctx context.Context, s *session, st *statusJSON, entries []*directory.Entry) {
+	alive := map[string]bool{}
+	for _, m := range st.Members {
+		alive[m.Name] = true
+	}
+	var wg sync.WaitGroup
+	limit := make(chan struct{}, 16)
+	for i, e := range entries {
+		info := &st.Checkpoints[i]
+		info.Positions = make([]replicaJSON, len(info.Replicas))
+		for j, r := range info.Replicas {
+			p := &info.Positions[j]
+			*p = replicaJSON{Member: r, Alive: alive[r], InSync: slices.Contains(e.Synced, r)}
+			if !p.Alive {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				limit <- struct{}{}
+				defer func() { <-limit }()
+				qctx, cancel := context.WithTimeout(ctx, s.cfg.Lease)
+				defer cancel()
+				epoch, lsn, held, err := replication.ReplicaPosition(qctx, s.nc, s.cfg.Subject, r, e.ID)
+				switch {
+				case err != nil:
+					p.Error = err.Error()
+				case !held:
+					p.Error = "holds no replica yet"
+				default:
+					p.Epoch, p.LSN = epoch, lsn
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	for _, info := range st.Checkpoints {
+		var active *replicaJSON
+		for j := range info.Positions {
+			if info.Positions[j].Member == info.Active && info.Positions[j].Error == "" && info.Positions[j].Alive {
+				active = &info.Positions[j]
+			}
+		}
+		if active == nil {
+			continue
+		}
+		for j := range info.Positions {
+			p := &info.Positions[j]
+			if p.Alive && p.Error == "" && p.Epoch == active.Epoch && p.LSN <= active.LSN {
+				lag := active.LSN - p.LSN
+				p.Lag = &lag
+			}
+		}
+	}
+}
+
 func statusCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "List the live members (kind, direct op link) and every checkpoint's replicas",
 		Long: `List the members whose lease is alive (their kind and the address of their direct op link) and
-every checkpoint in the directory: its epoch, active replica, replicas, in-sync set and opens.
+every checkpoint in the directory: its epoch, active replica, replicas, in-sync set and opens, and
+for each replica the last op it holds (LSN) and how many ops it is behind the active ("down": its
+member's lease has ended).
 A directory that cannot be read is an error (exit code 3), not an empty list.`,
 		Args: rangeArgs(0, 0),
 	}
@@ -68,6 +131,7 @@ A directory that cannot be read is an error (exit code 3), not an empty list.`,
 			if err != nil {
 				return err
 			}
+			readPositions(ctx, s, st, entries)
 			if c.json {
 				return printJSON(st)
 			}
@@ -90,6 +154,18 @@ A directory that cannot be read is an error (exit code 3), not an empty list.`,
 				}
 				fmt.Printf("  %-20q epoch %-4d active %-12s replicas %v in-sync %v opens %d%s\n",
 					entries[i].Name, e.Epoch, orNone(e.Active), e.Replicas, e.InSync, e.Opens, deleted)
+				for _, p := range e.Positions {
+					state := "lsn " + strconv.FormatUint(p.LSN, 10)
+					switch {
+					case !p.Alive:
+						state = "down"
+					case p.Error != "":
+						state = "? (" + p.Error + ")"
+					case p.Lag != nil:
+						state += " lag " + strconv.FormatUint(*p.Lag, 10)
+					}
+					fmt.Printf("      replica %-20s %s\n", p.Member, state)
+				}
 			}
 			return nil
 		})
