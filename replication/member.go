@@ -480,7 +480,9 @@ func (m *Member) allCkpts() []*ckpt {
 }
 
 // Subjects of a member.
-func (m *Member) subject(member, what string) string { return memberSubject(m.cfg.Subject, member, what) }
+func (m *Member) subject(member, what string) string {
+	return memberSubject(m.cfg.Subject, member, what)
+}
 
 // memberSubject is where a member of the deployment subject takes requests of one kind.
 func memberSubject(subject, member, what string) string { return subject + ".m." + member + "." + what }
