@@ -47,6 +47,7 @@ password = "file-secret"
 	out = cliOK(t, env, nil, "serve", "--print-config", "--node", "from-flag", "--routes", "nats-route://a:1,nats-route://b:2")
 	require.Contains(t, out, "node = 'from-flag'", "flags override the environment")
 	require.Contains(t, out, "routes = ['nats-route://a:1', 'nats-route://b:2']")
+	require.Contains(t, cliOK(t, env, nil, "serve", "--print-config", "--log-level", "debug"), "log_level = 'debug'")
 
 	bad := filepath.Join(dir, "bad.toml")
 	for _, c := range []struct{ text, msg string }{

@@ -188,8 +188,8 @@ func healthCmd() *cobra.Command {
 		Short: "Check that the service serves: exit code 0 when healthy",
 		Long: `Check the service, for scripts and service managers: exit code 0 when it is healthy, 1 when it
 answers but is not (a checkpoint without a live active replica, fewer server members than
---min-servers), 3 when it cannot be reached. Replicas out of the in-sync set are reported as
-warnings: the checkpoint still serves, with less redundancy.`,
+--min-servers), 3 when it cannot be reached. Replicas of running members that are out of the
+in-sync set are reported as warnings: the checkpoint still serves, with less redundancy.`,
 		Args: rangeArgs(0, 0),
 	}
 	c := addClientFlags(cmd, true)
@@ -226,8 +226,10 @@ warnings: the checkpoint still serves, with less redundancy.`,
 					continue
 				}
 				for _, r := range e.Replicas {
-					if !slices.Contains(e.Synced, r) {
-						h.Warnings = append(h.Warnings, fmt.Sprintf("checkpoint %s: replica %s is out of sync", name, r))
+					// A replica of a member that is down catches up when it comes back: only one
+					// that runs and stays behind says something is wrong (its disk, its link).
+					if alive[r] && !slices.Contains(e.Synced, r) {
+						h.Warnings = append(h.Warnings, fmt.Sprintf("checkpoint %s: replica %s is running but out of sync: see its log", name, r))
 					}
 				}
 			}

@@ -581,9 +581,10 @@ func (l *serverLogger) Warnf(f string, a ...any) {
 	switch {
 	case strings.Contains(msg, "Maximum payloads"): // deliberate: a section may be that large
 		l.l.Debug("nats: " + msg)
-	case strings.HasPrefix(msg, "Waiting for routing"):
-		// A clustered node while its peers start: clckpt serve says itself when the cluster does
-		// not form (what to check), and a member retries JetStream meanwhile.
+	case strings.HasPrefix(msg, "Waiting for routing"), strings.Contains(msg, "has not established contact with a meta leader"):
+		// A clustered node while its peers start and elect JetStream's leader: clckpt serve says
+		// itself when the cluster does not form (what to check), and a member retries JetStream
+		// meanwhile.
 		l.l.Debug("nats: " + msg)
 	case rebuilding(msg):
 		l.l.Info("nats: JetStream rebuilds its state after an unclean stop: " + msg)
