@@ -255,6 +255,15 @@ func TestCLICommands(t *testing.T) {
 			require.Equal(t, exitNotFound, code, "clckpt %v: %s", args, errOut)
 			require.Contains(t, errOut, "does not exist", args)
 		}
+
+		// A one-section checkpoint: its default section has the empty id.
+		cliOK(t, env, []byte("abc"), "put", "single", "", "--create", "--max-sections", "1")
+		require.Equal(t, "abc", cliOK(t, env, nil, "get", "single", ""))
+		cliJSON(t, env, &dump, "dump", "single")
+		require.Len(t, dump.Sections, 1)
+		require.Equal(t, cliBytes{`""`, ""}, dump.Sections[0].ID)
+		require.Equal(t, hex.EncodeToString([]byte("abc")), dump.Sections[0].Data)
+		cliOK(t, env, nil, "rm", "single")
 	})
 
 	t.Run("status health", func(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 // client is the connection settings every client command shares: the environment's and the
 // configuration file's, which its flags override.
 type client struct {
+	name                                      string // the command's, in the server's monitoring
 	url, tokenFile, user, passwordFile, tlsCA string
 	timeout                                   time.Duration
 	json                                      bool
@@ -27,7 +28,7 @@ type client struct {
 
 // addClientFlags adds the connection flags (and --json when the command prints data) to cmd.
 func addClientFlags(cmd *cobra.Command, printsData bool) *client {
-	c := &client{}
+	c := &client{name: "clckpt " + cmd.Name()}
 	f := cmd.Flags()
 	f.StringVar(&c.url, "url", "", "NATS server(s), comma-separated (default: CLCKPT_NATS_URL, else the server of the data directory on CLCKPT_PORT)")
 	f.StringVar(&c.tokenFile, "token-file", "", "file holding the token the server requires (default: CLCKPT_NATS_TOKEN, else the data directory's nats.token)")
@@ -95,7 +96,7 @@ func (c *client) connect(ctx context.Context) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts, err := natsconn.ClientOptions(cfg, "clckpt "+os.Args[1])
+	opts, err := natsconn.ClientOptions(cfg, c.name)
 	if err != nil {
 		return nil, usageErr(err)
 	}

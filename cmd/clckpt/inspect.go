@@ -132,8 +132,8 @@ type sectionJSON struct {
 	Size       uint64    `json:"size"`
 	Expiration string    `json:"expiration"` // RFC 3339, or "never"
 	State      string    `json:"state"`
-	LastUpdate string    `json:"last_update"`
-	Data       string    `json:"data,omitempty"` // in the --format chosen
+	LastUpdate string    `json:"last_update,omitempty"` // unknown for a default section
+	Data       string    `json:"data,omitempty"`        // in the --format chosen
 	Format     string    `json:"format,omitempty"`
 }
 
@@ -142,13 +142,20 @@ func sectionOf(d engine.SectionDescriptor) sectionJSON {
 	if d.State == engine.SectionCorrupted {
 		state = "corrupted"
 	}
-	return sectionJSON{ID: jsonBytes(d.ID), Size: d.Size, Expiration: expiration(d.Expiration), State: state,
-		LastUpdate: d.LastUpdate.UTC().Format(time.RFC3339Nano)}
+	s := sectionJSON{ID: jsonBytes(d.ID), Size: d.Size, Expiration: expiration(d.Expiration), State: state}
+	if !d.LastUpdate.IsZero() {
+		s.LastUpdate = d.LastUpdate.UTC().Format(time.RFC3339Nano)
+	}
+	return s
 }
 
 // sections returns the descriptors of every section of h, sorted by id.
 func sections(ctx context.Context, h engine.Checkpoint) ([]engine.SectionDescriptor, error) {
 	it, err := h.Sections(ctx, engine.SectionsAny, time.Now())
+	if errors.Is(err, engine.ErrNotPermitted) {
+		// A one-section checkpoint: its default section (empty id), which never expires.
+		return []engine.SectionDescriptor{{ID: []byte{}, Expiration: engine.Never, State: engine.SectionValid}}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -348,7 +355,7 @@ DIR named by the id in hexadecimal ("default" for the default section).
 				return printJSON(out)
 			}
 			for _, s := range out.Sections {
-				fmt.Printf("section %s size %d expires %s state %s updated %s\n", s.ID.Text, s.Size, s.Expiration, s.State, s.LastUpdate)
+				fmt.Printf("section %s size %d expires %s state %s updated %s\n", s.ID.Text, s.Size, s.Expiration, s.State, orNone(s.LastUpdate))
 				if s.Data != "" || output == "" {
 					fmt.Printf("  %s\n", s.Data)
 				}
