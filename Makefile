@@ -52,7 +52,7 @@ $(FRONT): capi/front/front.c capi/front/common.c capi/core.h capi/front/libclckp
 
 $(CLCKPT): $(GO_SOURCES) $(shell find cmd -name '*.go')
 	@mkdir -p $(BIN)
-	$(GO) build -o $@ ./cmd/clckpt
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $@ ./cmd/clckpt
 
 $(COUNTER): examples/counter/ckptTest.c examples/counter/ckptTestMain.c examples/counter/ckptTest.h $(FRONT) $(HEADERS)
 	@mkdir -p $(BIN)

@@ -21,6 +21,7 @@ type handle struct {
 	flags  engine.OpenFlags
 	origin string // "<member>/<n>": the handle's name in ops and subscriptions
 	closed atomic.Bool
+	tool   bool // made by Inspect: counts no open, holds no replica
 }
 
 var _ engine.Checkpoint = (*handle)(nil)
@@ -56,6 +57,9 @@ func (h *handle) close(ctx context.Context) error {
 	}
 	c.mu.Unlock()
 	defer h.m.release(c)
+	if h.tool {
+		return nil
+	}
 	return h.m.closeOpen(ctx, c.id, h.m.name, false)
 }
 
@@ -309,6 +313,9 @@ func (h *handle) Subscribe(fn func(engine.Update)) error {
 	}
 	if e.Attrs.Flags&engine.Distributed == 0 {
 		return fmt.Errorf("%w: checkpoint %q is not distributed", engine.ErrNotPermitted, h.name)
+	}
+	if h.tool {
+		return fmt.Errorf("%w: a handle from Inspect holds no replica to be notified by", engine.ErrNotPermitted)
 	}
 	c := h.c
 	c.mu.Lock()

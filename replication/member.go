@@ -489,8 +489,11 @@ func (m *Member) allCkpts() []*ckpt {
 
 // Subjects of a member.
 func (m *Member) subject(member, what string) string {
-	return m.cfg.Subject + ".m." + member + "." + what
+	return memberSubject(m.cfg.Subject, member, what)
 }
+
+// memberSubject is where a member of the deployment subject takes requests of one kind.
+func memberSubject(subject, member, what string) string { return subject + ".m." + member + "." + what }
 
 func (m *Member) subscribe() error {
 	for what, fn := range map[string]nats.MsgHandler{
