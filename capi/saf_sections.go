@@ -8,7 +8,12 @@ package main
 import "C"
 
 import (
+	"encoding/binary"
+	"errors"
+	"fmt"
 	"runtime/debug"
+	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/clckpt/libclckpt/capi/rc"
@@ -50,7 +55,14 @@ func saf_section_create(h C.SaCkptCheckpointHandleT, attrs *C.SaCkptSectionCreat
 		initial, buf = copyIn(data, C.ClSizeT(size))
 		defer release(buf)
 	}
-	id, err := c.ck.CreateSection(bg, sectionID(clSection(sid)), timeFromC(C.ClTimeT(attrs.expirationTime)), initial)
+	exp := timeFromC(C.ClTimeT(attrs.expirationTime))
+	var id []byte
+	var err error
+	if sid.idLen == 0 {
+		id, err = safGenerated(c, exp, initial)
+	} else {
+		id, err = c.ck.CreateSection(bg, sectionID(clSection(sid)), exp, initial)
+	}
 	if err != nil {
 		return aisErr(err)
 	}
@@ -59,6 +71,39 @@ func saf_section_create(h C.SaCkptCheckpointHandleT, attrs *C.SaCkptSectionCreat
 		sid.idLen = C.SaUint16T(len(id))
 	}
 	return ais(rc.AisOK)
+}
+
+// safIDSeq numbers the ids the library generates.
+var safIDSeq atomic.Uint32
+
+// maxGenerateTries bounds the search for a free generated id.
+const maxGenerateTries = 1000
+
+// safGenerated creates a section with a generated id, as OpenSAF makes them: a number, big-endian,
+// in min(maxSectionIdSize, 4) bytes. On a checkpoint of one default section it fails with
+// ErrAlreadyExist, as creating any section there does.
+func safGenerated(c *checkpoint, exp time.Time, data []byte) ([]byte, error) {
+	a := safAttrs(c)
+	if a == nil { // no active replica yet: the engine says so
+		return c.ck.CreateSection(bg, nil, exp, data)
+	}
+	if a.MaxSections == 1 {
+		return nil, fmt.Errorf("%w: the checkpoint has a single, default section", engine.ErrAlreadyExist)
+	}
+	size := int(min(a.MaxSectionIDSize, 4))
+	if size == 0 {
+		return nil, fmt.Errorf("%w: maxSectionIdSize 0 leaves no room for a generated id", engine.ErrInvalidParameter)
+	}
+	var err error
+	for range maxGenerateTries {
+		var full [4]byte
+		binary.BigEndian.PutUint32(full[:], safIDSeq.Add(1))
+		id := full[4-size:]
+		if _, err = c.ck.CreateSection(bg, id, exp, data); !errors.Is(err, engine.ErrAlreadyExist) {
+			return id, err
+		}
+	}
+	return nil, fmt.Errorf("%w: no free generated section id (%v)", engine.ErrNoSpace, err)
 }
 
 // safSectionArg checks a section id naming an existing, non-default section.

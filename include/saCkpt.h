@@ -373,10 +373,12 @@ extern SaAisErrorT saCkptCheckpointStatusGet(SaCkptCheckpointHandleT checkpointH
  * saCkptSectionCreate - create a section holding initialData.
  *
  * sectionCreationAttributes->sectionId {0, NULL} on a checkpoint with
- * maxSections > 1 asks for a generated id: the library writes it back into
+ * maxSections > 1 asks for a generated id (as OpenSAF: a number, big-endian,
+ * in min(maxSectionIdSize, 4) bytes): the library writes it back into
  * *sectionId, in memory from malloc that the program releases with
  * saCkptSectionIdFree (or free()).  Creating again with that id gives
- * SA_AIS_ERR_EXIST.
+ * SA_AIS_ERR_EXIST.  A maxSectionIdSize of 0 leaves no room for one
+ * (SA_AIS_ERR_INVALID_PARAM).
  *
  * Returns:
  *   SA_AIS_OK
