@@ -42,6 +42,11 @@ void saf_call_sync_cb(SaCkptCheckpointSynchronizeCallbackT f, SaInvocationT invo
     f(invocation, rc);
 }
 
+void saf_call_track_cb(SaCkptCheckpointTrackCallbackT f, SaCkptCheckpointHandleT handle, SaCkptIOVectorElementT *iov,
+                       SaUint32T n) {
+    f(handle, iov, n);
+}
+
 /* saAisNameLend (capi/front/saf.c) marks a lent long name with this length and keeps the pointer
  * to its string right after it. */
 #define SAF_LENT_NAME_MAGIC 0xcd2b

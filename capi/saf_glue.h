@@ -9,6 +9,8 @@
 /* Go cannot call a C function pointer: these trampolines do. */
 void saf_call_open_cb(SaCkptCheckpointOpenCallbackT f, SaInvocationT invocation, SaCkptCheckpointHandleT handle,
                       SaAisErrorT rc);
+void saf_call_track_cb(SaCkptCheckpointTrackCallbackT f, SaCkptCheckpointHandleT handle, SaCkptIOVectorElementT *iov,
+                       SaUint32T n);
 void saf_call_sync_cb(SaCkptCheckpointSynchronizeCallbackT f, SaInvocationT invocation, SaAisErrorT rc);
 
 /* A long name lent by saAisNameLend: its string, or NULL for an ordinary SaNameT. */

@@ -46,6 +46,7 @@ func saf_checkpoint_open(h C.SaCkptHandleT, name *C.SaNameT, attrs *C.SaCkptChec
 	if err != nil {
 		return aisErr(err)
 	}
+	safFollowNew(s, c)
 	*out = C.SaCkptCheckpointHandleT(c.handle)
 	return ais(rc.AisOK)
 }
@@ -73,6 +74,9 @@ func saf_checkpoint_open_async(h C.SaCkptHandleT, invocation C.SaInvocationT, na
 	f := engine.OpenFlags(flags)
 	openAsync(s, func() (engine.Checkpoint, error) { return safOpen(b, bg, goName, a, f) }, f,
 		func(handle uint64, err error) {
+			if c, ok := checkpoints.Get(handle); ok {
+				safFollowNew(s, c)
+			}
 			C.saf_call_open_cb(cb, invocation, C.SaCkptCheckpointHandleT(handle), C.SaAisErrorT(rc.FromErrorAis(err)))
 		})
 	return ais(rc.AisOK)
@@ -85,7 +89,13 @@ func saf_checkpoint_close(h C.SaCkptCheckpointHandleT) (res C.SaAisErrorT) {
 	if c == nil {
 		return bad
 	}
-	return aisErr(closeHandle(c))
+	err := closeHandle(c)
+	s := c.svc
+	s.mu.Lock()
+	delete(s.saf.notify.follows, c.handle)
+	delete(s.saf.notify.tracked, c.handle)
+	s.mu.Unlock()
+	return aisErr(err)
 }
 
 //export saf_checkpoint_unlink

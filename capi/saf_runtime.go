@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync/atomic"
 	"unsafe"
 
 	"github.com/clckpt/libclckpt/capi/rc"
@@ -28,7 +27,7 @@ type safClient struct {
 	openCB       C.SaCkptCheckpointOpenCallbackT
 	syncCB       C.SaCkptCheckpointSynchronizeCallbackT
 	trackCB      C.SaCkptCheckpointTrackCallbackT
-	arrivalCB    atomic.Pointer[C.ncsCkptCkptArrivalCallbackT]
+	notify       safNotify // guarded by the service's mu
 }
 
 // strict: a B.02 client, held to the OpenSAF rules.
