@@ -15,10 +15,14 @@
 #include <cpsv_papi.h>
 
 /* Bumped whenever the table changes: the SAF front refuses a core with another number. */
-#define SAF_CORE_ABI 1
+#define SAF_CORE_ABI 2
 
 struct saf_core {
     unsigned abi;
+    /* Plain C (no Go): non-zero in a child forked after the core was loaded, whichever front
+     * loaded it. The SAF front asks before its first call, so that a process that loaded the core
+     * through libclckpt.so and forked is refused too. */
+    int (*forked)(void);
     /* callbacks2 may be NULL; track says whether it is the B.02.03 table (saCkptInitialize_2). */
     SaAisErrorT (*initialize)(SaCkptHandleT *, SaCkptCallbacksT_2 *, SaVersionT *, int track);
     SaAisErrorT (*selection_object_get)(SaCkptHandleT, SaSelectionObjectT *);

@@ -1,4 +1,5 @@
 /* The SAF callback trampolines, the layout checks and the SAF function table. */
+#include <pthread.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -59,8 +60,15 @@ const char *saf_lent_name(const SaNameT *name) {
     return p;
 }
 
+/* Set in every child forked after the core was loaded (registered when the core is loaded). */
+static volatile int forked_child;
+static void on_fork_child(void) { forked_child = 1; }
+__attribute__((constructor)) static void register_fork_handler(void) { pthread_atfork(NULL, NULL, on_fork_child); }
+static int saf_forked(void) { return forked_child; }
+
 static const struct saf_core table = {
     .abi = SAF_CORE_ABI,
+    .forked = saf_forked,
     .initialize = saf_initialize,
     .selection_object_get = saf_selection_object_get,
     .dispatch = saf_dispatch,

@@ -30,6 +30,8 @@ static SaAisErrorT initialize(SaCkptHandleT *ckptHandle, SaCkptCallbacksT_2 *cal
             return SA_AIS_ERR_LIBRARY;
         __atomic_store_n(&core, t, __ATOMIC_RELEASE);
     }
+    if (loaded()->forked()) /* the core was loaded (by either front) before this process forked */
+        return SA_AIS_ERR_LIBRARY;
     return loaded()->initialize(ckptHandle, callbacks, version, track);
 }
 
@@ -53,7 +55,7 @@ SaAisErrorT saCkptInitialize_2(SaCkptHandleT *ckptHandle, const SaCkptCallbacksT
         const struct saf_core *c_ = loaded();                                                      \
         if (c_ == NULL)                                                                            \
             return SA_AIS_ERR_BAD_HANDLE;                                                          \
-        if (front_forked())                                                                        \
+        if (front_forked() || c_->forked())                                                        \
             return SA_AIS_ERR_LIBRARY;                                                             \
         return c_->field(__VA_ARGS__);                                                             \
     } while (0)
