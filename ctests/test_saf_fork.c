@@ -1,6 +1,7 @@
-/* fork() and libSaCkpt: a child forked before saCkptInitialize uses the library; a child forked
- * after the Go core was loaded, by either front library, gets SA_AIS_ERR_LIBRARY at once instead of
- * hanging in a Go runtime that did not survive the fork. */
+/* fork() and two front libraries: a child forked before saCkptInitialize uses the library; a child
+ * forked after the Go core was loaded, by either front library, gets SA_AIS_ERR_LIBRARY (and
+ * CL_CKPT_ERR_INVALID_STATE from clCkpt) at once, instead of running in a Go runtime that did not
+ * survive the fork. */
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,7 +49,7 @@ static int child_uses_library(void) {
 }
 
 /* The core was loaded by libclckpt.so only: libSaCkpt.so has never loaded it in this process. */
-static int child_after_clckpt(void) {
+static int grandchild_after_clckpt(void) {
     SaCkptHandleT h = 0;
     SaVersionT v = {'B', 2, 2};
     CHECK_RC(saCkptInitialize(&h, NULL, &v), SA_AIS_ERR_LIBRARY);
@@ -56,21 +57,41 @@ static int child_after_clckpt(void) {
     return check_failed;
 }
 
+/* A child (forked before any Initialize) that initializes clCkpt only, then forks. */
+static int child_clckpt_then_fork(void) {
+    char dir[] = "/tmp/saf-fork-XXXXXX";
+    if (mkdtemp(dir) == NULL)
+        return 1;
+    setenv("CLCKPT_DATA_DIR", dir, 1);
+    ClCkptSvcHdlT svc = check_init();
+    CHECK_EQ(in_child(grandchild_after_clckpt, 10), 0);
+    CHECK_RC(clCkptFinalize(svc), CL_OK);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+    return check_failed;
+}
+
+/* The core was loaded by libSaCkpt.so only: both APIs refuse in the child. */
 static int child_after_saf(void) {
     SaCkptHandleT h = 0;
     SaVersionT v = {'B', 2, 2};
     CHECK_RC(saCkptInitialize(&h, NULL, &v), SA_AIS_ERR_LIBRARY);
     CHECK_RC(saCkptDispatch(parent_h, SA_DISPATCH_ALL), SA_AIS_ERR_LIBRARY);
     CHECK_RC(saCkptFinalize(parent_h), SA_AIS_ERR_LIBRARY);
+    ClCkptSvcHdlT svc = 0;
+    ClVersionT cv = {'B', 1, 1};
+    CHECK_RC(clCkptInitialize(&svc, NULL, &cv), CL_CKPT_ERR_INVALID_STATE);
+    CHECK_RC(clCkptFinalize(1), CL_CKPT_ERR_INVALID_STATE);
     return check_failed;
 }
 
 int main(void) {
     CHECK_EQ(in_child(child_uses_library, 120), 0);
-    ClCkptSvcHdlT svc = check_init();
-    CHECK_EQ(in_child(child_after_clckpt, 10), 0);
+    CHECK_EQ(in_child(child_clckpt_then_fork, 120), 0);
     parent_h = saf_init(2, 2, NULL);
     CHECK_EQ(in_child(child_after_saf, 10), 0);
+    ClCkptSvcHdlT svc = check_init();
     /* The parent keeps working. */
     SaCkptCheckpointCreationAttributesT a = saf_attrs(SA_CKPT_WR_ALL_REPLICAS, 1, 16, 0);
     SaCkptCheckpointHandleT ck = saf_open(parent_h, "safCkpt=parent", &a, SAF_RW);

@@ -11,9 +11,11 @@
 #include <clCkptIpi.h>
 
 #include "../core.h"
+#include "../saf_core.h"
 #include "loader.h"
 
 static const struct clckpt_core *core; /* set once; read with acquire loads */
+static const struct saf_core *saf;     /* the core's other table: it tells a forked child (plain C) */
 
 static const struct clckpt_core *loaded(void) { return __atomic_load_n(&core, __ATOMIC_ACQUIRE); }
 
@@ -21,8 +23,15 @@ static int load_core(void) {
     const struct clckpt_core *t = front_load_table("clckpt_core_get", CLCKPT_CORE_ABI);
     if (t == NULL)
         return -1;
+    __atomic_store_n(&saf, front_load_table("saf_core_get", SAF_CORE_ABI), __ATOMIC_RELEASE);
     __atomic_store_n(&core, t, __ATOMIC_RELEASE);
     return 0;
+}
+
+/* A child forked after the core was loaded, by this library or by libSaCkpt.so. */
+static int forked(void) {
+    const struct saf_core *s = __atomic_load_n(&saf, __ATOMIC_ACQUIRE);
+    return front_forked() || (s != NULL && s->forked());
 }
 
 ClRcT clCkptInitialize(ClCkptSvcHdlT *ckptSvcHandle, const ClCkptCallbacksT *callbacks, ClVersionT *version) {
@@ -30,6 +39,8 @@ ClRcT clCkptInitialize(ClCkptSvcHdlT *ckptSvcHandle, const ClCkptCallbacksT *cal
         return CL_CKPT_ERR_INVALID_STATE;
     if (loaded() == NULL && load_core() != 0)
         return CL_CKPT_ERR_NO_RESOURCE;
+    if (forked())
+        return CL_CKPT_ERR_INVALID_STATE;
     return loaded()->initialize(ckptSvcHandle, (ClCkptCallbacksT *)callbacks, version);
 }
 
@@ -39,7 +50,7 @@ ClRcT clCkptInitialize(ClCkptSvcHdlT *ckptSvcHandle, const ClCkptCallbacksT *cal
         const struct clckpt_core *c_ = loaded();                                                   \
         if (c_ == NULL)                                                                            \
             return CL_CKPT_ERR_NOT_INITIALIZED;                                                    \
-        if (front_forked())                                                                        \
+        if (forked())                                                                              \
             return CL_CKPT_ERR_INVALID_STATE;                                                      \
         return c_->field(__VA_ARGS__);                                                             \
     } while (0)
