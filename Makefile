@@ -27,7 +27,7 @@ SOAK := $(BIN)/ckptSoak
 SOAK_TIME ?= 10m
 CLCKPT := $(BIN)/clckpt
 
-.PHONY: help build lib test test-go test-c test-exports test-saf-headers test-valgrind test-asan test-fuzz fuzz fuzz-go test-install soak bench demo install clean
+.PHONY: help build lib test test-go test-c test-exports test-saf-headers test-valgrind test-asan test-fuzz fuzz fuzz-go test-install soak bench demo demo-saf install clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -189,6 +189,14 @@ bench: lib $(CLCKPT) ## run the benchmarks (engine vs Badger, C API vs engine, r
 
 demo: lib $(COUNTER) ## run the counter example on the embedded default
 	examples/counter/demo.sh $(COUNTER)
+
+HOTSTANDBY := $(BIN)/hotstandby
+$(HOTSTANDBY): examples/saf/hotstandby.c $(SAF_FRONT) $(HEADERS)
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS_PROG) -Wextra -o $@ $< -L$(LIB) -lSaCkpt -Wl,-rpath,$(abspath $(LIB))
+
+demo-saf: lib $(HOTSTANDBY) ## run the SAF hot-standby example (arrival callbacks, kill -9, take-over)
+	examples/saf/demo.sh $(HOTSTANDBY)
 
 install: lib ## install both libraries, the headers, clckpt.pc and SaCkpt.pc under PREFIX (default /usr/local)
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/clckpt/opensaf
