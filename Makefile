@@ -180,11 +180,13 @@ fuzz-go: ## run every Go fuzz target for FUZZ_GO_TIME each (default 30s)
 	  done; \
 	done
 
-bench: lib $(CLCKPT) ## run the benchmarks (engine vs Badger, C API vs engine, replication vs Redis)
+bench: lib $(CLCKPT) ## run the benchmarks (engine vs Badger, C API vs engine, SAF vs clCkpt, replication vs Redis)
 	$(GO) run ./bench/engine
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS_PROG) -o $(BIN)/capi_bench bench/capi/capi_bench.c $(LDFLAGS_PROG) -ldl
 	data=$$(mktemp -d) && CLCKPT_DATA_DIR=$$data CLCKPT_NODE=bench CLCKPT_PORT=$$((20000 + RANDOM % 20000)) $(BIN)/capi_bench; rc=$$?; rm -rf $$data; exit $$rc
+	$(CC) $(CFLAGS_PROG) -o $(BIN)/saf_bench bench/capi/saf_bench.c $(LDFLAGS_PROG) -lSaCkpt
+	data=$$(mktemp -d) && CLCKPT_DATA_DIR=$$data CLCKPT_NODE=bench CLCKPT_PORT=$$((20000 + RANDOM % 20000)) $(BIN)/saf_bench; rc=$$?; rm -rf $$data; exit $$rc
 	bench/replication/run.sh
 
 demo: lib $(COUNTER) ## run the counter example on the embedded default
