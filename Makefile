@@ -46,7 +46,7 @@ $(CORE): $(GO_SOURCES) capi/glue.c capi/glue.h capi/core.h capi/saf_glue.c capi/
 	rm -f $(LIB)/libclckpt-core.so.h
 
 # The C front library programs link with: the API and nothing else (capi/front/libclckpt.map).
-$(FRONT): $(FRONT_SRC) capi/front/loader.h capi/core.h capi/front/libclckpt.map $(HEADERS)
+$(FRONT): $(FRONT_SRC) capi/front/loader.h capi/core.h capi/saf_core.h capi/front/libclckpt.map $(HEADERS)
 	@mkdir -p $(LIB)
 	$(CC) $(CFLAGS_LIB) -shared -Wl,-soname,libclckpt.so.1 -Wl,-z,defs \
 	  -Wl,--version-script=capi/front/libclckpt.map -o $@ $(FRONT_SRC) -ldl -lpthread
@@ -122,7 +122,7 @@ FUZZ_CORPUS := ctests/fuzz/corpus
 FUZZ_ENV = TMPDIR=$$tmp LSAN_OPTIONS=suppressions=$(abspath ctests/lsan.supp):print_suppressions=0 \
   ASAN_OPTIONS=abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
 
-$(BUILD)/%/lib/libclckpt.so.1: $(FRONT_SRC) capi/front/loader.h capi/core.h capi/front/libclckpt.map $(HEADERS) $(CORE)
+$(BUILD)/%/lib/libclckpt.so.1: $(FRONT_SRC) capi/front/loader.h capi/core.h capi/saf_core.h capi/front/libclckpt.map $(HEADERS) $(CORE)
 	@mkdir -p $(@D)
 	$(SAN_CC) $(CFLAGS_LIB) -O1 $(SANITIZE) $(if $(findstring /fuzz/,$@),-fsanitize=fuzzer-no-link) -shared \
 	  -Wl,-soname,libclckpt.so.1 -Wl,--version-script=capi/front/libclckpt.map -o $@ $(FRONT_SRC) -ldl -lpthread

@@ -386,20 +386,28 @@ func lockLifecycle() bool {
 
 // guard turns a panic in an export into an error code instead of the death of the host process.
 // With SetPanicOnFault, a bad pointer from the caller becomes a panic too.
+// recover only works when the deferred function itself calls it, so each API has its own guard
+// (guard here, safGuard for the SAF exports) and both share badArgument.
 func guard(code *C.ClRcT, old bool) {
 	debug.SetPanicOnFault(old)
-	r := recover()
-	if r == nil {
-		return
+	if r := recover(); r != nil {
+		*code = C.ClRcT(rc.Unspecified)
+		if badArgument(r) {
+			*code = C.ClRcT(rc.InvalidParam)
+		}
 	}
+}
+
+// badArgument logs a recovered panic and tells whether it was the call touching invalid memory (a
+// bad pointer of the caller's) rather than an internal error.
+func badArgument(r any) bool {
 	var re runtime.Error
 	if err, ok := r.(error); ok && errors.As(err, &re) {
 		log.Error("bad argument: the call touched invalid memory", "panic", r)
-		*code = C.ClRcT(rc.InvalidParam)
-		return
+		return true
 	}
 	log.Error("internal error", "panic", r, "stack", string(debug.Stack()))
-	*code = C.ClRcT(rc.Unspecified)
+	return false
 }
 
 func code(c rc.Code) C.ClRcT { return C.ClRcT(c) }

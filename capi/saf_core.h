@@ -15,7 +15,7 @@
 #include <cpsv_papi.h>
 
 /* Bumped whenever the table changes: the SAF front refuses a core with another number. */
-#define SAF_CORE_ABI 2
+#define SAF_CORE_ABI 3
 
 struct saf_core {
     unsigned abi;
@@ -23,8 +23,9 @@ struct saf_core {
      * loaded it. The SAF front asks before its first call, so that a process that loaded the core
      * through libclckpt.so and forked is refused too. */
     int (*forked)(void);
-    /* callbacks2 may be NULL; track says whether it is the B.02.03 table (saCkptInitialize_2). */
-    SaAisErrorT (*initialize)(SaCkptHandleT *, SaCkptCallbacksT_2 *, SaVersionT *, int track);
+    /* callbacks (may be NULL) is a SaCkptCallbacksT, or with track a SaCkptCallbacksT_2
+     * (saCkptInitialize_2): the core reads it, so that a bad pointer fails the call. */
+    SaAisErrorT (*initialize)(SaCkptHandleT *, void *callbacks, SaVersionT *, int track);
     SaAisErrorT (*selection_object_get)(SaCkptHandleT, SaSelectionObjectT *);
     SaAisErrorT (*dispatch)(SaCkptHandleT, SaDispatchFlagsT);
     SaAisErrorT (*finalize)(SaCkptHandleT);

@@ -48,18 +48,6 @@ void saf_call_track_cb(SaCkptCheckpointTrackCallbackT f, SaCkptCheckpointHandleT
     f(handle, iov, n);
 }
 
-/* saAisNameLend (capi/front/saf.c) marks a lent long name with this length and keeps the pointer
- * to its string right after it. */
-#define SAF_LENT_NAME_MAGIC 0xcd2b
-
-const char *saf_lent_name(const SaNameT *name) {
-    const char *p;
-    if (name->length != SAF_LENT_NAME_MAGIC)
-        return NULL;
-    memcpy(&p, &name->value[6], sizeof p);
-    return p;
-}
-
 /* Set in every child forked after the core was loaded (registered when the core is loaded). */
 static volatile int forked_child;
 static void on_fork_child(void) { forked_child = 1; }

@@ -13,7 +13,4 @@ void saf_call_track_cb(SaCkptCheckpointTrackCallbackT f, SaCkptCheckpointHandleT
                        SaUint32T n);
 void saf_call_sync_cb(SaCkptCheckpointSynchronizeCallbackT f, SaInvocationT invocation, SaAisErrorT rc);
 
-/* A long name lent by saAisNameLend: its string, or NULL for an ordinary SaNameT. */
-const char *saf_lent_name(const SaNameT *name);
-
 #endif

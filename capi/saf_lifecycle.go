@@ -32,7 +32,7 @@ func safVersion(v *C.SaVersionT) (major, minor uint8, ok bool) {
 }
 
 //export saf_initialize
-func saf_initialize(out *C.SaCkptHandleT, callbacks *C.SaCkptCallbacksT_2, version *C.SaVersionT, track C.int) (res C.SaAisErrorT) {
+func saf_initialize(out *C.SaCkptHandleT, callbacks unsafe.Pointer, version *C.SaVersionT, track C.int) (res C.SaAisErrorT) {
 	defer safGuard(&res, debug.SetPanicOnFault(true))
 	if out == nil || version == nil {
 		return ais(rc.AisInvalidParam)
@@ -43,11 +43,15 @@ func saf_initialize(out *C.SaCkptHandleT, callbacks *C.SaCkptCallbacksT_2, versi
 		return ais(rc.AisVersion)
 	}
 	cl := &safClient{major: major, minor: minor}
-	if callbacks != nil {
-		cl.openCB, cl.syncCB = callbacks.saCkptCheckpointOpenCallback, callbacks.saCkptCheckpointSynchronizeCallback
-		if track != 0 {
-			cl.trackCB = callbacks.saCkptCheckpointTrackCallback
-		}
+	switch {
+	case callbacks == nil:
+	case track != 0:
+		cbs := (*C.SaCkptCallbacksT_2)(callbacks)
+		cl.openCB, cl.syncCB = cbs.saCkptCheckpointOpenCallback, cbs.saCkptCheckpointSynchronizeCallback
+		cl.trackCB = cbs.saCkptCheckpointTrackCallback
+	default:
+		cbs := (*C.SaCkptCallbacksT)(callbacks)
+		cl.openCB, cl.syncCB = cbs.saCkptCheckpointOpenCallback, cbs.saCkptCheckpointSynchronizeCallback
 	}
 	s := &service{saf: cl}
 	if err := startService(s); err != nil {

@@ -10,9 +10,9 @@ package main
 import "C"
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"runtime/debug"
 	"strings"
 	"unsafe"
 
@@ -39,6 +39,10 @@ const safNamePrefix = "safCkpt="
 // maxLentName is the longest name saAisNameLend may lend (SA_MAX_EXTENDED_NAME_LENGTH).
 const maxLentName = 2048
 
+// safLentName is the length saAisNameLend (capi/front/saf.c) gives a name it lends: no ordinary
+// name is that long. The pointer to the lent string follows at offset 8.
+const safLentName = 0xcd2b
+
 func ais(c rc.Ais) C.SaAisErrorT { return C.SaAisErrorT(c) }
 
 // aisErr maps an engine error to its SaAisErrorT (one table for both APIs: capi/rc).
@@ -50,17 +54,15 @@ func aisErr(err error) C.SaAisErrorT {
 	return ais(c)
 }
 
-// safGuard is guard for the SAF exports: a panic becomes INVALID_PARAM (a bad pointer of the
-// caller's) or LIBRARY, never the death of the host process.
+// safGuard is guard for the SAF exports (deferred by each): a panic becomes INVALID_PARAM (a bad
+// pointer of the caller's) or LIBRARY, never the death of the host process.
 func safGuard(res *C.SaAisErrorT, old bool) {
-	var cl C.ClRcT
-	guard(&cl, old)
-	switch {
-	case cl == 0:
-	case rc.Code(cl) == rc.InvalidParam:
-		*res = ais(rc.AisInvalidParam)
-	default:
+	debug.SetPanicOnFault(old)
+	if r := recover(); r != nil {
 		*res = ais(rc.AisLibrary)
+		if badArgument(r) {
+			*res = ais(rc.AisInvalidParam)
+		}
 	}
 }
 
@@ -103,13 +105,20 @@ func safWriter(h C.SaCkptCheckpointHandleT) (*checkpoint, C.SaAisErrorT) {
 // what the engine stores) and TOO_BIG (a lent name above 2048 bytes).
 func safName(s *safClient, n *C.SaNameT) (string, C.SaAisErrorT) {
 	var name string
-	if p := C.saf_lent_name(n); p != nil {
-		b := unsafe.Slice((*byte)(unsafe.Pointer(p)), maxLentName+1)
-		i := bytes.IndexByte(b, 0)
-		if i < 0 {
-			return "", ais(rc.AisTooBig)
+	if n.length == safLentName { // read here, not in C: a bad pointer faults where safGuard recovers
+		p := *(*unsafe.Pointer)(unsafe.Pointer(&n.value[8-unsafe.Offsetof(n.value)]))
+		var b []byte
+		for i := 0; ; i++ {
+			c := *(*byte)(unsafe.Add(p, i))
+			if c == 0 {
+				break
+			}
+			if i == maxLentName {
+				return "", ais(rc.AisTooBig)
+			}
+			b = append(b, c)
 		}
-		name = string(b[:i])
+		name = string(b)
 	} else {
 		var ok bool
 		if name, ok = nameFromC((*C.ClNameT)(unsafe.Pointer(n))); !ok {

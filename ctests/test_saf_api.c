@@ -443,6 +443,25 @@ static void track(void) {
     CHECK_RC(saCkptFinalize(h22), SA_AIS_OK);
 }
 
+/* A pointer the core cannot read or write: the call fails, the process lives on. */
+static void bad_pointers(SaCkptHandleT h) {
+    SaCkptCheckpointCreationAttributesT a = saf_attrs(SA_CKPT_WR_ALL_REPLICAS, 2, 16, 0);
+    SaCkptCheckpointHandleT ck = saf_open(h, "safCkpt=badptr", &a, SAF_RW);
+    void *bad = (void *)16;
+    SaCkptHandleT h3 = 0;
+    SaVersionT v = {'B', 2, 2};
+    CHECK_RC(saCkptInitialize(&h3, (SaCkptCallbacksT *)bad, &v), SA_AIS_ERR_INVALID_PARAM);
+    CHECK_RC(saCkptInitialize_2(&h3, (SaCkptCallbacksT_2 *)bad, &v), SA_AIS_ERR_INVALID_PARAM);
+    CHECK_RC(saCkptInitialize((SaCkptHandleT *)bad, NULL, &v), SA_AIS_ERR_INVALID_PARAM);
+    CHECK_RC(saCkptCheckpointOpen(h, (SaNameT *)bad, NULL, SA_CKPT_CHECKPOINT_READ, 0, &ck), SA_AIS_ERR_INVALID_PARAM);
+    CHECK_RC(saCkptSectionCreate(ck, (SaCkptSectionCreationAttributesT *)bad, NULL, 0), SA_AIS_ERR_INVALID_PARAM);
+    SaCkptIOVectorElementT e = saf_elem("s", bad, 4, 0);
+    CHECK_RC(saf_section(ck, "s", "abcd"), SA_AIS_OK);
+    CHECK_RC(saCkptCheckpointWrite(ck, &e, 1, NULL), SA_AIS_ERR_INVALID_PARAM);
+    CHECK_RC(saCkptCheckpointStatusGet(ck, (SaCkptCheckpointDescriptorT *)bad), SA_AIS_ERR_INVALID_PARAM);
+    CHECK_RC(saCkptCheckpointClose(ck), SA_AIS_OK);
+}
+
 int main(void) {
     before_initialize();
     versions();
@@ -454,6 +473,7 @@ int main(void) {
     sections(h2, h1);
     iteration(h2, h1);
     track();
+    bad_pointers(h2);
     CHECK_RC(saCkptFinalize(h1), SA_AIS_OK);
     CHECK_RC(saCkptFinalize(h2), SA_AIS_OK);
     DONE();

@@ -20,8 +20,7 @@ static const struct saf_core *core; /* set once; read with acquire loads */
 
 static const struct saf_core *loaded(void) { return __atomic_load_n(&core, __ATOMIC_ACQUIRE); }
 
-static SaAisErrorT initialize(SaCkptHandleT *ckptHandle, SaCkptCallbacksT_2 *callbacks, SaVersionT *version,
-                              int track) {
+static SaAisErrorT initialize(SaCkptHandleT *ckptHandle, const void *callbacks, SaVersionT *version, int track) {
     if (front_forked())
         return SA_AIS_ERR_LIBRARY;
     if (loaded() == NULL) {
@@ -32,21 +31,15 @@ static SaAisErrorT initialize(SaCkptHandleT *ckptHandle, SaCkptCallbacksT_2 *cal
     }
     if (loaded()->forked()) /* the core was loaded (by either front) before this process forked */
         return SA_AIS_ERR_LIBRARY;
-    return loaded()->initialize(ckptHandle, callbacks, version, track);
+    return loaded()->initialize(ckptHandle, (void *)callbacks, version, track);
 }
 
 SaAisErrorT saCkptInitialize(SaCkptHandleT *ckptHandle, const SaCkptCallbacksT *callbacks, SaVersionT *version) {
-    SaCkptCallbacksT_2 cbs;
-    if (callbacks == NULL)
-        return initialize(ckptHandle, NULL, version, 0);
-    memset(&cbs, 0, sizeof cbs);
-    cbs.saCkptCheckpointOpenCallback = callbacks->saCkptCheckpointOpenCallback;
-    cbs.saCkptCheckpointSynchronizeCallback = callbacks->saCkptCheckpointSynchronizeCallback;
-    return initialize(ckptHandle, &cbs, version, 0);
+    return initialize(ckptHandle, callbacks, version, 0);
 }
 
 SaAisErrorT saCkptInitialize_2(SaCkptHandleT *ckptHandle, const SaCkptCallbacksT_2 *callbacks, SaVersionT *version) {
-    return initialize(ckptHandle, (SaCkptCallbacksT_2 *)callbacks, version, 1);
+    return initialize(ckptHandle, callbacks, version, 1);
 }
 
 /* Every other function: not loaded means no handle exists; a forked child may not use the core. */
@@ -181,7 +174,8 @@ SaAisErrorT ncsCkptRegisterCkptArrivalCallback(SaCkptHandleT ckptHandle, ncsCkpt
 }
 
 /* saAisNameLend / saAisNameBorrow: plain C, no core needed. A long name is marked with a length
- * no ordinary name has and carries the pointer to its string (read by the core: saf_glue.c). */
+ * no ordinary name has and carries the pointer to its string at offset 8 (read by the core:
+ * safName in capi/saf_runtime.go). */
 #define SAF_LENT_NAME_MAGIC 0xcd2b
 
 void saAisNameLend(const char *value, SaNameT *name) {
