@@ -1,6 +1,7 @@
 /* The SAF checkpoint API (saCkpt.h, libSaCkpt): the rules of the SAF spec's section 2 with their
  * exact SaAisErrorT, the version rules and the strictness that follows the client's version. */
 #include <poll.h>
+#include <pthread.h>
 
 #include "saf/saf_check.h"
 
@@ -10,7 +11,8 @@ static SaAisErrorT opened_rc, synced_rc;
 static int opened, synced;
 
 static void on_open(SaInvocationT inv, SaCkptCheckpointHandleT ck, SaAisErrorT rc) {
-    opened_inv = inv, opened_ck = ck, opened_rc = rc, opened++;
+    opened_inv = inv, opened_ck = ck, opened_rc = rc;
+    __atomic_add_fetch(&opened, 1, __ATOMIC_SEQ_CST); /* also from a blocking dispatch thread */
 }
 static void on_sync(SaInvocationT inv, SaAisErrorT rc) { synced_inv = inv, synced_rc = rc, synced++; }
 static void on_track(SaCkptCheckpointHandleT ck, SaCkptIOVectorElementT *v, SaUint32T n) { (void)ck, (void)v, (void)n; }
@@ -179,6 +181,31 @@ static void async_calls(void) {
     CHECK_RC(saCkptDispatch(h, SA_DISPATCH_ALL), SA_AIS_ERR_BAD_HANDLE);
     CHECK_RC(saCkptCheckpointClose(ckNone), SA_AIS_OK);
     CHECK_RC(saCkptFinalize(none), SA_AIS_OK);
+}
+
+/* SA_DISPATCH_BLOCKING on a thread of its own runs callbacks as they come, until Finalize. */
+static SaAisErrorT blocking_rc = SA_AIS_ERR_LIBRARY;
+static void *blocking(void *arg) {
+    blocking_rc = saCkptDispatch(*(SaCkptHandleT *)arg, SA_DISPATCH_BLOCKING);
+    return NULL;
+}
+
+static void dispatch_blocking(void) {
+    SaCkptCallbacksT cbs = {on_open, on_sync};
+    SaCkptHandleT h = saf_init(2, 2, &cbs);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, blocking, &h) == 0);
+    SaNameT n = saf_name("safCkpt=blocking");
+    SaCkptCheckpointCreationAttributesT a = saf_attrs(SA_CKPT_WR_ALL_REPLICAS, 1, 8, 0);
+    int before = __atomic_load_n(&opened, __ATOMIC_SEQ_CST);
+    CHECK_RC(saCkptCheckpointOpenAsync(h, 42, &n, &a, SAF_RW), SA_AIS_OK);
+    for (int i = 0; i < CHECK_DEADLINE_MS / 10 && __atomic_load_n(&opened, __ATOMIC_SEQ_CST) == before; i++)
+        check_sleep_ms(10);
+    CHECK(__atomic_load_n(&opened, __ATOMIC_SEQ_CST) == before + 1 && opened_inv == 42 && opened_rc == SA_AIS_OK);
+    CHECK_RC(saCkptFinalize(h), SA_AIS_OK); /* ends the blocking dispatch, closes the checkpoint */
+    CHECK(pthread_join(t, NULL) == 0);
+    CHECK_RC(blocking_rc, SA_AIS_OK);
+    CHECK_RC(saCkptCheckpointClose(opened_ck), SA_AIS_ERR_BAD_HANDLE);
 }
 
 static void replicas(SaCkptHandleT h) {
@@ -468,6 +495,7 @@ int main(void) {
     SaCkptHandleT h2 = saf_init(2, 2, NULL), h1 = saf_init(1, 1, NULL);
     open_rules(h2, h1);
     async_calls();
+    dispatch_blocking();
     replicas(h2);
     default_section(h2);
     sections(h2, h1);
