@@ -27,7 +27,7 @@ SOAK := $(BIN)/ckptSoak
 SOAK_TIME ?= 10m
 CLCKPT := $(BIN)/clckpt
 
-.PHONY: help build lib test test-go test-c test-exports test-saf-headers test-valgrind test-asan test-fuzz fuzz fuzz-go test-install soak bench demo demo-saf install clean
+.PHONY: help build lib test test-go test-c test-exports test-saf-headers test-valgrind test-asan test-fuzz fuzz fuzz-go test-install fuzz-saf soak bench demo demo-saf install clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -134,10 +134,17 @@ $(BUILD)/%/lib/libSaCkpt.so.1: $(SAF_SRC) capi/front/loader.h capi/core.h capi/s
 	$(SAN_CC) $(CFLAGS_LIB) -O1 $(SANITIZE) -shared \
 	  -Wl,-soname,libSaCkpt.so.1 -Wl,--version-script=capi/front/libSaCkpt.map -o $@ $(SAF_SRC) -ldl -lpthread
 	ln -sf libSaCkpt.so.1 $(@D)/libSaCkpt.so
+	ln -sf $(abspath $(CORE)) $(@D)/libclckpt-core.so.1
 
 # About 20 s on 2 cores (40 s when they are busy).
 test-asan: $(ASAN_FRONT) $(BUILD)/asan/lib/libSaCkpt.so.1 ## run the C tests with AddressSanitizer and UBSan
 	ASAN=1 CC="$(SAN_CC)" BUILD="$(BUILD)" ctests/run.sh
+
+SAF_FUZZER := $(BUILD)/fuzz/fuzz_saf
+SAF_FUZZ_CORPUS := ctests/fuzz/saf_corpus
+$(SAF_FUZZER): ctests/fuzz/fuzz_saf.c $(BUILD)/fuzz/lib/libSaCkpt.so.1 $(HEADERS)
+	$(SAN_CC) -std=gnu99 -O1 -g -Wall -Wextra -Werror -Iinclude $(SANITIZE) -fsanitize=fuzzer -o $@ $< \
+	  -L$(BUILD)/fuzz/lib -lSaCkpt -lpthread -Wl,-rpath,$(abspath $(BUILD)/fuzz/lib)
 
 $(FUZZER): ctests/fuzz/fuzz_api.c $(FUZZ_FRONT) $(HEADERS)
 	$(SAN_CC) -std=gnu99 -O1 -g -Wall -Wextra -Werror -Iinclude $(SANITIZE) -fsanitize=fuzzer -o $@ $< \
@@ -145,11 +152,19 @@ $(FUZZER): ctests/fuzz/fuzz_api.c $(FUZZ_FRONT) $(HEADERS)
 
 # Replays the regression inputs (each in a process of its own: see ctests/fuzz/README.md), then
 # the committed corpus, which it mutates for a few seconds (new inputs are thrown away).
-test-fuzz: $(FUZZER) ## run the API fuzzer briefly over its committed corpus
+test-fuzz: $(FUZZER) $(SAF_FUZZER) ## run the API fuzzers briefly over their committed corpora
 	tmp=$$(mktemp -d) && mkdir $$tmp/new && \
 	  for f in $(FUZZ_CORPUS)/regress-*; do $(FUZZ_ENV) $(FUZZER) -timeout=30 $$f || exit 1; done && \
 	  $(FUZZ_ENV) $(FUZZER) -max_total_time=15 -max_len=512 -timeout=30 -rss_limit_mb=4096 \
 	  -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ $$tmp/new $(FUZZ_CORPUS); rc=$$?; rm -rf $$tmp; exit $$rc
+	tmp=$$(mktemp -d) && mkdir $$tmp/new && \
+	  $(FUZZ_ENV) $(SAF_FUZZER) -max_total_time=10 -max_len=512 -timeout=30 -rss_limit_mb=4096 \
+	  -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/saf- $$tmp/new $(SAF_FUZZ_CORPUS); rc=$$?; rm -rf $$tmp; exit $$rc
+
+fuzz-saf: $(SAF_FUZZER) ## fuzz the SAF API for FUZZ_TIME seconds (default 300)
+	@mkdir -p $(BUILD)/fuzz/saf_corpus
+	tmp=$$(mktemp -d) && $(FUZZ_ENV) $(SAF_FUZZER) -max_total_time=$(FUZZ_TIME) -max_len=512 -timeout=30 -rss_limit_mb=4096 \
+	  -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/saf- $(BUILD)/fuzz/saf_corpus $(SAF_FUZZ_CORPUS); rc=$$?; rm -rf $$tmp; exit $$rc
 
 # New inputs go to $(BUILD)/fuzz/corpus; crashes to $(BUILD)/fuzz/ (see ctests/fuzz/README.md).
 fuzz: $(FUZZER) ## fuzz the C API for FUZZ_TIME seconds (default 300)
