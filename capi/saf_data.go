@@ -146,6 +146,9 @@ func saf_checkpoint_synchronize_async(h C.SaCkptCheckpointHandleT, invocation C.
 		return ais(rc.AisAccess)
 	}
 	return aisErr(synchronizeAsync(c, func(err error) {
+		if c.closed.Load() { // saCkptCheckpointClose cancels the handle's pending callbacks
+			return
+		}
 		C.saf_call_sync_cb(cb, invocation, C.SaAisErrorT(rc.FromErrorAis(err)))
 	}))
 }

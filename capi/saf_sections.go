@@ -48,6 +48,7 @@ func saf_section_create(h C.SaCkptCheckpointHandleT, attrs *C.SaCkptSectionCreat
 	sid := attrs.sectionId
 	if sid.idLen == 0 { // a generated id is written back: a place that cannot take it fails now
 		probeOutput(unsafe.Pointer(sid))
+		probeOutput(unsafe.Pointer(&sid.id))
 	}
 	initial := []byte{}
 	if size > 0 {

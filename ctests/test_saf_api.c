@@ -171,6 +171,17 @@ static void async_calls(void) {
     CHECK_RC(saCkptCheckpointSynchronizeAsync(ck, 9), SA_AIS_OK);
     dispatch_when_ready(h, &synced);
     CHECK(synced_inv == 9 && synced_rc == SA_AIS_OK);
+    /* Close cancels the handle's pending synchronize callback. */
+    SaCkptCheckpointHandleT ck3 = saf_open(h, "safCkpt=async", NULL, SA_CKPT_CHECKPOINT_WRITE);
+    CHECK_RC(saCkptCheckpointSynchronizeAsync(ck3, 10), SA_AIS_OK);
+    SaSelectionObjectT so = 0;
+    CHECK_RC(saCkptSelectionObjectGet(h, &so), SA_AIS_OK);
+    struct pollfd sp = {(int)so, POLLIN, 0};
+    CHECK(poll(&sp, 1, CHECK_DEADLINE_MS) == 1); /* its outcome is queued */
+    CHECK_RC(saCkptCheckpointClose(ck3), SA_AIS_OK);
+    int before = synced;
+    CHECK_RC(saCkptDispatch(h, SA_DISPATCH_ALL), SA_AIS_OK);
+    CHECK(synced == before);
     SaCkptCheckpointHandleT ro = saf_open(h, "safCkpt=async", NULL, SA_CKPT_CHECKPOINT_READ);
     CHECK_RC(saCkptCheckpointSynchronize(ro, 0), SA_AIS_ERR_ACCESS);
     CHECK_RC(saCkptCheckpointSynchronizeAsync(ro, 1), SA_AIS_ERR_ACCESS);

@@ -315,7 +315,9 @@ extern SaAisErrorT saCkptCheckpointOpenAsync(SaCkptHandleT ckptHandle, SaInvocat
 /*
  * saCkptCheckpointClose - release a checkpoint handle.
  *
- * Later use of the handle gives SA_AIS_ERR_BAD_HANDLE; its iterations end.
+ * Later use of the handle gives SA_AIS_ERR_BAD_HANDLE; its iterations end,
+ * and its callbacks not yet dispatched (synchronize, arrival, track) are
+ * cancelled.
  * At the last close of the checkpoint in the cluster its retention starts
  * (an unlinked checkpoint is deleted).
  *
@@ -537,6 +539,9 @@ extern SaAisErrorT saCkptCheckpointSynchronize(SaCkptCheckpointHandleT checkpoin
 /*
  * saCkptCheckpointSynchronizeAsync - saCkptCheckpointSynchronize completed
  * by the synchronize callback in saCkptDispatch.
+ *
+ * If the checkpoint handle is closed before the callback is dispatched, the
+ * callback does not run.
  *
  * Returns: SA_AIS_OK; SA_AIS_ERR_BAD_HANDLE; SA_AIS_ERR_INIT (no
  * synchronize callback); then the refusals of saCkptCheckpointSynchronize
