@@ -28,7 +28,7 @@ type ckpt struct {
 	deposed  uint64           // the last epoch this member learnt it no longer leads: never active in it again
 	inst     *install         // a snapshot being installed
 	handles  map[*handle]struct{}
-	subs     map[string]func(engine.Update) // subscriptions of local handles, kept across replica copies
+	subs     map[string]subscription // subscriptions of local handles, kept across replica copies
 	retTimer clock.Timer
 	deadline int64 // the deadline retTimer is armed for
 }
@@ -39,7 +39,7 @@ func (m *Member) ckptFor(id uint64) *ckpt {
 	defer m.mu.Unlock()
 	c := m.ckpts[id]
 	if c == nil {
-		c = &ckpt{m: m, id: id, handles: make(map[*handle]struct{}), subs: make(map[string]func(engine.Update))}
+		c = &ckpt{m: m, id: id, handles: make(map[*handle]struct{}), subs: make(map[string]subscription)}
 		if r := m.reps.Get(id); r != nil {
 			c.rep = r
 			c.setLabel(r.Name())
@@ -181,8 +181,23 @@ func (c *ckpt) reconcileLocked(e *directory.Entry) {
 // setReplicaLocked installs r as the local replica and attaches the local subscriptions to it.
 func (c *ckpt) setReplicaLocked(r *engine.Replica) {
 	c.rep = r
-	for key, fn := range c.subs {
-		r.Subscribe(key, fn)
+	for key, sub := range c.subs {
+		sub.attach(r, key)
+	}
+}
+
+// subscription is a local handle's Subscribe or Follow.
+type subscription struct {
+	fn      func(engine.Update)
+	creates bool // Follow: section creations too
+}
+
+// attach registers the subscription with replica r under key.
+func (s subscription) attach(r *engine.Replica, key string) {
+	if s.creates {
+		r.Follow(key, s.fn)
+	} else {
+		r.Subscribe(key, s.fn)
 	}
 }
 

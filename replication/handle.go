@@ -304,6 +304,16 @@ func (h *handle) describe(id []byte) (engine.SectionDescriptor, bool, error) {
 }
 
 func (h *handle) Subscribe(fn func(engine.Update)) error {
+	return h.subscribe(subscription{fn: fn}, func(f engine.CreationFlags) bool { return f&engine.Distributed != 0 }, "distributed")
+}
+
+func (h *handle) Follow(fn func(engine.Update)) error {
+	// Any checkpoint: the updates come from the local replica, whenever this member holds one.
+	return h.subscribe(subscription{fn: fn, creates: true}, func(engine.CreationFlags) bool { return true }, "")
+}
+
+// subscribe sets (fn nil: removes) the handle's subscription, on a checkpoint whose flags allow it.
+func (h *handle) subscribe(sub subscription, allowed func(engine.CreationFlags) bool, what string) error {
 	if err := h.check(engine.AnyAccess); err != nil {
 		return err
 	}
@@ -311,8 +321,8 @@ func (h *handle) Subscribe(fn func(engine.Update)) error {
 	if err != nil {
 		return err
 	}
-	if e.Attrs.Flags&engine.Distributed == 0 {
-		return fmt.Errorf("%w: checkpoint %q is not distributed", engine.ErrNotPermitted, h.name)
+	if !allowed(e.Attrs.Flags) {
+		return fmt.Errorf("%w: checkpoint %q is not %s", engine.ErrNotPermitted, h.name, what)
 	}
 	if h.tool {
 		return fmt.Errorf("%w: a handle from Inspect holds no replica to be notified by", engine.ErrNotPermitted)
@@ -320,13 +330,16 @@ func (h *handle) Subscribe(fn func(engine.Update)) error {
 	c := h.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if fn == nil {
+	if sub.fn == nil {
 		delete(c.subs, h.origin)
-	} else {
-		c.subs[h.origin] = fn
+		if c.rep != nil {
+			c.rep.Subscribe(h.origin, nil)
+		}
+		return nil
 	}
+	c.subs[h.origin] = sub
 	if c.rep != nil {
-		c.rep.Subscribe(h.origin, fn)
+		sub.attach(c.rep, h.origin)
 	}
 	return nil
 }
