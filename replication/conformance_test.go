@@ -66,7 +66,7 @@ func TestConformance(t *testing.T) {
 			var actives activeTally
 			conformance.Run(t, func(t *testing.T) conformance.Target {
 				return memberTarget(t, s, js, layout, fmt.Sprintf("conf%d", rows.Add(1)), &actives)
-			}, conformance.Options{KnownFailures: conformanceKnownFailures, Parallel: 6})
+			}, conformance.Options{KnownFailures: conformanceKnownFailures, Parallel: 12})
 			t.Logf("checkpoints left by the rows, active on a: %d, on b: %d, without active: %d",
 				actives.a.Load(), actives.b.Load(), actives.none.Load())
 		})
