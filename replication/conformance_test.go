@@ -66,7 +66,7 @@ func TestConformance(t *testing.T) {
 			var actives activeTally
 			conformance.Run(t, func(t *testing.T) conformance.Target {
 				return memberTarget(t, s, js, layout, fmt.Sprintf("conf%d", rows.Add(1)), &actives)
-			}, conformance.Options{KnownFailures: conformanceKnownFailures, Parallel: 6})
+			}, conformance.Options{KnownFailures: conformanceKnownFailures, Parallel: 12})
 			t.Logf("checkpoints left by the rows, active on a: %d, on b: %d, without active: %d",
 				actives.a.Load(), actives.b.Load(), actives.none.Load())
 		})
@@ -94,14 +94,19 @@ func memberTarget(t *testing.T, s *server.Server, js jetstream.JetStream, layout
 	}
 	var a, b *Member
 	both(func() { a = join("a", layout.a) }, func() { b = join("b", layout.b) })
-	require.False(t, a == nil || b == nil, "joining failed")
-	meet(a, b)
 	t.Cleanup(func() {
-		both(func() { _ = a.Close() }, func() { _ = b.Close() })
+		closeIf := func(m *Member) {
+			if m != nil {
+				_ = m.Close()
+			}
+		}
+		both(func() { closeIf(a) }, func() { closeIf(b) })
 		for _, bucket := range []string{prefix + "-dir", prefix + "-members"} {
 			_ = js.DeleteKeyValue(bg, bucket)
 		}
 	})
+	require.False(t, a == nil || b == nil, "joining failed")
+	meet(a, b)
 	t.Cleanup(func() { checkLayout(t, a, b, actives) }) // before the members close
 	return conformance.Target{
 		Service: a,
@@ -110,6 +115,7 @@ func memberTarget(t *testing.T, s *server.Server, js jetstream.JetStream, layout
 			a.closed.Store(true) // as kill -9: no goodbye
 			a.shutdown()
 			a = join("a", layout.a)
+			require.NotNil(t, a, "joining again failed")
 			meet(a, b)
 			return a
 		},
