@@ -52,7 +52,7 @@ func main() {
 // bareBadger opens Badger with the options of the engine's store (engine/store/badger.go).
 func bareBadger(dir string) *badger.DB {
 	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil).WithMetricsEnabled(false).
-		WithMemTableSize(8 << 20).WithNumMemtables(2).WithValueThreshold(1 << 10).WithValueLogFileSize(256 << 20).
+		WithMemTableSize(8 << 20).WithNumMemtables(2).WithValueThreshold(1 << 10).WithValueLogFileSize(64 << 20).
 		WithBlockCacheSize(0).WithIndexCacheSize(0).WithCompression(options.None).
 		WithNumLevelZeroTables(4).WithNumLevelZeroTablesStall(10).WithNumCompactors(2).WithDetectConflicts(false))
 	if err != nil {
