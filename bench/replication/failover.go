@@ -18,7 +18,8 @@ import (
 // failover: two server members (processes) hold a WR_ALL_REPLICAS checkpoint that this process
 // (an application member, placement (b)) writes in a loop: numbered writes round robin over 16
 // sections. At a random moment the active's process is killed with SIGKILL; the time from the kill
-// to the first write that returns afterwards is measured (a write in flight at the kill included).
+// to the first write that returns after the process is gone (reaped) is measured, a write in
+// flight at the kill included.
 // After each round every section must hold the last write acknowledged for it; the killed node
 // is restarted and the next round begins when both replicas are in sync.
 func failover() {
@@ -70,7 +71,9 @@ func failover() {
 			e = entry(app, name)
 		}
 		victim := e.Active
-		var killedAt atomic.Int64 // ns since start; 0 before the kill
+		// ns since start: of the kill, and of the end of the victim (reaped). A write that returns
+		// after the victim's end was served by the new active.
+		var killedAt, deadAt atomic.Int64
 		start := time.Now()
 		var firstAfter time.Duration
 		after := 0
@@ -78,6 +81,7 @@ func failover() {
 			time.Sleep(time.Duration(20+rand.IntN(80)) * time.Millisecond)
 			killedAt.Store(int64(time.Since(start)))
 			nodes[victim].kill9()
+			deadAt.Store(int64(time.Since(start)))
 		}()
 		for after < 100 { // write until 100 writes returned after the kill
 			seq++
@@ -86,9 +90,9 @@ func failover() {
 				log.Fatalf("round %d: a write failed: %v", round, err)
 			}
 			acked[i] = seq
-			if k := killedAt.Load(); k != 0 {
+			if deadAt.Load() != 0 {
 				if after == 0 {
-					firstAfter = time.Since(start) - time.Duration(k)
+					firstAfter = time.Since(start) - time.Duration(killedAt.Load())
 				}
 				after++
 			}
@@ -102,9 +106,6 @@ func failover() {
 				lost++
 				fmt.Printf("  round %d: section %s holds %q, the last acknowledged write was %d\n", round, id, got, acked[i])
 			}
-		}
-		for killedAt.Load() == 0 {
-			time.Sleep(time.Millisecond)
 		}
 		nodes[victim] = startNode(victim, filepath.Join(dir, victim), url)
 	}

@@ -64,7 +64,7 @@ func rss() int64 {
 // openMany opens n checkpoints, each with one 256 B section overwritten once, and keeps them
 // open; it returns the mean time per checkpoint, of the first tenth and of the last tenth.
 func openMany(m *replication.Member, prefix string, n int, flags engine.CreationFlags) (all, first, last time.Duration) {
-	attrs := &engine.Attributes{Flags: flags, MaxSections: 1, MaxSectionIDSize: 8}
+	attrs := &engine.Attributes{Flags: flags, MaxSections: 2, MaxSectionIDSize: 8}
 	data := make([]byte, 256)
 	tenth := max(n/10, 1)
 	start := time.Now()
