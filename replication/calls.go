@@ -296,7 +296,7 @@ func (m *Member) request(ctx context.Context, to string, call *wire.CallMsg) (*w
 }
 
 // peerProbe is how often a member waiting for a slow call checks that the callee still exists.
-const peerProbe = 250 * time.Millisecond
+const peerProbe = 20 * time.Millisecond
 
 var errPeerGone = errors.New("the member went away during the call")
 
