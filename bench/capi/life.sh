@@ -6,6 +6,7 @@
 # embedded server) and of a second one (it joins it), and clCkptFinalize with 1,000 open checkpoints.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+bench/need-redis.sh
 bin=build/bin/life_bench
 rounds=${LIFE_ROUNDS:-15}
 secs=${TPUT_SECONDS:-2}
@@ -27,11 +28,11 @@ redis_rate() { # clients
   redis-benchmark -h 127.0.0.1 -p "$rport" -c "$1" -n $(( secs * 40000 * ($1 > 1 ? 2 : 1) )) -t set -d 256 -P 1 --csv |
     awk -F'"' '$2 == "SET" {print $4}'
 }
-mkdir "$tmp/tput"
 ours8=() ours1=() r8=() r1=()
 for round in 1 2; do
   # ours: one process per round (8 threads then 1 thread), Redis between
-  CLCKPT_DATA_DIR=$tmp/tput CLCKPT_NODE=tput CLCKPT_PORT=$(free_port) $bin tput "$secs" 1 >"$tmp/t.out"
+  mkdir "$tmp/tput$round"
+  CLCKPT_DATA_DIR=$tmp/tput$round CLCKPT_NODE=tput CLCKPT_PORT=$(free_port) $bin tput "$secs" 1 >"$tmp/t.out"
   ours8+=("$(awk '$1 == "threads" && $2 == 8 {print $3}' "$tmp/t.out")")
   ours1+=("$(awk '$1 == "threads" && $2 == 1 {print $3}' "$tmp/t.out")")
   r8+=("$(redis_rate 8)")

@@ -48,7 +48,7 @@ static ClCkptHdlT open_ckpt(ClCkptSvcHdlT svc, const char *name, ClUint32T secti
     ClNameT n;
     clNameSet(&n, name);
     ClCkptCheckpointCreationAttributesT attrs = {
-        .creationFlags = CL_CKPT_WR_ACTIVE_REPLICA, .checkpointSize = 0, .retentionDuration = 0,
+        .creationFlags = CL_CKPT_WR_ACTIVE_REPLICA, .checkpointSize = 0, .retentionDuration = CL_TIME_END,
         .maxSections = sections, .maxSectionSize = 0, .maxSectionIdSize = 16};
     ClCkptHdlT h;
     ClRcT rc = clCkptCheckpointOpen(svc, &n, &attrs, CL_CKPT_CHECKPOINT_READ | CL_CKPT_CHECKPOINT_WRITE | CL_CKPT_CHECKPOINT_CREATE,

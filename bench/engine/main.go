@@ -28,6 +28,8 @@ var (
 	rounds   = flag.Int("rounds", 5, "alternating rounds of engine and Badger, to even out drift")
 	memChild = flag.Bool("memory-child", false, "internal: run the memory measurement in this process")
 	memProf  = flag.String("memprofile", "", "write a heap profile of the memory measurement to this file")
+	opens    = flag.Int("opens", 20, "opens of a new store to time")
+	openProf = flag.String("open-cpuprofile", "", "write a CPU profile of the store's opens to this file")
 	sizes    = []int{256, 4 << 10, 64 << 10}
 )
 
@@ -38,6 +40,7 @@ func main() {
 		return
 	}
 	fmt.Printf("engine vs bare Badger, %d ops x %d rounds per cell, GOMAXPROCS=%d, %s\n\n", *ops, *rounds, runtime.GOMAXPROCS(0), runtime.Version())
+	openTimes(*opens, *openProf)
 	for _, size := range sizes {
 		latency(size)
 	}

@@ -4,15 +4,11 @@
 # appendfsync no (the program switches them to appendfsync always for its fsync part).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo=sudo
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server redis-tools >/dev/null
-fi
+bench/need-redis.sh
 dir=$(mktemp -d)
-master=$(( 30000 + RANDOM % 10000 ))
-replica=$(( master + 1 ))
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+master=$(free_port)
+replica=$(free_port)
 pids=()
 mkdir -p "$dir/m" "$dir/r"
 trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
