@@ -30,6 +30,8 @@ var (
 	memProf  = flag.String("memprofile", "", "write a heap profile of the memory measurement to this file")
 	opens    = flag.Int("opens", 20, "opens of a new store to time")
 	openProf = flag.String("open-cpuprofile", "", "write a CPU profile of the store's opens to this file")
+	thrTime  = flag.Duration("threads-time", time.Second, "duration of one run of the 8 / 1 writer comparison")
+	thrProf  = flag.String("mutexprofile", "", "write the mutex profile of the 8-writer runs to this file")
 	sizes    = []int{256, 4 << 10, 64 << 10}
 )
 
@@ -41,6 +43,7 @@ func main() {
 	}
 	fmt.Printf("engine vs bare Badger, %d ops x %d rounds per cell, GOMAXPROCS=%d, %s\n\n", *ops, *rounds, runtime.GOMAXPROCS(0), runtime.Version())
 	openTimes(*opens, *openProf)
+	threads(*thrTime, *thrProf)
 	for _, size := range sizes {
 		latency(size)
 	}

@@ -42,12 +42,13 @@ var (
 	syncOps     = flag.Int("sync-ops", 500, "calls per round with fsync on both sides")
 	tputTime    = flag.Duration("throughput-time", 2*time.Second, "duration of one throughput run")
 	failovers   = flag.Int("failovers", 50, "failovers to time")
+	hostCuts    = flag.Int("hostcuts", 5, "host cuts to time")
 	scaleN      = flag.Int("scale", 10000, "checkpoints opened and written with server members")
 	scaleAlone  = flag.Int("scale-alone", 100000, "checkpoints opened and written on a member alone (RSS)")
 	bulkMiB     = flag.Int("catchup-mib", 256, "MiB a restarted replica catches up on")
 	catchUps    = flag.Int("catchups", 3, "catch-ups to time")
 	cpuProf     = flag.String("cpuprofile", "", "write a CPU profile of the catch-up (sending side) here")
-	only        = flag.String("only", "", "comma-separated parts to run (writes,durability,throughput,failover,scale,catchup); default all")
+	only        = flag.String("only", "", "comma-separated parts to run (writes,durability,throughput,failover,hostcut,scale,catchup); default all")
 	standbyName = flag.String("standby", "", "internal: run as the standby member holding a replica of this collocated checkpoint")
 )
 
@@ -60,8 +61,8 @@ func main() {
 		return
 	}
 	parts := map[string]func(){"writes": writesAndReads, "durability": durability, "throughput": throughput,
-		"failover": failover, "scale": scale, "catchup": catchUp}
-	order := []string{"writes", "durability", "throughput", "failover", "scale", "catchup"}
+		"failover": failover, "hostcut": hostCut, "scale": scale, "catchup": catchUp}
+	order := []string{"writes", "durability", "throughput", "failover", "hostcut", "scale", "catchup"}
 	if *only != "" {
 		order = strings.Split(*only, ",")
 	}

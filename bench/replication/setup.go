@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/clckpt/libclckpt/config"
 	"github.com/clckpt/libclckpt/engine"
@@ -31,6 +32,9 @@ func syncEnv() string {
 	}
 	return "0"
 }
+
+// memberLease, when set, is the lease of the members this process joins.
+var memberLease time.Duration
 
 // natsToken is the token of the embedded server this process hosts, natsCert the file of its
 // certificate (the nodes pin it).
@@ -114,6 +118,9 @@ func memberLogging(dir, name, kind string, port int, url string, watch func(slog
 	c := config.Default()
 	c.Node, c.DataDir, c.Port, c.NATS.URL, c.Replicas = name, dir, port, url, 2
 	c.SyncWrites = syncWrites
+	if memberLease != 0 {
+		c.Lease = memberLease
+	}
 	c.LogLevel = slog.LevelError
 	if os.Getenv("CLCKPT_LOG_LEVEL") != "" {
 		c.LogLevel = slog.LevelInfo
