@@ -16,6 +16,7 @@ trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 p50() { sort -n | awk '{v[NR]=$1} END {i=int(NR/2+0.5); if (i<1) i=1; printf "%.2f", v[i]/1e6}'; }
 p99() { sort -n | awk '{v[NR]=$1} END {i=int(NR*0.99+0.5); if (i<1) i=1; printf "%.2f", v[i]/1e6}'; }
+to_ns() { awk '/µs$/ {print $1 * 1e3; next} /ms$/ {print $1 * 1e6; next} /s$/ {print $1 * 1e9}'; }
 verdict() { awk -v r="$1" -v g="$2" -v op="$3" 'BEGIN {m = (op == ">=") ? (r >= g) : (r <= g); printf "  ratio %.2fx  goal %s %.2fx  %s\n", r, op, g, m ? "met" : "NOT met"}'; }
 
 echo "== throughput: 256 B clCkptSectionOverwrite, one C program, each thread its own section (WR_ACTIVE_REPLICA, embedded default, no replica), ${secs}s per run"
@@ -50,20 +51,27 @@ echo "ours 8 threads vs ours 1 thread:"; verdict "$(awk -v a="$b8" -v b="$b1" 'B
 
 echo
 echo "== clCkptInitialize (first process of a host: starts the embedded server; second: joins it), clCkptFinalize with 1,000 open, $rounds rounds"
-: >"$tmp/first" ; : >"$tmp/second" ; : >"$tmp/fin"
+: >"$tmp/first" ; : >"$tmp/second" ; : >"$tmp/fin" ; : >"$tmp/fin0"
 for r in $(seq "$rounds"); do
   d=$tmp/life$r
   mkdir "$d"
   port=$(free_port)
-  CLCKPT_DATA_DIR=$d CLCKPT_NODE=life CLCKPT_PORT=$port $bin first "$d/go" >"$d/first.out" &
+  CLCKPT_LOG_LEVEL=info CLCKPT_DATA_DIR=$d CLCKPT_NODE=life CLCKPT_PORT=$port $bin first "$d/go" >"$d/first.out" 2>"$d/first.err" &
   fp=$!
   for _ in $(seq 3000); do grep -q '^init' "$d/first.out" 2>/dev/null && break; sleep 0.01; done
-  CLCKPT_DATA_DIR=$d CLCKPT_NODE=life CLCKPT_PORT=$port $bin second 1000 >"$d/second.out"
+  CLCKPT_LOG_LEVEL=info CLCKPT_DATA_DIR=$d CLCKPT_NODE=life CLCKPT_PORT=$port $bin second 1000 >"$d/second.out" 2>"$d/second.err"
+  CLCKPT_DATA_DIR=$d CLCKPT_NODE=life CLCKPT_PORT=$port $bin second 0 >"$d/empty.out"
   touch "$d/go"
   wait "$fp"
   awk '$1 == "init" {print $2}' "$d/first.out" >>"$tmp/first"
   awk '$1 == "init" {print $2}' "$d/second.out" >>"$tmp/second"
   awk '$1 == "finalize" {print $2}' "$d/second.out" >>"$tmp/fin"
+  awk '$1 == "finalize" {print $2}' "$d/empty.out" >>"$tmp/fin0"
+  for p in first second; do # the member's own account of its join (the "joined" log line)
+    for part in store_open replicas_load cluster_join; do
+      grep -o "msg=joined .*" "$d/$p.err" | grep -o "$part=[0-9.]*[µm]*s" | cut -d= -f2 | to_ns >>"$tmp/$p.$part"
+    done
+  done
   rm -rf "$d"
 done
 for what in first second fin; do
@@ -76,4 +84,11 @@ for what in first second fin; do
   printf '%s: p50 %s ms  p99 %s ms  (each: %s)\n' "$label" "$v" "$(p99 <"$tmp/$what")" \
     "$(awk '{printf "%.1f ", $1/1e6}' "$tmp/$what")"
   awk -v v="$v" -v g="$goal" 'BEGIN {printf "  goal p50 <= %d ms  %s\n", g, (v <= g) ? "met" : "NOT met"}'
+done
+printf 'clCkptFinalize, nothing open: p50 %s ms (the member leaving; the rest of the above is closing 1,000 handles)\n' "$(p50 <"$tmp/fin0")"
+echo "where clCkptInitialize goes (p50 of the member's own timings, ms):"
+for p in first second; do
+  printf '  %-6s process: store open %s, replicas load %s, cluster join %s (NATS connection%s, directory, lease, watch); total %s\n' "$p" \
+    "$(p50 <"$tmp/$p.store_open")" "$(p50 <"$tmp/$p.replicas_load")" "$(p50 <"$tmp/$p.cluster_join")" \
+    "$([ $p = first ] && echo ", embedded server start")" "$(p50 <"$tmp/$p")"
 done

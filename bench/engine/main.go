@@ -55,7 +55,9 @@ func main() {
 	}
 }
 
-// bareBadger opens Badger with the options of the engine's store (engine/store/badger.go).
+// bareBadger opens Badger with the options of the engine's store (engine/store/badger.go), value-log
+// files of 64 MiB included. The store also collects value-log garbage (every 32 MiB of values
+// logged); bare Badger collects none here, which favours it.
 func bareBadger(dir string) *badger.DB {
 	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil).WithMetricsEnabled(false).
 		WithMemTableSize(8 << 20).WithNumMemtables(2).WithValueThreshold(1 << 10).WithValueLogFileSize(64 << 20).
@@ -139,11 +141,12 @@ func latency(size int) {
 		}
 	}
 	fmt.Printf("%6s  Badger Update   %s\n", sizeName(size), badW.Summary())
-	fmt.Printf("%6s  engine Overwrite %s   ratio p50 %s (goal <= 1.50x)\n", "", engW.Summary(), stats.Ratio(engW.Percentile(50), badW.Percentile(50)))
+	r := float64(engW.Percentile(50)) / float64(badW.Percentile(50))
+	fmt.Printf("%6s  engine Overwrite %s   ratio p50 %.2fx (goal <= 1.50x: %s)\n", "", engW.Summary(), r, stats.Met(r <= 1.5))
 	fmt.Printf("%6s  Badger Get      %s\n", "", badR.Summary())
 	goal := ""
 	if size == 4<<10 {
-		goal = "  (goal: p50 <= 2us)"
+		goal = fmt.Sprintf("  (goal: p50 <= 2us: %s)", stats.Met(engR.Percentile(50) <= 2*time.Microsecond))
 	}
 	fmt.Printf("%6s  engine Read     %s   ratio p50 %s%s\n\n", "", engR.Summary(), stats.Ratio(engR.Percentile(50), badR.Percentile(50)), goal)
 }
