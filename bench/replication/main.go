@@ -44,6 +44,7 @@ var (
 	failovers   = flag.Int("failovers", 50, "failovers to time")
 	hostCuts    = flag.Int("hostcuts", 5, "host cuts to time")
 	scaleN      = flag.Int("scale", 10000, "checkpoints opened and written with server members")
+	scaleProf   = flag.String("scale-cpuprofile", "", "write CPU profiles of the first and last tenth of each scale run to files with this prefix")
 	scaleAlone  = flag.Int("scale-alone", 100000, "checkpoints opened and written on a member alone (RSS)")
 	bulkMiB     = flag.Int("catchup-mib", 256, "MiB a restarted replica catches up on")
 	catchUps    = flag.Int("catchups", 3, "catch-ups to time")
@@ -160,6 +161,7 @@ type placementB struct {
 	w          *replication.Member
 	s1, s2     *node
 	all, async engine.Checkpoint
+	allName    string
 	section    []byte
 }
 
@@ -171,13 +173,13 @@ func newPlacementB() *placementB {
 	p.w = member(filepath.Join(p.dir, "w"), "w", directory.KindApplication, port, "")
 	p.s1 = startNode("s1", filepath.Join(p.dir, "s1"), url)
 	p.s2 = startNode("s2", filepath.Join(p.dir, "s2"), url)
-	p.all = p.open("all", engine.WriteAllReplicas)
-	p.async = p.open("async", engine.WriteActiveReplica)
+	p.all, p.allName = p.open("all", engine.WriteAllReplicas)
+	p.async, _ = p.open("async", engine.WriteActiveReplica)
 	return p
 }
 
 // open creates a checkpoint with one section once both servers are seen: its replicas on s1 and s2.
-func (p *placementB) open(name string, flags engine.CreationFlags) engine.Checkpoint {
+func (p *placementB) open(name string, flags engine.CreationFlags) (engine.Checkpoint, string) {
 	attrs := &engine.Attributes{Flags: flags, MaxSections: 8, MaxSectionIDSize: 16}
 	for i := 0; ; i++ {
 		n := fmt.Sprintf("%s-%d", name, i)
@@ -186,12 +188,15 @@ func (p *placementB) open(name string, flags engine.CreationFlags) engine.Checkp
 		if e := entry(p.w, n); len(e.Replicas) == 2 && !e.HasReplica("w") {
 			_, err = h.CreateSection(ctx, p.section, engine.Never, []byte("x"))
 			must(err)
-			return h
+			return h, n
 		}
 		_ = h.Close() // created before the second server's lease was seen: try again
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// active is the member holding the active replica of p.all.
+func (p *placementB) active() string { return entry(p.w, p.allName).Active }
 
 func (p *placementB) close() {
 	_ = p.all.Close()
@@ -243,12 +248,13 @@ func writesAndReads() {
 		must(err)
 	}
 	r.setPage(page)
-	var allA, allB, setWait, asyncA, asyncB, set, readA, readB, get stats.Samples
+	var allA, allB, setWait, asyncA, asyncB, set, readA, readB, get, floor stats.Samples
 	el := func(h engine.Checkpoint) func() {
 		e := []engine.ReadElement{{SectionID: rid, Buffer: buf}}
 		return func() { e[0].Buffer = buf; must(h.Read(ctx, e)) }
 	}
 	ra, rb := el(a.all), el(b.all)
+	active := b.active()
 	alternate(*rounds, *ops,
 		func() { allA.Time(func() { must(a.all.Overwrite(ctx, a.section, data)) }) },
 		func() { setWait.Time(func() { r.setWait(data) }) },
@@ -259,6 +265,7 @@ func writesAndReads() {
 		func() { readA.Time(ra) },
 		func() { get.Time(func() { r.get(buf) }) },
 		func() { readB.Time(rb) },
+		func() { floor.Time(func() { must(b.w.Probe(ctx, active)) }) },
 	)
 	stats.Line("WR_ALL_REPLICAS overwrite, placement (a) vs Redis SET + WAIT 1", &allA, &setWait, 0.3)
 	stats.Line("WR_ALL_REPLICAS overwrite, placement (b) vs Redis SET + WAIT 1", &allB, &setWait, 1.0)
@@ -266,6 +273,7 @@ func writesAndReads() {
 	stats.Line("asynchronous overwrite, placement (b) vs Redis SET", &asyncB, &set, 1.0)
 	stats.Line("4 KiB read, placement (a) vs Redis GET", &readA, &get, 0.1)
 	stats.Line("4 KiB read, placement (b) vs Redis GET", &readB, &get, 0.1)
+	fmt.Printf("a bare NATS request and reply from the writer to the active of (b) (a position query that does no work: the floor of a forwarded call)\n  ours  %s\n", floor.Summary())
 	onLinks, onNATS := a.a.OpsSent()
 	fmt.Printf("  (a) ops sent by the active: %d on direct links, %d through NATS\n", onLinks, onNATS)
 	a.close()

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/clckpt/libclckpt/bench/stats"
@@ -62,26 +64,40 @@ func rss() int64 {
 }
 
 // openMany opens n checkpoints, each with one 256 B section overwritten once, and keeps them
-// open; it returns the mean time per checkpoint, of the first tenth and of the last tenth.
+// open; it returns the mean time per checkpoint, of the first tenth and of the last tenth, and
+// prints the mean of every tenth.
 func openMany(m *replication.Member, prefix string, n int, flags engine.CreationFlags) (all, first, last time.Duration) {
 	attrs := &engine.Attributes{Flags: flags, MaxSections: 2, MaxSectionIDSize: 8}
 	data := make([]byte, 256)
 	tenth := max(n/10, 1)
 	start := time.Now()
-	var t0 time.Time
+	t0 := start
+	var tenths []string
 	for i := 0; i < n; i++ {
-		if i == n-tenth {
-			t0 = time.Now()
+		if *scaleProf != "" && (i == 0 || i == n-tenth) {
+			f, err := os.Create(fmt.Sprintf("%s.%s.%d", *scaleProf, prefix, i))
+			must(err)
+			must(pprof.StartCPUProfile(f))
+			defer f.Close()
 		}
 		h, err := m.Open(ctx, fmt.Sprintf("%s-%06d", prefix, i), attrs, engine.OpenRead|engine.OpenWrite|engine.OpenCreate)
 		must(err)
 		_, err = h.CreateSection(ctx, []byte("s"), engine.Never, data)
 		must(err)
 		must(h.Overwrite(ctx, []byte("s"), data))
-		if i == tenth-1 {
-			first = time.Since(start) / time.Duration(tenth)
+		if *scaleProf != "" && (i == tenth-1 || i == n-1) {
+			pprof.StopCPUProfile()
+		}
+		if (i+1)%tenth == 0 {
+			each := time.Since(t0) / time.Duration(tenth)
+			if first == 0 {
+				first = each
+			}
+			last = each
+			tenths = append(tenths, stats.Round(each).String())
+			t0 = time.Now()
 		}
 	}
-	last = time.Since(t0) / time.Duration(tenth)
+	fmt.Printf("  each tenth in order: %s\n", strings.Join(tenths, " "))
 	return time.Since(start) / time.Duration(n), first, last
 }
