@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"log"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/clckpt/libclckpt/bench/stats"
@@ -161,27 +159,4 @@ func hostCut() {
 		stats.Round(times.Percentile(99)), stats.Round(times.Percentile(100)), lost)
 	stats.Within("p99", times.Percentile(99), hostCutLease)
 	fmt.Printf("  no acknowledged write lost: %s\n", stats.Met(lost == 0))
-}
-
-// startProc starts a clckpt serve process (possibly through ip netns exec) and waits for "ready".
-func startProc(name string, env []string, bin string, args ...string) *node {
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), append([]string{"CLCKPT_LOG_LEVEL=error"}, env...)...)
-	out, err := cmd.StdoutPipe()
-	must(err)
-	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	must(cmd.Start())
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "ready") {
-			go func() {
-				for sc.Scan() {
-				}
-			}()
-			return &node{name: name, cmd: cmd}
-		}
-	}
-	log.Fatalf("%s did not start", name)
-	return nil
 }

@@ -46,27 +46,30 @@ type node struct {
 	cmd  *exec.Cmd
 }
 
+// startNode starts a server member (clckpt serve --nats-url) on this process's NATS server.
 func startNode(name, dir, url string) *node {
 	args := []string{"serve", "--node", name, "--nats-url", url}
 	if p := os.Getenv("BENCH_NODE_PROFILE"); p != "" {
 		args = append(args, "--cpuprofile", p+"."+name)
 	}
-	cmd := exec.Command(*clckpt, args...)
+	return startProc(name, []string{"CLCKPT_DATA_DIR=" + dir, "CLCKPT_REPLICAS=2", "CLCKPT_NATS_TOKEN=" + natsToken,
+		"CLCKPT_NATS_TLS_CA=" + natsCert, "CLCKPT_SYNC_WRITES=" + syncEnv()}, *clckpt, args...)
+}
+
+// startProc starts a clckpt serve process (bin: the command, or ip with netns exec) with env beside
+// this process's environment, and waits for its "ready" line. It is killed if this process dies.
+func startProc(name string, env []string, bin string, args ...string) *node {
+	cmd := exec.Command(bin, args...)
 	level := "error"
 	if os.Getenv("CLCKPT_LOG_LEVEL") != "" {
 		level = "info"
 	}
-	cmd.Env = append(os.Environ(), "CLCKPT_DATA_DIR="+dir, "CLCKPT_REPLICAS=2", "CLCKPT_LOG_LEVEL="+level,
-		"CLCKPT_NATS_TOKEN="+natsToken, "CLCKPT_NATS_TLS_CA="+natsCert, "CLCKPT_SYNC_WRITES="+syncEnv())
+	cmd.Env = append(append(os.Environ(), "CLCKPT_LOG_LEVEL="+level), env...)
 	out, err := cmd.StdoutPipe()
-	if err != nil {
-		log.Fatal(err)
-	}
+	must(err)
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // no node outlives a failed run
-	if err := cmd.Start(); err != nil {
-		log.Fatal(err)
-	}
+	must(cmd.Start())
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
 		if strings.HasPrefix(sc.Text(), "ready") {
