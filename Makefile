@@ -195,13 +195,16 @@ fuzz-go: ## run every Go fuzz target for FUZZ_GO_TIME each (default 30s)
 	  done; \
 	done
 
-bench: lib $(CLCKPT) ## run the benchmarks (engine vs Badger, C API vs engine, SAF vs clCkpt, replication vs Redis)
-	$(GO) run ./bench/engine
+# About 15 minutes on 2 cores. Redis (redis-server, redis-benchmark) is installed if missing.
+bench: lib $(CLCKPT) ## run the benchmarks (engine vs Badger, C API, SAF vs clCkpt, throughput and life cycle, replication vs Redis)
+	$(GO) run ./bench/engine -ops 10000 -rounds 4
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS_PROG) -o $(BIN)/capi_bench bench/capi/capi_bench.c $(LDFLAGS_PROG) -ldl
 	data=$$(mktemp -d) && CLCKPT_DATA_DIR=$$data CLCKPT_NODE=bench CLCKPT_PORT=$$((20000 + RANDOM % 20000)) $(BIN)/capi_bench; rc=$$?; rm -rf $$data; exit $$rc
 	$(CC) $(CFLAGS_PROG) -o $(BIN)/saf_bench bench/capi/saf_bench.c $(LDFLAGS_PROG) -lSaCkpt
 	data=$$(mktemp -d) && CLCKPT_DATA_DIR=$$data CLCKPT_NODE=bench CLCKPT_PORT=$$((20000 + RANDOM % 20000)) $(BIN)/saf_bench; rc=$$?; rm -rf $$data; exit $$rc
+	$(CC) $(CFLAGS_PROG) -Wextra -o $(BIN)/life_bench bench/capi/life_bench.c $(LDFLAGS_PROG)
+	bench/capi/life.sh
 	bench/replication/run.sh
 
 demo: lib $(COUNTER) ## run the counter example on the embedded default

@@ -228,11 +228,31 @@ func (s *service) finalize() {
 	s.ckpts = nil
 	s.mu.Unlock()
 	s.queue.Close()
+	// Each close waits for the directory (one round trip to the NATS server): many at once, so
+	// that a service with many open checkpoints ends in a few round trips. The one whose callback
+	// this thread may be running in is closed here, where that is known (clckpt_delivering is the
+	// calling thread's).
+	delivering := C.clckpt_delivering()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, finalizeClosers)
 	for _, c := range ckpts {
-		c.close()
+		if C.ClCkptHdlT(c.handle) == delivering {
+			_ = c.close()
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			_ = c.closeFrom(delivering)
+		}()
 	}
+	wg.Wait()
 	s.pending.Wait()
 }
+
+// finalizeClosers is how many of its checkpoint handles clCkptFinalize closes at once.
+const finalizeClosers = 32
 
 // addCheckpoint registers a handle for ck, or closes ck if the service ended meanwhile.
 func (s *service) addCheckpoint(ck engine.Checkpoint, flags engine.OpenFlags) (*checkpoint, error) {
@@ -253,8 +273,11 @@ func (s *service) addCheckpoint(ck engine.Checkpoint, flags engine.OpenFlags) (*
 	return c, nil
 }
 
-// close ends a checkpoint handle and its iterations.
-func (c *checkpoint) close() error {
+// close ends a checkpoint handle and its iterations, on the caller's thread.
+func (c *checkpoint) close() error { return c.closeFrom(C.clckpt_delivering()) }
+
+// closeFrom is close for a caller whose thread runs the callback of handle delivering (0: none).
+func (c *checkpoint) closeFrom(delivering C.ClCkptHdlT) error {
 	c.closed.Store(true)
 	checkpoints.Remove(c.handle)
 	c.mu.Lock()
@@ -268,7 +291,7 @@ func (c *checkpoint) close() error {
 	// Once closed is set no callback starts (notify checks it under notifyMu). One running now
 	// is waited for, so that the caller may free its cookie when close returns, unless this thread
 	// is inside that very callback: then it frees the block when it ends.
-	if C.clckpt_delivering() != C.ClCkptHdlT(c.handle) {
+	if delivering != C.ClCkptHdlT(c.handle) {
 		c.notifyMu.Lock()
 		c.freeScratchLocked()
 		c.notifyMu.Unlock()
