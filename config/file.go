@@ -23,7 +23,7 @@ type Serve struct {
 	Member              bool     `toml:"member"`                // --member: also run a server member
 	NATSURL             string   `toml:"nats_url"`              // --nats-url: join this NATS server instead of embedding one
 	User                string   `toml:"user"`                  // --user: required from clients instead of the token
-	Password            string   `toml:"password"`              // --password (secret: prefer password_file)
+	Password            string   `toml:"-"`                     // --password only: a file names password_file
 	PasswordFile        string   `toml:"password_file"`         // --password-file
 	NoAuth              bool     `toml:"no_auth"`               // --no-auth
 	ClusterUser         string   `toml:"cluster_user"`          // --cluster-user
@@ -198,11 +198,7 @@ func Print(c Config, s *Serve) ([]byte, error) {
 		StatsInterval: dur(c.StatsInterval), StatsCollect: &c.StatsCollect, MemProfile: &c.MemProfile, NATS: &c.NATS,
 	}
 	if s != nil {
-		sc := *s
-		if sc.Password != "" {
-			sc.Password = "(redacted)"
-		}
-		doc.Serve = &sc
+		doc.Serve = s // its password (--password) is never printed
 	}
 	return toml.Marshal(doc)
 }

@@ -26,9 +26,11 @@ port = %d
 lease = "2s"
 log_level = "info"
 
+[nats]
+password = "file-secret"
+
 [serve]
 host = "127.0.0.1"
-password = "file-secret"
 `, filepath.Join(dir, "data"), port)), 0o600))
 	clean := []string{"CLCKPT_NODE=", "CLCKPT_DATA_DIR=", "CLCKPT_PORT=", "CLCKPT_LEASE=", "CLCKPT_LOG_LEVEL=", "CLCKPT_CONFIG="}
 
