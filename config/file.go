@@ -13,7 +13,8 @@ import (
 )
 
 // Serve is the settings of `clckpt serve` beyond Config: its flags, the [serve] table of the
-// configuration file and `clckpt serve --print-config` all come from this one list.
+// configuration file and `clckpt serve --print-config` all come from this one list. A new option
+// is a field here (its key in the tag) and its flag in cmd/clckpt's serveFlags.
 type Serve struct {
 	Host                string   `toml:"host"`                  // --host: client listen address
 	Cluster             string   `toml:"cluster"`               // --cluster: NATS cluster name

@@ -72,7 +72,8 @@ NATS deployment. It prints "ready URL" on stdout once it serves, and stops on SI
 
 Settings: flags, then the environment (README.md lists the variables), then the TOML file of
 --config or CLCKPT_CONFIG (its [serve] table takes these flags' names, '-' written '_'; node,
-data_dir, port and memprofile are top-level keys), then the defaults. --print-config prints the settings in effect as such a file, secrets redacted.`,
+data_dir, port and memprofile are top-level keys), then the defaults. --print-config prints the
+settings in effect as such a file, secrets redacted.`,
 		Args: rangeArgs(0, 0),
 	}
 	// The flags are bound to throwaway values for their help text; the settings in effect are the
