@@ -68,7 +68,7 @@ routes = ["nats-route://a:6250", "nats-route://b:6250"]
 // levels, and values that Validate refuses.
 func TestConfigFileErrors(t *testing.T) {
 	for _, c := range []struct{ text, want string }{
-		{"lease = \"3s\"\nleese = \"1s\"\n", "unknown key leese (line 2)"},
+		{"lease = \"3s\"\nleese = \"1s\"\n", "unknown key leese"},
 		{"[serve]\nclustr_port = 1\n", "unknown key serve.clustr_port"},
 		{"[nats]\nurl = 5\n", "nats.url"},
 		{"port = \"x\"\n", "port"},

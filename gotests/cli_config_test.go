@@ -53,7 +53,7 @@ host = "127.0.0.1"
 
 	bad := filepath.Join(dir, "bad.toml")
 	for _, c := range []struct{ text, msg string }{
-		{"lease = \"2s\"\n[serve]\nprot = 1\n", "unknown key serve.prot (line 3)"},
+		{"lease = \"2s\"\n[serve]\nprot = 1\n", "unknown key serve.prot"},
 		{"lease = \"forever\"\n", "key lease"},
 		{"replicas = 0\n", "replicas (CLCKPT_REPLICAS) 0 must be at least 1"},
 	} {
