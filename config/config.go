@@ -1,5 +1,6 @@
 // Package config reads the settings every clckpt process shares (the C library, the Go engine's
-// users, the clckpt command) from the environment. README.md lists them in one table.
+// users, the clckpt command) from the environment, over a TOML file named by CLCKPT_CONFIG (file.go).
+// README.md lists them in one table; settings() lists them here.
 package config
 
 import (
