@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/stretchr/testify/require"
 
 	"github.com/clckpt/libclckpt/config"
@@ -436,4 +437,21 @@ func portOf(env []string) int {
 		}
 	}
 	return 0
+}
+
+// A NATS server without JetStream has no checkpoint directory: the client commands say so and
+// exit with 3, never print an empty list.
+func TestCLIWithoutTheDirectoryIsAnError(t *testing.T) {
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	require.NoError(t, err)
+	s.Start()
+	defer s.Shutdown()
+	require.True(t, s.ReadyForConnections(10*time.Second))
+	env := []string{"CLCKPT_DATA_DIR=" + t.TempDir(), "CLCKPT_NATS_URL=" + s.ClientURL(), "CLCKPT_NODE=c"}
+	for _, c := range []string{"status", "health", "ls", "get x", "status --json"} {
+		out, errOut, code := cli(t, env, nil, append(strings.Fields(c), "--timeout", "3s")...)
+		require.Equal(t, exitUnreachable, code, "clckpt %s: %s %s", c, out, errOut)
+		require.Empty(t, out, c)
+		require.NotEmpty(t, errOut, c)
+	}
 }
