@@ -1,5 +1,6 @@
 // Package config reads the settings every clckpt process shares (the C library, the Go engine's
-// users, the clckpt command) from the environment. README.md lists them in one table.
+// users, the clckpt command) from the environment, over a TOML file named by CLCKPT_CONFIG (file.go).
+// README.md lists them in one table; settings() lists them here.
 package config
 
 import (
@@ -113,49 +114,71 @@ func FromEnv() (Config, error) {
 	return c, c.Validate()
 }
 
+// setting is one setting: its environment variable, its key in the configuration file (in a
+// table: "nats.url") and the field it sets: a *string, *int, *bool, *time.Duration or *slog.Level.
+type setting struct {
+	env, key string
+	dst      any
+}
+
+// settings lists every setting of c: the one place that names a setting's variable and key.
+func (c *Config) settings() []setting {
+	return []setting{
+		{"CLCKPT_NODE", "node", &c.Node},
+		{"CLCKPT_DATA_DIR", "data_dir", &c.DataDir},
+		{"CLCKPT_SYNC_WRITES", "sync_writes", &c.SyncWrites},
+		{"CLCKPT_LOG_LEVEL", "log_level", &c.LogLevel},
+		{"CLCKPT_PORT", "port", &c.Port},
+		{"CLCKPT_LEASE", "lease", &c.Lease},
+		{"CLCKPT_ACK_TIMEOUT", "ack_timeout", &c.AckTimeout},
+		{"CLCKPT_REPLICAS", "replicas", &c.Replicas},
+		{"CLCKPT_TAIL_BYTES", "tail_bytes", &c.TailBytes},
+		{"CLCKPT_DISK_RESERVE", "disk_reserve", &c.DiskReserve},
+		{"CLCKPT_MEMTABLE_BYTES", "memtable_bytes", &c.MemTableBytes},
+		{"CLCKPT_SUBJECT", "subject", &c.Subject},
+		{"CLCKPT_LINK", "link", &c.Link},
+		{"CLCKPT_STATS_INTERVAL", "stats_interval", &c.StatsInterval},
+		{"CLCKPT_STATS_COLLECT", "stats_collect", &c.StatsCollect},
+		{"CLCKPT_MEMPROFILE", "memprofile", &c.MemProfile},
+		{"CLCKPT_NATS_URL", "nats.url", &c.NATS.URL},
+		{"CLCKPT_NATS_CREDS", "nats.creds", &c.NATS.Creds},
+		{"CLCKPT_NATS_NKEY", "nats.nkey", &c.NATS.NKey},
+		{"CLCKPT_NATS_USER", "nats.user", &c.NATS.User},
+		{"CLCKPT_NATS_PASSWORD", "nats.password", &c.NATS.Password},
+		{"CLCKPT_NATS_TOKEN", "nats.token", &c.NATS.Token},
+		{"CLCKPT_NATS_TLS_CA", "nats.tls_ca", &c.NATS.TLSCA},
+		{"CLCKPT_NATS_TLS_CERT", "nats.tls_cert", &c.NATS.TLSCert},
+		{"CLCKPT_NATS_TLS_KEY", "nats.tls_key", &c.NATS.TLSKey},
+	}
+}
+
+// set parses v (from the environment, or a string of the file) into the setting's field.
+func (s setting) set(v string) error {
+	var err error
+	switch d := s.dst.(type) {
+	case *string:
+		*d = v
+	case *bool:
+		*d = v == "1" || v == "true"
+	case *int:
+		*d, err = strconv.Atoi(v)
+	case *time.Duration:
+		*d, err = time.ParseDuration(v)
+	case *slog.Level:
+		*d, err = ParseLevel(v)
+	}
+	return err
+}
+
 // applyEnv overlays the settings that the environment sets, then fills in the node's name and the
 // data directory when neither the file nor the environment gave them.
 func (c *Config) applyEnv() error {
-	for _, v := range []struct {
-		name string
-		dst  *string
-	}{
-		{"CLCKPT_NODE", &c.Node}, {"CLCKPT_DATA_DIR", &c.DataDir}, {"CLCKPT_MEMPROFILE", &c.MemProfile},
-		{"CLCKPT_NATS_URL", &c.NATS.URL}, {"CLCKPT_NATS_CREDS", &c.NATS.Creds}, {"CLCKPT_NATS_NKEY", &c.NATS.NKey},
-		{"CLCKPT_NATS_USER", &c.NATS.User}, {"CLCKPT_NATS_PASSWORD", &c.NATS.Password}, {"CLCKPT_NATS_TOKEN", &c.NATS.Token},
-		{"CLCKPT_NATS_TLS_CA", &c.NATS.TLSCA}, {"CLCKPT_NATS_TLS_CERT", &c.NATS.TLSCert}, {"CLCKPT_NATS_TLS_KEY", &c.NATS.TLSKey},
-	} {
-		if e := os.Getenv(v.name); e != "" {
-			*v.dst = e
+	for _, s := range c.settings() {
+		if v := os.Getenv(s.env); v != "" {
+			if err := s.set(v); err != nil {
+				return fmt.Errorf("config: %s=%q: %w", s.env, v, err)
+			}
 		}
-	}
-	for _, v := range []struct {
-		name string
-		dst  *bool
-	}{{"CLCKPT_SYNC_WRITES", &c.SyncWrites}, {"CLCKPT_STATS_COLLECT", &c.StatsCollect}} {
-		if e := os.Getenv(v.name); e != "" {
-			*v.dst = e == "1"
-		}
-	}
-	for _, v := range []struct {
-		name string
-		dst  any
-	}{
-		{"CLCKPT_PORT", &c.Port}, {"CLCKPT_LEASE", &c.Lease}, {"CLCKPT_ACK_TIMEOUT", &c.AckTimeout},
-		{"CLCKPT_REPLICAS", &c.Replicas}, {"CLCKPT_TAIL_BYTES", &c.TailBytes}, {"CLCKPT_SUBJECT", &c.Subject},
-		{"CLCKPT_DISK_RESERVE", &c.DiskReserve}, {"CLCKPT_MEMTABLE_BYTES", &c.MemTableBytes}, {"CLCKPT_LINK", &c.Link},
-		{"CLCKPT_STATS_INTERVAL", &c.StatsInterval},
-	} {
-		if err := parseEnv(v.name, v.dst); err != nil {
-			return err
-		}
-	}
-	if v := os.Getenv("CLCKPT_LOG_LEVEL"); v != "" {
-		l, err := ParseLevel(v)
-		if err != nil {
-			return fmt.Errorf("config: CLCKPT_LOG_LEVEL: %w", err)
-		}
-		c.LogLevel = l
 	}
 	if c.Node == "" {
 		host, err := os.Hostname()
@@ -190,27 +213,6 @@ func Default() Config {
 		Subject:       "clckpt",
 		Link:          "auto",
 	}
-}
-
-// parseEnv sets *dst from the environment variable name, when it is set.
-func parseEnv(name string, dst any) error {
-	v := os.Getenv(name)
-	if v == "" {
-		return nil
-	}
-	var err error
-	switch d := dst.(type) {
-	case *int:
-		*d, err = strconv.Atoi(v)
-	case *time.Duration:
-		*d, err = time.ParseDuration(v)
-	case *string:
-		*d = v
-	}
-	if err != nil {
-		return fmt.Errorf("config: %s=%q: %w", name, v, err)
-	}
-	return nil
 }
 
 func defaultDataDir() string {

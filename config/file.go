@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -13,7 +14,8 @@ import (
 )
 
 // Serve is the settings of `clckpt serve` beyond Config: its flags, the [serve] table of the
-// configuration file and `clckpt serve --print-config` all come from this one list.
+// configuration file and `clckpt serve --print-config` all come from this one list. A new option
+// is a field here (its key in the tag) and its flag in cmd/clckpt's serveFlags.
 type Serve struct {
 	Host                string   `toml:"host"`                  // --host: client listen address
 	Cluster             string   `toml:"cluster"`               // --cluster: NATS cluster name
@@ -23,7 +25,7 @@ type Serve struct {
 	Member              bool     `toml:"member"`                // --member: also run a server member
 	NATSURL             string   `toml:"nats_url"`              // --nats-url: join this NATS server instead of embedding one
 	User                string   `toml:"user"`                  // --user: required from clients instead of the token
-	Password            string   `toml:"password"`              // --password (secret: prefer password_file)
+	Password            string   `toml:"-"`                     // --password only: a file names password_file
 	PasswordFile        string   `toml:"password_file"`         // --password-file
 	NoAuth              bool     `toml:"no_auth"`               // --no-auth
 	ClusterUser         string   `toml:"cluster_user"`          // --cluster-user
@@ -40,29 +42,6 @@ type Serve struct {
 // DefaultServe returns serve's defaults.
 func DefaultServe() Serve {
 	return Serve{Host: "127.0.0.1", Cluster: "clckpt", Member: true}
-}
-
-// file is the configuration file's document. Pointers tell a key that is absent from one set to
-// its zero value; durations are strings ("3s"). Unknown keys are errors.
-type file struct {
-	Node          *string `toml:"node"`
-	DataDir       *string `toml:"data_dir"`
-	SyncWrites    *bool   `toml:"sync_writes"`
-	LogLevel      *string `toml:"log_level"`
-	Port          *int    `toml:"port"`
-	Lease         *string `toml:"lease"`
-	AckTimeout    *string `toml:"ack_timeout"`
-	Replicas      *int    `toml:"replicas"`
-	TailBytes     *int    `toml:"tail_bytes"`
-	DiskReserve   *int    `toml:"disk_reserve"`
-	MemTableBytes *int    `toml:"memtable_bytes"`
-	Subject       *string `toml:"subject"`
-	Link          *string `toml:"link"`
-	StatsInterval *string `toml:"stats_interval"`
-	StatsCollect  *bool   `toml:"stats_collect"`
-	MemProfile    *string `toml:"memprofile"`
-	NATS          *NATS   `toml:"nats"`
-	Serve         *Serve  `toml:"serve"`
 }
 
 // Files are the settings a configuration file gave, before the environment is applied.
@@ -89,90 +68,110 @@ func readFile(path string, c *Config, f *Files) error {
 	if err != nil {
 		return fmt.Errorf("config file: %w", err)
 	}
-	var doc file
-	d := toml.NewDecoder(bytes.NewReader(b)).DisallowUnknownFields()
-	if err := d.Decode(&doc); err != nil {
-		var strict *toml.StrictMissingError
-		if errors.As(err, &strict) {
-			var keys []string
-			for _, e := range strict.Errors {
-				row, _ := e.Position()
-				keys = append(keys, fmt.Sprintf("%s (line %d)", strings.Join(e.Key(), "."), row))
-			}
-			return fmt.Errorf("config file %s: unknown key %s", path, strings.Join(keys, ", "))
-		}
+	var doc map[string]any
+	if err := toml.Unmarshal(b, &doc); err != nil {
 		var de *toml.DecodeError
 		if errors.As(err, &de) {
 			row, _ := de.Position()
-			key := strings.Join(de.Key(), ".")
-			if key != "" {
-				return fmt.Errorf("config file %s: key %s (line %d): %s", path, key, row, de.Error())
-			}
 			return fmt.Errorf("config file %s: line %d: %s", path, row, de.Error())
 		}
 		return fmt.Errorf("config file %s: %w", path, err)
 	}
-	set := func(dst *string, v *string) {
-		if v != nil {
-			*dst = *v
+	byKey := map[string]setting{}
+	for _, s := range c.settings() {
+		byKey[s.key] = s
+	}
+	var unknown []string
+	apply := func(key string, v any) error {
+		s, ok := byKey[key]
+		if !ok {
+			unknown = append(unknown, key)
+			return nil
+		}
+		if err := s.fromFile(v); err != nil {
+			return fmt.Errorf("config file %s: key %s: %w", path, key, err)
+		}
+		return nil
+	}
+	for k, v := range doc {
+		switch table, isTable := v.(map[string]any); {
+		case k == "nats" && isTable:
+			for k2, v2 := range table {
+				if err := apply("nats."+k2, v2); err != nil {
+					return err
+				}
+			}
+		case k == "serve" && isTable:
+			if err := readServe(table, &f.Serve); err != nil {
+				return fmt.Errorf("config file %s: %w", path, err)
+			}
+		default:
+			if err := apply(k, v); err != nil {
+				return err
+			}
 		}
 	}
-	set(&c.Node, doc.Node)
-	set(&c.DataDir, doc.DataDir)
-	set(&c.Subject, doc.Subject)
-	set(&c.Link, doc.Link)
-	set(&c.MemProfile, doc.MemProfile)
-	for _, v := range []struct {
-		src *bool
-		dst *bool
-	}{{doc.SyncWrites, &c.SyncWrites}, {doc.StatsCollect, &c.StatsCollect}} {
-		if v.src != nil {
-			*v.dst = *v.src
-		}
-	}
-	for _, v := range []struct {
-		src *int
-		dst *int
-	}{{doc.Port, &c.Port}, {doc.Replicas, &c.Replicas}, {doc.TailBytes, &c.TailBytes}, {doc.DiskReserve, &c.DiskReserve},
-		{doc.MemTableBytes, &c.MemTableBytes}} {
-		if v.src != nil {
-			*v.dst = *v.src
-		}
-	}
-	for _, v := range []struct {
-		key string
-		src *string
-		dst *time.Duration
-	}{{"lease", doc.Lease, &c.Lease}, {"ack_timeout", doc.AckTimeout, &c.AckTimeout}, {"stats_interval", doc.StatsInterval, &c.StatsInterval}} {
-		if v.src == nil {
-			continue
-		}
-		d, err := time.ParseDuration(*v.src)
-		if err != nil {
-			return fmt.Errorf("config file %s: key %s: %q is not a duration (e.g. \"3s\", \"500ms\")", path, v.key, *v.src)
-		}
-		*v.dst = d
-	}
-	if doc.LogLevel != nil {
-		if err := c.LogLevel.UnmarshalText([]byte(*doc.LogLevel)); err != nil {
-			return fmt.Errorf("config file %s: key log_level: %q: use error, warn, info or debug", path, *doc.LogLevel)
-		}
-	}
-	if doc.NATS != nil {
-		c.NATS = *doc.NATS
-	}
-	if doc.Serve != nil {
-		// Keys the file leaves out keep their defaults: decode the table again over them.
-		f.Serve = DefaultServe()
-		var again struct {
-			Serve *Serve `toml:"serve"`
-		}
-		again.Serve = &f.Serve
-		if err := toml.Unmarshal(b, &again); err != nil {
-			return fmt.Errorf("config file %s: [serve]: %w", path, err)
-		}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return fmt.Errorf("config file %s: unknown key %s", path, strings.Join(unknown, ", "))
 	}
 	return nil
+}
+
+// fromFile sets the setting from a value of the file: a string, an integer or a boolean as the
+// field is; durations and log levels are strings.
+func (s setting) fromFile(v any) error {
+	switch d := s.dst.(type) {
+	case *bool:
+		if b, ok := v.(bool); ok {
+			*d = b
+			return nil
+		}
+		return fmt.Errorf("%v: want true or false", v)
+	case *int:
+		if n, ok := v.(int64); ok && n == int64(int(n)) {
+			*d = int(n)
+			return nil
+		}
+		return fmt.Errorf("%v: want an integer", v)
+	}
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("%v: want a string", v)
+	}
+	if err := s.set(str); err != nil {
+		if _, isDuration := s.dst.(*time.Duration); isDuration {
+			return fmt.Errorf("%q is not a duration (e.g. \"3s\", \"500ms\")", str)
+		}
+		return err
+	}
+	return nil
+}
+
+// readServe reads the [serve] table over serve's defaults; unknown keys are errors.
+func readServe(table map[string]any, s *Serve) error {
+	b, err := toml.Marshal(map[string]any{"serve": table})
+	if err != nil {
+		return err
+	}
+	doc := struct {
+		Serve *Serve `toml:"serve"`
+	}{s}
+	err = toml.NewDecoder(bytes.NewReader(b)).DisallowUnknownFields().Decode(&doc)
+	var strict *toml.StrictMissingError
+	var de *toml.DecodeError
+	switch {
+	case errors.As(err, &strict):
+		var keys []string
+		for _, e := range strict.Errors {
+			keys = append(keys, strings.Join(e.Key(), "."))
+		}
+		sort.Strings(keys)
+		return fmt.Errorf("unknown key %s", strings.Join(keys, ", "))
+	case errors.As(err, &de):
+		return fmt.Errorf("key %s: %s", strings.Join(de.Key(), "."), de.Error())
+	}
+	return err
 }
 
 // Redacted is c with its secrets replaced, for printing.
@@ -185,26 +184,36 @@ func (c Config) Redacted() Config {
 	return c
 }
 
-// Print writes the configuration as a TOML file that Load reads back (secrets redacted: the
-// files that hold them are shown instead where there are files).
+// Print writes the configuration as a TOML file that Load reads back, secrets redacted (serve's
+// --password is not printed; the files holding secrets are).
 func Print(c Config, s *Serve) ([]byte, error) {
 	c = c.Redacted()
-	level := strings.ToLower(c.LogLevel.String())
-	dur := func(d time.Duration) *string { v := d.String(); return &v }
-	doc := file{
-		Node: &c.Node, DataDir: &c.DataDir, SyncWrites: &c.SyncWrites, LogLevel: &level, Port: &c.Port,
-		Lease: dur(c.Lease), AckTimeout: dur(c.AckTimeout), Replicas: &c.Replicas, TailBytes: &c.TailBytes,
-		DiskReserve: &c.DiskReserve, MemTableBytes: &c.MemTableBytes, Subject: &c.Subject, Link: &c.Link,
-		StatsInterval: dur(c.StatsInterval), StatsCollect: &c.StatsCollect, MemProfile: &c.MemProfile, NATS: &c.NATS,
-	}
-	if s != nil {
-		sc := *s
-		if sc.Password != "" {
-			sc.Password = "(redacted)"
+	top, nats := map[string]any{}, map[string]any{}
+	for _, st := range c.settings() {
+		var v any
+		switch d := st.dst.(type) {
+		case *string:
+			v = *d
+		case *bool:
+			v = *d
+		case *int:
+			v = *d
+		case *time.Duration:
+			v = d.String()
+		case *slog.Level:
+			v = strings.ToLower(d.String())
 		}
-		doc.Serve = &sc
+		if k, ok := strings.CutPrefix(st.key, "nats."); ok {
+			nats[k] = v
+		} else {
+			top[st.key] = v
+		}
 	}
-	return toml.Marshal(doc)
+	top["nats"] = nats
+	if s != nil {
+		top["serve"] = s
+	}
+	return toml.Marshal(top)
 }
 
 // levelNames are the values of log_level and CLCKPT_LOG_LEVEL.

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,7 +69,7 @@ routes = ["nats-route://a:6250", "nats-route://b:6250"]
 // levels, and values that Validate refuses.
 func TestConfigFileErrors(t *testing.T) {
 	for _, c := range []struct{ text, want string }{
-		{"lease = \"3s\"\nleese = \"1s\"\n", "unknown key leese (line 2)"},
+		{"lease = \"3s\"\nleese = \"1s\"\n", "unknown key leese"},
 		{"[serve]\nclustr_port = 1\n", "unknown key serve.clustr_port"},
 		{"[nats]\nurl = 5\n", "nats.url"},
 		{"port = \"x\"\n", "port"},
@@ -86,4 +87,18 @@ func TestConfigFileErrors(t *testing.T) {
 	t.Setenv("CLCKPT_CONFIG", filepath.Join(t.TempDir(), "missing.toml"))
 	_, err := FromEnv()
 	require.ErrorContains(t, err, "missing.toml")
+}
+
+// The README's example file is one that Load takes.
+func TestTheReadmeExampleFileLoads(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	_, rest, ok := strings.Cut(string(b), "```toml\n")
+	require.True(t, ok, "no TOML example in the README")
+	example, _, ok := strings.Cut(rest, "```")
+	require.True(t, ok)
+	c, f, err := Load(writeFile(t, example))
+	require.NoError(t, err)
+	require.NoError(t, c.Validate())
+	require.Equal(t, 6250, f.Serve.ClusterPort)
 }

@@ -26,9 +26,11 @@ port = %d
 lease = "2s"
 log_level = "info"
 
+[nats]
+password = "file-secret"
+
 [serve]
 host = "127.0.0.1"
-password = "file-secret"
 `, filepath.Join(dir, "data"), port)), 0o600))
 	clean := []string{"CLCKPT_NODE=", "CLCKPT_DATA_DIR=", "CLCKPT_PORT=", "CLCKPT_LEASE=", "CLCKPT_LOG_LEVEL=", "CLCKPT_CONFIG="}
 
@@ -51,7 +53,7 @@ password = "file-secret"
 
 	bad := filepath.Join(dir, "bad.toml")
 	for _, c := range []struct{ text, msg string }{
-		{"lease = \"2s\"\n[serve]\nprot = 1\n", "unknown key serve.prot (line 3)"},
+		{"lease = \"2s\"\n[serve]\nprot = 1\n", "unknown key serve.prot"},
 		{"lease = \"forever\"\n", "key lease"},
 		{"replicas = 0\n", "replicas (CLCKPT_REPLICAS) 0 must be at least 1"},
 	} {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/stretchr/testify/require"
 
 	"github.com/clckpt/libclckpt/config"
@@ -145,6 +146,15 @@ func TestCLICommands(t *testing.T) {
 			require.Equal(t, exitUnreachable, code, "clckpt %s: %s", c, errOut)
 			require.Contains(t, errOut, "no servers available", c)
 		}
+		// From anywhere: the URL, the token and the certificate given as flags.
+		elsewhere := []string{"CLCKPT_DATA_DIR=" + filepath.Join(t.TempDir(), "elsewhere"), "CLCKPT_PORT=" + strconv.Itoa(freePort(t))}
+		url := "nats://127.0.0.1:" + strconv.Itoa(portOf(env))
+		given := []string{"--url", url, "--token-file", filepath.Join(dir, "nats.token"), "--tls-ca", filepath.Join(dir, "nats.pem")}
+		require.Regexp(t, `(?m)^\s+s\s+server\s+link`, cliOK(t, elsewhere, nil, append([]string{"status"}, given...)...))
+		cliOK(t, elsewhere, nil, append([]string{"ls"}, given...)...)
+		_, errOut, code := cli(t, elsewhere, nil, "status", "--url", url)
+		require.Equal(t, exitUnreachable, code, errOut)
+
 		wrong := filepath.Join(t.TempDir(), "token")
 		require.NoError(t, os.WriteFile(wrong, []byte("not-the-token\n"), 0o600))
 		for _, c := range []string{"status", "ls"} {
@@ -393,6 +403,31 @@ func mustBase64(t *testing.T, s string) string {
 	return string(b)
 }
 
+// The connection flags with a node that requires a user and password.
+func TestCLIUserAndPassword(t *testing.T) {
+	dir := t.TempDir()
+	password := filepath.Join(dir, "password")
+	require.NoError(t, os.WriteFile(password, []byte("s3cret\n"), 0o600))
+	port := freePort(t)
+	node := start(t, "serve", []string{"CLCKPT_DATA_DIR=" + filepath.Join(dir, "data"), "CLCKPT_NODE=u"}, bin("clckpt"), "serve",
+		"--port", strconv.Itoa(port), "--user", "app", "--password-file", password)
+	node.waitLine("^ready ", 60*time.Second)
+	elsewhere := []string{"CLCKPT_DATA_DIR=" + filepath.Join(dir, "client"), "CLCKPT_NODE=c"}
+	url := "nats://127.0.0.1:" + strconv.Itoa(port)
+	cliOK(t, elsewhere, []byte("v"), "put", "--url", url, "--user", "app", "--password-file", password, "k", "s", "--create")
+	require.Equal(t, "v", cliOK(t, elsewhere, nil, "get", "--url", url, "--user", "app", "--password-file", password, "k", "s"))
+	require.Regexp(t, `(?m)^\s+u\s+server`, cliOK(t, append(elsewhere, "CLCKPT_NATS_URL="+url, "CLCKPT_NATS_USER=app",
+		"CLCKPT_NATS_PASSWORD=s3cret"), nil, "status"), "the environment as programs have it")
+	wrong := filepath.Join(dir, "wrong")
+	require.NoError(t, os.WriteFile(wrong, []byte("nope\n"), 0o600))
+	for _, c := range []string{"status", "get k s"} {
+		_, errOut, code := cli(t, elsewhere, nil, append(strings.Fields(c), "--url", url, "--user", "app", "--password-file", wrong)...)
+		require.Equal(t, exitUnreachable, code, errOut)
+		require.Contains(t, errOut, "Authorization Violation")
+	}
+	require.Equal(t, 0, node.stop())
+}
+
 // portOf returns the CLCKPT_PORT of env.
 func portOf(env []string) int {
 	for _, e := range env {
@@ -402,4 +437,21 @@ func portOf(env []string) int {
 		}
 	}
 	return 0
+}
+
+// A NATS server without JetStream has no checkpoint directory: the client commands say so and
+// exit with 3, never print an empty list.
+func TestCLIWithoutTheDirectoryIsAnError(t *testing.T) {
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	require.NoError(t, err)
+	s.Start()
+	defer s.Shutdown()
+	require.True(t, s.ReadyForConnections(10*time.Second))
+	env := []string{"CLCKPT_DATA_DIR=" + t.TempDir(), "CLCKPT_NATS_URL=" + s.ClientURL(), "CLCKPT_NODE=c"}
+	for _, c := range []string{"status", "health", "ls", "get x", "status --json"} {
+		out, errOut, code := cli(t, env, nil, append(strings.Fields(c), "--timeout", "3s")...)
+		require.Equal(t, exitUnreachable, code, "clckpt %s: %s %s", c, out, errOut)
+		require.Empty(t, out, c)
+		require.NotEmpty(t, errOut, c)
+	}
 }

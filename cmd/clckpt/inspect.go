@@ -404,6 +404,14 @@ Once its replica is in sync it says "watching NAME" on stderr.`,
 			return err
 		}
 		return c.withMember(cmd, func(ctx context.Context, m *member) error {
+			// Checked before the open, which would make this member a replica of some.
+			e, err := m.Entry(ctx, name)
+			if err != nil {
+				return err
+			}
+			if e.Attrs.Flags&engine.Distributed == 0 {
+				return fmt.Errorf("%w: checkpoint %s is not distributed: only distributed checkpoints notify", engine.ErrNotPermitted, escape([]byte(name)))
+			}
 			h, err := m.Open(ctx, name, nil, engine.OpenRead)
 			if err != nil {
 				return err

@@ -72,7 +72,8 @@ NATS deployment. It prints "ready URL" on stdout once it serves, and stops on SI
 
 Settings: flags, then the environment (README.md lists the variables), then the TOML file of
 --config or CLCKPT_CONFIG (its [serve] table takes these flags' names, '-' written '_'; node,
-data_dir, port and memprofile are top-level keys), then the defaults. --print-config prints the settings in effect as such a file, secrets redacted.`,
+data_dir, port and memprofile are top-level keys), then the defaults. --print-config prints the
+settings in effect as such a file, secrets redacted.`,
 		Args: rangeArgs(0, 0),
 	}
 	// The flags are bound to throwaway values for their help text; the settings in effect are the
@@ -241,7 +242,7 @@ func serve(cfg config.Config, s config.Serve, cpuProfile string) error {
 	case s.User != "":
 		o.Users = append(o.Users, (&natsUser{s.User, s.Password}).server())
 	case s.NoAuth:
-		log.Warn("no client authentication: anyone who reaches the port can read and write checkpoints", "host", s.Host, "port", port)
+		log.Warn("no client authentication (--no-auth): anyone who reaches the port can read and write checkpoints; firewall it or use the token or --user", "host", s.Host, "port", port)
 	default:
 		if token, err = natsconn.EmbeddedToken(cfg.DataDir); err != nil {
 			return err
@@ -322,7 +323,7 @@ func serve(cfg config.Config, s config.Serve, cpuProfile string) error {
 	log.Info("stopping", "signal", got.String())
 	if m != nil {
 		if err := m.Close(); err != nil {
-			log.Warn("leaving", "err", err)
+			log.Warn("leaving the service failed: the other members see this node's lease end by itself (CLCKPT_LEASE)", "err", err)
 		}
 	}
 	log.Info("stopped")
@@ -379,7 +380,7 @@ func serveMember(cfg config.Config, url string, log *slog.Logger, start time.Tim
 	writeHeapProfile()
 	log.Info("stopping", "signal", got.String())
 	if err := m.Close(); err != nil {
-		log.Warn("leaving", "err", err)
+		log.Warn("leaving the service failed: the other members see this node's lease end by itself (CLCKPT_LEASE)", "err", err)
 	}
 	log.Info("stopped")
 	return nil
@@ -413,7 +414,7 @@ func writeHeapProfile() {
 		return
 	}
 	if err := procstats.WriteHeapProfile(heapProfile); err != nil {
-		slog.Warn("writing the heap profile", "path", heapProfile, "err", err)
+		slog.Warn("writing the heap profile failed: check the --memprofile path", "path", heapProfile, "err", err)
 	}
 }
 
