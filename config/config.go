@@ -86,6 +86,9 @@ type Config struct {
 	// MemProfile, when set, is where a program writes a Go heap profile as it finalizes its last
 	// service handle (CLCKPT_MEMPROFILE; diagnostics).
 	MemProfile string
+	// MetricsAddr, when set, is where the member serves its Prometheus metrics on /metrics
+	// (CLCKPT_METRICS_ADDR, host:port; default: not served).
+	MetricsAddr string
 }
 
 // NATS are the settings of the connection to an external NATS server or cluster.
@@ -129,7 +132,7 @@ func FromEnv() (Config, error) {
 		{"CLCKPT_PORT", &c.Port}, {"CLCKPT_LEASE", &c.Lease}, {"CLCKPT_ACK_TIMEOUT", &c.AckTimeout},
 		{"CLCKPT_REPLICAS", &c.Replicas}, {"CLCKPT_TAIL_BYTES", &c.TailBytes}, {"CLCKPT_SUBJECT", &c.Subject},
 		{"CLCKPT_DISK_RESERVE", &c.DiskReserve}, {"CLCKPT_MEMTABLE_BYTES", &c.MemTableBytes}, {"CLCKPT_LINK", &c.Link},
-		{"CLCKPT_STATS_INTERVAL", &c.StatsInterval},
+		{"CLCKPT_STATS_INTERVAL", &c.StatsInterval}, {"CLCKPT_METRICS_ADDR", &c.MetricsAddr},
 	} {
 		if err := parseEnv(v.name, v.dst); err != nil {
 			return c, BadSetting(err)
@@ -238,6 +241,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("config: CLCKPT_SUBJECT %q: use letters, digits, '_' or '-'", c.Subject)
 	case !validLink(c.Link):
 		return fmt.Errorf("config: CLCKPT_LINK %q: use auto, off or host:port", c.Link)
+	case c.MetricsAddr != "" && !validHostPort(c.MetricsAddr):
+		return fmt.Errorf("config: CLCKPT_METRICS_ADDR %q: use host:port", c.MetricsAddr)
 	}
 	return nil
 }
@@ -253,9 +258,10 @@ func (c Config) reserve() int {
 var subjectToken = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
 
 func validLink(v string) bool {
-	if v == "auto" || v == "off" {
-		return true
-	}
+	return v == "auto" || v == "off" || validHostPort(v)
+}
+
+func validHostPort(v string) bool {
 	_, port, err := net.SplitHostPort(v)
 	if err != nil {
 		return false

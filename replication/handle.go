@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/metrics"
 	"github.com/clckpt/libclckpt/replication/directory"
 	"github.com/clckpt/libclckpt/replication/wire"
 )
@@ -19,7 +20,8 @@ type handle struct {
 	c      *ckpt
 	name   string
 	flags  engine.OpenFlags
-	origin string // "<member>/<n>": the handle's name in ops and subscriptions
+	origin string       // "<member>/<n>": the handle's name in ops and subscriptions
+	mode   metrics.Mode // the checkpoint's write mode, for its metrics
 	closed atomic.Bool
 }
 
@@ -31,7 +33,8 @@ func (h *handle) check(need engine.Access) error {
 
 func (h *handle) Name() string { return h.name }
 
-func (h *handle) Close() error {
+func (h *handle) Close() (err error) {
+	defer h.m.called(metrics.OpClose, &err)
 	if h.closed.Load() {
 		if h.m.closed.Load() {
 			return engine.ErrClosed
@@ -59,7 +62,8 @@ func (h *handle) close(ctx context.Context) error {
 	return h.m.closeOpen(ctx, c.id, h.m.name, false)
 }
 
-func (h *handle) SetRetention(ctx context.Context, d time.Duration) error {
+func (h *handle) SetRetention(ctx context.Context, d time.Duration) (err error) {
+	defer h.m.called(metrics.OpSetRetention, &err)
 	if err := h.check(engine.AnyAccess); err != nil {
 		return err
 	}
@@ -77,26 +81,28 @@ func (h *handle) SetRetention(ctx context.Context, d time.Duration) error {
 	return nil
 }
 
-func (h *handle) Status(ctx context.Context) (engine.Status, error) {
+func (h *handle) Status(ctx context.Context) (st engine.Status, err error) {
+	defer h.m.called(metrics.OpStatus, &err)
 	if err := h.check(engine.AnyAccess); err != nil {
 		return engine.Status{}, err
 	}
-	var st engine.Status
-	err := h.m.do(ctx, h.c,
+	err = h.m.do(ctx, h.c,
 		func(r *engine.Replica, _ *active) error { st = h.m.status(h.c, r); return nil },
 		&wire.CallMsg{Kind: wire.CallStatus, Origin: h.origin},
 		func(r *wire.ReplyMsg) error { st = r.Status; return r.Err })
 	return st, err
 }
 
-func (h *handle) SetActiveReplica(ctx context.Context) error {
+func (h *handle) SetActiveReplica(ctx context.Context) (err error) {
+	defer h.m.called(metrics.OpSetActive, &err)
 	if err := h.check(engine.WriteAccess); err != nil {
 		return err
 	}
 	return h.m.setActiveHere(ctx, h.c)
 }
 
-func (h *handle) Synchronize(ctx context.Context) error {
+func (h *handle) Synchronize(ctx context.Context) (err error) {
+	defer h.m.called(metrics.OpSynchronize, &err)
 	if err := h.check(engine.WriteAccess); err != nil {
 		return err
 	}
@@ -141,7 +147,9 @@ func (h *handle) maxMessage(n int) error {
 	return nil
 }
 
-func (h *handle) CreateSection(ctx context.Context, id []byte, expiration time.Time, data []byte) ([]byte, error) {
+func (h *handle) CreateSection(ctx context.Context, id []byte, expiration time.Time, data []byte) (_ []byte, err error) {
+	began := time.Now()
+	defer func() { h.m.metrics.Wrote(metrics.OpCreateSection, h.mode, began, len(data), err) }()
 	if err := h.check(engine.WriteAccess); err != nil {
 		return nil, err
 	}
@@ -150,7 +158,7 @@ func (h *handle) CreateSection(ctx context.Context, id []byte, expiration time.T
 	}
 	var out []byte
 	by := h.request()
-	err := h.m.do(ctx, h.c,
+	err = h.m.do(ctx, h.c,
 		func(r *engine.Replica, _ *active) (err error) {
 			out, err = r.CreateSection(ctx, by, id, expiration, data)
 			return err
@@ -172,7 +180,8 @@ func expNanos(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-func (h *handle) DeleteSection(ctx context.Context, id []byte) error {
+func (h *handle) DeleteSection(ctx context.Context, id []byte) (err error) {
+	defer h.m.called(metrics.OpDeleteSection, &err)
 	if err := h.check(engine.WriteAccess); err != nil {
 		return err
 	}
@@ -182,7 +191,8 @@ func (h *handle) DeleteSection(ctx context.Context, id []byte) error {
 		&wire.CallMsg{Kind: wire.CallDeleteSection, Origin: by.Origin, Request: by.Request, Section: id}, nil)
 }
 
-func (h *handle) SetSectionExpiration(ctx context.Context, id []byte, expiration time.Time) error {
+func (h *handle) SetSectionExpiration(ctx context.Context, id []byte, expiration time.Time) (err error) {
+	defer h.m.called(metrics.OpSetExpiration, &err)
 	if err := h.check(engine.WriteAccess); err != nil {
 		return err
 	}
@@ -192,7 +202,9 @@ func (h *handle) SetSectionExpiration(ctx context.Context, id []byte, expiration
 		&wire.CallMsg{Kind: wire.CallSetExpiration, Origin: by.Origin, Request: by.Request, Section: id, Expiration: expNanos(expiration)}, nil)
 }
 
-func (h *handle) Overwrite(ctx context.Context, id []byte, data []byte) error {
+func (h *handle) Overwrite(ctx context.Context, id []byte, data []byte) (err error) {
+	began := time.Now()
+	defer func() { h.m.metrics.Wrote(metrics.OpOverwrite, h.mode, began, len(data), err) }()
 	if err := h.check(engine.WriteAccess); err != nil {
 		return err
 	}
@@ -205,13 +217,16 @@ func (h *handle) Overwrite(ctx context.Context, id []byte, data []byte) error {
 		&wire.CallMsg{Kind: wire.CallOverwrite, Origin: by.Origin, Request: by.Request, Section: id, Data: data}, nil)
 }
 
-func (h *handle) Write(ctx context.Context, elems []engine.WriteElement) error {
+func (h *handle) Write(ctx context.Context, elems []engine.WriteElement) (err error) {
+	began, data := time.Now(), 0
+	defer func() { h.m.metrics.Wrote(metrics.OpWrite, h.mode, began, data, err) }()
 	if err := h.check(engine.WriteAccess); err != nil {
 		return err
 	}
 	total := 0
 	for _, e := range elems {
 		total += len(e.Data) + len(e.SectionID) + 32
+		data += len(e.Data)
 	}
 	if err := h.maxMessage(total); err != nil {
 		return err
@@ -222,7 +237,9 @@ func (h *handle) Write(ctx context.Context, elems []engine.WriteElement) error {
 		&wire.CallMsg{Kind: wire.CallWrite, Origin: by.Origin, Request: by.Request, Writes: elems}, nil)
 }
 
-func (h *handle) Read(ctx context.Context, elems []engine.ReadElement) error {
+func (h *handle) Read(ctx context.Context, elems []engine.ReadElement) (err error) {
+	began := time.Now()
+	defer func() { h.m.metrics.Read(began, err) }()
 	if err := h.check(engine.ReadAccess); err != nil {
 		return err
 	}
@@ -253,7 +270,8 @@ func (h *handle) Read(ctx context.Context, elems []engine.ReadElement) error {
 		})
 }
 
-func (h *handle) Sections(ctx context.Context, filter engine.SectionFilter, t time.Time) (engine.SectionIterator, error) {
+func (h *handle) Sections(ctx context.Context, filter engine.SectionFilter, t time.Time) (_ engine.SectionIterator, err error) {
+	defer h.m.called(metrics.OpSections, &err)
 	if filter < engine.SectionsForever || filter > engine.SectionsAny {
 		return nil, fmt.Errorf("%w: section filter %d", engine.ErrInvalidParameter, filter)
 	}
@@ -261,7 +279,7 @@ func (h *handle) Sections(ctx context.Context, filter engine.SectionFilter, t ti
 		return nil, err
 	}
 	var ids [][]byte
-	err := h.m.do(ctx, h.c,
+	err = h.m.do(ctx, h.c,
 		func(r *engine.Replica, _ *active) (err error) { ids, err = r.SectionIDs(filter, t); return err },
 		&wire.CallMsg{Kind: wire.CallSectionIDs, Origin: h.origin, Filter: uint8(filter), At: expNanos(t)},
 		func(r *wire.ReplyMsg) error {

@@ -90,6 +90,7 @@ func serve(args []string) error {
 	jsonLogs := fs.Bool("json", false, "log JSON lines instead of text")
 	cpuProfile := fs.String("cpuprofile", "", "diagnostics: write a CPU profile here until the node stops")
 	memProfile := fs.String("memprofile", cfg.MemProfile, "diagnostics: write a heap profile here when the node stops, and on SIGUSR1")
+	metricsAddr := fs.String("metrics-addr", cfg.MetricsAddr, "serve the member's Prometheus metrics on host:port/metrics (CLCKPT_METRICS_ADDR)")
 	_ = fs.Parse(args)
 	heapProfile = *memProfile
 	procstats.SampleHeap(heapProfile != "")
@@ -124,7 +125,7 @@ func serve(args []string) error {
 			"and read and write every checkpoint: give the routes credentials (-cluster-user with -cluster-password-file or "+
 			"CLCKPT_CLUSTER_PASSWORD) and TLS (-cluster-tls-cert and -cluster-tls-key, or -tls-cert and -tls-key; -cluster-tls-ca)", *host)
 	}
-	cfg.Node, cfg.DataDir, cfg.Port = *node, *dataDir, *port
+	cfg.Node, cfg.DataDir, cfg.Port, cfg.MetricsAddr = *node, *dataDir, *port, *metricsAddr
 	if cfg.Port == -1 {
 		cfg.Port = 1 // validated below; the server picks the port
 	}
@@ -360,14 +361,13 @@ func writeHeapProfile() {
 // joined is the node's member once it has joined, for the stats lines.
 var joined atomic.Pointer[replication.Member]
 
-// memberCounts adds the checkpoints the member follows and the replicas it holds to a stats line.
+// memberCounts adds the member's metrics to a stats line.
 func memberCounts() []slog.Attr {
 	m := joined.Load()
 	if m == nil {
 		return nil
 	}
-	followed, replicas := m.Counts()
-	return []slog.Attr{slog.Int("followed", followed), slog.Int("replicas", replicas)}
+	return m.Metrics().LogAttrs()
 }
 
 // joinWhenReady joins as a server member, retrying while JetStream is not available yet (a cluster
