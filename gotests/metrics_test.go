@@ -169,3 +169,46 @@ func TestMetricsCountWhatWasDone(t *testing.T) {
 		require.Equal(t, 0.0, metricValue(fams, "clckpt_elections_total", "result", "elected"), name)
 	}
 }
+
+// TestMetricsOfAProgramInC: a C program (ckptPeer active) with CLCKPT_METRICS_ADDR creates a
+// collocated WR_ACTIVE_REPLICA checkpoint, makes itself its active replica, creates 20 sections of
+// 64 KiB and synchronizes. Its scrape counts exactly those calls, their latencies and bytes, and
+// the replica it holds; its stats line (CLCKPT_STATS_INTERVAL) carries the same numbers.
+func TestMetricsOfAProgramInC(t *testing.T) {
+	dir := t.TempDir()
+	port := freePort(t)
+	natsServer(t, dir+"/nats", port)
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	const sections = 20
+	a := start(t, "active", append(memberEnv("A", dir+"/a", natsURL(port)), "CLCKPT_METRICS_ADDR="+addr, "CLCKPT_STATS_INTERVAL=200ms"),
+		peer, "active", "measured", strconv.Itoa(sections))
+	a.waitLine(`^synced$`, 60*time.Second)
+	defer a.kill9()
+
+	fams := scrape(t, addr)
+	require.Equal(t, 1.0, metricValue(fams, "clckpt_member_info", "member", "A", "kind", "application"))
+	require.Equal(t, 1.0, metricValue(fams, "clckpt_operations_total", "op", "open", "result", "ok"))
+	require.Equal(t, 1.0, metricValue(fams, "clckpt_operations_total", "op", "set_active", "result", "ok"))
+	require.Equal(t, float64(sections), metricValue(fams, "clckpt_operations_total", "op", "create_section", "result", "ok"))
+	require.Equal(t, int64(sections), histogramCount(fams, "clckpt_write_duration_seconds", "mode", "active_replica"))
+	require.Equal(t, int64(0), histogramCount(fams, "clckpt_write_duration_seconds", "mode", "all_replicas"))
+	require.Equal(t, float64(sections*64<<10), metricValue(fams, "clckpt_written_bytes_total"))
+	require.Equal(t, 1.0, metricValue(fams, "clckpt_replicas_held"))
+	require.Equal(t, 1.0, metricValue(fams, "clckpt_replicas_in_sync"))
+	require.Equal(t, 1.0, metricValue(fams, "clckpt_active_replicas"))
+	require.Equal(t, 1.0, metricValue(fams, "clckpt_nats_connected"))
+	// The synchronization completes after the write calls: it is counted once its callback ran.
+	require.Eventually(t, func() bool {
+		return metricValue(scrape(t, addr), "clckpt_operations_total", "op", "synchronize", "result", "ok") == 1
+	}, 10*time.Second, 20*time.Millisecond)
+
+	// The stats line reads the same registry: once a line is logged after the last call, its sum of
+	// the calls is the scrape's.
+	fams = scrape(t, addr)
+	calls := 0.0
+	for _, m := range fams["clckpt_operations_total"].GetMetric() {
+		calls += m.GetCounter().GetValue()
+	}
+	want := fmt.Sprintf(`msg=stats .* followed=1 replicas=1 in_sync=1 active=1 ops=%d `, int64(calls))
+	a.waitLog(want, 10*time.Second)
+}
