@@ -353,3 +353,23 @@ func checkDashboard(t *testing.T, fams map[string]*dto.MetricFamily) {
 		}
 	}
 }
+
+// TestServiceUnitIsHardened: the unit runs the node as its own user in its state directory, with
+// the system read-only, no privileges and a restart on failure (systemd-analyze verify, in
+// TestDeployGuide, checks that systemd reads it).
+func TestServiceUnitIsHardened(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(root, "deploy", "clckpt.service"))
+	require.NoError(t, err)
+	unit := map[string][]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
+			unit[k] = append(unit[k], v)
+		}
+	}
+	for k, v := range map[string]string{"User": "clckpt", "Group": "clckpt", "StateDirectory": "clckpt", "StateDirectoryMode": "0700",
+		"Environment": "CLCKPT_DATA_DIR=/var/lib/clckpt", "ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes",
+		"NoNewPrivileges": "yes", "CapabilityBoundingSet": "", "Restart": "on-failure", "KillSignal": "SIGTERM", "UMask": "0077"} {
+		require.Contains(t, unit[k], v, k)
+	}
+	require.Equal(t, []string{"/usr/local/bin/clckpt serve $CLCKPT_SERVE_FLAGS"}, unit["ExecStart"])
+}
