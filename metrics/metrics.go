@@ -113,7 +113,8 @@ var LatencyBuckets = prometheus.ExponentialBuckets(10e-6, 4, 11)
 
 // Set is the metrics of one member.
 type Set struct {
-	reg *prometheus.Registry
+	reg     *prometheus.Registry // the member's metrics
+	runtime *prometheus.Registry // the Go runtime's and the process's, served beside them
 
 	ops    [numOps][numResults]prometheus.Counter // calls made on this member
 	served [numOps][numResults]prometheus.Counter // calls this member ran as the active for others
@@ -144,11 +145,11 @@ const (
 
 var pathNames = [numPaths]string{"link", "nats"}
 
-// New makes the metrics of a member and its registry, with the Go runtime's and the process's
-// collectors. member, node and kind label clckpt_member_info.
+// New makes the metrics of a member and its registry; the Go runtime's and the process's standard
+// collectors are served with them. member, node and kind label clckpt_member_info.
 func New(member, node, kind string) *Set {
-	s := &Set{reg: prometheus.NewRegistry()}
-	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s := &Set{reg: prometheus.NewRegistry(), runtime: prometheus.NewRegistry()}
+	s.runtime.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "clckpt_member_info",
 		Help: "The member this process is (always 1)."}, []string{"member", "node", "kind"})
 	info.WithLabelValues(member, node, kind).Set(1)
@@ -194,8 +195,11 @@ func New(member, node, kind string) *Set {
 	return s
 }
 
-// Registry is the member's registry.
+// Registry is the member's registry (its clckpt_ metrics).
 func (s *Set) Registry() *prometheus.Registry { return s.reg }
+
+// Gatherer gathers what /metrics serves: the member's registry and the runtime's metrics.
+func (s *Set) Gatherer() prometheus.Gatherer { return prometheus.Gatherers{s.reg, s.runtime} }
 
 // Called counts a call made on this member.
 func (s *Set) Called(o Op, err error) { s.ops[o][resultOf(err)].Inc() }
