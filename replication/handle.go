@@ -296,10 +296,9 @@ func (h *handle) Sections(ctx context.Context, filter engine.SectionFilter, t ti
 
 // describe returns a section's descriptor from the active replica. An error (no active for now)
 // is not "deleted": the iteration must not skip the section for it.
-func (h *handle) describe(id []byte) (engine.SectionDescriptor, bool, error) {
-	var d engine.SectionDescriptor
-	found := false
-	err := h.m.do(context.Background(), h.c,
+func (h *handle) describe(id []byte) (d engine.SectionDescriptor, found bool, err error) {
+	defer h.m.called(metrics.OpDescribe, &err)
+	err = h.m.do(context.Background(), h.c,
 		func(r *engine.Replica, _ *active) error { d, found = r.Describe(id); return nil },
 		&wire.CallMsg{Kind: wire.CallDescribe, Origin: h.origin, Section: id},
 		func(r *wire.ReplyMsg) error {
