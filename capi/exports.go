@@ -42,29 +42,15 @@ func clckpt_initialize(out *C.ClCkptSvcHdlT, callbacks *C.ClCkptCallbacksT, vers
 	if callbacks != nil {
 		openCB, syncCB = callbacks.checkpointOpenCallback, callbacks.checkpointSynchronizeCallback
 	}
-	if !lockLifecycle() {
-		return code(rc.TryAgain)
-	}
-	defer lifecycle.Unlock()
-	if current() == nil {
-		if err := openBackend(); err != nil {
-			log.Error("clCkptInitialize: the service cannot start", "err", err)
-			switch {
-			case errors.Is(err, config.ErrBadSetting): // retrying cannot cure it
-				return code(rc.InvalidState)
-			case errors.Is(err, engine.ErrStorage):
-				return code(rc.NoResource)
-			case errors.Is(err, engine.ErrDiskFull):
-				return code(rc.NoSpace)
-			}
-			return code(rc.TryAgain)
+	s := &service{openCB: openCB, syncCB: syncCB}
+	if err := startService(s); err != nil {
+		switch {
+		case errors.Is(err, config.ErrBadSetting): // retrying cannot cure it
+			return code(rc.InvalidState)
+		case errors.Is(err, errNoHandle):
+			return code(rc.NoResource)
 		}
-	}
-	s, err := addService(openCB, syncCB)
-	if err != nil {
-		log.Error("clCkptInitialize", "err", err)
-		closeBackendIfIdle()
-		return code(rc.NoResource)
+		return errCode(err)
 	}
 	*out = C.ClCkptSvcHdlT(s.handle)
 	return code(rc.OK)
@@ -91,26 +77,12 @@ func closeBackendIfIdle() {
 //export clckpt_finalize
 func clckpt_finalize(h C.ClCkptSvcHdlT) (res C.ClRcT) {
 	defer guard(&res, debug.SetPanicOnFault(true))
-	if !lockLifecycle() {
-		return code(rc.TryAgain)
-	}
-	defer lifecycle.Unlock()
-	if current() == nil {
+	switch err := endService(uint64(h), func(s *service) bool { return s.saf == nil }); {
+	case errors.Is(err, engine.ErrClosed):
 		return code(rc.NotInitialized)
+	case err != nil:
+		return errCode(err)
 	}
-	if _, ok := services.Get(uint64(h)); !ok {
-		return code(rc.InvalidHandle)
-	}
-	if inNotification() && services.Len() == 1 {
-		// Ending the service waits for every notification callback to return, this one included.
-		return code(rc.BadOperation)
-	}
-	s, ok := services.Remove(uint64(h))
-	if !ok {
-		return code(rc.InvalidHandle)
-	}
-	s.finalize()
-	closeBackendIfIdle()
 	return code(rc.OK)
 }
 
@@ -140,7 +112,7 @@ func clckpt_checkpoint_open(svcH C.ClCkptSvcHdlT, name *C.ClNameT, attrs *C.ClCk
 	if err != nil {
 		return errCode(err)
 	}
-	c, err := s.addCheckpoint(ck)
+	c, err := s.addCheckpoint(ck, engine.OpenFlags(flags))
 	if err != nil {
 		return errCode(err)
 	}
@@ -181,26 +153,11 @@ func clckpt_checkpoint_open_async(svcH C.ClCkptSvcHdlT, invocation C.ClInvocatio
 	if s.openCB == nil {
 		return code(rc.Initialized)
 	}
-	s.pending.Add(1)
-	go func() {
-		defer s.pending.Done()
-		var handle uint64
-		ck, err := b.Open(bg, goName, a, engine.OpenFlags(flags))
-		if err == nil {
-			var c *checkpoint
-			if c, err = s.addCheckpoint(ck); err == nil {
-				handle = c.handle
-			}
-		}
-		result := rc.FromError(err)
-		cb := s.openCB
-		if s.queue.Push(func() { C.clckpt_call_open_cb(cb, invocation, C.ClCkptHdlT(handle), C.ClRcT(result)) }) != nil && handle != 0 {
-			// The service was finalized: nobody will ever learn of this handle.
-			if c, ok := checkpoints.Get(handle); ok {
-				_ = c.close()
-			}
-		}
-	}()
+	cb := s.openCB
+	openAsync(s, func() (engine.Checkpoint, error) { return b.Open(bg, goName, a, engine.OpenFlags(flags)) }, engine.OpenFlags(flags),
+		func(handle uint64, err error) {
+			C.clckpt_call_open_cb(cb, invocation, C.ClCkptHdlT(handle), C.ClRcT(rc.FromError(err)))
+		})
 	return code(rc.OK)
 }
 
@@ -211,13 +168,7 @@ func clckpt_checkpoint_close(h C.ClCkptHdlT) (res C.ClRcT) {
 	if c == nil {
 		return bad
 	}
-	if _, ok := checkpoints.Remove(c.handle); !ok {
-		return code(rc.InvalidHandle) // closed by another thread meanwhile
-	}
-	c.svc.mu.Lock()
-	delete(c.svc.ckpts, c.handle)
-	c.svc.mu.Unlock()
-	return errCode(c.close())
+	return errCode(closeHandle(c))
 }
 
 //export clckpt_checkpoint_delete
@@ -385,18 +336,10 @@ func clckpt_section_iteration_initialize(h C.ClCkptHdlT, chosen C.ClCkptSections
 	if err != nil {
 		return errCode(err)
 	}
-	i := &iteration{ckpt: c, it: it}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.iters == nil { // the checkpoint handle was closed meanwhile
-		_ = it.Close()
-		return code(rc.InvalidHandle)
+	i, err := c.addIteration(it)
+	if err != nil {
+		return errCode(err)
 	}
-	if i.handle, err = iterations.Add(i); err != nil {
-		_ = it.Close()
-		return code(rc.NoResource)
-	}
-	c.iters[i.handle] = i
 	*out = C.ClHandleT(i.handle)
 	return code(rc.OK)
 }
@@ -411,7 +354,7 @@ func clckpt_section_iteration_next(h C.ClHandleT, out *C.ClCkptSectionDescriptor
 		return code(rc.NullPointer)
 	}
 	i, ok := iterations.Get(uint64(h))
-	if !ok {
+	if !ok || i.ckpt.svc.saf != nil {
 		return code(rc.InvalidHandle)
 	}
 	d, err := i.it.Next()
@@ -436,14 +379,11 @@ func clckpt_section_iteration_finalize(h C.ClHandleT) (res C.ClRcT) {
 	if current() == nil {
 		return code(rc.NotInitialized)
 	}
-	i, ok := iterations.Remove(uint64(h))
-	if !ok {
+	i, ok := iterations.Get(uint64(h))
+	if !ok || i.ckpt.svc.saf != nil {
 		return code(rc.InvalidHandle)
 	}
-	i.ckpt.mu.Lock()
-	delete(i.ckpt.iters, i.handle)
-	i.ckpt.mu.Unlock()
-	return errCode(i.it.Close())
+	return errCode(endIteration(i))
 }
 
 func elements(iov *C.ClCkptIOVectorElementT, n C.ClUint32T) []C.ClCkptIOVectorElementT {
@@ -468,6 +408,32 @@ func clckpt_checkpoint_write(h C.ClCkptHdlT, iov *C.ClCkptIOVectorElementT, n C.
 	}
 	// Elements the C layer can already refuse stop the vector there: the ones before still apply.
 	in := elements(iov, n)
+	stopAt, stop := len(in), C.ClRcT(0)
+	for i, e := range in {
+		if e.dataBuffer == nil && e.dataSize > 0 {
+			stopAt, stop = i, code(rc.NullPointer)
+			break
+		}
+		if e.dataSize > engine.MaxDataSize {
+			stopAt, stop = i, code(rc.InvalidParam)
+			break
+		}
+	}
+	if err := writeVector(c, in[:stopAt], errIndex); err != nil {
+		return errCode(err)
+	}
+	if stop != 0 && errIndex != nil {
+		*errIndex = C.ClUint32T(stopAt)
+	}
+	return stop
+}
+
+// writeVector writes the elements (checked by the caller) with the engine; on an element's error
+// *errIndex (if not NULL) gets its index.
+func writeVector(c *checkpoint, in []C.ClCkptIOVectorElementT, errIndex *C.ClUint32T) error {
+	if len(in) == 0 {
+		return nil
+	}
 	elems := make([]engine.WriteElement, 0, len(in))
 	var bufs []*[]byte
 	defer func() {
@@ -475,32 +441,16 @@ func clckpt_checkpoint_write(h C.ClCkptHdlT, iov *C.ClCkptIOVectorElementT, n C.
 			release(b)
 		}
 	}()
-	var stop C.ClRcT
 	for _, e := range in {
-		if e.dataBuffer == nil && e.dataSize > 0 {
-			stop = code(rc.NullPointer)
-			break
-		}
-		if e.dataSize > engine.MaxDataSize {
-			stop = code(rc.InvalidParam)
-			break
-		}
 		data, buf := copyIn(unsafe.Pointer(e.dataBuffer), e.dataSize)
 		if buf != nil {
 			bufs = append(bufs, buf)
 		}
 		elems = append(elems, engine.WriteElement{SectionID: sectionID(&e.sectionId), Offset: int64(e.dataOffset), Data: data})
 	}
-	if len(elems) > 0 {
-		if err := c.ck.Write(bg, elems); err != nil {
-			setIndex(errIndex, err)
-			return errCode(err)
-		}
-	}
-	if stop != 0 && errIndex != nil {
-		*errIndex = C.ClUint32T(len(elems))
-	}
-	return stop
+	err := c.ck.Write(bg, elems)
+	setIndex(errIndex, err)
+	return err
 }
 
 func setIndex(errIndex *C.ClUint32T, err error) {
@@ -568,11 +518,20 @@ func clckpt_checkpoint_read(h C.ClCkptHdlT, iov *C.ClCkptIOVectorElementT, n C.C
 	if c == nil {
 		return bad
 	}
-	in := elements(iov, n)
+	if err := readVector(c, elements(iov, n), errIndex, true); err != nil {
+		return errCode(err)
+	}
+	return code(rc.OK)
+}
+
+// readVector reads the elements with the engine. An element with no buffer gets the section from
+// its offset in new C memory; every element gets its readSize (and its dataSize too with
+// setDataSize). On an element's error *errIndex (if not NULL) gets its index and nothing is copied.
+func readVector(c *checkpoint, in []C.ClCkptIOVectorElementT, errIndex *C.ClUint32T, setDataSize bool) error {
 	var one [1]engine.ReadElement
 	elems := one[:0]
-	if n > 1 {
-		elems = make([]engine.ReadElement, 0, n)
+	if len(in) > 1 {
+		elems = make([]engine.ReadElement, 0, len(in))
 	}
 	for i := range in {
 		e := &in[i]
@@ -585,7 +544,7 @@ func clckpt_checkpoint_read(h C.ClCkptHdlT, iov *C.ClCkptIOVectorElementT, n C.C
 	}
 	if err := c.ck.Read(bg, elems); err != nil {
 		setIndex(errIndex, err)
-		return errCode(err)
+		return err
 	}
 	for i := range in {
 		e, el := &in[i], &elems[i]
@@ -593,9 +552,11 @@ func clckpt_checkpoint_read(h C.ClCkptHdlT, iov *C.ClCkptIOVectorElementT, n C.C
 			e.dataBuffer = C.ClPtrT(cCopy(el.Buffer[:el.ReadSize], el.ReadSize+1))
 		}
 		e.readSize = C.ClSizeT(el.ReadSize)
-		e.dataSize = C.ClSizeT(el.ReadSize)
+		if setDataSize {
+			e.dataSize = C.ClSizeT(el.ReadSize)
+		}
 	}
-	return code(rc.OK)
+	return nil
 }
 
 //export clckpt_checkpoint_synchronize
@@ -624,17 +585,7 @@ func clckpt_checkpoint_synchronize_async(h C.ClCkptHdlT, invocation C.ClInvocati
 	// What Synchronize refuses (no WRITE, a synchronous checkpoint, no active replica) is this call's
 	// own error, with no callback; the outcome of an accepted one is delivered through dispatch.
 	cb := s.syncCB
-	s.pending.Add(1)
-	err := c.ck.SynchronizeAsync(bg, func(err error) {
-		defer s.pending.Done()
-		result := rc.FromError(err)
-		_ = s.queue.Push(func() { C.clckpt_call_sync_cb(cb, invocation, C.ClRcT(result)) })
-	})
-	if err != nil {
-		s.pending.Done()
-		return errCode(err)
-	}
-	return code(rc.OK)
+	return errCode(synchronizeAsync(c, func(err error) { C.clckpt_call_sync_cb(cb, invocation, C.ClRcT(rc.FromError(err))) }))
 }
 
 //export clckpt_immediate_consumption_register
@@ -743,15 +694,7 @@ func clckpt_dispatch(h C.ClCkptSvcHdlT, flags C.ClDispatchFlagsT) (res C.ClRcT) 
 	if s == nil {
 		return bad
 	}
-	// Callbacks run right here, on the caller's thread.
-	switch flags {
-	case C.CL_DISPATCH_ONE:
-		s.queue.DispatchOne()
-	case C.CL_DISPATCH_ALL:
-		s.queue.DispatchAll()
-	case C.CL_DISPATCH_BLOCKING:
-		s.queue.DispatchBlocking()
-	default:
+	if !dispatch(s, int(flags)) {
 		return code(rc.InvalidParam)
 	}
 	return code(rc.OK)

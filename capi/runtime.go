@@ -56,11 +56,14 @@ type engineService struct {
 	memProfile string // where to write a heap profile at the close (CLCKPT_MEMPROFILE)
 }
 
-// service is what one clCkptInitialize created.
+// service is what one clCkptInitialize or saCkptInitialize created. Both APIs share the table of
+// service handles; saf is nil for a clCkpt service, and a handle of one API is a bad handle for the
+// other.
 type service struct {
 	handle  uint64
 	openCB  C.ClCkptCheckpointOpenCallbackT
 	syncCB  C.ClCkptCheckpointSynchronizeCallbackT
+	saf     *safClient
 	queue   *callbackq.Queue
 	pending sync.WaitGroup // asynchronous calls in flight
 
@@ -74,7 +77,9 @@ type checkpoint struct {
 	handle uint64
 	svc    *service
 	ck     engine.Checkpoint
-	closed atomic.Bool // no notification callback starts once set
+	closed atomic.Bool                       // no notification callback starts once set
+	flags  engine.OpenFlags                  // as the caller opened it
+	attrs  atomic.Pointer[engine.Attributes] // cached by the SAF calls (only the retention changes)
 
 	mu    sync.Mutex
 	iters map[uint64]*iteration
@@ -91,6 +96,16 @@ type iteration struct {
 	handle uint64
 	ckpt   *checkpoint
 	it     engine.SectionIterator
+	owned  []unsafe.Pointer // C memory handed out that the iteration frees at its end (B.01 ids)
+}
+
+// end closes the iteration and frees the memory it owns.
+func (i *iteration) end() error {
+	for _, p := range i.owned {
+		C.free(p)
+	}
+	i.owned = nil
+	return i.it.Close()
 }
 
 func current() engine.Service {
@@ -135,18 +150,73 @@ func openBackend() error {
 	return nil
 }
 
-// addService registers a new service handle.
-func addService(openCB C.ClCkptCheckpointOpenCallbackT, syncCB C.ClCkptCheckpointSynchronizeCallbackT) (*service, error) {
+// errNoHandle: a service handle could not be made (no file descriptor or handle number left).
+var errNoHandle = errors.New("no service handle available")
+
+// startService makes s a new service handle, joining the checkpoint service first if this is the
+// first handle of the process. Errors: config.ErrBadSetting, engine.ErrStorage, engine.ErrDiskFull,
+// engine.ErrTryAgain (the service cannot be reached, or lifecycle is busy), errNoHandle.
+func startService(s *service) error {
+	if !lockLifecycle() {
+		return fmt.Errorf("%w: initialize or finalize in progress", engine.ErrTryAgain)
+	}
+	defer lifecycle.Unlock()
+	if current() == nil {
+		if err := openBackend(); err != nil {
+			log.Error("initialize: the service cannot start", "err", err)
+			if errors.Is(err, config.ErrBadSetting) || errors.Is(err, engine.ErrStorage) || errors.Is(err, engine.ErrDiskFull) {
+				return err
+			}
+			return fmt.Errorf("%w: %v", engine.ErrTryAgain, err)
+		}
+	}
+	if err := addService(s); err != nil {
+		log.Error("initialize", "err", err)
+		closeBackendIfIdle()
+		return fmt.Errorf("%w: %v", errNoHandle, err)
+	}
+	return nil
+}
+
+// endService ends service handle h (wanted tells whether it is of the caller's API); lifecycle is
+// taken here. Errors: engine.ErrTryAgain (lifecycle busy), engine.ErrClosed (no service),
+// engine.ErrBadHandle, engine.ErrBadOperation (the last handle, from inside a notification).
+func endService(h uint64, wanted func(*service) bool) error {
+	if !lockLifecycle() {
+		return engine.ErrTryAgain
+	}
+	defer lifecycle.Unlock()
+	if current() == nil {
+		return engine.ErrClosed
+	}
+	if s, ok := services.Get(h); !ok || !wanted(s) {
+		return engine.ErrBadHandle
+	}
+	if inNotification() && services.Len() == 1 {
+		// Ending the service waits for every notification callback to return, this one included.
+		return engine.ErrBadOperation
+	}
+	s, ok := services.Remove(h)
+	if !ok {
+		return engine.ErrBadHandle
+	}
+	s.finalize()
+	closeBackendIfIdle()
+	return nil
+}
+
+// addService registers s (its callbacks set) under a new service handle, with a queue of its own.
+func addService(s *service) error {
 	q, err := callbackq.New()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	s := &service{openCB: openCB, syncCB: syncCB, queue: q, ckpts: make(map[uint64]*checkpoint)}
+	s.queue, s.ckpts = q, make(map[uint64]*checkpoint)
 	if s.handle, err = services.Add(s); err != nil {
 		q.Close()
-		return nil, err
+		return err
 	}
-	return s, nil
+	return nil
 }
 
 // finalize ends a service: its queue, its checkpoint handles, and the backend with the last one.
@@ -157,15 +227,35 @@ func (s *service) finalize() {
 	s.ckpts = nil
 	s.mu.Unlock()
 	s.queue.Close()
+	// Each close waits for the directory (one round trip to the NATS server): many at once, so
+	// that a service with many open checkpoints ends in a few round trips. The one whose callback
+	// this thread may be running in is closed here, where that is known (clckpt_delivering is the
+	// calling thread's).
+	delivering := C.clckpt_delivering()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, finalizeClosers)
 	for _, c := range ckpts {
-		c.close()
+		if C.ClCkptHdlT(c.handle) == delivering {
+			_ = c.close()
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			_ = c.closeFrom(delivering)
+		}()
 	}
+	wg.Wait()
 	s.pending.Wait()
 }
 
+// finalizeClosers is how many of its checkpoint handles clCkptFinalize closes at once.
+const finalizeClosers = 32
+
 // addCheckpoint registers a handle for ck, or closes ck if the service ended meanwhile.
-func (s *service) addCheckpoint(ck engine.Checkpoint) (*checkpoint, error) {
-	c := &checkpoint{svc: s, ck: ck, iters: make(map[uint64]*iteration)}
+func (s *service) addCheckpoint(ck engine.Checkpoint, flags engine.OpenFlags) (*checkpoint, error) {
+	c := &checkpoint{svc: s, ck: ck, flags: flags, iters: make(map[uint64]*iteration)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -182,8 +272,11 @@ func (s *service) addCheckpoint(ck engine.Checkpoint) (*checkpoint, error) {
 	return c, nil
 }
 
-// close ends a checkpoint handle and its iterations.
-func (c *checkpoint) close() error {
+// close ends a checkpoint handle and its iterations, on the caller's thread.
+func (c *checkpoint) close() error { return c.closeFrom(C.clckpt_delivering()) }
+
+// closeFrom is close for a caller whose thread runs the callback of handle delivering (0: none).
+func (c *checkpoint) closeFrom(delivering C.ClCkptHdlT) error {
 	c.closed.Store(true)
 	checkpoints.Remove(c.handle)
 	c.mu.Lock()
@@ -192,17 +285,112 @@ func (c *checkpoint) close() error {
 	c.mu.Unlock()
 	for h, it := range iters {
 		iterations.Remove(h)
-		_ = it.it.Close()
+		_ = it.end()
 	}
 	// Once closed is set no callback starts (notify checks it under notifyMu). One running now
 	// is waited for, so that the caller may free its cookie when close returns, unless this thread
 	// is inside that very callback: then it frees the block when it ends.
-	if C.clckpt_delivering() != C.ClCkptHdlT(c.handle) {
+	if delivering != C.ClCkptHdlT(c.handle) {
 		c.notifyMu.Lock()
 		c.freeScratchLocked()
 		c.notifyMu.Unlock()
 	}
 	return c.ck.Close()
+}
+
+// addIteration registers a handle for it, or closes it if c was closed meanwhile.
+func (c *checkpoint) addIteration(it engine.SectionIterator) (*iteration, error) {
+	i := &iteration{ckpt: c, it: it}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.iters == nil { // the checkpoint handle was closed meanwhile
+		_ = it.Close()
+		return nil, engine.ErrBadHandle
+	}
+	h, err := iterations.Add(i)
+	if err != nil {
+		_ = it.Close()
+		return nil, fmt.Errorf("%w: %v", engine.ErrStorage, err)
+	}
+	i.handle = h
+	c.iters[h] = i
+	return i, nil
+}
+
+// endIteration ends iteration handle i at the caller's request.
+func endIteration(i *iteration) error {
+	if _, ok := iterations.Remove(i.handle); !ok {
+		return engine.ErrBadHandle
+	}
+	i.ckpt.mu.Lock()
+	delete(i.ckpt.iters, i.handle)
+	i.ckpt.mu.Unlock()
+	return i.end()
+}
+
+// closeHandle ends checkpoint handle c at the caller's request.
+func closeHandle(c *checkpoint) error {
+	if _, ok := checkpoints.Remove(c.handle); !ok {
+		return engine.ErrBadHandle // closed by another thread meanwhile
+	}
+	c.svc.mu.Lock()
+	delete(c.svc.ckpts, c.handle)
+	c.svc.mu.Unlock()
+	return c.close()
+}
+
+// openAsync opens a checkpoint on a goroutine of its own and queues deliver(handle, err) for s's
+// dispatch; if s ends first, the handle is closed and deliver never runs.
+func openAsync(s *service, open func() (engine.Checkpoint, error), flags engine.OpenFlags, deliver func(handle uint64, err error)) {
+	s.pending.Add(1)
+	go func() {
+		defer s.pending.Done()
+		var handle uint64
+		ck, err := open()
+		if err == nil {
+			var c *checkpoint
+			if c, err = s.addCheckpoint(ck, flags); err == nil {
+				handle = c.handle
+			}
+		}
+		if s.queue.Push(func() { deliver(handle, err) }) != nil && handle != 0 {
+			// The service was finalized: nobody will ever learn of this handle.
+			if c, ok := checkpoints.Get(handle); ok {
+				_ = c.close()
+			}
+		}
+	}()
+}
+
+// dispatch runs s's pending callbacks right here, on the caller's thread, as flags say (the same
+// values in both APIs: 1 one, 2 all, 3 blocking); false for another value.
+func dispatch(s *service, flags int) bool {
+	switch flags {
+	case C.CL_DISPATCH_ONE:
+		s.queue.DispatchOne()
+	case C.CL_DISPATCH_ALL:
+		s.queue.DispatchAll()
+	case C.CL_DISPATCH_BLOCKING:
+		s.queue.DispatchBlocking()
+	default:
+		return false
+	}
+	return true
+}
+
+// synchronizeAsync starts a synchronization of c's checkpoint whose outcome deliver receives in a
+// dispatch of c's service; what Synchronize refuses at once is the error, with no callback.
+func synchronizeAsync(c *checkpoint, deliver func(error)) error {
+	s := c.svc
+	s.pending.Add(1)
+	err := c.ck.SynchronizeAsync(bg, func(err error) {
+		defer s.pending.Done()
+		_ = s.queue.Push(func() { deliver(err) })
+	})
+	if err != nil {
+		s.pending.Done()
+	}
+	return err
 }
 
 // inNotification tells whether this thread is running an immediate-consumption callback.
@@ -220,20 +408,28 @@ func lockLifecycle() bool {
 
 // guard turns a panic in an export into an error code instead of the death of the host process.
 // With SetPanicOnFault, a bad pointer from the caller becomes a panic too.
+// recover only works when the deferred function itself calls it, so each API has its own guard
+// (guard here, safGuard for the SAF exports) and both share badArgument.
 func guard(code *C.ClRcT, old bool) {
 	debug.SetPanicOnFault(old)
-	r := recover()
-	if r == nil {
-		return
+	if r := recover(); r != nil {
+		*code = C.ClRcT(rc.Unspecified)
+		if badArgument(r) {
+			*code = C.ClRcT(rc.InvalidParam)
+		}
 	}
+}
+
+// badArgument logs a recovered panic and tells whether it was the call touching invalid memory (a
+// bad pointer of the caller's) rather than an internal error.
+func badArgument(r any) bool {
 	var re runtime.Error
 	if err, ok := r.(error); ok && errors.As(err, &re) {
 		log.Error("bad argument: the call touched invalid memory", "panic", r)
-		*code = C.ClRcT(rc.InvalidParam)
-		return
+		return true
 	}
 	log.Error("internal error", "panic", r, "stack", string(debug.Stack()))
-	*code = C.ClRcT(rc.Unspecified)
+	return false
 }
 
 func code(c rc.Code) C.ClRcT { return C.ClRcT(c) }
@@ -261,7 +457,7 @@ func lookupCheckpoint(h C.ClCkptHdlT) (*checkpoint, C.ClRcT) {
 		return nil, code(rc.NotInitialized)
 	}
 	c, ok := checkpoints.Get(uint64(h))
-	if !ok {
+	if !ok || c.svc.saf != nil {
 		return nil, code(rc.InvalidHandle)
 	}
 	return c, 0
@@ -272,7 +468,7 @@ func lookupService(h C.ClCkptSvcHdlT) (*service, C.ClRcT) {
 		return nil, code(rc.NotInitialized)
 	}
 	s, ok := services.Get(uint64(h))
-	if !ok {
+	if !ok || s.saf != nil {
 		return nil, code(rc.InvalidHandle)
 	}
 	return s, 0

@@ -93,37 +93,52 @@ type Config struct {
 
 // NATS are the settings of the connection to an external NATS server or cluster.
 type NATS struct {
-	URL      string // CLCKPT_NATS_URL: comma-separated server URLs; empty: the embedded default
-	Creds    string // CLCKPT_NATS_CREDS: credentials file (JWT and nkey)
-	NKey     string // CLCKPT_NATS_NKEY: nkey seed file
-	User     string // CLCKPT_NATS_USER
-	Password string // CLCKPT_NATS_PASSWORD
-	Token    string // CLCKPT_NATS_TOKEN: a token the server requires (see `clckpt serve`)
-	TLSCA    string // CLCKPT_NATS_TLS_CA: CA certificate file to verify the server
-	TLSCert  string // CLCKPT_NATS_TLS_CERT: client certificate file
-	TLSKey   string // CLCKPT_NATS_TLS_KEY: client key file
+	URL      string `toml:"url"`      // CLCKPT_NATS_URL: comma-separated server URLs; empty: the embedded default
+	Creds    string `toml:"creds"`    // CLCKPT_NATS_CREDS: credentials file (JWT and nkey)
+	NKey     string `toml:"nkey"`     // CLCKPT_NATS_NKEY: nkey seed file
+	User     string `toml:"user"`     // CLCKPT_NATS_USER
+	Password string `toml:"password"` // CLCKPT_NATS_PASSWORD
+	Token    string `toml:"token"`    // CLCKPT_NATS_TOKEN: a token the server requires (see `clckpt serve`)
+	TLSCA    string `toml:"tls_ca"`   // CLCKPT_NATS_TLS_CA: CA certificate file to verify the server
+	TLSCert  string `toml:"tls_cert"` // CLCKPT_NATS_TLS_CERT: client certificate file
+	TLSKey   string `toml:"tls_key"`  // CLCKPT_NATS_TLS_KEY: client key file
 }
 
 var nodeName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
-// FromEnv reads the configuration from the environment and checks it.
+// FromEnv reads the configuration (the file named by CLCKPT_CONFIG, if any, then the
+// environment, which overrides it) and checks it.
 func FromEnv() (Config, error) {
-	c := Default()
-	c.Node = os.Getenv("CLCKPT_NODE")
-	c.DataDir = os.Getenv("CLCKPT_DATA_DIR")
-	c.SyncWrites = os.Getenv("CLCKPT_SYNC_WRITES") == "1"
-	c.StatsCollect = os.Getenv("CLCKPT_STATS_COLLECT") == "1"
-	c.MemProfile = os.Getenv("CLCKPT_MEMPROFILE")
-	c.NATS = NATS{
-		URL:      os.Getenv("CLCKPT_NATS_URL"),
-		Creds:    os.Getenv("CLCKPT_NATS_CREDS"),
-		NKey:     os.Getenv("CLCKPT_NATS_NKEY"),
-		User:     os.Getenv("CLCKPT_NATS_USER"),
-		Password: os.Getenv("CLCKPT_NATS_PASSWORD"),
-		Token:    os.Getenv("CLCKPT_NATS_TOKEN"),
-		TLSCA:    os.Getenv("CLCKPT_NATS_TLS_CA"),
-		TLSCert:  os.Getenv("CLCKPT_NATS_TLS_CERT"),
-		TLSKey:   os.Getenv("CLCKPT_NATS_TLS_KEY"),
+	c, _, err := Load(os.Getenv("CLCKPT_CONFIG"))
+	if err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+// applyEnv overlays the settings that the environment sets, then fills in the node's name and the
+// data directory when neither the file nor the environment gave them.
+func (c *Config) applyEnv() error {
+	for _, v := range []struct {
+		name string
+		dst  *string
+	}{
+		{"CLCKPT_NODE", &c.Node}, {"CLCKPT_DATA_DIR", &c.DataDir}, {"CLCKPT_MEMPROFILE", &c.MemProfile},
+		{"CLCKPT_NATS_URL", &c.NATS.URL}, {"CLCKPT_NATS_CREDS", &c.NATS.Creds}, {"CLCKPT_NATS_NKEY", &c.NATS.NKey},
+		{"CLCKPT_NATS_USER", &c.NATS.User}, {"CLCKPT_NATS_PASSWORD", &c.NATS.Password}, {"CLCKPT_NATS_TOKEN", &c.NATS.Token},
+		{"CLCKPT_NATS_TLS_CA", &c.NATS.TLSCA}, {"CLCKPT_NATS_TLS_CERT", &c.NATS.TLSCert}, {"CLCKPT_NATS_TLS_KEY", &c.NATS.TLSKey},
+	} {
+		if e := os.Getenv(v.name); e != "" {
+			*v.dst = e
+		}
+	}
+	for _, v := range []struct {
+		name string
+		dst  *bool
+	}{{"CLCKPT_SYNC_WRITES", &c.SyncWrites}, {"CLCKPT_STATS_COLLECT", &c.StatsCollect}} {
+		if e := os.Getenv(v.name); e != "" {
+			*v.dst = e == "1"
+		}
 	}
 	for _, v := range []struct {
 		name string
@@ -135,13 +150,20 @@ func FromEnv() (Config, error) {
 		{"CLCKPT_STATS_INTERVAL", &c.StatsInterval}, {"CLCKPT_METRICS_ADDR", &c.MetricsAddr},
 	} {
 		if err := parseEnv(v.name, v.dst); err != nil {
-			return c, BadSetting(err)
+			return err
 		}
+	}
+	if v := os.Getenv("CLCKPT_LOG_LEVEL"); v != "" {
+		l, err := ParseLevel(v)
+		if err != nil {
+			return fmt.Errorf("config: CLCKPT_LOG_LEVEL: %w", err)
+		}
+		c.LogLevel = l
 	}
 	if c.Node == "" {
 		host, err := os.Hostname()
 		if err != nil {
-			return c, BadSetting(fmt.Errorf("config: CLCKPT_NODE is not set and the host name is unknown: %w", err))
+			return fmt.Errorf("config: CLCKPT_NODE is not set and the host name is unknown: %w", err)
 		}
 		c.Node, _, _ = strings.Cut(host, ".")
 		c.Node = strings.Map(func(r rune) rune {
@@ -154,12 +176,7 @@ func FromEnv() (Config, error) {
 	if c.DataDir == "" {
 		c.DataDir = defaultDataDir()
 	}
-	if v := os.Getenv("CLCKPT_LOG_LEVEL"); v != "" {
-		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
-			return c, BadSetting(fmt.Errorf("config: CLCKPT_LOG_LEVEL=%q: %w", v, err))
-		}
-	}
-	return c, c.Validate()
+	return nil
 }
 
 // Default returns the settings with every default applied (Node and DataDir empty).
@@ -214,35 +231,35 @@ func (c Config) Validate() error { return BadSetting(c.validate()) }
 
 func (c Config) validate() error {
 	if !nodeName.MatchString(c.Node) {
-		return fmt.Errorf("config: node name %q: use 1 to 64 letters, digits, '_' or '-'", c.Node)
+		return fmt.Errorf("config: node (CLCKPT_NODE) %q: use 1 to 64 letters, digits, '_' or '-'", c.Node)
 	}
 	if c.DataDir == "" {
-		return errors.New("config: no data directory")
+		return errors.New("config: no data directory (data_dir, CLCKPT_DATA_DIR)")
 	}
 	switch {
 	case c.Port < 1 || c.Port > 65535:
-		return fmt.Errorf("config: CLCKPT_PORT %d out of range", c.Port)
+		return fmt.Errorf("config: port (CLCKPT_PORT) %d out of range", c.Port)
 	case c.Lease < 300*time.Millisecond:
-		return fmt.Errorf("config: CLCKPT_LEASE %s is shorter than 300ms", c.Lease)
+		return fmt.Errorf("config: lease (CLCKPT_LEASE) %s is shorter than 300ms", c.Lease)
 	case c.AckTimeout <= 0:
-		return fmt.Errorf("config: CLCKPT_ACK_TIMEOUT %s must be positive", c.AckTimeout)
+		return fmt.Errorf("config: ack_timeout (CLCKPT_ACK_TIMEOUT) %s must be positive", c.AckTimeout)
 	case c.Replicas < 1:
-		return fmt.Errorf("config: CLCKPT_REPLICAS %d must be at least 1", c.Replicas)
+		return fmt.Errorf("config: replicas (CLCKPT_REPLICAS) %d must be at least 1", c.Replicas)
 	case c.TailBytes < 0:
-		return fmt.Errorf("config: CLCKPT_TAIL_BYTES %d must not be negative", c.TailBytes)
+		return fmt.Errorf("config: tail_bytes (CLCKPT_TAIL_BYTES) %d must not be negative", c.TailBytes)
 	case c.DiskReserve != 0 && c.DiskReserve < store.MinReserve:
-		return fmt.Errorf("config: CLCKPT_DISK_RESERVE %d is below the minimum of %d bytes", c.DiskReserve, store.MinReserve)
+		return fmt.Errorf("config: disk_reserve (CLCKPT_DISK_RESERVE) %d is below the minimum of %d bytes", c.DiskReserve, store.MinReserve)
 	case c.MemTableBytes != 0 && (c.MemTableBytes < store.MinMemTableSize || c.MemTableBytes > c.reserve()/2):
-		return fmt.Errorf("config: CLCKPT_MEMTABLE_BYTES %d: use %d to %d bytes (half the disk reserve)", c.MemTableBytes,
+		return fmt.Errorf("config: memtable_bytes (CLCKPT_MEMTABLE_BYTES) %d: use %d to %d bytes (half the disk reserve)", c.MemTableBytes,
 			store.MinMemTableSize, c.reserve()/2)
 	case c.StatsInterval != 0 && c.StatsInterval < 100*time.Millisecond:
-		return fmt.Errorf("config: CLCKPT_STATS_INTERVAL %s: use 0 (off) or at least 100ms", c.StatsInterval)
+		return fmt.Errorf("config: stats_interval (CLCKPT_STATS_INTERVAL) %s: use 0 (off) or at least 100ms", c.StatsInterval)
 	case !subjectToken.MatchString(c.Subject):
-		return fmt.Errorf("config: CLCKPT_SUBJECT %q: use letters, digits, '_' or '-'", c.Subject)
+		return fmt.Errorf("config: subject (CLCKPT_SUBJECT) %q: use letters, digits, '_' or '-'", c.Subject)
 	case !validLink(c.Link):
-		return fmt.Errorf("config: CLCKPT_LINK %q: use auto, off or host:port", c.Link)
+		return fmt.Errorf("config: link (CLCKPT_LINK) %q: use auto, off or host:port", c.Link)
 	case c.MetricsAddr != "" && !validHostPort(c.MetricsAddr):
-		return fmt.Errorf("config: CLCKPT_METRICS_ADDR %q: use host:port", c.MetricsAddr)
+		return fmt.Errorf("config: metrics_addr (CLCKPT_METRICS_ADDR) %q: use host:port", c.MetricsAddr)
 	}
 	return nil
 }

@@ -49,7 +49,7 @@ func TestDefaults(t *testing.T) {
 func TestBadValues(t *testing.T) {
 	t.Setenv("CLCKPT_NODE", "a.b")
 	_, err := FromEnv()
-	require.ErrorContains(t, err, "node name")
+	require.ErrorContains(t, err, "CLCKPT_NODE")
 	t.Setenv("CLCKPT_NODE", "ok")
 	t.Setenv("CLCKPT_LOG_LEVEL", "loud")
 	_, err = FromEnv()

@@ -38,6 +38,14 @@ for f in libclckpt.so libclckpt.so.1 libclckpt-core.so.1 pkgconfig/clckpt.pc; do
   [ -e "$lib/$f" ] && ok "installed lib/$f" || bad "lib/$f is missing"
 done
 [ -f "$prefix/include/clckpt/clCkptApi.h" ] && ok "installed include/clckpt/clCkptApi.h" || bad "clCkptApi.h is missing"
+for f in libSaCkpt.so libSaCkpt.so.1 pkgconfig/SaCkpt.pc; do
+  [ -e "$lib/$f" ] && ok "installed lib/$f" || bad "lib/$f is missing"
+done
+soname=$(objdump -p "$lib/libSaCkpt.so" 2>/dev/null | awk '$1 == "SONAME" {print $2}')
+[ "$soname" = libSaCkpt.so.1 ] && ok "libSaCkpt.so has the soname libSaCkpt.so.1" || bad "libSaCkpt.so soname '$soname'"
+for f in saAis.h saCkpt.h saCkpt_B_02_03.h cpsv_papi.h opensaf/cpsv_papi.h; do
+  [ -f "$prefix/include/clckpt/$f" ] && ok "installed include/clckpt/$f" || bad "include/clckpt/$f is missing"
+done
 
 # The counter example, unchanged, built with what pkg-config says and nothing from the source tree.
 export PKG_CONFIG_PATH=$lib/pkgconfig
@@ -113,7 +121,24 @@ if [ "$count" = 38 ] && exports "$lib/libclckpt.so" | grep -qx clCkptInitialize;
 else
   bad "expected 38 exported functions, found $count"
 fi
-core_extra=$(exports "$lib/libclckpt-core.so.1" | grep -Ev '^(clckpt_core_get|LIBCLCKPT_CORE_1)$')
-[ -z "$core_extra" ] && ok "libclckpt-core.so exports only clckpt_core_get" ||
+core_extra=$(exports "$lib/libclckpt-core.so.1" | grep -Ev '^(clckpt_core_get|saf_core_get|LIBCLCKPT_CORE_1)$')
+[ -z "$core_extra" ] && ok "libclckpt-core.so exports only clckpt_core_get and saf_core_get" ||
   bad "libclckpt-core.so exports more: $(echo $core_extra)"
+
+# A SAF (B.02.02) program built with pkg-config SaCkpt alone, and run against the installed libraries.
+if flags=$(pkg-config --cflags --libs SaCkpt) && [ -n "$flags" ] &&
+   # shellcheck disable=SC2086 # flags is a list of words
+   (cd "$tmp" && $CC -std=gnu99 -Wall -Werror -o saf "$OLDPWD/ctests/saf/compile_b0202.c" $flags) >"$tmp/saf.log" 2>&1; then
+  ok "a SAF program compiles with pkg-config SaCkpt ($flags)"
+  mkdir -p "$tmp/safdata"
+  if env -u LD_LIBRARY_PATH CLCKPT_DATA_DIR=$tmp/safdata CLCKPT_NODE=install CLCKPT_PORT=$((20000 + RANDOM % 20000)) timeout 60 "$tmp/saf" >>"$tmp/saf.log" 2>&1; then
+    ok "the installed SAF program runs and exits 0"
+  else
+    bad "the installed SAF program failed"
+    sed 's/^/    /' "$tmp/saf.log"
+  fi
+else
+  bad "a SAF program does not build with pkg-config SaCkpt"
+  sed 's/^/    /' "$tmp/saf.log"
+fi
 done_

@@ -53,7 +53,7 @@ fi
 for src in "${srcs[@]}"; do
   name=$(basename "$src" .c)
   bin=$out/$name
-  if ! $CC -std=gnu99 -O1 -g -Wall -Werror "${san_flags[@]}" -Iinclude -o "$bin" "$src" -L"$lib" -lclckpt -lpthread -Wl,-rpath,"$lib"; then
+  if ! $CC -std=gnu99 -O1 -g -Wall -Werror "${san_flags[@]}" -Iinclude -o "$bin" "$src" -L"$lib" -lclckpt -lSaCkpt -lpthread -Wl,-rpath,"$lib"; then
     echo "$name: does not compile"
     total_fail=$((total_fail + 1))
     continue

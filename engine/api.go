@@ -76,6 +76,13 @@ type Checkpoint interface {
 	// handle makes to this Distributed checkpoint (ErrNotPermitted on other checkpoints). A second
 	// call replaces fn; nil cancels. Updates arrive in the order the changes were made.
 	Subscribe(fn func(Update)) error
+	// Follow is Subscribe for the SAF API's arrival and track callbacks, on any checkpoint: fn
+	// receives every change another handle makes, section creations included (Update.Created), as
+	// it is applied to the replica this process holds, whenever it holds one: always for Local; for
+	// a replicated member, on every opener of a collocated (asynchronous), Distributed or
+	// AllOpenAreReplicas checkpoint, and otherwise only on the members placement chose. A handle has
+	// one subscription: Follow replaces a Subscribe and the other way round; nil cancels.
+	Follow(fn func(Update)) error
 }
 
 // SectionIterator walks the sections chosen by Checkpoint.Sections.

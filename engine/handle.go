@@ -199,6 +199,14 @@ func (h *handle) Subscribe(fn func(Update)) error {
 	return nil
 }
 
+func (h *handle) Follow(fn func(Update)) error {
+	if err := h.begin(context.Background(), AnyAccess, false); err != nil {
+		return err
+	}
+	h.r.Follow(h.origin, fn)
+	return nil
+}
+
 // iterator walks a snapshot of section ids. Sections deleted since are skipped; sections created
 // since are not returned.
 type iterator struct {

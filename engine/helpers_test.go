@@ -126,3 +126,5 @@ func readAll(t *testing.T, h Checkpoint, id string) string {
 	require.NoError(t, h.Read(bg, el))
 	return string(el[0].Buffer[:el[0].ReadSize])
 }
+
+func sec(s string) []byte { return []byte(s) }

@@ -7,7 +7,8 @@ import "sync"
 // mailbox runs a goroutine only while it has updates to deliver, and delivers them in order.
 
 type mailbox struct {
-	wg *sync.WaitGroup // the service's running deliveries
+	wg      *sync.WaitGroup // the service's running deliveries
+	creates bool            // also section creations (Follow), not only data changes (Subscribe)
 
 	mu      sync.Mutex
 	fn      func(Update)
@@ -57,8 +58,13 @@ func (m *mailbox) close() {
 }
 
 // Subscribe sets (or with a nil fn removes) the callback of the subscriber key: it receives the
-// changes of a Distributed checkpoint whose origin is not key.
-func (r *Replica) Subscribe(key string, fn func(Update)) {
+// changes to section data of a Distributed checkpoint whose origin is not key.
+func (r *Replica) Subscribe(key string, fn func(Update)) { r.setSubscription(key, fn, false) }
+
+// Follow is Subscribe for a subscriber that also receives section creations (Update.Created).
+func (r *Replica) Follow(key string, fn func(Update)) { r.setSubscription(key, fn, true) }
+
+func (r *Replica) setSubscription(key string, fn func(Update), creates bool) {
 	r.subMu.Lock()
 	defer r.subMu.Unlock()
 	m := r.subs[key]
@@ -71,14 +77,14 @@ func (r *Replica) Subscribe(key string, fn func(Update)) {
 	}
 	if m != nil {
 		m.mu.Lock()
-		m.fn = fn
+		m.fn, m.creates = fn, creates
 		m.mu.Unlock()
 		return
 	}
 	if r.subs == nil {
 		r.subs = make(map[string]*mailbox)
 	}
-	r.subs[key] = &mailbox{wg: &r.set.delivery, fn: fn}
+	r.subs[key] = &mailbox{wg: &r.set.delivery, fn: fn, creates: creates}
 }
 
 func (r *Replica) hasSubscribers() bool {
@@ -93,7 +99,7 @@ func (r *Replica) notify(origin string, u Update) {
 	r.subMu.Lock()
 	defer r.subMu.Unlock()
 	for key, m := range r.subs {
-		if key != origin {
+		if key != origin && (!u.Created || m.creates) {
 			m.post(u)
 		}
 	}

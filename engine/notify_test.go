@@ -152,3 +152,48 @@ func TestClosedHandleGetsNoMoreUpdates(t *testing.T) {
 	none(t, ch)
 	require.ErrorIs(t, reader.Subscribe(func(Update) {}), ErrBadHandle)
 }
+
+func TestFollowReceivesCreationsAndChangesOfOtherHandlesOnAnyCheckpoint(t *testing.T) {
+	forEachKind(t, func(t *testing.T, e *env) {
+		writer := e.create("plain", attrs(8)) // not Distributed
+		follower, err := e.Open(bg, "plain", nil, OpenRead)
+		require.NoError(t, err)
+		ch := make(chan Update, 100)
+		require.NoError(t, follower.Follow(func(u Update) { ch <- u }))
+		writerCh := make(chan Update, 100)
+		require.NoError(t, writer.Follow(func(u Update) { writerCh <- u }))
+
+		_, err = writer.CreateSection(bg, []byte("s"), Never, []byte("ab"))
+		require.NoError(t, err)
+		u := next(t, ch)
+		require.True(t, u.Created)
+		require.Equal(t, []UpdateElement{{SectionID: []byte("s"), Data: []byte("ab")}}, u.Elements)
+		require.NoError(t, writer.Write(bg, []WriteElement{{SectionID: []byte("s"), Offset: 1, Data: []byte("xyz")}}))
+		u = next(t, ch)
+		require.False(t, u.Created)
+		require.Equal(t, []UpdateElement{{SectionID: []byte("s"), Offset: 1, Data: []byte("xyz")}}, u.Elements)
+		require.NoError(t, writer.DeleteSection(bg, []byte("s")))
+		u = next(t, ch)
+		require.Equal(t, []UpdateElement{{SectionID: []byte("s")}}, u.Elements)
+		none(t, writerCh) // the writer hears nothing of its own changes
+
+		require.NoError(t, follower.Follow(nil))
+		_, err = writer.CreateSection(bg, []byte("t"), Never, nil)
+		require.NoError(t, err)
+		none(t, ch)
+	})
+}
+
+func TestSubscribeReceivesNoCreations(t *testing.T) {
+	e := newEnv(t)
+	writer := distributed(e)
+	other, err := e.Open(bg, "hot", nil, OpenRead)
+	require.NoError(t, err)
+	ch := collect(t, other)
+	_, err = writer.CreateSection(bg, []byte("s"), Never, []byte("ab"))
+	require.NoError(t, err)
+	require.NoError(t, writer.Overwrite(bg, []byte("s"), []byte("cd")))
+	u := next(t, ch)
+	require.False(t, u.Created)
+	require.Equal(t, []byte("cd"), u.Elements[0].Data)
+}

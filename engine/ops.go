@@ -200,14 +200,20 @@ func (r *Replica) applyWrite(op *Op) error {
 	return nil
 }
 
-// notifyOp tells the subscribers of a Distributed checkpoint about a change to section data; r.mu is
-// held, so updates are posted in LSN order.
+// notifyOp tells the subscribers about a change to section data (and the followers about a section
+// created too); r.mu is held, so updates are posted in LSN order. Only Distributed checkpoints have
+// subscribers (Checkpoint.Subscribe); followers (Checkpoint.Follow) may be on any.
 func (r *Replica) notifyOp(op *Op) {
-	if r.attrs.Flags&Distributed == 0 || !r.hasSubscribers() {
+	if !r.hasSubscribers() {
 		return
 	}
 	var elems []UpdateElement
 	switch op.Kind {
+	case OpCreateSection:
+		u := Update{Name: r.name, Created: true,
+			Elements: []UpdateElement{{SectionID: bytes.Clone(op.Section), Data: bytes.Clone(op.Data)}}}
+		r.notify(op.Origin, u)
+		return
 	case OpOverwrite:
 		elems = []UpdateElement{{SectionID: bytes.Clone(op.Section), Data: bytes.Clone(op.Data)}}
 	case OpDeleteSection:

@@ -132,6 +132,8 @@ type ReadElement struct {
 type Update struct {
 	Name     string
 	Elements []UpdateElement
+	// Created: a section was created (with its initial data); only Follow receives these.
+	Created bool
 }
 
 // UpdateElement is one changed section in an Update.

@@ -121,12 +121,17 @@ func (m *Member) serve(ctx context.Context, call *wire.CallMsg) *wire.ReplyMsg {
 // status is the replica's status with the attributes of the entry, which own the retention.
 func (m *Member) status(c *ckpt, rep *engine.Replica) engine.Status {
 	st := rep.Status()
+	c.entryAttributes(&st)
+	return st
+}
+
+// entryAttributes puts the attributes of the entry as this member knows it into st.
+func (c *ckpt) entryAttributes(st *engine.Status) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.entry != nil {
 		st.Attributes = c.entry.Attrs
 	}
-	c.mu.Unlock()
-	return st
 }
 
 // route names where a call on checkpoint c runs: the local replica when this member is the active,
@@ -297,15 +302,21 @@ func (m *Member) request(ctx context.Context, to string, call *wire.CallMsg) (*w
 }
 
 // peerProbe is how often a member waiting for a slow call checks that the callee still exists.
-const peerProbe = 250 * time.Millisecond
+const peerProbe = 20 * time.Millisecond
 
 var errPeerGone = errors.New("the member went away during the call")
 
 // watchPeer probes member to until ctx ends, and cancels with errPeerGone when it has no
-// subscriptions any more.
+// subscriptions any more or its lease has ended: a member cut off the network keeps its
+// subscriptions on the NATS server until the server finds the connection dead, seconds after its
+// lease ended, and a call to it ends as one to a member that died.
 func (m *Member) watchPeer(ctx context.Context, to string, cancel context.CancelCauseFunc) {
 	probe := (&wire.PositionMsg{}).Encode(nil)
 	for ctx.Err() == nil {
+		if !m.alive(to) {
+			cancel(errPeerGone)
+			return
+		}
 		_, err := m.nc.Request(m.subject(to, "pos"), probe, 2*peerProbe)
 		if errors.Is(err, nats.ErrNoResponders) {
 			cancel(errPeerGone)

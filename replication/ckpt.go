@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/engine/clock"
 	"github.com/clckpt/libclckpt/replication/directory"
 )
 
@@ -28,8 +29,8 @@ type ckpt struct {
 	previous string           // another member the entry named active before the current one (for the failover count)
 	inst     *install         // a snapshot being installed
 	handles  map[*handle]struct{}
-	subs     map[string]func(engine.Update) // subscriptions of local handles, kept across replica copies
-	retTimer *time.Timer
+	subs     map[string]subscription // subscriptions of local handles, kept across replica copies
+	retTimer clock.Timer
 	deadline int64 // the deadline retTimer is armed for
 }
 
@@ -39,7 +40,7 @@ func (m *Member) ckptFor(id uint64) *ckpt {
 	defer m.mu.Unlock()
 	c := m.ckpts[id]
 	if c == nil {
-		c = &ckpt{m: m, id: id, handles: make(map[*handle]struct{}), subs: make(map[string]func(engine.Update))}
+		c = &ckpt{m: m, id: id, handles: make(map[*handle]struct{}), subs: make(map[string]subscription)}
 		if r := m.reps.Get(id); r != nil {
 			c.rep = r
 			c.setLabel(r.Name())
@@ -184,8 +185,23 @@ func (c *ckpt) reconcileLocked(e *directory.Entry) {
 // setReplicaLocked installs r as the local replica and attaches the local subscriptions to it.
 func (c *ckpt) setReplicaLocked(r *engine.Replica) {
 	c.rep = r
-	for key, fn := range c.subs {
-		r.Subscribe(key, fn)
+	for key, sub := range c.subs {
+		sub.attach(r, key)
+	}
+}
+
+// subscription is a local handle's Subscribe or Follow.
+type subscription struct {
+	fn      func(engine.Update)
+	creates bool // Follow: section creations too
+}
+
+// attach registers the subscription with replica r under key.
+func (s subscription) attach(r *engine.Replica, key string) {
+	if s.creates {
+		r.Follow(key, s.fn)
+	} else {
+		r.Subscribe(key, s.fn)
 	}
 }
 
@@ -288,8 +304,16 @@ func (c *ckpt) armRetentionLocked(e *directory.Entry) {
 	c.stopRetentionLocked()
 	c.deadline = e.Deadline
 	deadline := e.Deadline
-	c.retTimer = time.AfterFunc(time.Until(time.Unix(0, deadline)), func() {
-		c.m.spawn(func() { c.m.expireRetention(c.id, deadline) })
+	m := c.m
+	c.retTimer = m.data.AfterFunc(time.Duration(deadline-m.data.Now().UnixNano()), func() {
+		// On the timer's own call (a goroutine of its own with the real clock): with a test's
+		// clock, the checkpoint is destroyed by the time the clock's Advance returns.
+		if m.ctx.Err() != nil {
+			return
+		}
+		m.workers.Add(1)
+		defer m.workers.Done()
+		m.expireRetention(c.id, deadline)
 	})
 }
 

@@ -23,6 +23,7 @@ type handle struct {
 	origin string       // "<member>/<n>": the handle's name in ops and subscriptions
 	mode   metrics.Mode // the checkpoint's write mode, for its metrics
 	closed atomic.Bool
+	tool   bool // made by Inspect: counts no open, holds no replica
 }
 
 var _ engine.Checkpoint = (*handle)(nil)
@@ -59,6 +60,9 @@ func (h *handle) close(ctx context.Context) error {
 	}
 	c.mu.Unlock()
 	defer h.m.release(c)
+	if h.tool {
+		return nil
+	}
 	return h.m.closeOpen(ctx, c.id, h.m.name, false)
 }
 
@@ -89,7 +93,13 @@ func (h *handle) Status(ctx context.Context) (st engine.Status, err error) {
 	err = h.m.do(ctx, h.c,
 		func(r *engine.Replica, _ *active) error { st = h.m.status(h.c, r); return nil },
 		&wire.CallMsg{Kind: wire.CallStatus, Origin: h.origin},
-		func(r *wire.ReplyMsg) error { st = r.Status; return r.Err })
+		func(r *wire.ReplyMsg) error {
+			// The attributes are the entry as this member knows it, as when the active is here:
+			// the active's may not have a SetRetention just made through this member yet.
+			st = r.Status
+			h.c.entryAttributes(&st)
+			return r.Err
+		})
 	return st, err
 }
 
@@ -311,6 +321,16 @@ func (h *handle) describe(id []byte) (d engine.SectionDescriptor, found bool, er
 }
 
 func (h *handle) Subscribe(fn func(engine.Update)) error {
+	return h.subscribe(subscription{fn: fn}, func(f engine.CreationFlags) bool { return f&engine.Distributed != 0 }, "distributed")
+}
+
+func (h *handle) Follow(fn func(engine.Update)) error {
+	// Any checkpoint: the updates come from the local replica, whenever this member holds one.
+	return h.subscribe(subscription{fn: fn, creates: true}, func(engine.CreationFlags) bool { return true }, "")
+}
+
+// subscribe sets (fn nil: removes) the handle's subscription, on a checkpoint whose flags allow it.
+func (h *handle) subscribe(sub subscription, allowed func(engine.CreationFlags) bool, what string) error {
 	if err := h.check(engine.AnyAccess); err != nil {
 		return err
 	}
@@ -318,19 +338,25 @@ func (h *handle) Subscribe(fn func(engine.Update)) error {
 	if err != nil {
 		return err
 	}
-	if e.Attrs.Flags&engine.Distributed == 0 {
-		return fmt.Errorf("%w: checkpoint %q is not distributed", engine.ErrNotPermitted, h.name)
+	if !allowed(e.Attrs.Flags) {
+		return fmt.Errorf("%w: checkpoint %q is not %s", engine.ErrNotPermitted, h.name, what)
+	}
+	if h.tool {
+		return fmt.Errorf("%w: a handle from Inspect holds no replica to be notified by", engine.ErrNotPermitted)
 	}
 	c := h.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if fn == nil {
+	if sub.fn == nil {
 		delete(c.subs, h.origin)
-	} else {
-		c.subs[h.origin] = fn
+		if c.rep != nil {
+			c.rep.Subscribe(h.origin, nil)
+		}
+		return nil
 	}
+	c.subs[h.origin] = sub
 	if c.rep != nil {
-		c.rep.Subscribe(h.origin, fn)
+		sub.attach(c.rep, h.origin)
 	}
 	return nil
 }

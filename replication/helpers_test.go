@@ -118,23 +118,39 @@ func read(t *testing.T, h engine.Checkpoint, id string) string {
 func replicaContent(t *testing.T, m *Member, name string) string {
 	t.Helper()
 	for _, r := range m.reps.All() {
-		if r.Name() != name {
-			continue
+		if r.Name() == name {
+			return dumpReplica(t, r, false)
 		}
-		ids, err := r.SectionIDs(engine.SectionsAny, time.Time{})
-		if err != nil {
-			return "no sections"
-		}
-		out := ""
-		for _, id := range ids {
-			el := []engine.ReadElement{{SectionID: id}}
-			require.NoError(t, r.Read(el))
-			out += fmt.Sprintf("%s=%x;", id, el[0].Buffer)
-		}
-		_, lsn := r.Position()
-		return fmt.Sprintf("lsn %d: %s", lsn, out)
 	}
 	return "no replica"
+}
+
+// dumpReplica writes a replica's position and sections (ids and data; with stamps, also their
+// expiration and lastUpdate) as text.
+func dumpReplica(t *testing.T, r *engine.Replica, stamps bool) string {
+	t.Helper()
+	_, lsn := r.Position()
+	ids, err := r.SectionIDs(engine.SectionsAny, time.Time{})
+	if err != nil { // only the default section, or none
+		el := []engine.ReadElement{{}}
+		if r.Read(el) != nil {
+			return "no sections"
+		}
+		return fmt.Sprintf("lsn %d: default=%x", lsn, el[0].Buffer)
+	}
+	out := ""
+	for _, id := range ids {
+		el := []engine.ReadElement{{SectionID: id}}
+		if err := r.Read(el); err != nil { // deleted since the list was taken
+			out += fmt.Sprintf("%s (%v);", id, err)
+			continue
+		}
+		out += fmt.Sprintf("%s=%x;", id, el[0].Buffer)
+		if d, ok := r.Describe(id); stamps && ok {
+			out += fmt.Sprintf("(expires %d, updated %d)", d.Expiration.UnixNano(), d.LastUpdate.UnixNano())
+		}
+	}
+	return fmt.Sprintf("lsn %d: %s", lsn, out)
 }
 
 func freePort(t *testing.T) int {

@@ -58,6 +58,10 @@ type Options struct {
 	// Clock times the lease's renewals and the self-fencing deadline (nil: real time; tests pass a
 	// clock.Fake).
 	Clock clock.Clock
+	// DataClock is the time of the checkpoints: section expirations, retention deadlines and the
+	// sections' lastUpdate stamps (nil: real time). The members of a cluster must agree on it; tests
+	// give all their members one clock.Fake.
+	DataClock clock.Clock
 }
 
 // Member is one process's part of the checkpoint service. It implements engine.Service.
@@ -87,7 +91,8 @@ type Member struct {
 	resync func(context.Context) error
 	// renew rewrites the lease once (renewLease; tests replace it to stall the directory).
 	renew     func(context.Context) error
-	clock     clock.Clock
+	clock     clock.Clock // Options.Clock
+	data      clock.Clock // Options.DataClock
 	lease     leaseGuard
 	handleSeq atomic.Uint64
 	workers   sync.WaitGroup
@@ -132,6 +137,9 @@ func Join(ctx context.Context, o Options) (*Member, error) {
 	if m.clock == nil {
 		m.clock = clock.Real{}
 	}
+	if m.data = o.DataClock; m.data == nil {
+		m.data = clock.Real{}
+	}
 	if err := m.start(ctx, o.Conn, o.KVReplicas); err != nil {
 		m.shutdown()
 		return nil, err
@@ -158,7 +166,7 @@ func (m *Member) start(ctx context.Context, nc *nats.Conn, replicas int) error {
 		return engine.StorageError("open the member's store", err)
 	}
 	opened := time.Now()
-	if m.reps, err = engine.OpenReplicas(engine.ReplicasOptions{Store: m.store, Logger: m.log}); err != nil {
+	if m.reps, err = engine.OpenReplicas(engine.ReplicasOptions{Store: m.store, Clock: m.data, Logger: m.log}); err != nil {
 		return fmt.Errorf("%w (data directory %s)", err, filepath.Join(m.cfg.DataDir, m.name))
 	}
 	loaded := time.Now()
@@ -481,8 +489,11 @@ func (m *Member) allCkpts() []*ckpt {
 
 // Subjects of a member.
 func (m *Member) subject(member, what string) string {
-	return m.cfg.Subject + ".m." + member + "." + what
+	return memberSubject(m.cfg.Subject, member, what)
 }
+
+// memberSubject is where a member of the deployment subject takes requests of one kind.
+func memberSubject(subject, member, what string) string { return subject + ".m." + member + "." + what }
 
 func (m *Member) subscribe() error {
 	for what, fn := range map[string]nats.MsgHandler{

@@ -212,3 +212,24 @@ func TestAMemberFencesItselfAMarginBeforeItsLeaseCanExpire(t *testing.T) {
 	require.Eventually(t, func() bool { return deadline().Equal(t0.Add(5 * third)) }, 10*time.Second, time.Millisecond)
 	require.True(t, m.fenced.Load(), "a renewal answered past its deadline does not lift the fence")
 }
+
+// TestStatusShowsTheRetentionJustSet: Status right after SetRetention on the same member reports the
+// new retention, also when the active replica is on another member, whose directory watch may not
+// have the change yet.
+func TestStatusShowsTheRetentionJustSet(t *testing.T) {
+	cl := newCluster(t)
+	cl.join("s", directory.KindServer)
+	cl.tune = func(c *config.Config) { c.Replicas = 1 }
+	app := cl.join("app", directory.KindApplication)
+	h, err := app.Open(bg, "ck", attrs(engine.WriteAllReplicas), rwc)
+	require.NoError(t, err)
+	e, err := app.Entry(bg, "ck")
+	require.NoError(t, err)
+	require.Equal(t, "s", e.Active, "the active is on the server: Status is forwarded to it")
+	for i := 1; i <= 100; i++ {
+		require.NoError(t, h.SetRetention(bg, time.Duration(i)*time.Second))
+		st, err := h.Status(bg)
+		require.NoError(t, err)
+		require.Equal(t, time.Duration(i)*time.Second, st.Attributes.Retention, "after SetRetention number %d", i)
+	}
+}

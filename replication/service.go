@@ -222,7 +222,7 @@ func (m *Member) settle(ctx context.Context, e *directory.Entry) error {
 	case ret < 0 || ret == engine.RetainForever || e.Deadline != 0:
 		return nil
 	}
-	now := time.Now().UnixNano()
+	now := m.data.Now().UnixNano()
 	if ret > time.Duration(math.MaxInt64-now) {
 		return nil
 	}
@@ -279,7 +279,7 @@ func (m *Member) expireRetention(id uint64, deadline int64) {
 	ctx, cancel := context.WithTimeout(m.ctx, 10*time.Second)
 	defer cancel()
 	e, err := m.dir.Get(ctx, id)
-	if err != nil || e.Deadline != deadline || e.Opens() > 0 || time.Now().UnixNano() < deadline {
+	if err != nil || e.Deadline != deadline || e.Opens() > 0 || m.data.Now().UnixNano() < deadline {
 		return
 	}
 	if err := m.destroy(ctx, e); err != nil {

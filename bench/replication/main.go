@@ -1,27 +1,26 @@
-// Command replication measures replicated writes against Redis with one replica, in the same run, and
-// the failover time and catch-up rate of the checkpoint service. bench/replication/run.sh starts the
-// Redis master and replica (Debian's redis-server, on loopback) and runs this program.
+// Command replication measures the replicated service beside Redis (a master and one replica, both
+// with appendonly yes), in the same run, rounds alternating between the two: writes and reads in
+// both placements programs meet, with equal durability, throughput with many writers, the failover
+// tail, scale, and the catch-up rate. bench/replication/run.sh starts Redis and runs this program.
 //
-// Topology of the write benchmarks: this process is the application; its member hosts the embedded NATS
-// server and the active replica, and a second member, holding the other replica, is a separate
-// process (clckpt serve). Redis: this process is the client, the master and its replica are two
-// processes. A write is timed from the call to its return.
+// Placements. (a) the writer's member holds the active replica: a WR_ALL_REPLICAS checkpoint whose
+// active the name placed on this process's member (a server member; the other replica on a
+// `clckpt serve` process), and a collocated asynchronous checkpoint after ActiveReplicaSet with a
+// standby process holding the other replica (the hot-standby pattern). (b) the writer's member (an
+// application member) holds no replica: both are on two `clckpt serve` processes and every call is
+// forwarded to the active. Redis: this process is the client, master and replica are two processes.
 package main
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/pprof"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -29,492 +28,292 @@ import (
 	"github.com/clckpt/libclckpt/bench/stats"
 	"github.com/clckpt/libclckpt/config"
 	"github.com/clckpt/libclckpt/engine"
-	"github.com/clckpt/libclckpt/engine/store"
 	"github.com/clckpt/libclckpt/replication"
 	"github.com/clckpt/libclckpt/replication/directory"
-	"github.com/clckpt/libclckpt/replication/natsconn"
 )
 
 var (
-	redisAddr = flag.String("redis", "127.0.0.1:6379", "Redis master (with one replica attached)")
-	clckpt    = flag.String("clckpt", "build/bin/clckpt", "the clckpt command")
-	ops       = flag.Int("ops", 20000, "writes per measurement")
-	rounds    = flag.Int("rounds", 5, "alternating rounds")
-	failovers = flag.Int("failovers", 5, "failovers to time")
-	bulkMiB   = flag.Int("catchup-mib", 256, "MiB a restarted replica catches up on")
-	catchUps  = flag.Int("catchups", 5, "catch-ups to time")
-	cpuProf   = flag.String("cpuprofile", "", "write a CPU profile of the catch-up (sending side) here")
+	redisAddr   = flag.String("redis", "127.0.0.1:6379", "Redis master (with one replica attached)")
+	redisRepl   = flag.String("redis-replica", "", "the Redis replica (its appendfsync is set with the master's)")
+	redisBench  = flag.String("redis-benchmark", "redis-benchmark", "the redis-benchmark command")
+	clckpt      = flag.String("clckpt", "build/bin/clckpt", "the clckpt command")
+	ops         = flag.Int("ops", 5000, "calls per measurement and round")
+	rounds      = flag.Int("rounds", 4, "alternating rounds")
+	syncOps     = flag.Int("sync-ops", 500, "calls per round with fsync on both sides")
+	tputTime    = flag.Duration("throughput-time", 2*time.Second, "duration of one throughput run")
+	failovers   = flag.Int("failovers", 50, "failovers to time")
+	hostCuts    = flag.Int("hostcuts", 5, "host cuts to time")
+	scaleN      = flag.Int("scale", 10000, "checkpoints opened and written with server members")
+	scaleProf   = flag.String("scale-cpuprofile", "", "write CPU profiles of the first and last tenth of each scale run to files with this prefix")
+	scaleAlone  = flag.Int("scale-alone", 100000, "checkpoints opened and written on a member alone (RSS)")
+	bulkMiB     = flag.Int("catchup-mib", 256, "MiB a restarted replica catches up on")
+	catchUps    = flag.Int("catchups", 3, "catch-ups to time")
+	cpuProf     = flag.String("cpuprofile", "", "write a CPU profile of the catch-up (sending side) here")
+	only        = flag.String("only", "", "comma-separated parts to run (writes,durability,throughput,failover,hostcut,scale,catchup); default all")
+	standbyName = flag.String("standby", "", "internal: run as the standby member holding a replica of this collocated checkpoint")
 )
 
 var ctx = context.Background()
 
 func main() {
 	flag.Parse()
-	fmt.Printf("replicated writes vs Redis 1 master + 1 replica, %d writes x %d rounds per cell, 256 B\n\n", *ops, *rounds)
-	writes()
-	failover()
-	catchUp()
-}
-
-// natsToken is the token of the embedded server this process hosts, natsCert the file of its
-// certificate (the nodes pin it).
-var natsToken, natsCert string
-
-// node is a member process (clckpt serve --nats-url).
-type node struct {
-	name string
-	cmd  *exec.Cmd
-}
-
-func startNode(name, dir, url string) *node {
-	args := []string{"serve", "--node", name, "--nats-url", url}
-	if p := os.Getenv("BENCH_NODE_PROFILE"); p != "" {
-		args = append(args, "--cpuprofile", p+"."+name)
+	if *standbyName != "" {
+		standby(*standbyName)
+		return
 	}
-	cmd := exec.Command(*clckpt, args...)
-	level := "error"
-	if os.Getenv("CLCKPT_LOG_LEVEL") != "" {
-		level = "info"
+	parts := map[string]func(){"writes": writesAndReads, "durability": durability, "throughput": throughput,
+		"failover": failover, "hostcut": hostCut, "scale": scale, "catchup": catchUp}
+	order := []string{"writes", "durability", "throughput", "failover", "hostcut", "scale", "catchup"}
+	if *only != "" {
+		order = strings.Split(*only, ",")
 	}
-	cmd.Env = append(os.Environ(), "CLCKPT_DATA_DIR="+dir, "CLCKPT_REPLICAS=2", "CLCKPT_LOG_LEVEL="+level,
-		"CLCKPT_NATS_TOKEN="+natsToken, "CLCKPT_NATS_TLS_CA="+natsCert)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		log.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		log.Fatal(err)
-	}
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "ready") {
-			go func() {
-				for sc.Scan() {
-				}
-			}()
-			return &node{name: name, cmd: cmd}
+	for _, p := range order {
+		f, ok := parts[p]
+		if !ok {
+			log.Fatalf("no part %q", p)
 		}
+		fmt.Printf("=== %s\n", p)
+		f()
+		fmt.Println()
 	}
-	log.Fatalf("%s did not start", name)
-	return nil
 }
 
-// rssAnon is the node's anonymous resident memory (heap, stacks) in bytes, 0 if unknown.
-func (n *node) rssAnon() int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", n.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) == 3 && f[0] == "RssAnon:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
+// placementA: this process's member a (a server member hosting the embedded NATS server) holds
+// the active replica; node b (clckpt serve) and a standby process hold the other replicas.
+type placementA struct {
+	dir     string
+	a       *replication.Member
+	b       *node
+	sb      *exec.Cmd
+	sbIn    io.WriteCloser
+	all     engine.Checkpoint // WR_ALL_REPLICAS, active on a, other replica on b
+	hot     engine.Checkpoint // collocated WR_ACTIVE_REPLICA after ActiveReplicaSet, standby replica
+	section []byte
 }
 
-func (n *node) kill9() { _ = n.cmd.Process.Signal(syscall.SIGKILL); _ = n.cmd.Wait() }
-func (n *node) stop()  { _ = n.cmd.Process.Signal(syscall.SIGTERM); _ = n.cmd.Wait() }
-
-func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		log.Fatal(err)
+func newPlacementA() *placementA {
+	p := &placementA{section: []byte("s")}
+	p.dir, _ = os.MkdirTemp("", "clckpt-bench-")
+	port := freePort()
+	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	p.a = member(filepath.Join(p.dir, "a"), "a", directory.KindServer, port, "")
+	p.b = startNode("b", filepath.Join(p.dir, "b"), url)
+	// The name decides the active of a WR_ALL_REPLICAS checkpoint (placement by hash over the
+	// servers): names are tried until this member is the active. This is placement (a) on purpose.
+	p.all = openActiveHere(p.a, "all", engine.WriteAllReplicas, 2)
+	attrs := &engine.Attributes{Flags: engine.Collocated | engine.WriteActiveReplica, MaxSections: 16, MaxSectionIDSize: 16}
+	h, err := p.a.Open(ctx, "hot", attrs, engine.OpenRead|engine.OpenWrite|engine.OpenCreate)
+	must(err)
+	must(h.SetActiveReplica(ctx))
+	_, err = h.CreateSection(ctx, p.section, engine.Never, []byte("x"))
+	must(err)
+	p.hot = h
+	// The standby: another process that opens the checkpoint, so its member holds a replica.
+	p.sb = exec.Command(os.Args[0], "-standby", "hot")
+	p.sb.Env = append(os.Environ(), "CLCKPT_NODE=standby", "CLCKPT_DATA_DIR="+filepath.Join(p.dir, "standby"),
+		"CLCKPT_NATS_URL="+url, "CLCKPT_NATS_TOKEN="+natsToken, "CLCKPT_NATS_TLS_CA="+natsCert,
+		"CLCKPT_REPLICAS=2", "CLCKPT_SYNC_WRITES="+syncEnv())
+	p.sbIn, err = p.sb.StdinPipe()
+	must(err)
+	out, err := p.sb.StdoutPipe()
+	must(err)
+	p.sb.Stderr = os.Stderr
+	p.sb.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	must(p.sb.Start())
+	line := make([]byte, 6)
+	if _, err := io.ReadFull(out, line); err != nil || string(line) != "ready\n" {
+		log.Fatalf("the standby did not start: %q %v", line, err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	waitFor(func() bool { e := entry(p.a, "hot"); return e.HasReplica("standby") && e.IsSynced("standby") })
+	return p
 }
 
-// member joins this process to the service; with host it hosts the embedded NATS server.
-func member(dir, name, kind string, port int, url string) *replication.Member {
-	return memberLogging(dir, name, kind, port, url, nil)
+func (p *placementA) close() {
+	_ = p.sbIn.Close()
+	_ = p.sb.Wait()
+	_ = p.all.Close()
+	_ = p.hot.Close()
+	p.b.stop()
+	_ = p.a.Close()
+	_ = os.RemoveAll(p.dir)
 }
 
-// memberLogging is member whose log records also go to watch.
-func memberLogging(dir, name, kind string, port int, url string, watch func(slog.Record)) *replication.Member {
-	c := config.Default()
-	c.Node, c.DataDir, c.Port, c.NATS.URL, c.Replicas = name, dir, port, url, 2
+// standby runs in a process of its own: it opens the collocated checkpoint (its member takes a
+// replica) and holds it until its input closes.
+func standby(name string) {
+	c, err := config.FromEnv()
+	must(err)
 	c.LogLevel = slog.LevelError
-	if os.Getenv("CLCKPT_LOG_LEVEL") != "" {
-		c.LogLevel = slog.LevelInfo
-	}
-	logger := c.Logger("bench")
-	if watch != nil {
-		logger = slog.New(&watcher{Handler: logger.Handler(), watch: watch})
-	}
-	m, err := replication.Join(ctx, replication.Options{Config: c, Kind: kind, Logger: logger})
-	if err != nil {
-		log.Fatal(err)
-	}
-	if url == "" { // this process hosts the embedded server: the nodes need its token
-		if natsToken, err = natsconn.EmbeddedToken(dir); err != nil {
-			log.Fatal(err)
-		}
-		if natsCert, err = natsconn.EmbeddedTLS(dir); err != nil {
-			log.Fatal(err)
-		}
-	}
-	return m
+	m, err := replication.Join(ctx, replication.Options{Config: c, Kind: directory.KindApplication, Logger: c.Logger("standby")})
+	must(err)
+	h, err := m.Open(ctx, name, nil, engine.OpenRead|engine.OpenWrite)
+	must(err)
+	fmt.Println("ready")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	_ = h.Close()
+	_ = m.Close()
 }
 
-// watcher passes every Info record to watch, and the enabled ones on to Handler.
-type watcher struct {
-	slog.Handler
-	watch func(slog.Record)
+// placementB: this process's member w (an application member hosting the embedded NATS server)
+// holds no replica; s1 and s2 (clckpt serve) hold them and w's calls are forwarded to the active.
+type placementB struct {
+	dir        string
+	w          *replication.Member
+	s1, s2     *node
+	all, async engine.Checkpoint
+	allName    string
+	section    []byte
 }
 
-func (w *watcher) Enabled(context.Context, slog.Level) bool { return true }
-
-func (w *watcher) Handle(ctx context.Context, r slog.Record) error {
-	if r.Level == slog.LevelInfo {
-		w.watch(r)
-	}
-	if w.Handler.Enabled(ctx, r.Level) {
-		return w.Handler.Handle(ctx, r)
-	}
-	return nil
-}
-
-func (w *watcher) WithAttrs(as []slog.Attr) slog.Handler {
-	return &watcher{Handler: w.Handler.WithAttrs(as), watch: w.watch}
-}
-
-func (w *watcher) WithGroup(name string) slog.Handler {
-	return &watcher{Handler: w.Handler.WithGroup(name), watch: w.watch}
-}
-
-// openActiveHere creates a checkpoint with flags whose active replica is m (placement is by hash:
-// try names until one lands here) and one section.
-func openActiveHere(m *replication.Member, prefix string, flags engine.CreationFlags, peers int) engine.Checkpoint {
-	attrs := &engine.Attributes{Flags: flags, Retention: 0, MaxSections: 8, MaxSectionIDSize: 16}
-	for i := 0; ; i++ {
-		name := fmt.Sprintf("%s-%d", prefix, i)
-		h, err := m.Open(ctx, name, attrs, engine.OpenRead|engine.OpenWrite|engine.OpenCreate)
-		if err != nil {
-			log.Fatal(err)
-		}
-		if _, err := h.CreateSection(ctx, []byte("s"), engine.Never, []byte("x")); err != nil {
-			log.Fatal(err)
-		}
-		if e := entry(m, name); e.Active == m.Name() && len(e.Replicas) == peers {
-			return h
-		}
-		_ = h.Close()
-	}
-}
-
-func entry(m *replication.Member, name string) *directory.Entry {
-	e, err := m.Entry(ctx, name)
-	if err != nil {
-		log.Fatal(err)
-	}
-	return e
-}
-
-func writes() {
-	dir, _ := os.MkdirTemp("", "clckpt-bench-")
-	defer os.RemoveAll(dir)
-	port := freePort()
-	a := member(filepath.Join(dir, "a"), "a", directory.KindServer, port, "")
-	defer a.Close()
-	b := startNode("b", filepath.Join(dir, "b"), fmt.Sprintf("nats://127.0.0.1:%d", port))
-	defer b.stop()
-	time.Sleep(200 * time.Millisecond) // b's lease reaches a: placement sees two servers
-	sync := openActiveHere(a, "sync", engine.WriteAllReplicas, 2)
-	async := openActiveHere(a, "async", engine.WriteActiveReplica, 2)
-
-	r := dialRedis(*redisAddr)
-	defer r.Close()
-	data := make([]byte, 256)
-	var ours, theirs, oursAsync, theirsSet, floor stats.Samples
-	for round := 0; round < *rounds; round++ {
-		for i := 0; i < *ops; i++ {
-			floor.Time(func() { must(a.Probe(ctx, "b")) })
-		}
-		for i := 0; i < *ops; i++ {
-			ours.Time(func() { must(sync.Overwrite(ctx, []byte("s"), data)) })
-		}
-		for i := 0; i < *ops; i++ {
-			theirs.Time(func() { r.setWait(data) })
-		}
-		for i := 0; i < *ops; i++ {
-			oursAsync.Time(func() { must(async.Overwrite(ctx, []byte("s"), data)) })
-		}
-		must(async.Synchronize(ctx))
-		for i := 0; i < *ops; i++ {
-			theirsSet.Time(func() { r.set(data) })
-		}
-	}
-	fmt.Printf("NATS round trip to the other member     %s  (%s of Redis SET + WAIT)\n", floor.Summary(), stats.Ratio(floor.Percentile(50), theirs.Percentile(50)))
-	fmt.Printf("WR_ALL_REPLICAS overwrite, 2 replicas   %s\n", ours.Summary())
-	fmt.Printf("Redis SET + WAIT 1 (pipelined)          %s\n", theirs.Summary())
-	fmt.Printf("  ratio p50 %s (goal <= 0.80x)\n", stats.Ratio(ours.Percentile(50), theirs.Percentile(50)))
-	onLinks, onNATS := a.OpsSent()
-	fmt.Printf("  ops sent to the other member: %d on the direct link, %d through NATS\n\n", onLinks, onNATS)
-	fmt.Printf("async overwrite on the active member     %s\n", oursAsync.Summary())
-	fmt.Printf("Redis SET                                %s\n", theirsSet.Summary())
-	fmt.Printf("  ratio p50 %s (goal <= 0.25x)\n\n", stats.Ratio(oursAsync.Percentile(50), theirsSet.Percentile(50)))
-}
-
-// failover: two server members (processes) hold a WR_ALL_REPLICAS checkpoint written in a loop by
-// this process; the active's process is killed with SIGKILL and the time to the first write that
-// returns afterwards is measured; the killed node is restarted and the next round begins.
-func failover() {
-	dir, _ := os.MkdirTemp("", "clckpt-bench-")
-	defer os.RemoveAll(dir)
+func newPlacementB() *placementB {
+	p := &placementB{section: []byte("s")}
+	p.dir, _ = os.MkdirTemp("", "clckpt-bench-")
 	port := freePort()
 	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
-	app := member(filepath.Join(dir, "app"), "app", directory.KindApplication, port, "")
-	defer app.Close()
-	nodes := map[string]*node{}
-	for _, n := range []string{"s1", "s2"} {
-		nodes[n] = startNode(n, filepath.Join(dir, n), url)
-	}
-	defer func() {
-		for _, n := range nodes {
-			n.stop()
-		}
-	}()
-	time.Sleep(200 * time.Millisecond)
-	attrs := &engine.Attributes{Flags: engine.WriteAllReplicas, Retention: engine.RetainForever, MaxSections: 2, MaxSectionIDSize: 8}
-	h, err := app.Open(ctx, "failover", attrs, engine.OpenRead|engine.OpenWrite|engine.OpenCreate)
-	must(err)
-	_, err = h.CreateSection(ctx, []byte("s"), engine.Never, []byte("0"))
-	must(err)
-	var times stats.Samples
-	for round := 0; round < *failovers; round++ {
-		e := entry(app, "failover")
-		for !e.IsSynced(other(e.Active)) { // both replicas in sync before the kill
-			time.Sleep(10 * time.Millisecond)
-			e = entry(app, "failover")
-		}
-		for i := 0; i < 200; i++ { // warm
-			must(h.Overwrite(ctx, []byte("s"), []byte(strconv.Itoa(i))))
-		}
-		victim := e.Active
-		killed := time.Now()
-		nodes[victim].kill9()
-		for {
-			if err := h.Overwrite(ctx, []byte("s"), []byte("after")); err == nil {
-				break
-			}
-		}
-		times.Add(time.Since(killed))
-		nodes[victim] = startNode(victim, filepath.Join(dir, victim), url)
-	}
-	fmt.Printf("failover, kill -9 of the active to the first write on the new active, %d rounds:\n", *failovers)
-	fmt.Printf("  p50 %s  max %s (goal <= 1 s)\n\n", stats.Round(times.Percentile(50)), stats.Round(times.Percentile(100)))
+	p.w = member(filepath.Join(p.dir, "w"), "w", directory.KindApplication, port, "")
+	p.s1 = startNode("s1", filepath.Join(p.dir, "s1"), url)
+	p.s2 = startNode("s2", filepath.Join(p.dir, "s2"), url)
+	p.all, p.allName = p.open("all", engine.WriteAllReplicas)
+	p.async, _ = p.open("async", engine.WriteActiveReplica)
+	return p
 }
 
-func other(s string) string {
-	if s == "s1" {
-		return "s2"
-	}
-	return "s1"
-}
-
-// catchUp: a replica's node is killed, the active takes -catchup-mib of new data (more than its
-// in-memory tail: the replica needs a snapshot), the node is started again and the time from its start
-// until it is back in the in-sync set gives the rate. Three rounds; the median counts.
-func catchUp() {
-	dir, _ := os.MkdirTemp("", "clckpt-bench-")
-	defer os.RemoveAll(dir)
-	port := freePort()
-	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
-	// The active logs "replica copied" with the time the copy took, from its first message to the
-	// follower's last acknowledgement.
-	copies := make(chan time.Duration, 64)
-	a := memberLogging(filepath.Join(dir, "a"), "a", directory.KindServer, port, "", func(r slog.Record) {
-		if r.Message != "replica copied" {
-			return
-		}
-		r.Attrs(func(at slog.Attr) bool {
-			if at.Key == "took" {
-				if d, err := time.ParseDuration(at.Value.String()); err == nil {
-					copies <- d
-				}
-			}
-			return true
-		})
-	})
-	defer a.Close()
-	b := startNode("b", filepath.Join(dir, "b"), url)
-	time.Sleep(200 * time.Millisecond)
-	const sectionSize = 64 << 10
-	n := *bulkMiB << 20 / sectionSize
-	attrs := &engine.Attributes{Flags: engine.WriteActiveReplica, Retention: 0, MaxSections: uint32(n + 1), MaxSectionIDSize: 16}
-	var h engine.Checkpoint
-	var name string
+// open creates a checkpoint with one section once both servers are seen: its replicas on s1 and s2.
+func (p *placementB) open(name string, flags engine.CreationFlags) (engine.Checkpoint, string) {
+	attrs := &engine.Attributes{Flags: flags, MaxSections: 8, MaxSectionIDSize: 16}
 	for i := 0; ; i++ {
-		name = fmt.Sprintf("bulk-%d", i)
-		var err error
-		h, err = a.Open(ctx, name, attrs, engine.OpenRead|engine.OpenWrite|engine.OpenCreate)
+		n := fmt.Sprintf("%s-%d", name, i)
+		h, err := p.w.Open(ctx, n, attrs, engine.OpenRead|engine.OpenWrite|engine.OpenCreate)
 		must(err)
-		if e := entry(a, name); e.Active == a.Name() && len(e.Replicas) == 2 {
-			break
+		if e := entry(p.w, n); len(e.Replicas) == 2 && !e.HasReplica("w") {
+			_, err = h.CreateSection(ctx, p.section, engine.Never, []byte("x"))
+			must(err)
+			return h, n
 		}
-		_ = h.Close()
+		_ = h.Close() // created before the second server's lease was seen: try again
+		time.Sleep(50 * time.Millisecond)
 	}
-	for !entry(a, name).IsSynced("b") { // the first, empty copy
+}
+
+// active is the member holding the active replica of p.all.
+func (p *placementB) active() string { return entry(p.w, p.allName).Active }
+
+func (p *placementB) close() {
+	_ = p.all.Close()
+	_ = p.async.Close()
+	p.s1.stop()
+	p.s2.stop()
+	_ = p.w.Close()
+	_ = os.RemoveAll(p.dir)
+}
+
+func waitFor(cond func() bool) {
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			log.Fatal("a condition was not reached in 60 s")
+		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	for len(copies) > 0 {
-		<-copies
-	}
-	data := make([]byte, sectionSize)
-	var times, copyTimes stats.Samples
-	var each []string
-	for round := 0; round < *catchUps; round++ {
-		b.kill9()
-		for i := range data {
-			data[i] = byte(i*7 + round)
-		}
-		for i := 0; i < n; i++ {
-			data[0], data[1] = byte(i), byte(i>>8)
-			id := []byte(fmt.Sprintf("s%06d", i))
-			var err error
-			if round == 0 {
-				_, err = h.CreateSection(ctx, id, engine.Never, data)
-			} else {
-				err = h.Overwrite(ctx, id, data)
-			}
-			must(err)
-		}
-		for entry(a, name).IsSynced("b") { // wait until the active has taken the dead replica out
-			time.Sleep(20 * time.Millisecond)
-		}
-		if *cpuProf != "" && round == 0 {
-			f, err := os.Create(*cpuProf)
-			must(err)
-			must(pprof.StartCPUProfile(f))
-		}
-		start := time.Now()
-		b = startNode("b", filepath.Join(dir, "b"), url)
-		for !entry(a, name).IsSynced("b") {
-			time.Sleep(5 * time.Millisecond)
-		}
-		took := time.Since(start)
-		times.Add(took)
-		select {
-		case d := <-copies:
-			copyTimes.Add(d)
-			each = append(each, fmt.Sprintf("%s (copy %s, follower's anonymous memory %d MiB)", stats.Round(took), stats.Round(d), b.rssAnon()>>20))
-		case <-time.After(5 * time.Second):
-			log.Fatal("the active logged no copy")
-		}
-		if *cpuProf != "" && round == 0 {
-			pprof.StopCPUProfile()
-		}
-	}
-	b.stop()
-	bytes := float64(n * sectionSize)
-	med := times.Percentile(50)
-	fmt.Printf("catch-up of a restarted replica: %.0f MiB in %d sections of 64 KiB (a snapshot), from its start to in sync, %d rounds:\n", bytes/(1<<20), n, *catchUps)
-	fmt.Printf("  median %s: %.0f MB/s = %.0f MiB/s (best %.0f MB/s; goal >= 200 MB/s)\n", stats.Round(med),
-		bytes/1e6/med.Seconds(), bytes/(1<<20)/med.Seconds(), bytes/1e6/times.Percentile(1).Seconds())
-	fmt.Printf("  rounds in order: %s\n", strings.Join(each, ", "))
-	cmed := copyTimes.Percentile(50)
-	fmt.Printf("  the copy alone (snapshot sent, installed and acknowledged): median %s: %.0f MB/s (best %.0f MB/s)\n",
-		stats.Round(cmed), bytes/1e6/cmed.Seconds(), bytes/1e6/copyTimes.Percentile(1).Seconds())
-	storeCeiling(n, sectionSize)
 }
 
-// storeCeiling times what the replica's store alone absorbs: the same sections written into a
-// Badger store of this machine in 4 MiB batches, as an install does, over a copy already there (as
-// in every round above but the first). No replication can catch up faster than its store writes.
-func storeCeiling(n, sectionSize int) {
-	dir, _ := os.MkdirTemp("", "clckpt-bench-")
-	defer os.RemoveAll(dir)
-	s, err := store.OpenBadger(store.BadgerOptions{Dir: dir})
-	must(err)
-	defer s.Close()
-	data := make([]byte, sectionSize)
-	var times stats.Samples
-	for round := 0; round <= *catchUps; round++ {
-		start := time.Now()
-		var b store.Batch
-		for i := 0; i < n; i++ {
-			data[0], data[1], data[2] = byte(i), byte(i>>8), byte(round)
-			b.Set([]byte(fmt.Sprintf("d-section-%06d", i)), append([]byte(nil), data...))
-			if b.Size() >= 4<<20 || i == n-1 {
-				must(s.Apply(&b))
-				b.Reset()
+// alternate runs each of fns n calls per round, rounds times, in turn.
+func alternate(rounds, n int, fns ...func()) {
+	for r := 0; r < rounds; r++ {
+		for _, f := range fns {
+			for i := 0; i < n; i++ {
+				f()
 			}
 		}
-		if round > 0 {
-			times.Add(time.Since(start))
+	}
+}
+
+// writesAndReads: 256 B writes and 4 KiB reads in both placements beside Redis with appendonly yes,
+// appendfsync no (its log written, not synced, as ours).
+func writesAndReads() {
+	r := dialRedis(*redisAddr)
+	defer r.Close()
+	setFsync(r, "no")
+	data := make([]byte, 256)
+	page := make([]byte, 4096)
+	buf := make([]byte, 4096)
+	fmt.Printf("256 B writes, 4 KiB reads; %d calls x %d rounds per cell, rounds alternate ours / Redis\n", *ops, *rounds)
+	fmt.Printf("Redis: master + 1 replica, appendonly yes, appendfsync no; ours: log written, not synced\n\n")
+
+	a := newPlacementA()
+	b := newPlacementB()
+	rid := []byte("r")
+	for _, h := range []engine.Checkpoint{a.all, b.all} {
+		_, err := h.CreateSection(ctx, rid, engine.Never, page)
+		must(err)
+	}
+	r.setPage(page)
+	var allA, allB, setWait, asyncA, asyncB, set, readA, readB, get, floor stats.Samples
+	el := func(h engine.Checkpoint) func() {
+		e := []engine.ReadElement{{SectionID: rid, Buffer: buf}}
+		return func() { e[0].Buffer = buf; must(h.Read(ctx, e)) }
+	}
+	ra, rb := el(a.all), el(b.all)
+	active := b.active()
+	alternate(*rounds, *ops,
+		func() { allA.Time(func() { must(a.all.Overwrite(ctx, a.section, data)) }) },
+		func() { setWait.Time(func() { r.setWait(data) }) },
+		func() { allB.Time(func() { must(b.all.Overwrite(ctx, b.section, data)) }) },
+		func() { asyncA.Time(func() { must(a.hot.Overwrite(ctx, a.section, data)) }) },
+		func() { set.Time(func() { r.set(data) }) },
+		func() { asyncB.Time(func() { must(b.async.Overwrite(ctx, b.section, data)) }) },
+		func() { readA.Time(ra) },
+		func() { get.Time(func() { r.get(buf) }) },
+		func() { readB.Time(rb) },
+		func() { floor.Time(func() { must(b.w.Probe(ctx, active)) }) },
+	)
+	stats.Line("WR_ALL_REPLICAS overwrite, placement (a) vs Redis SET + WAIT 1", &allA, &setWait, 0.3)
+	stats.Line("WR_ALL_REPLICAS overwrite, placement (b) vs Redis SET + WAIT 1", &allB, &setWait, 1.0)
+	stats.Line("asynchronous overwrite, placement (a) (collocated, ActiveReplicaSet) vs Redis SET", &asyncA, &set, 0.1)
+	stats.Line("asynchronous overwrite, placement (b) vs Redis SET", &asyncB, &set, 1.0)
+	stats.Line("4 KiB read, placement (a) vs Redis GET", &readA, &get, 0.1)
+	stats.Line("4 KiB read, placement (b) vs Redis GET", &readB, &get, 0.1)
+	fmt.Printf("a bare NATS request and reply from the writer to the active of (b) (a position query that does no work: the floor of a forwarded call)\n  ours  %s\n", floor.Summary())
+	onLinks, onNATS := a.a.OpsSent()
+	fmt.Printf("  (a) ops sent by the active: %d on direct links, %d through NATS\n", onLinks, onNATS)
+	a.close()
+	b.close()
+}
+
+// durability: the writes of placement (a) with fsync on both sides: CLCKPT_SYNC_WRITES=1 on every
+// member, Redis appendfsync always on master and replica.
+func durability() {
+	r := dialRedis(*redisAddr)
+	defer r.Close()
+	setFsync(r, "always")
+	defer setFsync(r, "no")
+	syncWrites = true
+	defer func() { syncWrites = false }()
+	fmt.Printf("256 B writes with every write fsynced: CLCKPT_SYNC_WRITES=1 / Redis appendfsync always; %d calls x %d rounds\n\n", *syncOps, *rounds)
+	a := newPlacementA()
+	defer a.close()
+	data := make([]byte, 256)
+	var all, setWait, async, set stats.Samples
+	alternate(*rounds, *syncOps,
+		func() { all.Time(func() { must(a.all.Overwrite(ctx, a.section, data)) }) },
+		func() { setWait.Time(func() { r.setWait(data) }) },
+		func() { async.Time(func() { must(a.hot.Overwrite(ctx, a.section, data)) }) },
+		func() { set.Time(func() { r.set(data) }) },
+	)
+	stats.Line("WR_ALL_REPLICAS overwrite, placement (a), fsync vs Redis SET + WAIT 1, appendfsync always", &all, &setWait, 0.3)
+	stats.Line("asynchronous overwrite, placement (a), fsync vs Redis SET, appendfsync always", &async, &set, 0.1)
+}
+
+// setFsync sets appendfsync on the Redis master and its replica.
+func setFsync(r *redis, mode string) {
+	if got := r.do("CONFIG", "SET", "appendfsync", mode); got != "+OK" {
+		log.Fatalf("redis: CONFIG SET appendfsync %s: %s", mode, got)
+	}
+	if *redisRepl != "" {
+		rr := dialRedis(*redisRepl)
+		defer rr.Close()
+		if got := rr.do("CONFIG", "SET", "appendfsync", mode); got != "+OK" {
+			log.Fatalf("redis replica: CONFIG SET appendfsync %s: %s", mode, got)
 		}
 	}
-	bytes := float64(n * sectionSize)
-	med := times.Percentile(50)
-	fmt.Printf("  the store alone (Badger, 4 MiB batches over the previous copy): median %s: %.0f MB/s (best %.0f MB/s)\n",
-		stats.Round(med), bytes/1e6/med.Seconds(), bytes/1e6/times.Percentile(1).Seconds())
-}
-
-func must(err error) {
-	if err != nil {
-		log.Fatal(err)
-	}
-}
-
-// redis is a minimal RESP client: enough for SET and WAIT.
-type redis struct {
-	c net.Conn
-	r *bufio.Reader
-}
-
-func dialRedis(addr string) *redis {
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		log.Fatalf("redis: %v (bench/replication/run.sh starts a master and a replica)", err)
-	}
-	return &redis{c: c, r: bufio.NewReader(c)}
-}
-
-func (r *redis) Close() { r.c.Close() }
-
-func cmd(buf []byte, args ...[]byte) []byte {
-	buf = fmt.Appendf(buf, "*%d\r\n", len(args))
-	for _, a := range args {
-		buf = fmt.Appendf(buf, "$%d\r\n", len(a))
-		buf = append(buf, a...)
-		buf = append(buf, "\r\n"...)
-	}
-	return buf
-}
-
-var key = []byte("ckpt")
-
-func (r *redis) set(v []byte) {
-	r.send(cmd(nil, []byte("SET"), key, v))
-	r.reply()
-}
-
-// setWait sends SET and WAIT 1 0 together and reads both replies: one round trip, then the replica.
-func (r *redis) setWait(v []byte) {
-	r.send(cmd(cmd(nil, []byte("SET"), key, v), []byte("WAIT"), []byte("1"), []byte("0")))
-	r.reply()
-	if n := r.reply(); n != ":1" {
-		log.Fatalf("redis: WAIT answered %q: is the replica attached?", n)
-	}
-}
-
-func (r *redis) send(b []byte) {
-	if _, err := r.c.Write(b); err != nil {
-		log.Fatal(err)
-	}
-}
-
-func (r *redis) reply() string {
-	line, err := r.r.ReadString('\n')
-	if err != nil {
-		log.Fatal(err)
-	}
-	line = strings.TrimRight(line, "\r\n")
-	if strings.HasPrefix(line, "-") {
-		log.Fatal(errors.New("redis: " + line))
-	}
-	return line
 }

@@ -1,22 +1,20 @@
 #!/usr/bin/env bash
-# Runs bench/replication beside a Redis master and one replica (Debian's redis-server, installed if
-# missing) on loopback ports of their own.
+# Runs bench/replication beside a Redis master and one replica (Debian's redis-server and
+# redis-benchmark, installed if missing) on loopback ports of their own, both with appendonly yes and
+# appendfsync no (the program switches them to appendfsync always for its fsync part).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-if ! command -v redis-server >/dev/null; then
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo=sudo
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
-fi
+bench/need-redis.sh
 dir=$(mktemp -d)
-master=$(( 30000 + RANDOM % 10000 ))
-replica=$(( master + 1 ))
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+master=$(free_port)
+replica=$(free_port)
 pids=()
+mkdir -p "$dir/m" "$dir/r"
 trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
-redis-server --port "$master" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" --logfile "$dir/master.log" &
+redis-server --port "$master" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync no --dir "$dir/m" --logfile "$dir/master.log" &
 pids+=($!)
-redis-server --port "$replica" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" --logfile "$dir/replica.log" \
+redis-server --port "$replica" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync no --dir "$dir/r" --logfile "$dir/replica.log" \
   --replicaof 127.0.0.1 "$master" &
 pids+=($!)
 for _ in $(seq 100); do
@@ -25,4 +23,6 @@ for _ in $(seq 100); do
 done
 echo "Redis $(redis-server --version | grep -o 'v=[0-9.]*'): master :$master, replica :$replica"
 make --no-print-directory build/bin/clckpt >/dev/null
-go run ./bench/replication -redis "127.0.0.1:$master" -clckpt build/bin/clckpt "$@"
+go build -o build/bin/bench-replication ./bench/replication
+build/bin/bench-replication -redis "127.0.0.1:$master" -redis-replica "127.0.0.1:$replica" \
+  -redis-benchmark "$(command -v redis-benchmark)" -clckpt build/bin/clckpt "$@"

@@ -1,85 +1,46 @@
 /*
  * libclckpt.so: the library C programs link with. It holds no checkpoint logic: each clCkpt*
- * function forwards to the Go core (libclckpt-core.so), which this file loads with dlopen() at the
- * first clCkptInitialize.
- *
- * Why a separate front: a Go shared library starts its runtime (threads) as soon as it is loaded, and
- * a process that forks after that leaves a child whose Go runtime hangs. Legacy daemons fork to
- * daemonize after the dynamic linker has loaded their libraries; loading the Go part only in
- * clCkptInitialize makes that fork harmless. A child forked after the core was loaded can never use
+ * function forwards to the Go core (libclckpt-core.so), which loader.c loads with dlopen() at the
+ * first clCkptInitialize (see there why). A child forked after the core was loaded can never use
  * it: every call there returns CL_CKPT_ERR_INVALID_STATE instead of hanging.
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
-#include <limits.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <clCkptIpi.h>
 
 #include "../core.h"
+#include "../saf_core.h"
+#include "loader.h"
 
-static const struct clckpt_core *core;      /* set once; read with acquire loads */
-static volatile int forked_after_load;        /* set in a child by the atfork handler */
-static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void on_fork_child(void) { forked_after_load = 1; }
+static const struct clckpt_core *core; /* set once; read with acquire loads */
+static const struct saf_core *saf;     /* the core's other table: it tells a forked child (plain C) */
 
 static const struct clckpt_core *loaded(void) { return __atomic_load_n(&core, __ATOMIC_ACQUIRE); }
 
-/* Finds the core: CLCKPT_CORE_LIBRARY, else CLCKPT_CORE_SONAME in the directory of this library. */
-static void *open_core(void) {
-    const char *path = getenv("CLCKPT_CORE_LIBRARY");
-    char buf[PATH_MAX];
-    if (path == NULL || path[0] == '\0') {
-        Dl_info info;
-        const char *slash;
-        if (dladdr((void *)&clCkptInitialize, &info) == 0 || info.dli_fname == NULL ||
-            (slash = strrchr(info.dli_fname, '/')) == NULL) {
-            path = CLCKPT_CORE_SONAME; /* let the dynamic linker search */
-        } else {
-            int n = snprintf(buf, sizeof buf, "%.*s/%s", (int)(slash - info.dli_fname), info.dli_fname, CLCKPT_CORE_SONAME);
-            if (n < 0 || (size_t)n >= sizeof buf)
-                return NULL;
-            path = buf;
-        }
-    }
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (h == NULL)
-        fprintf(stderr, "clckpt: cannot load %s: %s\n", path, dlerror());
-    return h;
+static int load_core(void) {
+    const struct clckpt_core *t = front_load_table("clckpt_core_get", CLCKPT_CORE_ABI);
+    if (t == NULL)
+        return -1;
+    __atomic_store_n(&saf, front_load_table("saf_core_get", SAF_CORE_ABI), __ATOMIC_RELEASE);
+    __atomic_store_n(&core, t, __ATOMIC_RELEASE);
+    return 0;
 }
 
-static int load_core(void) {
-    int rc = 0;
-    pthread_mutex_lock(&load_lock);
-    if (loaded() == NULL) {
-        void *h = open_core();
-        const struct clckpt_core *(*get)(void) = NULL;
-        if (h != NULL)
-            *(void **)&get = dlsym(h, "clckpt_core_get");
-        const struct clckpt_core *t = get != NULL ? get() : NULL;
-        if (t == NULL || t->abi != CLCKPT_CORE_ABI) {
-            if (h != NULL)
-                fprintf(stderr, "clckpt: %s is not a compatible core (interface %u, this library needs %u)\n",
-                        CLCKPT_CORE_SONAME, t != NULL ? t->abi : 0u, (unsigned)CLCKPT_CORE_ABI);
-            rc = -1; /* a Go library cannot be unloaded: keep the handle */
-        } else {
-            pthread_atfork(NULL, NULL, on_fork_child);
-            __atomic_store_n(&core, t, __ATOMIC_RELEASE);
-        }
-    }
-    pthread_mutex_unlock(&load_lock);
-    return rc;
+/* A child forked after the core was loaded, by this library or by libSaCkpt.so. */
+static int forked(void) {
+    const struct saf_core *s = __atomic_load_n(&saf, __ATOMIC_ACQUIRE);
+    return front_forked() || (s != NULL && s->forked());
 }
 
 ClRcT clCkptInitialize(ClCkptSvcHdlT *ckptSvcHandle, const ClCkptCallbacksT *callbacks, ClVersionT *version) {
-    if (forked_after_load)
+    if (front_forked())
         return CL_CKPT_ERR_INVALID_STATE;
     if (loaded() == NULL && load_core() != 0)
         return CL_CKPT_ERR_NO_RESOURCE;
+    if (forked())
+        return CL_CKPT_ERR_INVALID_STATE;
     return loaded()->initialize(ckptSvcHandle, (ClCkptCallbacksT *)callbacks, version);
 }
 
@@ -89,7 +50,7 @@ ClRcT clCkptInitialize(ClCkptSvcHdlT *ckptSvcHandle, const ClCkptCallbacksT *cal
         const struct clckpt_core *c_ = loaded();                                                   \
         if (c_ == NULL)                                                                            \
             return CL_CKPT_ERR_NOT_INITIALIZED;                                                    \
-        if (forked_after_load)                                                                     \
+        if (forked())                                                                              \
             return CL_CKPT_ERR_INVALID_STATE;                                                      \
         return c_->field(__VA_ARGS__);                                                             \
     } while (0)

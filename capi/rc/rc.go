@@ -1,5 +1,5 @@
-// Package rc holds the C API's return codes (clCommonErrors.h, clCkptErrors.h) and the one table
-// that maps engine errors to them.
+// Package rc holds the return codes of both C APIs (ClRcT of clCommonErrors.h and clCkptErrors.h,
+// SaAisErrorT of saAis.h) and the one table that maps engine errors to them.
 package rc
 
 import (
@@ -66,27 +66,69 @@ var (
 	MaxSectionsZero      = code(cidCnt, errInvalidParameter)    // the original's hash-table error
 )
 
-// table maps each engine sentinel to its code.
+// Ais is a SaAisErrorT (saAis.h).
+type Ais uint32
+
+// The SaAisErrorT codes the SAF library returns.
+const (
+	AisOK           Ais = 1
+	AisLibrary      Ais = 2
+	AisVersion      Ais = 3
+	AisInit         Ais = 4
+	AisTimeout      Ais = 5
+	AisTryAgain     Ais = 6
+	AisInvalidParam Ais = 7
+	AisNoMemory     Ais = 8
+	AisBadHandle    Ais = 9
+	AisAccess       Ais = 11
+	AisNotExist     Ais = 12
+	AisExist        Ais = 14
+	AisNoSpace      Ais = 15
+	AisNoResources  Ais = 18
+	AisNotSupported Ais = 19
+	AisBadOperation Ais = 20
+	AisBadFlags     Ais = 25
+	AisTooBig       Ais = 26
+	AisNoSections   Ais = 27
+)
+
+// table maps each engine sentinel to its code in each API: every sentinel has exactly one code per
+// API, and no error maps to success.
 var table = []struct {
 	err  error
 	code Code
+	ais  Ais
 }{
-	{engine.ErrNotExist, NotExist},
-	{engine.ErrAlreadyExist, AlreadyExist},
-	{engine.ErrInvalidParameter, InvalidParam},
-	{engine.ErrMissingArgument, NullPointer},
-	{engine.ErrBadHandle, InvalidHandle},
-	{engine.ErrNotPermitted, OpNotPermitted},
-	{engine.ErrNoSpace, NoSpace},
-	{engine.ErrBadFlag, BadFlag},
-	{engine.ErrBadOperation, BadOperation},
-	{engine.ErrNoSections, NoSections},
-	{engine.ErrTimeout, Timeout},
-	{engine.ErrTryAgain, TryAgain},
-	{engine.ErrMaxSectionsZero, MaxSectionsZero},
-	{engine.ErrClosed, NotInitialized},
-	{engine.ErrStorage, NoResource},
-	{engine.ErrDiskFull, NoSpace},
+	{engine.ErrNotExist, NotExist, AisNotExist},
+	{engine.ErrAlreadyExist, AlreadyExist, AisExist},
+	{engine.ErrInvalidParameter, InvalidParam, AisInvalidParam},
+	{engine.ErrMissingArgument, NullPointer, AisInvalidParam},
+	{engine.ErrBadHandle, InvalidHandle, AisBadHandle},
+	{engine.ErrNotPermitted, OpNotPermitted, AisAccess},
+	{engine.ErrNoSpace, NoSpace, AisNoSpace},
+	{engine.ErrBadFlag, BadFlag, AisBadFlags},
+	{engine.ErrBadOperation, BadOperation, AisBadOperation},
+	{engine.ErrNoSections, NoSections, AisNoSections},
+	{engine.ErrTimeout, Timeout, AisTimeout},
+	{engine.ErrTryAgain, TryAgain, AisTryAgain},
+	{engine.ErrMaxSectionsZero, MaxSectionsZero, AisInvalidParam},
+	{engine.ErrClosed, NotInitialized, AisBadHandle},
+	{engine.ErrStorage, NoResource, AisNoResources},
+	{engine.ErrDiskFull, NoSpace, AisNoSpace},
+}
+
+// FromErrorAis returns the SaAisErrorT for err: AisOK for nil, the code of the engine sentinel it
+// wraps, or AisLibrary for anything else.
+func FromErrorAis(err error) Ais {
+	if err == nil {
+		return AisOK
+	}
+	for _, e := range table {
+		if errors.Is(err, e.err) {
+			return e.ais
+		}
+	}
+	return AisLibrary
 }
 
 // FromError returns the code for err: OK for nil, the code of the engine sentinel it wraps, or

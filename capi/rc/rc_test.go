@@ -39,3 +39,19 @@ func TestCodesMatchTheHeaders(t *testing.T) {
 	elem := &engine.ElementError{Index: 3, Err: fmt.Errorf("x: %w", engine.ErrNotExist)}
 	require.Equal(t, NotExist, FromError(elem))
 }
+
+func TestEveryEngineErrorHasAnAisCode(t *testing.T) {
+	for _, err := range engine.AllErrors {
+		ais := FromErrorAis(fmt.Errorf("context: %w", err))
+		require.NotEqual(t, AisLibrary, ais, "%v is not mapped", err)
+		require.NotEqual(t, AisOK, ais, "%v maps to SA_AIS_OK", err)
+	}
+	require.Equal(t, AisOK, FromErrorAis(nil))
+	require.Equal(t, AisLibrary, FromErrorAis(fmt.Errorf("something else")))
+	elem := &engine.ElementError{Index: 1, Err: fmt.Errorf("x: %w", engine.ErrNotPermitted)}
+	require.Equal(t, AisAccess, FromErrorAis(elem))
+	// Values of saAis.h.
+	require.Equal(t, Ais(27), AisNoSections)
+	require.Equal(t, Ais(11), AisAccess)
+	require.Equal(t, Ais(26), AisTooBig)
+}

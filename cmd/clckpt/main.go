@@ -1,465 +1,160 @@
-// Command clckpt runs and inspects the checkpoint service.
+// Command clckpt runs the checkpoint service (clckpt serve) and inspects and changes what it holds
+// (status, health, ls, get, dump, put, rm, section-rm, watch). `clckpt --help` lists the commands,
+// `clckpt COMMAND --help` their flags; README.md describes them.
 //
-//	clckpt serve [flags]    run a node: an embedded NATS server (JetStream on, clustered when given
-//	                        routes) and a server member that holds replicas
-//	clckpt status [flags]   list the live members and the checkpoints, from the directory
-//
-// Settings come from the environment (README.md) and the flags below override them.
+// Each group of commands lives in a file of its own that registers them (register, in init).
 package main
 
 import (
-	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"log/slog"
-	"net"
 	"os"
-	"os/signal"
-	"path/filepath"
-	"runtime/pprof"
-	"slices"
-	"sort"
 	"strings"
-	"sync/atomic"
-	"syscall"
-	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spf13/cobra"
 
 	"github.com/clckpt/libclckpt/config"
-	"github.com/clckpt/libclckpt/internal/procstats"
-	"github.com/clckpt/libclckpt/replication"
-	"github.com/clckpt/libclckpt/replication/directory"
-	"github.com/clckpt/libclckpt/replication/natsconn"
+	"github.com/clckpt/libclckpt/engine"
 )
 
+// version is the release (the Makefile's VERSION, which passes it with -ldflags -X; the constant
+// here is kept equal to it for builds without the Makefile: a test checks).
+var version = "1.0.0"
+
+// Exit codes, for scripts and service managers.
+const (
+	exitOK          = 0
+	exitFailure     = 1 // any other failure (health: the service answers but is not healthy)
+	exitUsage       = 2 // unknown command, bad flag or argument, bad setting
+	exitUnreachable = 3 // cannot reach the service, or it refused the credentials
+	exitNotFound    = 4 // no such checkpoint or section
+)
+
+const exitCodesHelp = `Exit codes:
+  0  success (health: healthy)
+  1  failure (health: the service answers but is not healthy)
+  2  usage error: unknown command, bad flag or argument, bad setting
+  3  cannot reach the service, or it refused the credentials
+  4  no such checkpoint or section`
+
+// commands are the constructors of the subcommands, registered by the files that define them.
+var commands []func() *cobra.Command
+
+func register(c ...func() *cobra.Command) { commands = append(commands, c...) }
+
+// logLevel is --log-level (empty: CLCKPT_LOG_LEVEL, else the configuration's).
+var logLevel string
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "clckpt",
+		Short: "Run and operate the checkpoint service",
+		Long: `clckpt runs a node of the checkpoint service (clckpt serve) and inspects and changes the
+checkpoints it holds. Client commands find the service the way programs do: CLCKPT_NATS_URL and its
+credentials, else the server of CLCKPT_DATA_DIR on CLCKPT_PORT with the data directory's token and
+certificate; --url, --token-file, --user, --password-file and --tls-ca override that.
+Settings may also come from a TOML file (CLCKPT_CONFIG, or clckpt serve --config): flags override the
+environment, which overrides the file, which overrides the defaults.
+
+Checkpoint names and section ids are byte strings: give them with --hex as hexadecimal, and they are
+printed escaped (Go-quoted) when not plain printable text.
+
+` + exitCodesHelp,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cmd.SetOut(os.Stderr)
+			_ = cmd.Help()
+			return usageErr(errors.New("no command given"))
+		},
+	}
+	root.PersistentFlags().StringVar(&logLevel, "log-level", "", "log level on stderr: error, warn, info or debug (default: CLCKPT_LOG_LEVEL, else warn)")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
+	root.SetVersionTemplate("clckpt {{.Version}}\n")
+	for _, c := range commands {
+		root.AddCommand(c())
+	}
+	return root
+}
+
 func main() {
-	if len(os.Args) < 2 {
-		usage()
-	}
-	var err error
-	switch os.Args[1] {
-	case "serve":
-		err = serve(os.Args[2:])
-	case "status":
-		err = status(os.Args[2:])
-	default:
-		usage()
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "clckpt:", err)
-		os.Exit(1)
-	}
+	os.Exit(run(os.Args[1:]))
 }
 
-func usage() {
-	fmt.Fprintln(os.Stderr, "usage: clckpt serve|status [flags]   (clckpt serve -h for the flags)")
-	os.Exit(2)
+// run runs the command line args and returns the exit code.
+func run(args []string) int {
+	root := newRoot()
+	root.SetArgs(args)
+	cmd, err := root.ExecuteC()
+	if err == nil {
+		return exitOK
+	}
+	code := exitCode(err)
+	fmt.Fprintln(os.Stderr, "clckpt:", err)
+	if code == exitUsage && cmd != nil {
+		fmt.Fprintf(os.Stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	}
+	return code
 }
 
-func serve(args []string) error {
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return err
-	}
-	fs := flag.NewFlagSet("serve", flag.ExitOnError)
-	node := fs.String("node", cfg.Node, "member name of this node (CLCKPT_NODE)")
-	dataDir := fs.String("data-dir", cfg.DataDir, "data directory (CLCKPT_DATA_DIR)")
-	host := fs.String("host", "127.0.0.1", "address the NATS server listens on for clients")
-	port := fs.Int("port", cfg.Port, "NATS client port (CLCKPT_PORT); -1 picks a free one")
-	clusterName := fs.String("cluster", "clckpt", "NATS cluster name")
-	clusterPort := fs.Int("cluster-port", 0, "NATS route port; 0: no cluster")
-	routes := fs.String("routes", "", "comma-separated nats-route://host:port of the peers")
-	httpPort := fs.Int("http", 0, "NATS monitoring port; 0: none")
-	member := fs.Bool("member", true, "also run a server member that holds replicas (false: NATS only)")
-	natsURL := fs.String("nats-url", "", "join this NATS server as a server member instead of embedding one")
-	user := fs.String("user", "", "require this user from clients (with -password) instead of the token")
-	noAuth := fs.Bool("no-auth", false, "let any client that reaches the port in, without the token or a user")
-	password := fs.String("password", "", "password of -user (visible in ps: prefer -password-file or CLCKPT_NATS_PASSWORD)")
-	passwordFile := fs.String("password-file", "", "file holding the password of -user")
-	clusterUser := fs.String("cluster-user", "", "user that routes present to each other (required with a cluster port beyond loopback)")
-	clusterPasswordFile := fs.String("cluster-password-file", "", "file holding the routes' password (or CLCKPT_CLUSTER_PASSWORD)")
-	clusterTLSCert := fs.String("cluster-tls-cert", "", "TLS certificate that routes present (default: -tls-cert)")
-	clusterTLSKey := fs.String("cluster-tls-key", "", "key of -cluster-tls-cert (default: -tls-key)")
-	clusterTLSCA := fs.String("cluster-tls-ca", "", "CA that verifies the peers' route certificates (default: -tls-ca, else the route certificate itself)")
-	tlsCert := fs.String("tls-cert", "", "TLS certificate for clients")
-	tlsKey := fs.String("tls-key", "", "TLS key for clients")
-	tlsCA := fs.String("tls-ca", "", "CA to verify client certificates")
-	jsonLogs := fs.Bool("json", false, "log JSON lines instead of text")
-	cpuProfile := fs.String("cpuprofile", "", "diagnostics: write a CPU profile here until the node stops")
-	memProfile := fs.String("memprofile", cfg.MemProfile, "diagnostics: write a heap profile here when the node stops, and on SIGUSR1")
-	metricsAddr := fs.String("metrics-addr", cfg.MetricsAddr, "serve the member's Prometheus metrics on host:port/metrics (CLCKPT_METRICS_ADDR)")
-	_ = fs.Parse(args)
-	heapProfile = *memProfile
-	procstats.SampleHeap(heapProfile != "")
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
-	if *password, err = secret(*password, *passwordFile, "CLCKPT_NATS_PASSWORD"); err != nil {
-		return err
-	}
-	if *user != "" && *password == "" {
-		return errors.New("-user needs a password: -password-file, CLCKPT_NATS_PASSWORD or -password")
-	}
-	clusterPassword, err := secret("", *clusterPasswordFile, "CLCKPT_CLUSTER_PASSWORD")
-	if err != nil {
-		return err
-	}
-	if *clusterUser != "" && clusterPassword == "" {
-		return errors.New("-cluster-user needs a password: -cluster-password-file or CLCKPT_CLUSTER_PASSWORD")
-	}
-	if *clusterTLSCert == "" {
-		*clusterTLSCert, *clusterTLSKey = *tlsCert, *tlsKey
-	}
-	if *clusterPort != 0 && !isLoopback(*host) && (*clusterUser == "" || *clusterTLSCert == "") {
-		return fmt.Errorf("the cluster port would listen on %s, beyond loopback, where anyone who reaches it could join as a route "+
-			"and read and write every checkpoint: give the routes credentials (-cluster-user with -cluster-password-file or "+
-			"CLCKPT_CLUSTER_PASSWORD) and TLS (-cluster-tls-cert and -cluster-tls-key, or -tls-cert and -tls-key; -cluster-tls-ca)", *host)
-	}
-	cfg.Node, cfg.DataDir, cfg.Port, cfg.MetricsAddr = *node, *dataDir, *port, *metricsAddr
-	if cfg.Port == -1 {
-		cfg.Port = 1 // validated below; the server picks the port
-	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-
-	var handler slog.Handler = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel})
-	if *jsonLogs {
-		handler = slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel})
-	}
-	log := slog.New(handler).With("node", cfg.Node)
-	if cfg.StatsInterval > 0 {
-		// Its own handler: the line is wanted whatever CLCKPT_LOG_LEVEL says.
-		var statsHandler slog.Handler = slog.NewTextHandler(os.Stderr, nil)
-		if *jsonLogs {
-			statsHandler = slog.NewJSONHandler(os.Stderr, nil)
-		}
-		defer procstats.Start(cfg.StatsInterval, cfg.StatsCollect, slog.New(statsHandler).With("node", cfg.Node), memberCounts)()
-	}
-	start := time.Now()
-	if *natsURL != "" {
-		return serveMember(cfg, *natsURL, log, start)
-	}
-
-	// A standalone node keeps JetStream where the embedded default of its data directory does, and
-	// holds the same lock: the checkpoints that programs made without it are the node's, and those
-	// made through it stay when the programs go back to the embedded default. A clustered node's
-	// JetStream is its cluster's, in a directory of its own.
-	storeDir := natsconn.EmbeddedStoreDir(cfg.DataDir)
-	if *clusterPort != 0 {
-		storeDir = filepath.Join(cfg.DataDir, "nats-"+cfg.Node)
-	} else {
-		lock, err := natsconn.LockHost(cfg.DataDir)
-		if errors.Is(err, natsconn.ErrHostLocked) {
-			return fmt.Errorf("a program using data directory %s runs its embedded NATS server now: start clckpt serve before the programs, or once they have stopped", cfg.DataDir)
-		}
-		if err != nil {
-			return err
-		}
-		defer lock.Close()
-	}
-	o := natsconn.ServerOptions{
-		Name: cfg.Node, Host: *host, Port: *port, StoreDir: storeDir,
-		ClusterName: *clusterName, ClusterHost: *host, ClusterPort: *clusterPort, HTTPPort: *httpPort,
-		TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, Logger: log,
-		ClusterUser: *clusterUser, ClusterPassword: clusterPassword, SyncAlways: cfg.SyncWrites,
-	}
-	if *clusterPort != 0 && *clusterTLSCert != "" {
-		o.ClusterTLSCert, o.ClusterTLSKey = *clusterTLSCert, *clusterTLSKey
-		o.ClusterTLSCA = firstOf(*clusterTLSCA, *tlsCA, *clusterTLSCert)
-	}
-	if *routes != "" {
-		o.Routes = strings.Split(*routes, ",")
-	}
-	// Clients authenticate: with -user, or by default with the token of the data directory, which
-	// the programs of this host that share the directory read (as with the embedded default).
-	token := ""
-	switch {
-	case *user != "":
-		o.Users = append(o.Users, (&natsUser{*user, *password}).server())
-	case *noAuth:
-		log.Warn("no client authentication: anyone who reaches the port can read and write checkpoints", "host", *host, "port", *port)
-	default:
-		if token, err = natsconn.EmbeddedToken(cfg.DataDir); err != nil {
-			return err
-		}
-		o.Token = token
-		if o.TLSCert == "" { // the certificate that programs on the embedded default expect
-			if o.TLSCert, err = natsconn.EmbeddedTLS(cfg.DataDir); err != nil {
-				return err
-			}
-			o.TLSKey = o.TLSCert
-		}
-	}
-	writeErrors, keepStop := make(chan struct{}, 1), make(chan struct{})
-	o.WriteErrors = writeErrors
-	s, err := natsconn.StartServer(o)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		close(keepStop)
-		s.Shutdown()
-		s.WaitForShutdown()
-	}()
-	// After a full disk, JetStream restarts once half the reserve is free again, as the library's
-	// embedded server does: a stream that failed a write takes no write until it is reopened.
-	go natsconn.KeepJetStream(s, writeErrors, int64(cfg.DiskReserve)/2, log, keepStop)
-	log.Info("nats server ready", "url", s.ClientURL(), "cluster_port", *clusterPort, "routes", o.Routes)
-
-	// A clustered node waits for its peers: the KV buckets must be created with their replicas.
-	size := 1
-	if *clusterPort != 0 {
-		size = len(o.Routes)
-		if !slices.ContainsFunc(o.Routes, func(r string) bool { return strings.HasSuffix(r, fmt.Sprintf(":%d", *clusterPort)) }) {
-			size++
-		}
-		for deadline := time.Now().Add(30 * time.Second); s.NumRoutes() < size-1 && time.Now().Before(deadline); {
-			time.Sleep(50 * time.Millisecond)
-		}
-		for deadline := time.Now().Add(60 * time.Second); !s.JetStreamIsCurrent() && time.Now().Before(deadline); {
-			time.Sleep(50 * time.Millisecond)
-		}
-		log.Info("cluster formed", "routes", s.NumRoutes(), "size", size, "jetstream_current", s.JetStreamIsCurrent())
-	}
-
-	var m *replication.Member
-	if *member {
-		opts := []nats.Option{nats.InProcessServer(s), nats.Name("clckpt serve " + cfg.Node), nats.MaxReconnects(-1)}
-		if *user != "" {
-			opts = append(opts, nats.UserInfo(*user, *password))
-		}
-		if token != "" {
-			opts = append(opts, nats.Token(token))
-		}
-		// In-process connections skip TLS (the server allows it): the member talks plain NATS here.
-		nc, err := nats.Connect(strings.Replace(s.ClientURL(), "tls://", "nats://", 1), opts...)
-		if err != nil {
-			return err
-		}
-		defer nc.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		m, err = joinWhenReady(ctx, cfg, nc, min(3, size), *tlsCert != "", log)
-		cancel()
-		if err != nil {
-			return err
-		}
-	}
-	log.Info("ready", "startup", time.Since(start).Round(time.Millisecond).String(), "member", *member)
-	fmt.Printf("ready %s\n", s.ClientURL()) // one line on stdout for scripts
-
-	got := waitForStop(log)
-	writeHeapProfile()
-	log.Info("stopping", "signal", got.String())
-	if m != nil {
-		if err := m.Close(); err != nil {
-			log.Warn("leaving", "err", err)
-		}
-	}
-	log.Info("stopped")
-	return nil
+// codedError carries an exit code.
+type codedError struct {
+	code int
+	err  error
 }
 
-// secret returns a password: the flag's value, else the content of file (its first line), else the
-// environment variable env. A file or the environment keep it out of the process list.
-func secret(flagValue, file, env string) (string, error) {
-	if flagValue != "" {
-		return flagValue, nil
-	}
-	if file != "" {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return "", err
+func (e *codedError) Error() string { return e.err.Error() }
+func (e *codedError) Unwrap() error { return e.err }
+
+func usageErr(err error) error       { return &codedError{exitUsage, err} }
+func unreachableErr(err error) error { return &codedError{exitUnreachable, err} }
+
+// ranErr marks an error returned by a command's work (as opposed to cobra's own errors: unknown
+// commands, bad flags or arguments, which are usage errors).
+type ranErr struct{ err error }
+
+func (e *ranErr) Error() string { return e.err.Error() }
+func (e *ranErr) Unwrap() error { return e.err }
+
+// runE adapts a command's function: its errors are the command's, not usage errors.
+func runE(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := fn(cmd, args); err != nil {
+			return &ranErr{err}
 		}
-		line, _, _ := strings.Cut(string(b), "\n")
-		return strings.TrimSpace(line), nil
-	}
-	return os.Getenv(env), nil
-}
-
-// isLoopback reports whether a listen address reaches only this host.
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-func firstOf(v ...string) string {
-	for _, s := range v {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
-}
-
-// serveMember runs only a server member, on the NATS server at url.
-func serveMember(cfg config.Config, url string, log *slog.Logger, start time.Time) error {
-	cfg.NATS.URL = url
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	m, err := joinWhenReady(ctx, cfg, nil, 0, false, log)
-	cancel()
-	if err != nil {
-		return err
-	}
-	log.Info("ready", "startup", time.Since(start).Round(time.Millisecond).String(), "nats", url)
-	fmt.Printf("ready %s\n", url)
-	got := waitForStop(log)
-	writeHeapProfile()
-	log.Info("stopping", "signal", got.String())
-	if err := m.Close(); err != nil {
-		log.Warn("leaving", "err", err)
-	}
-	log.Info("stopped")
-	return nil
-}
-
-// heapProfile is where writeHeapProfile writes (--memprofile; empty: nowhere).
-var heapProfile string
-
-// waitForStop returns the signal that stops the node (SIGTERM, SIGINT). SIGUSR1 writes the heap
-// profile of --memprofile meanwhile, so that profiles taken minutes apart show what grows.
-func waitForStop(log *slog.Logger) os.Signal {
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
-	for {
-		got := <-sig
-		if got != syscall.SIGUSR1 {
-			return got
-		}
-		if heapProfile == "" {
-			log.Warn("SIGUSR1: no heap profile without --memprofile")
-			continue
-		}
-		writeHeapProfile()
-		log.Info("heap profile written", "path", heapProfile)
-	}
-}
-
-// writeHeapProfile writes what is live while the node still runs (diagnostics).
-func writeHeapProfile() {
-	if heapProfile == "" {
-		return
-	}
-	if err := procstats.WriteHeapProfile(heapProfile); err != nil {
-		slog.Warn("writing the heap profile", "path", heapProfile, "err", err)
-	}
-}
-
-// joined is the node's member once it has joined, for the stats lines.
-var joined atomic.Pointer[replication.Member]
-
-// memberCounts adds the member's metrics to a stats line.
-func memberCounts() []slog.Attr {
-	m := joined.Load()
-	if m == nil {
 		return nil
 	}
-	return m.Metrics().LogAttrs()
 }
 
-// joinWhenReady joins as a server member, retrying while JetStream is not available yet (a cluster
-// elects its JetStream leader after its servers have met). linkTLS: the node serves its clients
-// over TLS, so its op links use TLS too (its own connection to its server is in-process).
-func joinWhenReady(ctx context.Context, cfg config.Config, nc *nats.Conn, kvReplicas int, linkTLS bool, log *slog.Logger) (*replication.Member, error) {
-	for {
-		actx, cancel := context.WithTimeout(ctx, 10*time.Second) // a request lost while the cluster formed
-		m, err := replication.Join(actx, replication.Options{Config: cfg, Kind: directory.KindServer, Logger: log, Conn: nc, KVReplicas: kvReplicas,
-			LinkTLS: linkTLS})
-		cancel()
-		if err == nil {
-			joined.Store(m)
-			return m, nil
-		}
-		if ctx.Err() != nil {
-			return nil, err
-		}
-		log.Debug("waiting for JetStream", "err", err)
-		time.Sleep(200 * time.Millisecond)
+func exitCode(err error) int {
+	var coded *codedError
+	var ran *ranErr
+	switch {
+	case errors.As(err, &coded):
+		return coded.code
+	case errors.Is(err, engine.ErrNotExist):
+		return exitNotFound
+	case errors.Is(err, config.ErrBadSetting):
+		return exitUsage
+	case errors.As(err, &ran):
+		return exitFailure
 	}
+	return exitUsage
 }
 
-func status(args []string) error {
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return err
-	}
-	fs := flag.NewFlagSet("status", flag.ExitOnError)
-	url := fs.String("url", cfg.NATS.URL, "NATS server (CLCKPT_NATS_URL; default: the embedded one)")
-	_ = fs.Parse(args)
-	opts, err := natsconn.ClientOptions(cfg, "clckpt status")
-	if err != nil {
-		return err
-	}
-	if *url == "" { // the embedded server (or a clckpt serve) of this data directory: its token
-		*url = natsconn.EmbeddedURL(cfg.Port)
-		token, err := natsconn.EmbeddedToken(cfg.DataDir)
-		if err != nil {
-			return err
-		}
-		pem, err := natsconn.EmbeddedTLS(cfg.DataDir)
-		if err != nil {
-			return err
-		}
-		opts = append(opts, nats.Token(token), nats.RootCAs(pem))
-	}
-	nc, err := nats.Connect(*url, append(opts, nats.MaxReconnects(0))...)
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	dir, err := directory.Open(ctx, js, directory.Options{Prefix: cfg.Subject, Replicas: 1, Lease: cfg.Lease})
-	if err != nil {
-		return err
-	}
-	members, err := dir.Members(ctx)
-	if err != nil {
-		return err
-	}
-	names := make([]string, 0, len(members))
-	for n := range members {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	fmt.Println("members:")
-	for _, n := range names {
-		m := members[n]
-		link := "link off"
-		if m.LinkAddr != "" {
-			link = "link " + m.LinkAddr
-			if m.LinkCert != "" {
-				link += " (tls)"
+// exactArgs and rangeArgs are cobra's checks, with the command's usage line in the message.
+func rangeArgs(lo, hi int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < lo || len(args) > hi {
+			want := fmt.Sprint(lo)
+			if hi != lo {
+				want = fmt.Sprintf("%d to %d", lo, hi)
 			}
+			return usageErr(fmt.Errorf("%s takes %s arguments, got %d (usage: %s)", cmd.Name(), want, len(args),
+				strings.TrimSpace(cmd.UseLine())))
 		}
-		fmt.Printf("  %-20s %-12s %s\n", n, m.Kind, link)
+		return nil
 	}
-	entries, err := dir.List(ctx)
-	if err != nil && !errors.Is(err, directory.ErrNotFound) {
-		return err
-	}
-	sort.Slice(entries, func(i, j int) bool { return string(entries[i].Name) < string(entries[j].Name) })
-	fmt.Println("checkpoints:")
-	for _, e := range entries {
-		fmt.Printf("  %-20q epoch %-4d active %-12s replicas %v in-sync %v opens %d\n",
-			e.Name, e.Epoch, e.Active, e.Replicas, e.Synced, e.Opens())
-	}
-	return nil
 }

@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
@@ -22,7 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1029,22 +1032,32 @@ static int free_port(void) {
     return ntohs(a.sin_port);
 }
 
+static pid_t child;
+
+static void forward(int sig) {
+    if (child > 0)
+        kill(child, sig);
+}
+
 /* The Go runtime reads the environment the process started with, not what setenv changes: the
- * harness sets its variables and executes itself again. FUZZ_API_PID marks a process that did so
- * (the pid survives exec; libFuzzer's child processes get their own directory and port). */
+ * harness sets its variables and runs itself again in a child process. FUZZ_API_PID (the parent's
+ * pid) marks that child; libFuzzer's own child processes get their own directory and port. The
+ * parent removes the data directory once the child has exited: removed in the child's atexit, it
+ * went while the library's store still ran, and Badger aborted the process. */
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
-    char pid[16];
-    snprintf(pid, sizeof pid, "%d", (int)getpid());
+    char ppid[16];
+    snprintf(ppid, sizeof ppid, "%d", (int)getppid());
     const char *marker = getenv("FUZZ_API_PID");
-    if (marker == NULL || strcmp(marker, pid) != 0) {
+    if (marker == NULL || strcmp(marker, ppid) != 0) {
         const char *tmp = getenv("TMPDIR");
         snprintf(data_dir, sizeof data_dir, "%s/clckpt-fuzz-XXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
         if (mkdtemp(data_dir) == NULL) {
             perror("fuzz_api: mkdtemp");
             exit(1);
         }
-        char node[32], port[16];
+        char pid[16], node[32], port[16];
+        snprintf(pid, sizeof pid, "%d", (int)getpid());
         snprintf(node, sizeof node, "fuzz%s", pid);
         snprintf(port, sizeof port, "%d", free_port());
         setenv("CLCKPT_DATA_DIR", data_dir, 1);
@@ -1054,12 +1067,29 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         /* Quiet: the library logs every refused pointer, thousands per second here. */
         setenv("CLCKPT_LOG_LEVEL", "ERROR+4", 0);
         setenv("FUZZ_API_PID", pid, 1);
-        execv("/proc/self/exe", *argv);
-        perror("fuzz_api: exec");
-        exit(1);
+        child = fork();
+        if (child < 0) {
+            perror("fuzz_api: fork");
+            exit(1);
+        }
+        if (child == 0) {
+            execv("/proc/self/exe", *argv);
+            perror("fuzz_api: exec");
+            _exit(1);
+        }
+        signal(SIGTERM, forward);
+        signal(SIGINT, forward);
+        signal(SIGHUP, forward);
+        int status = 0;
+        while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+            ;
+        remove_data_dir();
+        if (WIFSIGNALED(status)) {
+            signal(WTERMSIG(status), SIG_DFL);
+            raise(WTERMSIG(status));
+        }
+        _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
     }
-    snprintf(data_dir, sizeof data_dir, "%s", getenv("CLCKPT_DATA_DIR"));
-    atexit(remove_data_dir);
     if (getenv("FUZZ_API_STATS") != NULL)
         atexit(print_stats);
     big = calloc(1, BIG_SIZE);

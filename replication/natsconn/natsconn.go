@@ -578,11 +578,35 @@ type serverLogger struct {
 func (l *serverLogger) Noticef(f string, a ...any) { l.l.Debug("nats: " + fmt.Sprintf(f, a...)) }
 func (l *serverLogger) Warnf(f string, a ...any) {
 	msg := fmt.Sprintf(f, a...)
-	if strings.Contains(msg, "Maximum payloads") { // deliberate: a section may be that large
+	switch {
+	case strings.Contains(msg, "Maximum payloads"): // deliberate: a section may be that large
 		l.l.Debug("nats: " + msg)
-		return
+	case strings.HasPrefix(msg, "Waiting for routing"), strings.Contains(msg, "has not established contact with a meta leader"):
+		// A clustered node while its peers start and elect JetStream's leader: clckpt serve says
+		// itself when the cluster does not form (what to check), and a member retries JetStream
+		// meanwhile.
+		l.l.Debug("nats: " + msg)
+	case rebuilding(msg):
+		l.l.Info("nats: JetStream rebuilds its state after an unclean stop: " + msg)
+	default:
+		l.l.Warn("nats: " + msg)
 	}
-	l.l.Warn("nats: " + msg)
+}
+
+// rebuilding reports whether a NATS warning says that JetStream rebuilds the index of one of its
+// streams from the stream's messages, as it does at every start after the process was killed: it
+// needs nothing from anyone.
+func rebuilding(msg string) bool {
+	if !strings.HasPrefix(msg, "Filestore [") {
+		return false
+	}
+	for _, s := range []string{"state is outdated", "Stream state outdated", "] Recovering ", "Stream state detected prior state",
+		"Stream state encountered internal inconsistency on recover", "Could not read stream state file"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 func (l *serverLogger) Fatalf(f string, a ...any) { l.l.Error("nats: " + fmt.Sprintf(f, a...)) }
 func (l *serverLogger) Errorf(f string, a ...any) {
@@ -655,4 +679,31 @@ func KeepJetStream(s *server.Server, writeErrors <-chan struct{}, minFree int64,
 		}
 		log.Warn("disk space is back: the NATS server's JetStream restarted", "store", cfg.StoreDir)
 	}
+}
+
+// ClientConfig completes cfg for a tool that reaches the service from outside the members' data
+// directory (clckpt's client commands): with no NATS URL, the server of the data directory (the
+// embedded default, or a clckpt serve of it) on its loopback port, with the directory's token and
+// certificate unless cfg gives other credentials or another CA. It starts no server.
+func ClientConfig(cfg config.Config) (config.Config, error) {
+	if cfg.NATS.URL != "" {
+		return cfg, nil
+	}
+	cfg.NATS.URL = EmbeddedURL(cfg.Port)
+	n := &cfg.NATS
+	if n.Token == "" && n.User == "" && n.Creds == "" && n.NKey == "" {
+		token, err := EmbeddedToken(cfg.DataDir)
+		if err != nil {
+			return cfg, err
+		}
+		n.Token = token
+	}
+	if n.TLSCA == "" {
+		pem, err := EmbeddedTLS(cfg.DataDir)
+		if err != nil {
+			return cfg, err
+		}
+		n.TLSCA = pem
+	}
+	return cfg, nil
 }

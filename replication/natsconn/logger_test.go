@@ -1,0 +1,30 @@
+package natsconn
+
+import (
+	"bytes"
+	"log/slog"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// What NATS says at every start after the process was killed (JetStream rebuilding its indexes)
+// and while a cluster forms needs nothing from anyone: it is not a warning. Other warnings stay.
+func TestServerNoticesThatNeedNothingAreNotWarnings(t *testing.T) {
+	var out bytes.Buffer
+	l := &serverLogger{l: slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	for _, msg := range []string{
+		"Filestore [KV_clckpt-dir] TTL state is outdated; attempting to recover using linear scan (seq 1 to 32)",
+		"Filestore [KV_clckpt-members] Recovering stream state from index errored: prior state file",
+		"Filestore [KV_clckpt-dir] Stream state outdated, last block has additional entries, will rebuild",
+		"Filestore [KV_clckpt-dir] Stream state detected prior state, could not locate msg block 3",
+		"Waiting for routing to be established...",
+		"JetStream has not established contact with a meta leader",
+		"Maximum payloads over 8 MB are generally discouraged",
+	} {
+		l.Warnf("%s", msg)
+	}
+	require.Empty(t, out.String())
+	l.Warnf("Filestore [KV_clckpt-dir] Error loading msg block with seq %d for recovering per-message state", 7)
+	require.Contains(t, out.String(), "level=WARN")
+}
