@@ -141,10 +141,9 @@ func openBackend() error {
 		b.stopStats = procstats.Start(cfg.StatsInterval, cfg.StatsCollect, statsLog, func() []slog.Attr {
 			var used, held C.size_t
 			C.clckpt_c_heap(&used, &held)
-			followed, replicas := m.Counts()
-			return []slog.Attr{slog.Uint64("c_heap_used", uint64(used)), slog.Uint64("c_heap_held", uint64(held)),
+			return append([]slog.Attr{slog.Uint64("c_heap_used", uint64(used)), slog.Uint64("c_heap_held", uint64(held)),
 				slog.Int("services", services.Len()), slog.Int("checkpoints", checkpoints.Len()),
-				slog.Int("iterations", iterations.Len()), slog.Int("followed", followed), slog.Int("replicas", replicas)}
+				slog.Int("iterations", iterations.Len())}, m.Metrics().LogAttrs()...)
 		})
 	}
 	backend.Store(b)

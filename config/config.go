@@ -87,6 +87,9 @@ type Config struct {
 	// MemProfile, when set, is where a program writes a Go heap profile as it finalizes its last
 	// service handle (CLCKPT_MEMPROFILE; diagnostics).
 	MemProfile string
+	// MetricsAddr, when set, is where the member serves its Prometheus metrics on /metrics
+	// (CLCKPT_METRICS_ADDR, host:port; default: not served).
+	MetricsAddr string
 }
 
 // NATS are the settings of the connection to an external NATS server or cluster.
@@ -140,6 +143,7 @@ func (c *Config) settings() []setting {
 		{"CLCKPT_STATS_INTERVAL", "stats_interval", &c.StatsInterval},
 		{"CLCKPT_STATS_COLLECT", "stats_collect", &c.StatsCollect},
 		{"CLCKPT_MEMPROFILE", "memprofile", &c.MemProfile},
+		{"CLCKPT_METRICS_ADDR", "metrics_addr", &c.MetricsAddr},
 		{"CLCKPT_NATS_URL", "nats.url", &c.NATS.URL},
 		{"CLCKPT_NATS_CREDS", "nats.creds", &c.NATS.Creds},
 		{"CLCKPT_NATS_NKEY", "nats.nkey", &c.NATS.NKey},
@@ -257,6 +261,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("config: subject (CLCKPT_SUBJECT) %q: use letters, digits, '_' or '-'", c.Subject)
 	case !validLink(c.Link):
 		return fmt.Errorf("config: link (CLCKPT_LINK) %q: use auto, off or host:port", c.Link)
+	case c.MetricsAddr != "" && !validHostPort(c.MetricsAddr):
+		return fmt.Errorf("config: metrics_addr (CLCKPT_METRICS_ADDR) %q: use host:port", c.MetricsAddr)
 	}
 	return nil
 }
@@ -272,9 +278,10 @@ func (c Config) reserve() int {
 var subjectToken = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
 
 func validLink(v string) bool {
-	if v == "auto" || v == "off" {
-		return true
-	}
+	return v == "auto" || v == "off" || validHostPort(v)
+}
+
+func validHostPort(v string) bool {
 	_, port, err := net.SplitHostPort(v)
 	if err != nil {
 		return false

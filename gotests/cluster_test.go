@@ -92,10 +92,14 @@ func settled(t *testing.T, fn func() error) {
 
 // checkAcknowledged joins as a member and checks that every write the writer acknowledged is in
 // the checkpoint: write N left N+1 in slot N%100 of section log<N/100>.
-func checkAcknowledged(t *testing.T, url, name string, acked int) {
+// settings, if any, change the checker's configuration (credentials, TLS).
+func checkAcknowledged(t *testing.T, url, name string, acked int, settings ...func(*config.Config)) {
 	t.Helper()
 	c := config.Default()
 	c.Node, c.DataDir, c.NATS.URL = "checker", t.TempDir(), url
+	for _, set := range settings {
+		set(&c)
+	}
 	// TRY_AGAIN means what it says: JetStream may still be electing leaders after a heal.
 	var m *replication.Member
 	settled(t, func() (err error) { m, err = replication.Join(bg, replication.Options{Config: c}); return })

@@ -14,7 +14,8 @@ import (
 
 // TestConfigurationErrorsAreNotTryAgain: clCkptInitialize in a C program returns
 // CL_CKPT_ERR_INVALID_STATE, and logs why, for settings that no retry can cure: an unparsable NATS
-// URL, an unresolvable host, credentials the server rejects, a CLCKPT_LINK that cannot be bound,
+// URL, an unresolvable host, credentials the server rejects, a CLCKPT_LINK or CLCKPT_METRICS_ADDR
+// that cannot be bound or parsed,
 // and (embedded default) a server on the port that is not this data directory's, which is said so
 // (natsconn's tests cover the token mismatch). A server that is not there is CL_CKPT_ERR_TRY_AGAIN.
 func TestConfigurationErrorsAreNotTryAgain(t *testing.T) {
@@ -41,6 +42,9 @@ func TestConfigurationErrorsAreNotTryAgain(t *testing.T) {
 			[]string{"CLCKPT_NATS_URL=" + url, "CLCKPT_NATS_USER=u", "CLCKPT_NATS_PASSWORD=wrong"}},
 		{"link not bound", invalidState, "CLCKPT_LINK",
 			[]string{"CLCKPT_NATS_URL=" + url, "CLCKPT_NATS_USER=u", "CLCKPT_NATS_PASSWORD=right", "CLCKPT_LINK=" + busy.Addr().String()}},
+		{"metrics address not bound", invalidState, "CLCKPT_METRICS_ADDR",
+			[]string{"CLCKPT_NATS_URL=" + url, "CLCKPT_NATS_USER=u", "CLCKPT_NATS_PASSWORD=right", "CLCKPT_METRICS_ADDR=" + busy.Addr().String()}},
+		{"metrics address that does not parse", invalidState, "CLCKPT_METRICS_ADDR", []string{"CLCKPT_METRICS_ADDR=somewhere"}},
 		{"another data directory's server", invalidState, "is not the one of data directory", []string{"CLCKPT_PORT=" + strconv.Itoa(port)}},
 		{"no server", tryAgain, "", []string{"CLCKPT_NATS_URL=nats://127.0.0.1:" + strconv.Itoa(freePort(t))}},
 		{"the right settings", "0x0", "", []string{"CLCKPT_NATS_URL=" + url, "CLCKPT_NATS_USER=u", "CLCKPT_NATS_PASSWORD=right"}},

@@ -439,8 +439,9 @@ typedef struct {
  *                              that does not parse, an unparsable
  *                              CLCKPT_NATS_URL or one whose hosts do not
  *                              exist, credentials or a certificate the
- *                              server or client rejects, a CLCKPT_LINK that
- *                              cannot be bound, or a server on CLCKPT_PORT
+ *                              server or client rejects, a CLCKPT_LINK or
+ *                              CLCKPT_METRICS_ADDR that cannot be bound,
+ *                              or a server on CLCKPT_PORT
  *                              that is not this data directory's (it does
  *                              not present the directory's certificate, or
  *                              does not take its token: "token mismatch").

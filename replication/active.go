@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/metrics"
 	"github.com/clckpt/libclckpt/replication/directory"
 	"github.com/clckpt/libclckpt/replication/wire"
 )
@@ -728,9 +729,9 @@ func (s *stream) snapshot() error {
 	}
 	took := time.Since(began)
 	if path.name() == "link" {
-		m.copies[0].Add(1)
+		m.metrics.Copied(metrics.PathLink, total)
 	} else {
-		m.copies[1].Add(1)
+		m.metrics.Copied(metrics.PathNATS, total)
 	}
 	m.log.Info("replica copied", "checkpoint", a.c.name(), "to", s.to, "lsn", header.LSN, "bytes", total, "via", path.name(),
 		"took", took.Round(time.Millisecond).String(), "MiB/s", int(float64(total)/(1<<20)/max(took.Seconds(), 1e-9)))

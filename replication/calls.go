@@ -113,6 +113,7 @@ func (m *Member) serve(ctx context.Context, call *wire.CallMsg) *wire.ReplyMsg {
 	if errors.Is(err, errDeposed) {
 		return &wire.ReplyMsg{NotActive: true}
 	}
+	m.served(call.Kind, err)
 	r.Err = err
 	return r
 }

@@ -26,6 +26,7 @@ type ckpt struct {
 	rep      *engine.Replica  // the local replica, if any
 	act      *active          // set while this member is the active replica
 	deposed  uint64           // the last epoch this member learnt it no longer leads: never active in it again
+	previous string           // another member the entry named active before the current one (for the failover count)
 	inst     *install         // a snapshot being installed
 	handles  map[*handle]struct{}
 	subs     map[string]subscription // subscriptions of local handles, kept across replica copies
@@ -131,6 +132,9 @@ func (c *ckpt) update(e *directory.Entry) {
 	}
 	if c.entry != nil && e.Rev < c.entry.Rev {
 		return // an older copy than the one we have (the same one reconciles again: after a fence)
+	}
+	if c.entry != nil && c.entry.Active != "" && c.entry.Active != e.Active {
+		c.previous = c.entry.Active
 	}
 	c.entry, c.gone = e, false
 	c.setLabel(string(e.Name))
@@ -246,6 +250,10 @@ func (c *ckpt) becomeActiveLocked(e *directory.Entry) {
 	c.act = newActive(c, c.rep, e)
 	c.rep.SetSink(c.act)
 	c.rep.SetExpiring(true)
+	if c.previous != "" && c.previous != c.m.name {
+		c.m.metrics.FailedOver()
+	}
+	c.previous = ""
 	c.m.log.Info("active", "checkpoint", string(e.Name), "epoch", e.Epoch)
 }
 

@@ -119,10 +119,7 @@ func memberTarget(t *testing.T, s *server.Server, js jetstream.JetStream, layout
 			meet(a, b)
 			return a
 		},
-		Checkpoints: func() int {
-			n, _ := a.Counts()
-			return n
-		},
+		Checkpoints: func() int { return len(a.allCkpts()) },
 	}
 }
 

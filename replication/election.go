@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/metrics"
 	"github.com/clckpt/libclckpt/replication/directory"
 	"github.com/clckpt/libclckpt/replication/wire"
 )
@@ -84,6 +85,7 @@ func (m *Member) elect(ctx context.Context, c *ckpt, e *directory.Entry) error {
 		cands = slices.DeleteFunc(cands, func(c candidate) bool { return !c.synced })
 	}
 	if len(cands) == 0 {
+		m.metrics.Elected(metrics.ElectionNoCandidate)
 		return fmt.Errorf("%w: no replica of %q that holds every acknowledged write can take over from %s", engine.ErrTryAgain, e.Name, e.Active)
 	}
 	// In-sync replicas first (they hold every acknowledged write), then the most advanced, then by
@@ -110,11 +112,13 @@ func (m *Member) elect(ctx context.Context, c *ckpt, e *directory.Entry) error {
 	}
 	switch err := m.dir.UpdateAt(ctx, &ne); {
 	case errors.Is(err, directory.ErrConflict):
+		m.metrics.Elected(metrics.ElectionConflict)
 		_, _ = c.refresh(ctx)
 		return nil
 	case err != nil:
 		return fmt.Errorf("%w: %w", engine.ErrTryAgain, err)
 	}
+	m.metrics.Elected(metrics.ElectionWon)
 	m.log.Warn("new active replica elected", "checkpoint", string(ne.Name), "dead", dead, "active", best.name, "epoch", ne.Epoch, "lsn", best.lsn)
 	c.update(&ne)
 	return nil

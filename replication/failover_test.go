@@ -52,6 +52,13 @@ func TestElectionAfterTheActiveServerDies(t *testing.T) {
 	}
 	newActive := cl.activeOf(app, "ck")
 	require.NotEqual(t, active, newActive)
+	// The metrics say so: one election named it, and it took the role over once.
+	elected := 0.0
+	for _, m := range cl.members {
+		elected += metricSum(t, m, "clckpt_elections_total", "result", "elected")
+	}
+	require.GreaterOrEqual(t, elected, 1.0)
+	require.Equal(t, 1.0, metricSum(t, cl.members[newActive], "clckpt_failovers_total"))
 	el := []engine.ReadElement{{SectionID: []byte("n")}}
 	require.NoError(t, h.Read(bg, el))
 	require.Equal(t, acked, binary.BigEndian.Uint64(el[0].Buffer))
@@ -89,6 +96,8 @@ func TestRestartedReplicaCatchesUp(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return replicaContent(t, cl.members[follower], "ck") == replicaContent(t, cl.members[active], "ck")
 	}, 15*time.Second, 20*time.Millisecond, "the restarted replica catches up")
+	require.GreaterOrEqual(t, metricSum(t, cl.members[active], "clckpt_catchup_copies_total"), 1.0, "a copy caught it up")
+	require.Greater(t, metricSum(t, cl.members[active], "clckpt_catchup_copy_bytes_total"), 0.0)
 	// And it is back in the in-sync set.
 	require.Eventually(t, func() bool {
 		id, _ := app.dir.Lookup(bg, []byte("ck"))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/metrics"
 	"github.com/clckpt/libclckpt/replication/directory"
 	"github.com/clckpt/libclckpt/replication/wire"
 )
@@ -19,7 +20,8 @@ type handle struct {
 	c      *ckpt
 	name   string
 	flags  engine.OpenFlags
-	origin string // "<member>/<n>": the handle's name in ops and subscriptions
+	origin string       // "<member>/<n>": the handle's name in ops and subscriptions
+	mode   metrics.Mode // the checkpoint's write mode, for its metrics
 	closed atomic.Bool
 	tool   bool // made by Inspect: counts no open, holds no replica
 }
@@ -32,7 +34,8 @@ func (h *handle) check(need engine.Access) error {
 
 func (h *handle) Name() string { return h.name }
 
-func (h *handle) Close() error {
+func (h *handle) Close() (err error) {
+	defer h.m.called(metrics.OpClose, &err)
 	if h.closed.Load() {
 		if h.m.closed.Load() {
 			return engine.ErrClosed
@@ -63,7 +66,8 @@ func (h *handle) close(ctx context.Context) error {
 	return h.m.closeOpen(ctx, c.id, h.m.name, false)
 }
 
-func (h *handle) SetRetention(ctx context.Context, d time.Duration) error {
+func (h *handle) SetRetention(ctx context.Context, d time.Duration) (err error) {
+	defer h.m.called(metrics.OpSetRetention, &err)
 	if err := h.check(engine.AnyAccess); err != nil {
 		return err
 	}
@@ -81,12 +85,12 @@ func (h *handle) SetRetention(ctx context.Context, d time.Duration) error {
 	return nil
 }
 
-func (h *handle) Status(ctx context.Context) (engine.Status, error) {
+func (h *handle) Status(ctx context.Context) (st engine.Status, err error) {
+	defer h.m.called(metrics.OpStatus, &err)
 	if err := h.check(engine.AnyAccess); err != nil {
 		return engine.Status{}, err
 	}
-	var st engine.Status
-	err := h.m.do(ctx, h.c,
+	err = h.m.do(ctx, h.c,
 		func(r *engine.Replica, _ *active) error { st = h.m.status(h.c, r); return nil },
 		&wire.CallMsg{Kind: wire.CallStatus, Origin: h.origin},
 		func(r *wire.ReplyMsg) error {
@@ -99,14 +103,16 @@ func (h *handle) Status(ctx context.Context) (engine.Status, error) {
 	return st, err
 }
 
-func (h *handle) SetActiveReplica(ctx context.Context) error {
+func (h *handle) SetActiveReplica(ctx context.Context) (err error) {
+	defer h.m.called(metrics.OpSetActive, &err)
 	if err := h.check(engine.WriteAccess); err != nil {
 		return err
 	}
 	return h.m.setActiveHere(ctx, h.c)
 }
 
-func (h *handle) Synchronize(ctx context.Context) error {
+func (h *handle) Synchronize(ctx context.Context) (err error) {
+	defer h.m.called(metrics.OpSynchronize, &err)
 	if err := h.check(engine.WriteAccess); err != nil {
 		return err
 	}
@@ -151,7 +157,9 @@ func (h *handle) maxMessage(n int) error {
 	return nil
 }
 
-func (h *handle) CreateSection(ctx context.Context, id []byte, expiration time.Time, data []byte) ([]byte, error) {
+func (h *handle) CreateSection(ctx context.Context, id []byte, expiration time.Time, data []byte) (_ []byte, err error) {
+	began := time.Now()
+	defer func() { h.m.metrics.Wrote(metrics.OpCreateSection, h.mode, began, len(data), err) }()
 	if err := h.check(engine.WriteAccess); err != nil {
 		return nil, err
 	}
@@ -160,7 +168,7 @@ func (h *handle) CreateSection(ctx context.Context, id []byte, expiration time.T
 	}
 	var out []byte
 	by := h.request()
-	err := h.m.do(ctx, h.c,
+	err = h.m.do(ctx, h.c,
 		func(r *engine.Replica, _ *active) (err error) {
 			out, err = r.CreateSection(ctx, by, id, expiration, data)
 			return err
@@ -182,7 +190,8 @@ func expNanos(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-func (h *handle) DeleteSection(ctx context.Context, id []byte) error {
+func (h *handle) DeleteSection(ctx context.Context, id []byte) (err error) {
+	defer h.m.called(metrics.OpDeleteSection, &err)
 	if err := h.check(engine.WriteAccess); err != nil {
 		return err
 	}
@@ -192,7 +201,8 @@ func (h *handle) DeleteSection(ctx context.Context, id []byte) error {
 		&wire.CallMsg{Kind: wire.CallDeleteSection, Origin: by.Origin, Request: by.Request, Section: id}, nil)
 }
 
-func (h *handle) SetSectionExpiration(ctx context.Context, id []byte, expiration time.Time) error {
+func (h *handle) SetSectionExpiration(ctx context.Context, id []byte, expiration time.Time) (err error) {
+	defer h.m.called(metrics.OpSetExpiration, &err)
 	if err := h.check(engine.WriteAccess); err != nil {
 		return err
 	}
@@ -202,7 +212,9 @@ func (h *handle) SetSectionExpiration(ctx context.Context, id []byte, expiration
 		&wire.CallMsg{Kind: wire.CallSetExpiration, Origin: by.Origin, Request: by.Request, Section: id, Expiration: expNanos(expiration)}, nil)
 }
 
-func (h *handle) Overwrite(ctx context.Context, id []byte, data []byte) error {
+func (h *handle) Overwrite(ctx context.Context, id []byte, data []byte) (err error) {
+	began := time.Now()
+	defer func() { h.m.metrics.Wrote(metrics.OpOverwrite, h.mode, began, len(data), err) }()
 	if err := h.check(engine.WriteAccess); err != nil {
 		return err
 	}
@@ -215,13 +227,16 @@ func (h *handle) Overwrite(ctx context.Context, id []byte, data []byte) error {
 		&wire.CallMsg{Kind: wire.CallOverwrite, Origin: by.Origin, Request: by.Request, Section: id, Data: data}, nil)
 }
 
-func (h *handle) Write(ctx context.Context, elems []engine.WriteElement) error {
+func (h *handle) Write(ctx context.Context, elems []engine.WriteElement) (err error) {
+	began, data := time.Now(), 0
+	defer func() { h.m.metrics.Wrote(metrics.OpWrite, h.mode, began, data, err) }()
 	if err := h.check(engine.WriteAccess); err != nil {
 		return err
 	}
 	total := 0
 	for _, e := range elems {
 		total += len(e.Data) + len(e.SectionID) + 32
+		data += len(e.Data)
 	}
 	if err := h.maxMessage(total); err != nil {
 		return err
@@ -232,7 +247,9 @@ func (h *handle) Write(ctx context.Context, elems []engine.WriteElement) error {
 		&wire.CallMsg{Kind: wire.CallWrite, Origin: by.Origin, Request: by.Request, Writes: elems}, nil)
 }
 
-func (h *handle) Read(ctx context.Context, elems []engine.ReadElement) error {
+func (h *handle) Read(ctx context.Context, elems []engine.ReadElement) (err error) {
+	began := time.Now()
+	defer func() { h.m.metrics.Read(began, err) }()
 	if err := h.check(engine.ReadAccess); err != nil {
 		return err
 	}
@@ -263,7 +280,8 @@ func (h *handle) Read(ctx context.Context, elems []engine.ReadElement) error {
 		})
 }
 
-func (h *handle) Sections(ctx context.Context, filter engine.SectionFilter, t time.Time) (engine.SectionIterator, error) {
+func (h *handle) Sections(ctx context.Context, filter engine.SectionFilter, t time.Time) (_ engine.SectionIterator, err error) {
+	defer h.m.called(metrics.OpSections, &err)
 	if filter < engine.SectionsForever || filter > engine.SectionsAny {
 		return nil, fmt.Errorf("%w: section filter %d", engine.ErrInvalidParameter, filter)
 	}
@@ -271,7 +289,7 @@ func (h *handle) Sections(ctx context.Context, filter engine.SectionFilter, t ti
 		return nil, err
 	}
 	var ids [][]byte
-	err := h.m.do(ctx, h.c,
+	err = h.m.do(ctx, h.c,
 		func(r *engine.Replica, _ *active) (err error) { ids, err = r.SectionIDs(filter, t); return err },
 		&wire.CallMsg{Kind: wire.CallSectionIDs, Origin: h.origin, Filter: uint8(filter), At: expNanos(t)},
 		func(r *wire.ReplyMsg) error {
@@ -288,10 +306,9 @@ func (h *handle) Sections(ctx context.Context, filter engine.SectionFilter, t ti
 
 // describe returns a section's descriptor from the active replica. An error (no active for now)
 // is not "deleted": the iteration must not skip the section for it.
-func (h *handle) describe(id []byte) (engine.SectionDescriptor, bool, error) {
-	var d engine.SectionDescriptor
-	found := false
-	err := h.m.do(context.Background(), h.c,
+func (h *handle) describe(id []byte) (d engine.SectionDescriptor, found bool, err error) {
+	defer h.m.called(metrics.OpDescribe, &err)
+	err = h.m.do(context.Background(), h.c,
 		func(r *engine.Replica, _ *active) error { d, found = r.Describe(id); return nil },
 		&wire.CallMsg{Kind: wire.CallDescribe, Origin: h.origin, Section: id},
 		func(r *wire.ReplyMsg) error {

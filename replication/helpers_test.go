@@ -7,10 +7,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/clckpt/libclckpt/config"
@@ -172,4 +174,27 @@ func twoApps(t *testing.T, name string, flags engine.CreationFlags) (cl *cluster
 	hb, err = b.Open(bg, name, attrs(flags), rwc)
 	require.NoError(t, err)
 	return cl, a, b, ha, hb
+}
+
+// metricSum is the sum of a member's series of metric name whose labels include labels (pairs).
+func metricSum(t *testing.T, m *Member, name string, labels ...string) float64 {
+	t.Helper()
+	fams, err := m.Metrics().Registry().Gather()
+	require.NoError(t, err)
+	sum := 0.0
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+	next:
+		for _, s := range f.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				if !slices.ContainsFunc(s.GetLabel(), func(l *dto.LabelPair) bool { return l.GetName() == labels[i] && l.GetValue() == labels[i+1] }) {
+					continue next
+				}
+			}
+			sum += s.GetCounter().GetValue() + s.GetGauge().GetValue()
+		}
+	}
+	return sum
 }

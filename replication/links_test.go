@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/metrics"
 	"github.com/clckpt/libclckpt/replication/directory"
 	"github.com/clckpt/libclckpt/replication/oplink"
 	"github.com/clckpt/libclckpt/replication/wire"
@@ -85,8 +86,8 @@ func TestWithLinksOffOpsGoThroughNATS(t *testing.T) {
 	require.GreaterOrEqual(t, onNATS, uint64(100))
 	var copies [2]uint64
 	for _, m := range cl.members {
-		copies[0] += m.copies[0].Load()
-		copies[1] += m.copies[1].Load()
+		copies[0] += m.metrics.CopiesOn(metrics.PathLink)
+		copies[1] += m.metrics.CopiesOn(metrics.PathNATS)
 	}
 	require.Zero(t, copies[0])
 	require.NotZero(t, copies[1], "the first copy of the replica went through NATS")
@@ -120,9 +121,9 @@ func TestACopyTakesALinkOfItsOwn(t *testing.T) {
 		follower = "s2"
 	}
 	a := cl.members[active]
-	require.Eventually(t, func() bool { return a.copies[0].Load() > 0 }, 10*time.Second, 10*time.Millisecond,
+	require.Eventually(t, func() bool { return a.metrics.CopiesOn(metrics.PathLink) > 0 }, 10*time.Second, 10*time.Millisecond,
 		"the first (empty) copy went on a link")
-	require.Zero(t, a.copies[1].Load(), "and none through NATS")
+	require.Zero(t, a.metrics.CopiesOn(metrics.PathNATS), "and none through NATS")
 
 	// The follower goes away; 12 MiB of sections are written (far more than the tail); it comes back.
 	cl.crash(follower)
@@ -132,7 +133,7 @@ func TestACopyTakesALinkOfItsOwn(t *testing.T) {
 		_, err := h.CreateSection(bg, []byte(fmt.Sprintf("big%02d", i)), engine.Never, data)
 		require.NoError(t, err)
 	}
-	before := a.copies[0].Load()
+	before := a.metrics.CopiesOn(metrics.PathLink)
 	c := cl.config(follower)
 	c.TailBytes = 64 << 10
 	m, err := Join(bg, Options{Config: c, Kind: directory.KindServer, Logger: testLogger(t).With("m", follower)})
@@ -144,8 +145,8 @@ func TestACopyTakesALinkOfItsOwn(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return replicaContent(t, cl.members[follower], "ck") == replicaContent(t, a, "ck")
 	}, 30*time.Second, 20*time.Millisecond, "the copy arrived whole")
-	require.Greater(t, a.copies[0].Load(), before, "the copy went on a link")
-	require.Zero(t, a.copies[1].Load())
+	require.Greater(t, a.metrics.CopiesOn(metrics.PathLink), before, "the copy went on a link")
+	require.Zero(t, a.metrics.CopiesOn(metrics.PathNATS))
 	require.Equal(t, replicaContent(t, a, "other"), replicaContent(t, cl.members[follower], "other"))
 }
 

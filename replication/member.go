@@ -34,6 +34,7 @@ import (
 	"github.com/clckpt/libclckpt/engine/clock"
 	"github.com/clckpt/libclckpt/engine/store"
 	"github.com/clckpt/libclckpt/internal/privdir"
+	"github.com/clckpt/libclckpt/metrics"
 	"github.com/clckpt/libclckpt/replication/directory"
 	"github.com/clckpt/libclckpt/replication/natsconn"
 	"github.com/clckpt/libclckpt/replication/oplink"
@@ -105,11 +106,13 @@ type Member struct {
 	linkTLS    bool             // Options.LinkTLS
 	linkAddr   oplink.Address
 	links      *links
-	opsOnLinks atomic.Uint64    // ops sent to followers on links
-	opsOnNATS  atomic.Uint64    // and through NATS
-	copies     [2]atomic.Uint64 // replica copies sent on links [0] and through NATS [1]
-	opSubjects sync.Map         // member name -> subject of ops to it
-	ackSubject string           // where followers send acknowledgements
+	opsOnLinks atomic.Uint64 // ops sent to followers on links
+	opsOnNATS  atomic.Uint64 // and through NATS
+	opSubjects sync.Map      // member name -> subject of ops to it
+	ackSubject string        // where followers send acknowledgements
+
+	metrics    *metrics.Set
+	metricsSrv *metrics.Server // CLCKPT_METRICS_ADDR
 }
 
 var _ engine.Service = (*Member)(nil)
@@ -150,6 +153,9 @@ func (m *Member) start(ctx context.Context, nc *nats.Conn, replicas int) error {
 		return err
 	}
 	m.log = m.log.With("member", m.name)
+	if err := m.startMetrics(); err != nil {
+		return err
+	}
 	m.ackSubject = m.subject(m.name, "ack")
 	var seed [8]byte
 	_, _ = rand.Read(seed[:])
@@ -209,6 +215,10 @@ func (m *Member) start(ctx context.Context, nc *nats.Conn, replicas int) error {
 	}
 	m.workers.Add(1)
 	go m.keepLease()
+	if m.metricsSrv != nil {
+		m.metricsSrv.Start()
+		m.log.Info("serving metrics", "addr", m.metricsSrv.Addr())
+	}
 	m.log.Info("joined", "kind", m.kind, "incarnation", m.incarnation, "link", m.linkAddr.Addr, "store_open", opened.Sub(began).Round(time.Millisecond),
 		"replicas_load", loaded.Sub(opened).Round(time.Millisecond), "cluster_join", time.Since(loaded).Round(time.Millisecond))
 	return nil
@@ -285,16 +295,6 @@ func (m *Member) newRequest() uint64 {
 
 // Name is the member's name.
 func (m *Member) Name() string { return m.name }
-
-// Counts returns how many checkpoints the member follows (every one in the directory, and any a
-// call or handle still uses) and how many replicas it holds: for stats lines, where a number that
-// only grows is a leak.
-func (m *Member) Counts() (checkpoints, replicas int) {
-	m.mu.Lock()
-	checkpoints = len(m.ckpts)
-	m.mu.Unlock()
-	return checkpoints, m.reps.Len()
-}
 
 // register takes the lease, as the successor of the incarnation this slot remembers.
 func (m *Member) register(ctx context.Context) error {
@@ -639,6 +639,9 @@ func (m *Member) Close() error {
 
 func (m *Member) shutdown() {
 	m.cancel()
+	if m.metricsSrv != nil {
+		m.metricsSrv.Close()
+	}
 	for _, s := range m.subs {
 		_ = s.Unsubscribe()
 	}

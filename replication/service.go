@@ -15,12 +15,14 @@ import (
 	"time"
 
 	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/metrics"
 	"github.com/clckpt/libclckpt/replication/directory"
 	"github.com/clckpt/libclckpt/replication/wire"
 )
 
 // Open implements engine.Service.
-func (m *Member) Open(ctx context.Context, name string, attrs *engine.Attributes, flags engine.OpenFlags) (engine.Checkpoint, error) {
+func (m *Member) Open(ctx context.Context, name string, attrs *engine.Attributes, flags engine.OpenFlags) (_ engine.Checkpoint, err error) {
+	defer m.called(metrics.OpOpen, &err)
 	if err := engine.ValidateOpen(name, attrs, flags); err != nil {
 		return nil, err
 	}
@@ -40,7 +42,8 @@ func (m *Member) Open(ctx context.Context, name string, attrs *engine.Attributes
 		}
 		c := m.ckptFor(e.ID)
 		c.update(e)
-		h := &handle{m: m, c: c, name: name, flags: flags, origin: fmt.Sprintf("%s/%d", m.name, m.handleSeq.Add(1))}
+		h := &handle{m: m, c: c, name: name, flags: flags, origin: fmt.Sprintf("%s/%d", m.name, m.handleSeq.Add(1)),
+			mode: metrics.ModeOf(e.Attrs.Flags)}
 		c.mu.Lock()
 		c.handles[h] = struct{}{}
 		c.mu.Unlock()
@@ -145,7 +148,8 @@ func rendezvous(id uint64, members []string, n int) []string {
 
 // Delete implements engine.Service: the name goes at once; the checkpoint is destroyed at its last
 // close.
-func (m *Member) Delete(ctx context.Context, name string) error {
+func (m *Member) Delete(ctx context.Context, name string) (err error) {
+	defer m.called(metrics.OpDelete, &err)
 	if err := engine.ValidateOpen(name, nil, 0); err != nil {
 		return err
 	}

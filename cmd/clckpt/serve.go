@@ -36,6 +36,7 @@ func serveFlags(fs *pflag.FlagSet, c *config.Config, s *config.Serve) {
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "data directory (data_dir, CLCKPT_DATA_DIR)")
 	fs.IntVar(&c.Port, "port", c.Port, "NATS client port (port, CLCKPT_PORT); -1 picks a free one")
 	fs.StringVar(&c.MemProfile, "memprofile", c.MemProfile, "diagnostics: write a heap profile here when the node stops, and on SIGUSR1 (memprofile, CLCKPT_MEMPROFILE)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "serve the member's Prometheus metrics on host:port/metrics (metrics_addr, CLCKPT_METRICS_ADDR)")
 	fs.StringVar(&s.Host, "host", s.Host, "address the NATS server listens on for clients")
 	fs.StringVar(&s.Cluster, "cluster", s.Cluster, "NATS cluster name")
 	fs.IntVar(&s.ClusterPort, "cluster-port", s.ClusterPort, "NATS route port; 0: no cluster")
@@ -72,8 +73,8 @@ NATS deployment. It prints "ready URL" on stdout once it serves, and stops on SI
 
 Settings: flags, then the environment (README.md lists the variables), then the TOML file of
 --config or CLCKPT_CONFIG (its [serve] table takes these flags' names, '-' written '_'; node,
-data_dir, port and memprofile are top-level keys), then the defaults. --print-config prints the
-settings in effect as such a file, secrets redacted.`,
+data_dir, port, memprofile and metrics_addr are top-level keys), then the defaults. --print-config
+prints the settings in effect as such a file, secrets redacted.`,
 		Args: rangeArgs(0, 0),
 	}
 	// The flags are bound to throwaway values for their help text; the settings in effect are the
@@ -421,14 +422,13 @@ func writeHeapProfile() {
 // joined is the node's member once it has joined, for the stats lines.
 var joined atomic.Pointer[replication.Member]
 
-// memberCounts adds the checkpoints the member follows and the replicas it holds to a stats line.
+// memberCounts adds the member's metrics to a stats line.
 func memberCounts() []slog.Attr {
 	m := joined.Load()
 	if m == nil {
 		return nil
 	}
-	followed, replicas := m.Counts()
-	return []slog.Attr{slog.Int("followed", followed), slog.Int("replicas", replicas)}
+	return m.Metrics().LogAttrs()
 }
 
 // joinWhenReady joins as a server member, retrying while JetStream is not available yet (a cluster

@@ -4,7 +4,10 @@
 // every acknowledged write in the final content. A failed write is retried (the same write) until it
 // succeeds.
 //
-// Usage: writer -name ckpt -n 10000 [-mode all|async] [-pause 1ms]
+// With -stay it then reads each section once, prints "stayed" and waits for SIGTERM (the metrics
+// test scrapes it meanwhile).
+//
+// Usage: writer -name ckpt -n 10000 [-mode all|async] [-pause 1ms] [-stay]
 package main
 
 import (
@@ -15,6 +18,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/clckpt/libclckpt/config"
@@ -33,6 +38,7 @@ func main() {
 	n := flag.Int("n", 10000, "number of writes")
 	mode := flag.String("mode", "all", "all: WR_ALL_REPLICAS; async: WR_ACTIVE_REPLICA")
 	pause := flag.Duration("pause", 0, "pause between writes")
+	stay := flag.Bool("stay", false, "then read each section once and wait for SIGTERM")
 	flag.Parse()
 	cfg, err := config.FromEnv()
 	if err != nil {
@@ -81,6 +87,17 @@ func main() {
 		}
 	}
 	fmt.Println("done")
+	if *stay {
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGTERM)
+		for s := 0; s < Sections; s++ {
+			if err := h.Read(ctx, []engine.ReadElement{{SectionID: SectionID(s), Buffer: make([]byte, 8)}}); err != nil {
+				fail(err)
+			}
+		}
+		fmt.Println("stayed")
+		<-sig
+	}
 }
 
 // SectionID is the id of section s.
