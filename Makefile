@@ -196,7 +196,7 @@ fuzz-go: ## run every Go fuzz target for FUZZ_GO_TIME each (default 30s)
 	  done; \
 	done
 
-# About 15 minutes on 2 cores. Redis (redis-server, redis-benchmark) is installed if missing.
+# About 12 minutes on 2 cores. Redis (redis-server, redis-benchmark) is installed if missing.
 bench: lib $(CLCKPT) ## run the benchmarks (engine vs Badger, C API, SAF vs clCkpt, throughput and life cycle, replication vs Redis)
 	$(GO) run ./bench/engine -ops 10000 -rounds 4
 	@mkdir -p $(BIN)

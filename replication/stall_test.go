@@ -11,16 +11,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/clckpt/libclckpt/config"
 	"github.com/clckpt/libclckpt/engine"
 	"github.com/clckpt/libclckpt/replication/directory"
+	"github.com/clckpt/libclckpt/replication/wire"
 )
 
 // childEnv, when set, makes the test binary a member process (childMember) instead of running tests:
 // a real process that a test can stop with SIGSTOP or kill.
 const childEnv = "CLCKPT_TEST_CHILD_OPENS"
+
+// childKindEnv, when set, is the kind of member the child joins as (default: an application).
+const childKindEnv = "CLCKPT_TEST_CHILD_KIND"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) != "" {
@@ -42,11 +47,18 @@ func childMember() {
 	if err != nil {
 		fail(err)
 	}
-	m, err := Join(bg, Options{Config: cfg})
+	kind := directory.KindApplication
+	if os.Getenv(childKindEnv) != "" {
+		kind = os.Getenv(childKindEnv)
+	}
+	m, err := Join(bg, Options{Config: cfg, Kind: kind})
 	if err != nil {
 		fail(err)
 	}
 	for _, name := range strings.Split(os.Getenv(childEnv), ",") {
+		if name == "-" { // opens nothing
+			continue
+		}
 		if _, err := m.Open(bg, name, stallAttrs(), rwc); err != nil {
 			fail(err)
 		}
@@ -66,10 +78,19 @@ func stallAttrs() *engine.Attributes {
 
 // startChild runs a member process named name that opens the checkpoints opens.
 func (cl *cluster) startChild(name string, opens ...string) *os.Process {
+	return cl.startChildKind(name, directory.KindApplication, opens...)
+}
+
+// startServer runs a server member process named name that opens nothing.
+func (cl *cluster) startServer(name string) *os.Process {
+	return cl.startChildKind(name, directory.KindServer, "-")
+}
+
+func (cl *cluster) startChildKind(name, kind string, opens ...string) *os.Process {
 	t := cl.t
 	c := cl.config(name)
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), childEnv+"="+strings.Join(opens, ","), "CLCKPT_NODE="+name,
+	cmd.Env = append(os.Environ(), childEnv+"="+strings.Join(opens, ","), childKindEnv+"="+kind, "CLCKPT_NODE="+name,
 		"CLCKPT_DATA_DIR="+c.DataDir, "CLCKPT_NATS_URL="+c.NATS.URL, "CLCKPT_LEASE="+c.Lease.String(),
 		"CLCKPT_ACK_TIMEOUT="+c.AckTimeout.String(), "CLCKPT_LOG_LEVEL=error")
 	cmd.Stderr = os.Stderr
@@ -228,4 +249,61 @@ func TestAStoppedFollowerStallsNoReaderNorOtherWriter(t *testing.T) {
 		_ = hs.Overwrite(bg, []byte("s00"), []byte("y"))
 		return synced(sid, "f")
 	}, time.Minute, 50*time.Millisecond, "the follower is back in sync")
+}
+
+// TestACallToAStoppedActiveEndsWithItsLease: the active of a WR_ALL_REPLICAS checkpoint is a
+// server process stopped with SIGSTOP, as a host cut off the network would be, and the writer's
+// member holds no replica (its calls are forwarded). The stopped member's subscriptions stay on
+// the NATS server (which finds a silent client dead only after minutes of pings), so the probes of
+// a call in flight to it time out instead of finding nobody there. The call ends when the stopped
+// member's lease ends and the write is retried on the new active; it used to wait for the end of
+// its attempt (a lease and two ack timeouts).
+func TestACallToAStoppedActiveEndsWithItsLease(t *testing.T) {
+	cl := newCluster(t)
+	cl.tune = func(c *config.Config) {
+		// An attempt of a forwarded call lasts a lease and two ack timeouts: long here, so that
+		// only the lease's end can end the call within the test's wait.
+		c.AckTimeout = 30 * time.Second
+	}
+	procs := map[string]*os.Process{"s1": cl.startServer("s1"), "s2": cl.startServer("s2")}
+	w := cl.join("w", directory.KindApplication)
+	require.Eventually(t, func() bool { return w.alive("s1") && w.alive("s2") }, 10*time.Second, 10*time.Millisecond)
+	h, err := w.Open(bg, "cut", attrs(engine.WriteAllReplicas), rwc)
+	require.NoError(t, err)
+	_, err = h.CreateSection(bg, []byte("s"), engine.Never, []byte("0"))
+	require.NoError(t, err)
+	var active string
+	require.Eventually(t, func() bool {
+		require.NoError(t, h.Overwrite(bg, []byte("s"), []byte("1")))
+		e, err := w.Entry(bg, "cut")
+		require.NoError(t, err)
+		require.False(t, e.HasReplica("w"))
+		active = e.Active
+		return e.IsSynced("s1") && e.IsSynced("s2")
+	}, 20*time.Second, 10*time.Millisecond, "both replicas in sync")
+
+	require.NoError(t, procs[active].Signal(syscall.SIGSTOP))
+	require.Eventually(t, func() bool { // the signal is delivered asynchronously
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", procs[active].Pid))
+		require.NoError(t, err)
+		return strings.Contains(string(st), "State:\tT")
+	}, 10*time.Second, time.Millisecond, "the active's process is stopped")
+	done := make(chan error, 1)
+	go func() { done <- h.Overwrite(bg, []byte("s"), []byte("2")) }()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second): // the lease is 1 s; the attempt 61 s
+		t.Fatal("the write to the stopped active did not return")
+	}
+	// The stopped member's subscriptions were still on the server: the call did not end because
+	// nobody answered, but because the lease ended.
+	_, err = w.nc.Request(w.subject(active, "pos"), (&wire.PositionMsg{}).Encode(nil), 500*time.Millisecond)
+	require.ErrorIs(t, err, nats.ErrTimeout)
+	e, err := w.Entry(bg, "cut")
+	require.NoError(t, err)
+	require.NotEqual(t, active, e.Active)
+	el := []engine.ReadElement{{SectionID: []byte("s")}}
+	require.NoError(t, h.Read(bg, el))
+	require.Equal(t, "2", string(el[0].Buffer[:el[0].ReadSize]))
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"log"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -103,7 +102,7 @@ func catchUp() {
 			copyTimes.Add(d)
 			each = append(each, fmt.Sprintf("%s (copy %s, follower's anonymous memory %d MiB)", stats.Round(took), stats.Round(d), b.rssAnon()>>20))
 		case <-time.After(5 * time.Second):
-			log.Fatal("the active logged no copy")
+			fail("the active logged no copy")
 		}
 		if *cpuProf != "" && round == 0 {
 			pprof.StopCPUProfile()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"log"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -87,7 +86,7 @@ func failover() {
 			seq++
 			i := seq % sections
 			if err := h.Overwrite(ctx, ids[i], []byte(strconv.Itoa(seq))); err != nil {
-				log.Fatalf("round %d: a write failed: %v", round, err)
+				failf("round %d: a write failed: %v", round, err)
 			}
 			acked[i] = seq
 			if deadAt.Load() != 0 {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"log"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,7 +38,7 @@ func hostCut() {
 	prefix := fmt.Sprintf("10.78.%d", os.Getpid()%200+20)
 	ip := func(args ...string) {
 		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			log.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+			failf("ip %s: %v: %s", strings.Join(args, " "), err, out)
 		}
 	}
 	if out, err := exec.Command("ip", "link", "add", tag+"br", "type", "bridge").CombinedOutput(); err != nil {
@@ -48,12 +47,14 @@ func hostCut() {
 	}
 	ns := func(i int) string { return fmt.Sprintf("%s-%d", tag, i) }
 	hostLink := func(i int) string { return fmt.Sprintf("%sh%d", tag, i) }
-	defer func() {
+	cleanup := func() {
 		for i := 1; i <= 2; i++ {
 			_ = exec.Command("ip", "netns", "del", ns(i)).Run()
 		}
 		_ = exec.Command("ip", "link", "del", tag+"br").Run()
-	}()
+	}
+	atExit = append(atExit, cleanup)
+	defer func() { atExit = atExit[:len(atExit)-1]; cleanup() }()
 	ip("addr", "add", prefix+".254/24", "dev", tag+"br")
 	ip("link", "set", tag+"br", "up")
 	for i := 1; i <= 2; i++ {
@@ -140,7 +141,7 @@ func hostCut() {
 			i := seq % sections
 			cut := cutAt.Load() != 0
 			if err := h.Overwrite(ctx, ids[i], []byte(strconv.Itoa(seq))); err != nil {
-				log.Fatalf("host cut round %d: a write failed: %v", round, err)
+				failf("host cut round %d: a write failed: %v", round, err)
 			}
 			acked[i] = seq
 			if cut {

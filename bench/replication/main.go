@@ -16,7 +16,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -70,7 +69,7 @@ func main() {
 	for _, p := range order {
 		f, ok := parts[p]
 		if !ok {
-			log.Fatalf("no part %q", p)
+			failf("no part %q", p)
 		}
 		fmt.Printf("=== %s\n", p)
 		f()
@@ -122,7 +121,7 @@ func newPlacementA() *placementA {
 	must(p.sb.Start())
 	line := make([]byte, 6)
 	if _, err := io.ReadFull(out, line); err != nil || string(line) != "ready\n" {
-		log.Fatalf("the standby did not start: %q %v", line, err)
+		failf("the standby did not start: %q %v", line, err)
 	}
 	waitFor(func() bool { e := entry(p.a, "hot"); return e.HasReplica("standby") && e.IsSynced("standby") })
 	return p
@@ -211,7 +210,7 @@ func waitFor(cond func() bool) {
 	deadline := time.Now().Add(60 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			log.Fatal("a condition was not reached in 60 s")
+			fail("a condition was not reached in 60 s")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -307,13 +306,13 @@ func durability() {
 // setFsync sets appendfsync on the Redis master and its replica.
 func setFsync(r *redis, mode string) {
 	if got := r.do("CONFIG", "SET", "appendfsync", mode); got != "+OK" {
-		log.Fatalf("redis: CONFIG SET appendfsync %s: %s", mode, got)
+		failf("redis: CONFIG SET appendfsync %s: %s", mode, got)
 	}
 	if *redisRepl != "" {
 		rr := dialRedis(*redisRepl)
 		defer rr.Close()
 		if got := rr.do("CONFIG", "SET", "appendfsync", mode); got != "+OK" {
-			log.Fatalf("redis replica: CONFIG SET appendfsync %s: %s", mode, got)
+			failf("redis replica: CONFIG SET appendfsync %s: %s", mode, got)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,7 +31,7 @@ func scale() {
 	s2 := startNode("s2", filepath.Join(dir, "s2"), url)
 	time.Sleep(300 * time.Millisecond) // both leases seen: every checkpoint goes to s1 and s2
 	r0, s0 := rss(), s1.rssAnon()
-	per, first, last := openMany(w, "rep", *scaleN, engine.WriteAllReplicas)
+	per, first, last := openMany(w, "rep", *scaleN, engine.WriteAllReplicas, s1, s2)
 	runtime.GC()
 	debug.FreeOSMemory()
 	r1, s1a := rss(), s1.rssAnon()
@@ -66,13 +67,22 @@ func rss() int64 {
 // openMany opens n checkpoints, each with one 256 B section overwritten once, and keeps them
 // open; it returns the mean time per checkpoint, of the first tenth and of the last tenth, and
 // prints the mean of every tenth.
-func openMany(m *replication.Member, prefix string, n int, flags engine.CreationFlags) (all, first, last time.Duration) {
+func openMany(m *replication.Member, prefix string, n int, flags engine.CreationFlags, nodes ...*node) (all, first, last time.Duration) {
 	attrs := &engine.Attributes{Flags: flags, MaxSections: 2, MaxSectionIDSize: 8}
 	data := make([]byte, 256)
 	tenth := max(n/10, 1)
 	start := time.Now()
 	t0 := start
 	var tenths []string
+	cpuAt := func() []time.Duration { // CPU time used so far by this process and the nodes
+		c := []time.Duration{cpuTime(os.Getpid())}
+		for _, nd := range nodes {
+			c = append(c, cpuTime(nd.cmd.Process.Pid))
+		}
+		return c
+	}
+	cpu0 := cpuAt()
+	cpus := make([][]string, len(cpu0))
 	for i := 0; i < n; i++ {
 		if *scaleProf != "" && (i == 0 || i == n-tenth) {
 			f, err := os.Create(fmt.Sprintf("%s.%s.%d", *scaleProf, prefix, i))
@@ -96,8 +106,35 @@ func openMany(m *replication.Member, prefix string, n int, flags engine.Creation
 			last = each
 			tenths = append(tenths, stats.Round(each).String())
 			t0 = time.Now()
+			cpu1 := cpuAt()
+			for j := range cpu1 {
+				cpus[j] = append(cpus[j], stats.Round((cpu1[j]-cpu0[j])/time.Duration(tenth)).String())
+			}
+			cpu0 = cpu1
 		}
 	}
 	fmt.Printf("  each tenth in order: %s\n", strings.Join(tenths, " "))
+	for j, c := range cpus {
+		who := "this process"
+		if j > 0 {
+			who = nodes[j-1].name
+		}
+		fmt.Printf("  CPU per checkpoint of %s, each tenth: %s\n", who, strings.Join(c, " "))
+	}
 	return time.Since(start) / time.Duration(n), first, last
+}
+
+// cpuTime is the user and system CPU time a process has used (/proc/<pid>/stat), 0 if unknown.
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)        // utime, field 14
+	st, _ := strconv.ParseInt(f[12], 10, 64)       // stime, field 15
+	return time.Duration(u+st) * time.Second / 100 // clock ticks (USER_HZ 100)
 }

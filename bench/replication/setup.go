@@ -80,7 +80,7 @@ func startProc(name string, env []string, bin string, args ...string) *node {
 			return &node{name: name, cmd: cmd}
 		}
 	}
-	log.Fatalf("%s did not start", name)
+	failf("%s did not start", name)
 	return nil
 }
 
@@ -105,7 +105,7 @@ func (n *node) stop()  { _ = n.cmd.Process.Signal(syscall.SIGTERM); _ = n.cmd.Wa
 func freePort() int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		log.Fatal(err)
+		fail(err)
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
@@ -134,14 +134,14 @@ func memberLogging(dir, name, kind string, port int, url string, watch func(slog
 	}
 	m, err := replication.Join(ctx, replication.Options{Config: c, Kind: kind, Logger: logger})
 	if err != nil {
-		log.Fatal(err)
+		fail(err)
 	}
 	if url == "" { // this process hosts the embedded server: the nodes need its token
 		if natsToken, err = natsconn.EmbeddedToken(dir); err != nil {
-			log.Fatal(err)
+			fail(err)
 		}
 		if natsCert, err = natsconn.EmbeddedTLS(dir); err != nil {
-			log.Fatal(err)
+			fail(err)
 		}
 	}
 	return m
@@ -181,10 +181,10 @@ func openActiveHere(m *replication.Member, prefix string, flags engine.CreationF
 		name := fmt.Sprintf("%s-%d", prefix, i)
 		h, err := m.Open(ctx, name, attrs, engine.OpenRead|engine.OpenWrite|engine.OpenCreate)
 		if err != nil {
-			log.Fatal(err)
+			fail(err)
 		}
 		if _, err := h.CreateSection(ctx, []byte("s"), engine.Never, []byte("x")); err != nil {
-			log.Fatal(err)
+			fail(err)
 		}
 		if e := entry(m, name); e.Active == m.Name() && len(e.Replicas) == peers {
 			return h
@@ -196,14 +196,14 @@ func openActiveHere(m *replication.Member, prefix string, flags engine.CreationF
 func entry(m *replication.Member, name string) *directory.Entry {
 	e, err := m.Entry(ctx, name)
 	if err != nil {
-		log.Fatal(err)
+		fail(err)
 	}
 	return e
 }
 
 func must(err error) {
 	if err != nil {
-		log.Fatal(err)
+		fail(err)
 	}
 }
 
@@ -216,7 +216,7 @@ type redis struct {
 func dialRedis(addr string) *redis {
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
-		log.Fatalf("redis: %v (bench/replication/run.sh starts a master and a replica)", err)
+		failf("redis: %v (bench/replication/run.sh starts a master and a replica)", err)
 	}
 	return &redis{c: c, r: bufio.NewReader(c)}
 }
@@ -245,7 +245,7 @@ func (r *redis) setWait(v []byte) {
 	r.send(cmd(cmd(nil, []byte("SET"), key, v), []byte("WAIT"), []byte("1"), []byte("0")))
 	r.reply()
 	if n := r.reply(); n != ":1" {
-		log.Fatalf("redis: WAIT answered %q: is the replica attached?", n)
+		failf("redis: WAIT answered %q: is the replica attached?", n)
 	}
 }
 
@@ -260,13 +260,13 @@ func (r *redis) get(buf []byte) {
 	r.send(cmd(nil, []byte("GET"), pageKey))
 	line := r.reply()
 	if n, err := strconv.Atoi(strings.TrimPrefix(line, "$")); err != nil || n != len(buf) {
-		log.Fatalf("redis: GET answered %q", line)
+		failf("redis: GET answered %q", line)
 	}
 	if _, err := io.ReadFull(r.r, buf); err != nil {
-		log.Fatal(err)
+		fail(err)
 	}
 	if _, err := r.r.Discard(2); err != nil {
-		log.Fatal(err)
+		fail(err)
 	}
 }
 
@@ -282,18 +282,31 @@ func (r *redis) do(args ...string) string {
 
 func (r *redis) send(b []byte) {
 	if _, err := r.c.Write(b); err != nil {
-		log.Fatal(err)
+		fail(err)
 	}
 }
 
 func (r *redis) reply() string {
 	line, err := r.r.ReadString('\n')
 	if err != nil {
-		log.Fatal(err)
+		fail(err)
 	}
 	line = strings.TrimRight(line, "\r\n")
 	if strings.HasPrefix(line, "-") {
-		log.Fatal(errors.New("redis: " + line))
+		fail(errors.New("redis: " + line))
 	}
 	return line
 }
+
+// atExit holds what must be undone even when the run fails (network namespaces), last first.
+var atExit []func()
+
+// fail ends the run after undoing atExit.
+func fail(v ...any) {
+	for i := len(atExit) - 1; i >= 0; i-- {
+		atExit[i]()
+	}
+	log.Fatal(v...)
+}
+
+func failf(format string, v ...any) { fail(fmt.Sprintf(format, v...)) }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"log"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -101,7 +100,7 @@ func redisRate(c int) float64 {
 	out, err := exec.Command(*redisBench, "-h", host, "-p", port, "-c", strconv.Itoa(c), "-n", strconv.Itoa(n),
 		"-t", "set", "-d", "256", "-P", "1", "--csv").Output()
 	if err != nil {
-		log.Fatalf("redis-benchmark: %v", err)
+		failf("redis-benchmark: %v", err)
 	}
 	for _, l := range strings.Split(string(out), "\n") {
 		f := strings.Split(l, ",")
@@ -111,6 +110,6 @@ func redisRate(c int) float64 {
 			return v
 		}
 	}
-	log.Fatalf("redis-benchmark said: %s", out)
+	failf("redis-benchmark said: %s", out)
 	return 0
 }
