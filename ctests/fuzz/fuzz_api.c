@@ -29,6 +29,8 @@
 #include <clCkptApi.h>
 #include <clHeapApi.h>
 
+#include "fuzz_env.h"
+
 /* ---- codes ---------------------------------------------------------------------------------- */
 
 #define OK CL_OK
@@ -1001,65 +1003,10 @@ static const op_fn ops[] = {
 
 /* ---- process and input life ----------------------------------------------------------------- */
 
-static char data_dir[256];
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static void remove_data_dir(void) {
-    if (data_dir[0] != '\0')
-        nftw(data_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* A loopback port nobody listens on now, for the embedded NATS server. */
-static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-        perror("fuzz_api: free port");
-        exit(1);
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-/* The Go runtime reads the environment the process started with, not what setenv changes: the
- * harness sets its variables and executes itself again. FUZZ_API_PID marks a process that did so
- * (the pid survives exec; libFuzzer's child processes get their own directory and port). */
+/* The process and its environment: fuzz_env.h. */
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
-    char pid[16];
-    snprintf(pid, sizeof pid, "%d", (int)getpid());
-    const char *marker = getenv("FUZZ_API_PID");
-    if (marker == NULL || strcmp(marker, pid) != 0) {
-        const char *tmp = getenv("TMPDIR");
-        snprintf(data_dir, sizeof data_dir, "%s/clckpt-fuzz-XXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-        if (mkdtemp(data_dir) == NULL) {
-            perror("fuzz_api: mkdtemp");
-            exit(1);
-        }
-        char node[32], port[16];
-        snprintf(node, sizeof node, "fuzz%s", pid);
-        snprintf(port, sizeof port, "%d", free_port());
-        setenv("CLCKPT_DATA_DIR", data_dir, 1);
-        setenv("CLCKPT_NODE", node, 1);
-        setenv("CLCKPT_PORT", port, 1);
-        setenv("CLCKPT_SUBJECT", node, 1);
-        /* Quiet: the library logs every refused pointer, thousands per second here. */
-        setenv("CLCKPT_LOG_LEVEL", "ERROR+4", 0);
-        setenv("FUZZ_API_PID", pid, 1);
-        execv("/proc/self/exe", *argv);
-        perror("fuzz_api: exec");
-        exit(1);
-    }
-    snprintf(data_dir, sizeof data_dir, "%s", getenv("CLCKPT_DATA_DIR"));
-    atexit(remove_data_dir);
+    fuzz_env_setup("fuzz_api", "fuzz", "FUZZ_API_PID", *argv);
     if (getenv("FUZZ_API_STATS") != NULL)
         atexit(print_stats);
     big = calloc(1, BIG_SIZE);
