@@ -31,20 +31,31 @@ static int in_child(int (*body)(void), unsigned limit_s) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static int child_uses_library(void) {
-    char dir[] = "/tmp/saf-fork-XXXXXX";
+/* A child forked before any Initialize runs in a data directory of its own (one process per
+ * directory holds the store): made here, removed by remove_dir. */
+static char dir[] = "/tmp/saf-fork-XXXXXX";
+static int own_dir(void) {
     if (mkdtemp(dir) == NULL)
-        return 1;
+        return -1;
     setenv("CLCKPT_DATA_DIR", dir, 1);
+    return 0;
+}
+static void remove_dir(void) {
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+}
+
+static int child_uses_library(void) {
+    if (own_dir() != 0)
+        return 1;
     SaCkptHandleT h = saf_init(2, 2, NULL);
     SaCkptCheckpointCreationAttributesT a = saf_attrs(SA_CKPT_WR_ALL_REPLICAS, 1, 16, 0);
     SaCkptCheckpointHandleT ck = saf_open(h, "safCkpt=child", &a, SAF_RW);
     SaCkptSectionIdT def = SA_CKPT_DEFAULT_SECTION_ID;
     CHECK_RC(saCkptSectionOverwrite(ck, &def, "child", 5), SA_AIS_OK);
     CHECK_RC(saCkptFinalize(h), SA_AIS_OK);
-    char cmd[64];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    CHECK(system(cmd) == 0);
+    remove_dir();
     return check_failed;
 }
 
@@ -59,16 +70,12 @@ static int grandchild_after_clckpt(void) {
 
 /* A child (forked before any Initialize) that initializes clCkpt only, then forks. */
 static int child_clckpt_then_fork(void) {
-    char dir[] = "/tmp/saf-fork-XXXXXX";
-    if (mkdtemp(dir) == NULL)
+    if (own_dir() != 0)
         return 1;
-    setenv("CLCKPT_DATA_DIR", dir, 1);
     ClCkptSvcHdlT svc = check_init();
     CHECK_EQ(in_child(grandchild_after_clckpt, 10), 0);
     CHECK_RC(clCkptFinalize(svc), CL_OK);
-    char cmd[64];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    CHECK(system(cmd) == 0);
+    remove_dir();
     return check_failed;
 }
 
