@@ -143,11 +143,11 @@ test-asan: $(ASAN_FRONT) $(BUILD)/asan/lib/libSaCkpt.so.1 ## run the C tests wit
 
 SAF_FUZZER := $(BUILD)/fuzz/fuzz_saf
 SAF_FUZZ_CORPUS := ctests/fuzz/saf_corpus
-$(SAF_FUZZER): ctests/fuzz/fuzz_saf.c $(BUILD)/fuzz/lib/libSaCkpt.so.1 $(HEADERS)
+$(SAF_FUZZER): ctests/fuzz/fuzz_saf.c ctests/fuzz/fuzz_env.h $(BUILD)/fuzz/lib/libSaCkpt.so.1 $(HEADERS)
 	$(SAN_CC) -std=gnu99 -O1 -g -Wall -Wextra -Werror -Iinclude $(SANITIZE) -fsanitize=fuzzer -o $@ $< \
 	  -L$(BUILD)/fuzz/lib -lSaCkpt -lpthread -Wl,-rpath,$(abspath $(BUILD)/fuzz/lib)
 
-$(FUZZER): ctests/fuzz/fuzz_api.c $(FUZZ_FRONT) $(HEADERS)
+$(FUZZER): ctests/fuzz/fuzz_api.c ctests/fuzz/fuzz_env.h $(FUZZ_FRONT) $(HEADERS)
 	$(SAN_CC) -std=gnu99 -O1 -g -Wall -Wextra -Werror -Iinclude $(SANITIZE) -fsanitize=fuzzer -o $@ $< \
 	  -L$(BUILD)/fuzz/lib -lclckpt -lpthread -Wl,-rpath,$(abspath $(BUILD)/fuzz/lib)
 

@@ -107,38 +107,37 @@ func safGenerated(c *checkpoint, exp time.Time, data []byte) ([]byte, error) {
 	return nil, fmt.Errorf("%w: no free generated section id (%v)", engine.ErrNoSpace, err)
 }
 
-// safSectionArg checks a section id naming an existing, non-default section.
-func safSectionArg(sid *C.SaCkptSectionIdT) C.SaAisErrorT {
-	if sid == nil || sid.idLen == 0 || sid.id == nil {
-		return ais(rc.AisInvalidParam) // the default section cannot be deleted nor expire
+// safSectionArgs checks the arguments of a call that changes one section other than the default
+// one (which can be neither deleted nor expire): a handle with WRITE and a section id.
+func safSectionArgs(h C.SaCkptCheckpointHandleT, sid *C.SaCkptSectionIdT) (*checkpoint, []byte, C.SaAisErrorT) {
+	c, bad := safWriter(h)
+	if c == nil {
+		return nil, nil, bad
 	}
-	return 0
+	if sid == nil || sid.idLen == 0 || sid.id == nil {
+		return nil, nil, ais(rc.AisInvalidParam)
+	}
+	return c, sectionID(clSection(sid)), 0
 }
 
 //export saf_section_delete
 func saf_section_delete(h C.SaCkptCheckpointHandleT, sid *C.SaCkptSectionIdT) (res C.SaAisErrorT) {
 	defer safGuard(&res, debug.SetPanicOnFault(true))
-	c, bad := safWriter(h)
+	c, id, bad := safSectionArgs(h, sid)
 	if c == nil {
 		return bad
 	}
-	if bad := safSectionArg(sid); bad != 0 {
-		return bad
-	}
-	return aisErr(c.ck.DeleteSection(bg, sectionID(clSection(sid))))
+	return aisErr(c.ck.DeleteSection(bg, id))
 }
 
 //export saf_section_expiration_time_set
 func saf_section_expiration_time_set(h C.SaCkptCheckpointHandleT, sid *C.SaCkptSectionIdT, expiration C.SaTimeT) (res C.SaAisErrorT) {
 	defer safGuard(&res, debug.SetPanicOnFault(true))
-	c, bad := safWriter(h)
+	c, id, bad := safSectionArgs(h, sid)
 	if c == nil {
 		return bad
 	}
-	if bad := safSectionArg(sid); bad != 0 {
-		return bad
-	}
-	return aisErr(c.ck.SetSectionExpiration(bg, sectionID(clSection(sid)), timeFromC(C.ClTimeT(expiration))))
+	return aisErr(c.ck.SetSectionExpiration(bg, id, timeFromC(C.ClTimeT(expiration))))
 }
 
 // safFree releases memory the library handed to the caller of checkpoint handle h (all of it

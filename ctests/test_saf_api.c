@@ -86,6 +86,9 @@ static void open_rules(SaCkptHandleT h2, SaCkptHandleT h1) {
         b.creationFlags = badFlags[i];
         CHECK_RC(saCkptCheckpointOpen(h2, &n, &b, SAF_RW, 0, &ck), SA_AIS_ERR_INVALID_PARAM);
     }
+    SaCkptCheckpointCreationAttributesT zero = a;
+    zero.maxSections = 0;
+    CHECK_RC(saCkptCheckpointOpen(h2, &n, &zero, SAF_RW, 0, &ck), SA_AIS_ERR_INVALID_PARAM);
     SaCkptCheckpointCreationAttributesT big = a;
     big.checkpointSize = 401; /* > 4 x 100 */
     CHECK_RC(saCkptCheckpointOpen(h2, &n, &big, SAF_RW, 0, &ck), SA_AIS_ERR_INVALID_PARAM);

@@ -23,8 +23,9 @@
  * supports for that major version: {'B',1,1} or {'B',2,3}.  The version a
  * handle was initialized with decides how strict the calls made through it
  * (and through its checkpoint handles) are:
- *   - B.01 clients: any checkpoint name; writes past maxSectionSize and
- *     reads past it return SA_AIS_ERR_INVALID_PARAM; the section id in a
+ *   - B.01 clients: any checkpoint name; a write whose dataOffset+dataSize
+ *     passes maxSectionSize returns SA_AIS_ERR_INVALID_PARAM, a read only
+ *     when its dataSize or dataOffset does; the section id in a
  *     descriptor returned by saCkptSectionIterationNext belongs to the
  *     library and is freed by saCkptSectionIterationFinalize (as in B.01);
  *     generated section ids and read buffers the library allocates are

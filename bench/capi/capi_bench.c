@@ -16,23 +16,7 @@
 #include <clCkptApi.h>
 
 #include "../../capi/core.h"
-
-static ClInt64T now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (ClInt64T)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-    ClInt64T x = *(const ClInt64T *)a, y = *(const ClInt64T *)b;
-    return (x > y) - (x < y);
-}
-
-static ClInt64T pct(ClInt64T *v, size_t n, double p) {
-    qsort(v, n, sizeof *v, cmp);
-    size_t i = (size_t)(p / 100.0 * (double)n);
-    return v[i < n ? i : n - 1];
-}
+#include "timing.h"
 
 static void die(const char *what, ClRcT rc) {
     fprintf(stderr, "%s failed: 0x%x\n", what, rc);
@@ -71,8 +55,8 @@ int main(int argc, char **argv) {
     printf("C API vs the Go engine behind the same handle, %u calls x %u rounds per cell\n\n", calls, rounds);
     printf("%-10s %-6s %12s %12s %12s %10s\n", "call", "size", "C API p50", "engine p50", "added p50", "C API p99");
     const size_t sizes[] = {256, 4096};
-    ClInt64T *c_ns = malloc(sizeof(ClInt64T) * calls * rounds);
-    ClInt64T *e_ns = malloc(sizeof(ClInt64T) * calls * rounds);
+    long long *c_ns = malloc(sizeof(long long) * calls * rounds);
+    long long *e_ns = malloc(sizeof(long long) * calls * rounds);
     char *buf = malloc(4096);
     memset(buf, 'x', 4096);
     int worst = 0;
@@ -84,9 +68,9 @@ int main(int argc, char **argv) {
             die("clCkptSectionCreate", rc);
         for (ClUint32T op = 0; op < 2; op++) {
             for (unsigned r = 0; r < rounds; r++) {
-                ClInt64T *c = c_ns + (size_t)r * calls;
+                long long *c = c_ns + (size_t)r * calls;
                 for (unsigned i = 0; i < calls; i++) {
-                    ClInt64T t0 = now_ns();
+                    long long t0 = now_ns();
                     if (op == 0) {
                         rc = clCkptSectionOverwrite(h, &sid, buf, size);
                     } else {
@@ -97,12 +81,12 @@ int main(int argc, char **argv) {
                     if (rc != CL_OK)
                         die(op == 0 ? "clCkptSectionOverwrite" : "clCkptCheckpointRead", rc);
                 }
-                if ((rc = core->bench_engine(h, op, &sid, buf, size, calls, e_ns + (size_t)r * calls)) != CL_OK)
+                if ((rc = core->bench_engine(h, op, &sid, buf, size, calls, (ClInt64T *)(e_ns + (size_t)r * calls))) != CL_OK)
                     die("bench_engine", rc);
             }
             size_t n = (size_t)calls * rounds;
-            ClInt64T c50 = pct(c_ns, n, 50), e50 = pct(e_ns, n, 50), c99 = pct(c_ns, n, 99);
-            ClInt64T added = c50 - e50;
+            long long c50 = pct(c_ns, n, 50), e50 = pct(e_ns, n, 50), c99 = pct(c_ns, n, 99);
+            long long added = c50 - e50;
             printf("%-10s %-6zu %10.2fus %10.2fus %10.2fus %8.2fus%s\n", op == 0 ? "Overwrite" : "Read", size,
                    c50 / 1e3, e50 / 1e3, added / 1e3, c99 / 1e3, added <= 1000 ? "" : "   (goal: <= 1 us added)");
             if (added > 1000)

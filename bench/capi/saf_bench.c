@@ -16,22 +16,7 @@
 #include <clCkptApi.h>
 #include <saCkpt.h>
 
-static long long now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-    long long x = *(const long long *)a, y = *(const long long *)b;
-    return (x > y) - (x < y);
-}
-
-static long long pct(long long *v, size_t n, double p) {
-    qsort(v, n, sizeof *v, cmp);
-    size_t i = (size_t)(p / 100.0 * (double)n);
-    return v[i < n ? i : n - 1];
-}
+#include "timing.h"
 
 static void die(const char *what, unsigned rc) {
     fprintf(stderr, "%s failed: 0x%x\n", what, rc);

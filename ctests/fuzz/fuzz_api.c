@@ -12,7 +12,6 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
@@ -23,14 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <clCkptApi.h>
 #include <clHeapApi.h>
+
+#include "fuzz_env.h"
 
 /* ---- codes ---------------------------------------------------------------------------------- */
 
@@ -1004,92 +1003,10 @@ static const op_fn ops[] = {
 
 /* ---- process and input life ----------------------------------------------------------------- */
 
-static char data_dir[256];
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static void remove_data_dir(void) {
-    if (data_dir[0] != '\0')
-        nftw(data_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* A loopback port nobody listens on now, for the embedded NATS server. */
-static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-        perror("fuzz_api: free port");
-        exit(1);
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-static pid_t child;
-
-static void forward(int sig) {
-    if (child > 0)
-        kill(child, sig);
-}
-
-/* The Go runtime reads the environment the process started with, not what setenv changes: the
- * harness sets its variables and runs itself again in a child process. FUZZ_API_PID (the parent's
- * pid) marks that child; libFuzzer's own child processes get their own directory and port. The
- * parent removes the data directory once the child has exited: removed in the child's atexit, it
- * went while the library's store still ran, and Badger aborted the process. */
+/* The process and its environment: fuzz_env.h. */
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
-    char ppid[16];
-    snprintf(ppid, sizeof ppid, "%d", (int)getppid());
-    const char *marker = getenv("FUZZ_API_PID");
-    if (marker == NULL || strcmp(marker, ppid) != 0) {
-        const char *tmp = getenv("TMPDIR");
-        snprintf(data_dir, sizeof data_dir, "%s/clckpt-fuzz-XXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-        if (mkdtemp(data_dir) == NULL) {
-            perror("fuzz_api: mkdtemp");
-            exit(1);
-        }
-        char pid[16], node[32], port[16];
-        snprintf(pid, sizeof pid, "%d", (int)getpid());
-        snprintf(node, sizeof node, "fuzz%s", pid);
-        snprintf(port, sizeof port, "%d", free_port());
-        setenv("CLCKPT_DATA_DIR", data_dir, 1);
-        setenv("CLCKPT_NODE", node, 1);
-        setenv("CLCKPT_PORT", port, 1);
-        setenv("CLCKPT_SUBJECT", node, 1);
-        /* Quiet: the library logs every refused pointer, thousands per second here. */
-        setenv("CLCKPT_LOG_LEVEL", "ERROR+4", 0);
-        setenv("FUZZ_API_PID", pid, 1);
-        child = fork();
-        if (child < 0) {
-            perror("fuzz_api: fork");
-            exit(1);
-        }
-        if (child == 0) {
-            execv("/proc/self/exe", *argv);
-            perror("fuzz_api: exec");
-            _exit(1);
-        }
-        signal(SIGTERM, forward);
-        signal(SIGINT, forward);
-        signal(SIGHUP, forward);
-        int status = 0;
-        while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-            ;
-        remove_data_dir();
-        if (WIFSIGNALED(status)) {
-            signal(WTERMSIG(status), SIG_DFL);
-            raise(WTERMSIG(status));
-        }
-        _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
-    }
+    fuzz_env_setup("fuzz_api", "fuzz", "FUZZ_API_PID", *argv);
     if (getenv("FUZZ_API_STATS") != NULL)
         atexit(print_stats);
     big = calloc(1, BIG_SIZE);

@@ -26,6 +26,8 @@
 #include <saCkpt_B_02_03.h>
 #include <cpsv_papi.h>
 
+#include "fuzz_env.h"
+
 #define END 0u
 #define OKc SA_AIS_OK
 #define BADH SA_AIS_ERR_BAD_HANDLE
@@ -426,59 +428,10 @@ static void one_call(void) {
 
 /* ---- setup ---------------------------------------------------------------------------------- */
 
-static char data_dir[256];
-static int rm_entry(const char *p, const struct stat *s, int flag, struct FTW *f) {
-    (void)s, (void)flag, (void)f;
-    return remove(p);
-}
-static void remove_data_dir(void) {
-    if (data_dir[0] != '\0')
-        nftw(data_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-        perror("fuzz_saf: free port");
-        exit(1);
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-/* The settings are set, then the program execs itself, so that the library sees them at load. */
+/* The process and its environment: fuzz_env.h. */
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
-    char pid[16];
-    snprintf(pid, sizeof pid, "%d", (int)getpid());
-    const char *marker = getenv("FUZZ_SAF_PID");
-    if (marker == NULL || strcmp(marker, pid) != 0) {
-        const char *tmp = getenv("TMPDIR");
-        snprintf(data_dir, sizeof data_dir, "%s/saf-fuzz-XXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-        if (mkdtemp(data_dir) == NULL) {
-            perror("fuzz_saf: mkdtemp");
-            exit(1);
-        }
-        char node[32], port[16];
-        snprintf(node, sizeof node, "saffuzz%s", pid);
-        snprintf(port, sizeof port, "%d", free_port());
-        setenv("CLCKPT_DATA_DIR", data_dir, 1);
-        setenv("CLCKPT_NODE", node, 1);
-        setenv("CLCKPT_PORT", port, 1);
-        setenv("CLCKPT_SUBJECT", node, 1);
-        setenv("CLCKPT_LOG_LEVEL", "ERROR+4", 0);
-        setenv("FUZZ_SAF_PID", pid, 1);
-        execv("/proc/self/exe", *argv);
-        perror("fuzz_saf: exec");
-        exit(1);
-    }
-    snprintf(data_dir, sizeof data_dir, "%s", getenv("CLCKPT_DATA_DIR"));
-    atexit(remove_data_dir);
+    fuzz_env_setup("fuzz_saf", "saffuzz", "FUZZ_SAF_PID", *argv);
     unmapped = mmap(NULL, 1 << 20, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (unmapped == MAP_FAILED) {
         perror("fuzz_saf: mmap");
