@@ -221,11 +221,10 @@ const levelNames = "error, warn, info or debug"
 
 // ParseLevel reads a log level: error, warn, info or debug (any case).
 func ParseLevel(v string) (slog.Level, error) {
+	// slog's own text too ("ERROR+4": quieter than error), which earlier releases accepted.
 	var l slog.Level
-	switch strings.ToLower(v) {
-	case "error", "warn", "info", "debug":
-		err := l.UnmarshalText([]byte(v))
-		return l, err
+	if err := l.UnmarshalText([]byte(v)); err != nil {
+		return l, fmt.Errorf("log level %q: use %s", v, levelNames)
 	}
-	return l, fmt.Errorf("log level %q: use %s", v, levelNames)
+	return l, nil
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,4 +102,17 @@ func TestTheReadmeExampleFileLoads(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, c.Validate())
 	require.Equal(t, 6250, f.Serve.ClusterPort)
+}
+
+// Log levels: the four names in any case, and slog's offsets ("ERROR+4", quieter than error), which
+// the fuzz harnesses and earlier releases' users set.
+func TestLogLevels(t *testing.T) {
+	for v, want := range map[string]slog.Level{"error": slog.LevelError, "WARN": slog.LevelWarn, "Info": slog.LevelInfo,
+		"debug": slog.LevelDebug, "ERROR+4": slog.LevelError + 4, "info-2": slog.LevelInfo - 2} {
+		l, err := ParseLevel(v)
+		require.NoError(t, err, v)
+		require.Equal(t, want, l, v)
+	}
+	_, err := ParseLevel("loud")
+	require.ErrorContains(t, err, "use error, warn, info or debug")
 }
