@@ -3,6 +3,7 @@ package ckpt_test
 import (
 	"go/build"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -46,5 +47,29 @@ func TestContractImportsNoMachinery(t *testing.T) {
 	walk(module+"/ckpt", dir, nil)
 	if !seen["errors"] {
 		t.Fatalf("the walk did not reach the package's imports: %v", seen)
+	}
+}
+
+// TestFrontsUseTheContract: the C libraries' Go side (capi and its rc table), the command line tool
+// and the conformance table use a service only through ckpt. They may obtain one from replication
+// (Join), but never import the engine's machinery themselves.
+func TestFrontsUseTheContract(t *testing.T) {
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, front := range []string{"capi", "capi/rc", "cmd/clckpt", "engine/conformance"} {
+		pkg, err := build.Import(module+"/"+front, dir, 0)
+		if err != nil {
+			t.Fatalf("import %s: %v", front, err)
+		}
+		for _, imp := range append(pkg.Imports, pkg.TestImports...) {
+			if imp == module+"/engine" || strings.HasPrefix(imp, module+"/engine/store") {
+				t.Errorf("%s imports %s: use %s/ckpt for the contract", front, imp, module)
+			}
+		}
+		if !slices.Contains(pkg.Imports, module+"/ckpt") {
+			t.Errorf("%s does not import the contract: is the list of fronts stale?", front)
+		}
 	}
 }
