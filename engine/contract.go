@@ -1,3 +1,7 @@
+// Package engine is the machinery behind the checkpoint contract (package ckpt): Local, the
+// single-process ckpt.Service; Replica, the per-checkpoint state machine that Local and the
+// replication package drive; ops, snapshots and the data directory's format (FORMAT.md) on a store
+// (engine/store).
 package engine
 
 import (
