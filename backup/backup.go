@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/clckpt/libclckpt/backup/archive"
+	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/engine"
 )
 
@@ -28,7 +29,7 @@ type Source interface {
 // Restorer is a Source that can also restore snapshots atomically: engine.Local.
 type Restorer interface {
 	Source
-	RestoreCheckpoint(ctx context.Context, name string, h engine.SnapshotHeader, replace bool, flags engine.OpenFlags, next func() (*engine.SnapshotSection, error)) (engine.Checkpoint, error)
+	RestoreCheckpoint(ctx context.Context, name string, h engine.SnapshotHeader, replace bool, flags ckpt.OpenFlags, next func() (*engine.SnapshotSection, error)) (ckpt.Checkpoint, error)
 }
 
 // SetSource is a Source that can cut several checkpoints at one moment (engine.Local): a
@@ -103,7 +104,7 @@ func (j *Job) Wait(ctx context.Context) ([]Descriptor, error) {
 	case <-j.done:
 		return j.res, j.err
 	case <-ctx.Done():
-		return nil, fmt.Errorf("%w: %w", engine.ErrTimeout, ctx.Err())
+		return nil, fmt.Errorf("%w: %w", ckpt.ErrTimeout, ctx.Err())
 	}
 }
 
@@ -125,39 +126,39 @@ func owner() string {
 
 func (m *Manager) checkRequest(req *Request) error {
 	if len(req.Items) == 0 {
-		return fmt.Errorf("%w: a backup needs at least one item", engine.ErrInvalidParameter)
+		return fmt.Errorf("%w: a backup needs at least one item", ckpt.ErrInvalidParameter)
 	}
 	seen := map[string]bool{}
 	for i := range req.Items {
 		it := &req.Items[i]
 		switch {
-		case it.Checkpoint == "" || len(it.Checkpoint) > engine.MaxNameLength:
-			return fmt.Errorf("%w: checkpoint name of %d bytes", engine.ErrInvalidParameter, len(it.Checkpoint))
-		case it.BackupName == "" || len(it.BackupName) > engine.MaxNameLength:
-			return fmt.Errorf("%w: backup name of %d bytes", engine.ErrInvalidParameter, len(it.BackupName))
+		case it.Checkpoint == "" || len(it.Checkpoint) > ckpt.MaxNameLength:
+			return fmt.Errorf("%w: checkpoint name of %d bytes", ckpt.ErrInvalidParameter, len(it.Checkpoint))
+		case it.BackupName == "" || len(it.BackupName) > ckpt.MaxNameLength:
+			return fmt.Errorf("%w: backup name of %d bytes", ckpt.ErrInvalidParameter, len(it.BackupName))
 		case len(it.Description) > MaxDescription:
-			return fmt.Errorf("%w: description over %d bytes", engine.ErrInvalidParameter, MaxDescription)
+			return fmt.Errorf("%w: description over %d bytes", ckpt.ErrInvalidParameter, MaxDescription)
 		case len(it.ObjectInfo) > MaxObjectInfo:
-			return fmt.Errorf("%w: object info over %d bytes", engine.ErrInvalidParameter, MaxObjectInfo)
+			return fmt.Errorf("%w: object info over %d bytes", ckpt.ErrInvalidParameter, MaxObjectInfo)
 		case seen[it.BackupName]:
-			return fmt.Errorf("%w: backup name %q twice in one request", engine.ErrInvalidParameter, it.BackupName)
+			return fmt.Errorf("%w: backup name %q twice in one request", ckpt.ErrInvalidParameter, it.BackupName)
 		}
 		if it.CopyType == 0 {
 			it.CopyType = CopyBackup
 		}
 		if it.CopyType != CopyBackup && it.CopyType != CopyArchive {
-			return fmt.Errorf("%w: copy type %d", engine.ErrInvalidParameter, it.CopyType)
+			return fmt.Errorf("%w: copy type %d", ckpt.ErrInvalidParameter, it.CopyType)
 		}
 		seen[it.BackupName] = true
 	}
 	if req.Compression > CompressZstd {
-		return fmt.Errorf("%w: compression %d", engine.ErrInvalidParameter, req.Compression)
+		return fmt.Errorf("%w: compression %d", ckpt.ErrInvalidParameter, req.Compression)
 	}
 	return nil
 }
 
 // Start starts a backup transaction and returns at once. Backup names in use by live copies fail
-// with engine.ErrAlreadyExist unless Overwrite is set; so do names of another transaction in
+// with ckpt.ErrAlreadyExist unless Overwrite is set; so do names of another transaction in
 // progress in this manager. ctx bounds the whole job.
 func (m *Manager) Start(ctx context.Context, req Request) (*Job, error) {
 	req.Items = append([]Item(nil), req.Items...)
@@ -170,7 +171,7 @@ func (m *Manager) Start(ctx context.Context, req Request) (*Job, error) {
 	for _, it := range req.Items {
 		if m.reserved[it.BackupName] {
 			m.mu.Unlock()
-			return nil, fmt.Errorf("%w: backup %q is being made", engine.ErrAlreadyExist, it.BackupName)
+			return nil, fmt.Errorf("%w: backup %q is being made", ckpt.ErrAlreadyExist, it.BackupName)
 		}
 	}
 	for _, it := range req.Items {
@@ -194,7 +195,7 @@ func (m *Manager) Start(ctx context.Context, req Request) (*Job, error) {
 		if d := cat.byName(it.BackupName); d != nil {
 			if !req.Overwrite {
 				release()
-				return nil, fmt.Errorf("%w: backup %q exists (copy %016x)", engine.ErrAlreadyExist, it.BackupName, d.CopyID)
+				return nil, fmt.Errorf("%w: backup %q exists (copy %016x)", ckpt.ErrAlreadyExist, it.BackupName, d.CopyID)
 			}
 			replaced = append(replaced, d.CopyID)
 		}

@@ -10,26 +10,27 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/engine"
 	"github.com/stretchr/testify/require"
 )
 
 // makeCheckpoint creates a checkpoint with sections of several sizes and expirations.
-func makeCheckpoint(t *testing.T, l *engine.Local, name string) engine.Checkpoint {
+func makeCheckpoint(t *testing.T, l *engine.Local, name string) ckpt.Checkpoint {
 	t.Helper()
 	ctx := context.Background()
-	ck, err := l.Open(ctx, name, &testAttrs, engine.OpenCreate|engine.OpenRead|engine.OpenWrite)
+	ck, err := l.Open(ctx, name, &testAttrs, ckpt.OpenCreate|ckpt.OpenRead|ckpt.OpenWrite)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = ck.Close() })
 	exp := time.Now().Add(24 * time.Hour)
 	big := bytes.Repeat([]byte("0123456789abcdef"), 200_000) // over one chunk
-	_, err = ck.CreateSection(ctx, []byte("big"), engine.Never, big)
+	_, err = ck.CreateSection(ctx, []byte("big"), ckpt.Never, big)
 	require.NoError(t, err)
 	_, err = ck.CreateSection(ctx, []byte("expiring"), exp, []byte("soon"))
 	require.NoError(t, err)
-	_, err = ck.CreateSection(ctx, []byte("tiny"), engine.Never, []byte{0})
+	_, err = ck.CreateSection(ctx, []byte("tiny"), ckpt.Never, []byte{0})
 	require.NoError(t, err)
-	gen, err := ck.CreateSection(ctx, nil, engine.Never, []byte("generated"))
+	gen, err := ck.CreateSection(ctx, nil, ckpt.Never, []byte("generated"))
 	require.NoError(t, err)
 	require.NotEmpty(t, gen)
 	return ck
@@ -50,7 +51,7 @@ func TestBackupRestoreExact(t *testing.T) {
 			if comp == CompressZstd {
 				require.Less(t, d.Size, int64(1<<20), "the repetitive data compresses")
 			}
-			j := m.StartRestore(ctx, RestoreRequest{BackupName: "b1", Target: "copy", Flags: engine.OpenRead})
+			j := m.StartRestore(ctx, RestoreRequest{BackupName: "b1", Target: "copy", Flags: ckpt.OpenRead})
 			r, err := j.Wait(ctx)
 			require.NoError(t, err)
 			defer r.Close()
@@ -71,7 +72,7 @@ func TestBackupUnderWriters(t *testing.T) {
 	ck := counterCheckpoint(t, l, "inv", nsec)
 	defer ck.Close()
 	var counter atomic.Uint64
-	cks := make([]engine.Checkpoint, 32)
+	cks := make([]ckpt.Checkpoint, 32)
 	for i := range cks {
 		cks[i] = ck
 	}
@@ -86,7 +87,7 @@ func TestBackupUnderWriters(t *testing.T) {
 	}
 	require.NoError(t, stop())
 	for _, name := range names {
-		r, err := m.Restore(ctx, RestoreRequest{BackupName: name, Target: "r-" + name, Flags: engine.OpenRead})
+		r, err := m.Restore(ctx, RestoreRequest{BackupName: name, Target: "r-" + name, Flags: ckpt.OpenRead})
 		require.NoError(t, err)
 		vals, err := readCounters(ctx, r, nsec)
 		require.NoError(t, err)
@@ -121,8 +122,8 @@ func TestRestoreRefusesDamage(t *testing.T) {
 		require.NoError(t, os.WriteFile(path, b, 0o600))
 		_, err := m.Restore(ctx, RestoreRequest{BackupName: "b1", Target: "copy"})
 		require.ErrorIs(t, err, ErrDamaged, what)
-		_, err = l.Open(ctx, "copy", nil, engine.OpenRead)
-		require.ErrorIs(t, err, engine.ErrNotExist, what)
+		_, err = l.Open(ctx, "copy", nil, ckpt.OpenRead)
+		require.ErrorIs(t, err, ckpt.ErrNotExist, what)
 	}
 	require.NoError(t, os.WriteFile(path, good, 0o600))
 	r, err := m.Restore(ctx, RestoreRequest{BackupName: "b1", Target: "copy"})
@@ -167,7 +168,7 @@ func TestRestoreOverWhileReading(t *testing.T) {
 					return nil
 				default:
 				}
-				r, err := l.Open(ctx, "c", nil, engine.OpenRead)
+				r, err := l.Open(ctx, "c", nil, ckpt.OpenRead)
 				if err != nil {
 					return err
 				}
@@ -188,7 +189,7 @@ func TestRestoreOverWhileReading(t *testing.T) {
 	deadline := time.Now().Add(time.Minute)
 	for i := 0; i < 20 || reads.Load() < 200 && time.Now().Before(deadline); i++ {
 		name := []string{"one", "two"}[i%2]
-		r, err := m.Restore(ctx, RestoreRequest{BackupName: name, Replace: true, Flags: engine.OpenRead})
+		r, err := m.Restore(ctx, RestoreRequest{BackupName: name, Replace: true, Flags: ckpt.OpenRead})
 		require.NoError(t, err)
 		vals, err := readCounters(ctx, r, nsec)
 		require.NoError(t, err)
@@ -201,14 +202,14 @@ func TestRestoreOverWhileReading(t *testing.T) {
 
 	// Without Replace, or with other attributes, the existing checkpoint stays.
 	_, err := m.Restore(ctx, RestoreRequest{BackupName: "one"})
-	require.ErrorIs(t, err, engine.ErrAlreadyExist)
+	require.ErrorIs(t, err, ckpt.ErrAlreadyExist)
 	other := testAttrs
 	other.MaxSections = 9
-	ck2, err := l.Open(ctx, "d", &other, engine.OpenCreate|engine.OpenWrite)
+	ck2, err := l.Open(ctx, "d", &other, ckpt.OpenCreate|ckpt.OpenWrite)
 	require.NoError(t, err)
 	defer ck2.Close()
 	_, err = m.Restore(ctx, RestoreRequest{BackupName: "one", Target: "d", Replace: true})
-	require.ErrorIs(t, err, engine.ErrAlreadyExist)
+	require.ErrorIs(t, err, ckpt.ErrAlreadyExist)
 }
 
 type mixErr struct{ vals []uint64 }

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/clckpt/libclckpt/backup/archive"
-	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/ckpt"
 )
 
 // CopyType is the XBSA copy type of a backup.
@@ -236,7 +236,7 @@ func match(pattern, s string) (bool, error) {
 	const slash = "\x00"
 	ok, err := path.Match(strings.ReplaceAll(pattern, "/", slash), strings.ReplaceAll(s, "/", slash))
 	if err != nil {
-		return false, fmt.Errorf("%w: pattern %q: %v", engine.ErrInvalidParameter, pattern, err)
+		return false, fmt.Errorf("%w: pattern %q: %v", ckpt.ErrInvalidParameter, pattern, err)
 	}
 	return ok, nil
 }
@@ -265,15 +265,15 @@ type Results struct {
 }
 
 // errNoMore ends an iteration.
-var errNoMore = fmt.Errorf("%w: no more backups match", engine.ErrNotExist)
+var errNoMore = fmt.Errorf("%w: no more backups match", ckpt.ErrNotExist)
 
-// First returns the first match, or an error wrapping engine.ErrNotExist when none.
+// First returns the first match, or an error wrapping ckpt.ErrNotExist when none.
 func (r *Results) First() (Descriptor, error) {
 	r.pos = 0
 	return r.Next()
 }
 
-// Next returns the next match, or an error wrapping engine.ErrNotExist at the end.
+// Next returns the next match, or an error wrapping ckpt.ErrNotExist at the end.
 func (r *Results) Next() (Descriptor, error) {
 	if r.pos >= len(r.list) {
 		return Descriptor{}, errNoMore

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/clckpt/libclckpt/backup/archive"
+	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/engine"
 	"github.com/clckpt/libclckpt/replication/natsconn"
 	"github.com/nats-io/nats.go"
@@ -53,7 +54,7 @@ func TestCatalogQueryDeleteRetention(t *testing.T) {
 	require.Equal(t, []string{"two-1", "one-3"}, query(Query{From: mid}))
 	require.Equal(t, []string{"one-1", "one-2"}, query(Query{From: start, To: mid}))
 	_, err = m.Query(ctx, Query{BackupName: "["})
-	require.ErrorIs(t, err, engine.ErrInvalidParameter)
+	require.ErrorIs(t, err, ckpt.ErrInvalidParameter)
 
 	// First/Next, Get.
 	r, err := m.Query(ctx, Query{Checkpoint: "app/two"})
@@ -63,7 +64,7 @@ func TestCatalogQueryDeleteRetention(t *testing.T) {
 	require.Equal(t, "two-1", d.BackupName)
 	_, err = r.Next()
 	require.True(t, IsEnd(err))
-	require.ErrorIs(t, err, engine.ErrNotExist)
+	require.ErrorIs(t, err, ckpt.ErrNotExist)
 	got, err := m.Get(ctx, d.CopyID)
 	require.NoError(t, err)
 	require.Equal(t, d, got)
@@ -73,7 +74,7 @@ func TestCatalogQueryDeleteRetention(t *testing.T) {
 
 	// Names are unique; Overwrite replaces in the same commit.
 	_, err = m.Start(ctx, Request{Items: []Item{{Checkpoint: "app/two", BackupName: "one-1"}}})
-	require.ErrorIs(t, err, engine.ErrAlreadyExist)
+	require.ErrorIs(t, err, ckpt.ErrAlreadyExist)
 	j, err = m.Start(ctx, Request{Items: []Item{{Checkpoint: "app/two", BackupName: "one-1"}}, Overwrite: true})
 	require.NoError(t, err)
 	_, err = j.Wait(ctx)
@@ -83,12 +84,12 @@ func TestCatalogQueryDeleteRetention(t *testing.T) {
 
 	// Field limits.
 	_, err = m.Start(ctx, Request{Items: []Item{{Checkpoint: "app/two", BackupName: "z", Description: string(make([]byte, 101))}}})
-	require.ErrorIs(t, err, engine.ErrInvalidParameter)
+	require.ErrorIs(t, err, ckpt.ErrInvalidParameter)
 
 	// Delete is one commit: all or nothing.
 	one2, _ := m.Query(ctx, Query{BackupName: "one-2"})
 	two1, _ := m.Query(ctx, Query{BackupName: "two-1"})
-	require.ErrorIs(t, m.Delete(ctx, one2.All()[0].CopyID, 12345), engine.ErrNotExist)
+	require.ErrorIs(t, m.Delete(ctx, one2.All()[0].CopyID, 12345), ckpt.ErrNotExist)
 	require.Len(t, query(Query{}), 4)
 	require.NoError(t, m.Delete(ctx, one2.All()[0].CopyID, two1.All()[0].CopyID))
 	require.Equal(t, []string{"one-3", "one-1"}, query(Query{}))
@@ -156,7 +157,7 @@ func TestObjectStoreRestoreAfterWipe(t *testing.T) {
 	r, err := m2.Query(ctx, Query{Checkpoint: "orig"})
 	require.NoError(t, err)
 	require.Equal(t, []string{"b1"}, names(r.All()))
-	rc, err := m2.Restore(ctx, RestoreRequest{CopyID: r.All()[0].CopyID, Flags: engine.OpenRead})
+	rc, err := m2.Restore(ctx, RestoreRequest{CopyID: r.All()[0].CopyID, Flags: ckpt.OpenRead})
 	require.NoError(t, err)
 	defer rc.Close()
 	require.Equal(t, want, readContent(t, rc))

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/engine"
 	"github.com/stretchr/testify/require"
 )
@@ -25,7 +26,7 @@ func TestRestoreOverOpenHandleAndRestart(t *testing.T) {
 	backupOne(t, m, "c", "seven", CompressNone)
 	require.NoError(t, counterWrite(ctx, ck, nsec, 8))
 
-	r, err := m.Restore(ctx, RestoreRequest{BackupName: "seven", Replace: true, Flags: engine.OpenRead})
+	r, err := m.Restore(ctx, RestoreRequest{BackupName: "seven", Replace: true, Flags: ckpt.OpenRead})
 	require.NoError(t, err)
 	vals, err := readCounters(ctx, ck, nsec)
 	require.NoError(t, err)
@@ -38,7 +39,7 @@ func TestRestoreOverOpenHandleAndRestart(t *testing.T) {
 	// Close the service with the old handle still open, as a dying process would leave it.
 	require.NoError(t, l.Close())
 	l2 := openLocal(t, filepath.Join(dir, "store"))
-	ck2, err := l2.Open(ctx, "c", nil, engine.OpenRead)
+	ck2, err := l2.Open(ctx, "c", nil, ckpt.OpenRead)
 	require.NoError(t, err)
 	defer ck2.Close()
 	vals, err = readCounters(ctx, ck2, nsec)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/clckpt/libclckpt/backup"
 	"github.com/clckpt/libclckpt/backup/archive"
+	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/engine"
 )
 
@@ -21,9 +22,9 @@ func Example() {
 		panic(err)
 	}
 	defer svc.Close()
-	attrs := &engine.Attributes{MaxSections: 2, MaxSectionIDSize: 8, Retention: engine.RetainForever}
-	ck, _ := svc.Open(ctx, "app", attrs, engine.OpenCreate|engine.OpenWrite)
-	_, _ = ck.CreateSection(ctx, []byte("state"), engine.Never, []byte("v1"))
+	attrs := &ckpt.Attributes{MaxSections: 2, MaxSectionIDSize: 8, Retention: ckpt.RetainForever}
+	ck, _ := svc.Open(ctx, "app", attrs, ckpt.OpenCreate|ckpt.OpenWrite)
+	_, _ = ck.CreateSection(ctx, []byte("state"), ckpt.Never, []byte("v1"))
 
 	ar, _ := archive.OpenDir(archive.DefaultDir(dataDir)) // dataDir/backups.d
 	m := backup.New(svc, ar)                              // svc is the *engine.Local
@@ -34,11 +35,11 @@ func Example() {
 
 	_ = ck.Overwrite(ctx, []byte("state"), []byte("v2"))
 	_ = ck.Close()
-	restored, err := m.Restore(ctx, backup.RestoreRequest{BackupName: "app-nightly", Replace: true, Flags: engine.OpenRead})
+	restored, err := m.Restore(ctx, backup.RestoreRequest{BackupName: "app-nightly", Replace: true, Flags: ckpt.OpenRead})
 	if err != nil {
 		panic(err)
 	}
-	el := []engine.ReadElement{{SectionID: []byte("state")}}
+	el := []ckpt.ReadElement{{SectionID: []byte("state")}}
 	_ = restored.Read(ctx, el)
 	fmt.Println(string(el[0].Buffer[:el[0].ReadSize]))
 	_ = restored.Close()

@@ -11,6 +11,7 @@ import (
 	"hash"
 	"io"
 
+	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/engine"
 	"github.com/klauspost/compress/zstd"
 )
@@ -351,7 +352,7 @@ func readSection(r io.Reader) (*engine.SnapshotSection, error) {
 		return nil, streamErr(err)
 	}
 	idLen := binary.LittleEndian.Uint32(l[:])
-	if idLen > engine.MaxSectionIDLength {
+	if idLen > ckpt.MaxSectionIDLength {
 		return nil, damaged("section id of %d bytes", idLen)
 	}
 	b := make([]byte, int(idLen)+33)
@@ -362,10 +363,10 @@ func readSection(r io.Reader) (*engine.SnapshotSection, error) {
 	b = b[idLen:]
 	s.Expiration = int64(binary.LittleEndian.Uint64(b))
 	s.LastUpdate = int64(binary.LittleEndian.Uint64(b[8:]))
-	s.State = engine.SectionState(b[16])
+	s.State = ckpt.SectionState(b[16])
 	s.LSN = binary.LittleEndian.Uint64(b[17:])
 	n := binary.LittleEndian.Uint64(b[25:])
-	if n > engine.MaxDataSize {
+	if n > ckpt.MaxDataSize {
 		return nil, damaged("section of %d bytes", n)
 	}
 	s.Data = make([]byte, n)

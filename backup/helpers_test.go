@@ -13,11 +13,12 @@ import (
 	"time"
 
 	"github.com/clckpt/libclckpt/backup/archive"
+	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/engine"
 	"github.com/stretchr/testify/require"
 )
 
-var testAttrs = engine.Attributes{Flags: engine.WriteAllReplicas, Retention: engine.RetainForever, MaxSections: 64, MaxSectionIDSize: 32}
+var testAttrs = ckpt.Attributes{Flags: ckpt.WriteAllReplicas, Retention: ckpt.RetainForever, MaxSections: 64, MaxSectionIDSize: 32}
 
 // openLocal opens a durable Local service on dir and closes it at the end of the test.
 func openLocal(t *testing.T, dir string) *engine.Local {
@@ -48,30 +49,30 @@ func secID(i int) []byte { return fmt.Appendf(nil, "s%02d", i) }
 
 // counterCheckpoint creates a checkpoint of n sections of 8 zero bytes, open for reading and
 // writing.
-func counterCheckpoint(t *testing.T, l *engine.Local, name string, n int) engine.Checkpoint {
+func counterCheckpoint(t *testing.T, l *engine.Local, name string, n int) ckpt.Checkpoint {
 	t.Helper()
 	ctx := context.Background()
-	ck, err := l.Open(ctx, name, &testAttrs, engine.OpenCreate|engine.OpenRead|engine.OpenWrite)
+	ck, err := l.Open(ctx, name, &testAttrs, ckpt.OpenCreate|ckpt.OpenRead|ckpt.OpenWrite)
 	require.NoError(t, err)
 	for i := range n {
-		_, err := ck.CreateSection(ctx, secID(i), engine.Never, make([]byte, 8))
+		_, err := ck.CreateSection(ctx, secID(i), ckpt.Never, make([]byte, 8))
 		require.NoError(t, err)
 	}
 	return ck
 }
 
 // counterWrite writes v as the whole first 8 bytes of n sections, in one multi-section write.
-func counterWrite(ctx context.Context, ck engine.Checkpoint, n int, v uint64) error {
-	els := make([]engine.WriteElement, n)
+func counterWrite(ctx context.Context, ck ckpt.Checkpoint, n int, v uint64) error {
+	els := make([]ckpt.WriteElement, n)
 	for i := range els {
-		els[i] = engine.WriteElement{SectionID: secID(i), Data: binary.LittleEndian.AppendUint64(nil, v)}
+		els[i] = ckpt.WriteElement{SectionID: secID(i), Data: binary.LittleEndian.AppendUint64(nil, v)}
 	}
 	return ck.Write(ctx, els)
 }
 
 // counterWriters runs one writer per handle in cks, each writing ever higher counters (taken from
 // counter) into n sections, until the returned stop is called; stop returns the first error.
-func counterWriters(ctx context.Context, cks []engine.Checkpoint, n int, counter *atomic.Uint64) (stop func() error) {
+func counterWriters(ctx context.Context, cks []ckpt.Checkpoint, n int, counter *atomic.Uint64) (stop func() error) {
 	var wg sync.WaitGroup
 	done := make(chan struct{})
 	var firstErr atomic.Value
@@ -101,10 +102,10 @@ func counterWriters(ctx context.Context, cks []engine.Checkpoint, n int, counter
 }
 
 // readCounters reads the first 8 bytes of n sections in one read.
-func readCounters(ctx context.Context, ck engine.Checkpoint, n int) ([]uint64, error) {
-	els := make([]engine.ReadElement, n)
+func readCounters(ctx context.Context, ck ckpt.Checkpoint, n int) ([]uint64, error) {
+	els := make([]ckpt.ReadElement, n)
 	for i := range els {
-		els[i] = engine.ReadElement{SectionID: secID(i), Buffer: make([]byte, 8)}
+		els[i] = ckpt.ReadElement{SectionID: secID(i), Buffer: make([]byte, 8)}
 	}
 	if err := ck.Read(ctx, els); err != nil {
 		return nil, err
@@ -118,28 +119,28 @@ func readCounters(ctx context.Context, ck engine.Checkpoint, n int) ([]uint64, e
 
 // content is everything a restore must reproduce of a checkpoint.
 type content struct {
-	Status   engine.Status
-	Sections []engine.SectionDescriptor
+	Status   ckpt.Status
+	Sections []ckpt.SectionDescriptor
 	Data     map[string][]byte
 }
 
-func readContent(t *testing.T, ck engine.Checkpoint) content {
+func readContent(t *testing.T, ck ckpt.Checkpoint) content {
 	t.Helper()
 	ctx := context.Background()
 	st, err := ck.Status(ctx)
 	require.NoError(t, err)
 	c := content{Status: st, Data: map[string][]byte{}}
-	it, err := ck.Sections(ctx, engine.SectionsAny, time.Now())
+	it, err := ck.Sections(ctx, ckpt.SectionsAny, time.Now())
 	require.NoError(t, err)
 	defer it.Close()
 	for {
 		d, err := it.Next()
 		if err != nil {
-			require.ErrorIs(t, err, engine.ErrNoSections)
+			require.ErrorIs(t, err, ckpt.ErrNoSections)
 			break
 		}
 		c.Sections = append(c.Sections, d)
-		els := []engine.ReadElement{{SectionID: d.ID}}
+		els := []ckpt.ReadElement{{SectionID: d.ID}}
 		require.NoError(t, ck.Read(ctx, els))
 		c.Data[string(d.ID)] = els[0].Buffer[:els[0].ReadSize]
 	}

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/config"
-	"github.com/clckpt/libclckpt/engine"
 	"github.com/clckpt/libclckpt/replication"
 	"github.com/clckpt/libclckpt/replication/directory"
 	"github.com/clckpt/libclckpt/replication/natsconn"
@@ -42,37 +42,37 @@ func TestMemberBackupAtActive(t *testing.T) {
 	a := joinMember(t, s.ClientURL(), root, "a")
 	b := joinMember(t, s.ClientURL(), root, "b")
 	const nsec = 8
-	ca, err := a.Open(ctx, "rep", &testAttrs, engine.OpenCreate|engine.OpenRead|engine.OpenWrite)
+	ca, err := a.Open(ctx, "rep", &testAttrs, ckpt.OpenCreate|ckpt.OpenRead|ckpt.OpenWrite)
 	require.NoError(t, err)
 	defer ca.Close()
 	for i := range nsec {
-		_, err := ca.CreateSection(ctx, secID(i), engine.Never, make([]byte, 8))
+		_, err := ca.CreateSection(ctx, secID(i), ckpt.Never, make([]byte, 8))
 		require.NoError(t, err)
 	}
 	e, err := a.Entry(ctx, "rep")
 	require.NoError(t, err)
 	require.Equal(t, "a", e.Active)
-	cb, err := b.Open(ctx, "rep", nil, engine.OpenWrite)
+	cb, err := b.Open(ctx, "rep", nil, ckpt.OpenWrite)
 	require.NoError(t, err)
 	defer cb.Close()
 
 	var counter atomic.Uint64
-	stop := counterWriters(ctx, []engine.Checkpoint{ca, cb}, nsec, &counter)
+	stop := counterWriters(ctx, []ckpt.Checkpoint{ca, cb}, nsec, &counter)
 	require.Eventually(t, func() bool { return counter.Load() > 50 }, time.Minute, time.Millisecond)
 	ar := openArchive(t, filepath.Join(root, "backups"))
 	d := backupOne(t, New(a, ar), "rep", "at-a", CompressZstd)
 	j, err := New(b, ar).Start(ctx, Request{Items: []Item{{Checkpoint: "rep", BackupName: "at-b"}}})
 	require.NoError(t, err) // the job starts; its cut fails
 	_, err = j.Wait(ctx)
-	require.ErrorIs(t, err, engine.ErrTryAgain)
+	require.ErrorIs(t, err, ckpt.ErrTryAgain)
 	require.ErrorContains(t, err, "member a")
 	require.NoError(t, stop())
 	require.NotZero(t, d.LSN)
 
 	_, err = New(a, ar).Restore(ctx, RestoreRequest{BackupName: "at-a"})
-	require.ErrorIs(t, err, engine.ErrBadOperation, "a member does not restore")
+	require.ErrorIs(t, err, ckpt.ErrBadOperation, "a member does not restore")
 	l := openLocal(t, filepath.Join(root, "local"))
-	r, err := New(l, ar).Restore(ctx, RestoreRequest{BackupName: "at-a", Flags: engine.OpenRead})
+	r, err := New(l, ar).Restore(ctx, RestoreRequest{BackupName: "at-a", Flags: ckpt.OpenRead})
 	require.NoError(t, err)
 	defer r.Close()
 	vals, err := readCounters(ctx, r, nsec)

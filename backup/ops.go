@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/engine"
 )
 
@@ -33,7 +34,7 @@ func (m *Manager) Query(ctx context.Context, q Query) (*Results, error) {
 	return r, nil
 }
 
-// Get returns the live copy of that id (engine.ErrNotExist).
+// Get returns the live copy of that id (ckpt.ErrNotExist).
 func (m *Manager) Get(ctx context.Context, copyID uint64) (Descriptor, error) {
 	cat, err := loadCatalog(ctx, m.ar)
 	if err != nil {
@@ -41,14 +42,14 @@ func (m *Manager) Get(ctx context.Context, copyID uint64) (Descriptor, error) {
 	}
 	d := cat.live[copyID]
 	if d == nil {
-		return Descriptor{}, fmt.Errorf("%w: no backup copy %016x", engine.ErrNotExist, copyID)
+		return Descriptor{}, fmt.Errorf("%w: no backup copy %016x", ckpt.ErrNotExist, copyID)
 	}
 	return *d, nil
 }
 
 // Delete deletes the copies, all in one commit: after it no query sees any of them; before it,
 // all. Their archive objects go at once, or at the next Sweep. An id that is not live fails the
-// whole call with engine.ErrNotExist.
+// whole call with ckpt.ErrNotExist.
 func (m *Manager) Delete(ctx context.Context, copyIDs ...uint64) error {
 	cat, err := loadCatalog(ctx, m.ar)
 	if err != nil {
@@ -56,7 +57,7 @@ func (m *Manager) Delete(ctx context.Context, copyIDs ...uint64) error {
 	}
 	for _, id := range copyIDs {
 		if cat.live[id] == nil {
-			return fmt.Errorf("%w: no backup copy %016x", engine.ErrNotExist, id)
+			return fmt.Errorf("%w: no backup copy %016x", ckpt.ErrNotExist, id)
 		}
 	}
 	if len(copyIDs) == 0 {
@@ -79,17 +80,17 @@ type RestoreRequest struct {
 	// Target is the checkpoint restored; empty: the checkpoint the copy was made of.
 	Target string
 	// Replace allows restoring over a live checkpoint of the Target name, whose attributes must
-	// equal the copy's (engine.ErrAlreadyExist otherwise).
+	// equal the copy's (ckpt.ErrAlreadyExist otherwise).
 	Replace bool
 	// Flags open the restored checkpoint (OpenRead, OpenWrite); the handle is returned.
-	Flags engine.OpenFlags
+	Flags ckpt.OpenFlags
 }
 
 // Restore verifies the copy while it reads it and re-creates the checkpoint exactly (attributes,
 // sections with their ids, expirations, update times and data, position): the result appears
 // atomically, only once the whole object verified (ErrDamaged otherwise, and nothing changes).
 // The returned handle is open with req.Flags; the caller closes it.
-func (m *Manager) Restore(ctx context.Context, req RestoreRequest) (engine.Checkpoint, error) {
+func (m *Manager) Restore(ctx context.Context, req RestoreRequest) (ckpt.Checkpoint, error) {
 	var read atomic.Int64
 	return m.restore(ctx, req, &read)
 }
@@ -99,7 +100,7 @@ type RestoreJob struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	read   atomic.Int64
-	ck     engine.Checkpoint
+	ck     ckpt.Checkpoint
 	err    error
 }
 
@@ -120,12 +121,12 @@ func (j *RestoreJob) Done() <-chan struct{} { return j.done }
 
 // Wait waits for the end of the restore and returns the restored checkpoint's handle (the caller
 // closes it), or why nothing was restored.
-func (j *RestoreJob) Wait(ctx context.Context) (engine.Checkpoint, error) {
+func (j *RestoreJob) Wait(ctx context.Context) (ckpt.Checkpoint, error) {
 	select {
 	case <-j.done:
 		return j.ck, j.err
 	case <-ctx.Done():
-		return nil, fmt.Errorf("%w: %w", engine.ErrTimeout, ctx.Err())
+		return nil, fmt.Errorf("%w: %w", ckpt.ErrTimeout, ctx.Err())
 	}
 }
 
@@ -135,10 +136,10 @@ func (j *RestoreJob) BytesRead() int64 { return j.read.Load() }
 // Cancel stops the restore: nothing changes unless the restored checkpoint had already appeared.
 func (j *RestoreJob) Cancel() { j.cancel() }
 
-func (m *Manager) restore(ctx context.Context, req RestoreRequest, read *atomic.Int64) (engine.Checkpoint, error) {
+func (m *Manager) restore(ctx context.Context, req RestoreRequest, read *atomic.Int64) (ckpt.Checkpoint, error) {
 	rs, ok := m.src.(Restorer)
 	if !ok {
-		return nil, fmt.Errorf("%w: this service cannot restore checkpoints", engine.ErrBadOperation)
+		return nil, fmt.Errorf("%w: this service cannot restore checkpoints", ckpt.ErrBadOperation)
 	}
 	cat, err := loadCatalog(ctx, m.ar)
 	if err != nil {
@@ -151,7 +152,7 @@ func (m *Manager) restore(ctx context.Context, req RestoreRequest, read *atomic.
 		d = cat.live[req.CopyID]
 	}
 	if d == nil {
-		return nil, fmt.Errorf("%w: no backup %q (copy %016x)", engine.ErrNotExist, req.BackupName, req.CopyID)
+		return nil, fmt.Errorf("%w: no backup %q (copy %016x)", ckpt.ErrNotExist, req.BackupName, req.CopyID)
 	}
 	target := req.Target
 	if target == "" {

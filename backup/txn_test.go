@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/clckpt/libclckpt/backup/archive"
+	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/engine"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -45,7 +46,7 @@ func (s *stallingSource) SnapshotCheckpoint(ctx context.Context, name string, he
 
 // RestoreCheckpoint passes sections through until `after` of them went, then announces it on
 // reached and stalls until the context ends.
-func (s *stallingSource) RestoreCheckpoint(ctx context.Context, name string, h engine.SnapshotHeader, replace bool, flags engine.OpenFlags, next func() (*engine.SnapshotSection, error)) (engine.Checkpoint, error) {
+func (s *stallingSource) RestoreCheckpoint(ctx context.Context, name string, h engine.SnapshotHeader, replace bool, flags ckpt.OpenFlags, next func() (*engine.SnapshotSection, error)) (ckpt.Checkpoint, error) {
 	n := 0
 	return s.l.RestoreCheckpoint(ctx, name, h, replace, flags, func() (*engine.SnapshotSection, error) {
 		if n++; n == s.after {
@@ -61,13 +62,13 @@ func (s *stallingSource) RestoreCheckpoint(ctx context.Context, name string, h e
 func makeRandom(t *testing.T, l *engine.Local, name string, n, size int) {
 	t.Helper()
 	ctx := context.Background()
-	ck, err := l.Open(ctx, name, &testAttrs, engine.OpenCreate|engine.OpenWrite)
+	ck, err := l.Open(ctx, name, &testAttrs, ckpt.OpenCreate|ckpt.OpenWrite)
 	require.NoError(t, err)
 	defer ck.Close()
 	for i := range n {
 		b := make([]byte, size)
 		_, _ = rand.Read(b)
-		_, err := ck.CreateSection(ctx, secID(i), engine.Never, b)
+		_, err := ck.CreateSection(ctx, secID(i), ckpt.Never, b)
 		require.NoError(t, err)
 	}
 }
@@ -82,7 +83,7 @@ func TestTransactionAllOrNothing(t *testing.T) {
 	j, err := m.Start(ctx, Request{Items: []Item{{Checkpoint: "a", BackupName: "x1"}, {Checkpoint: "missing", BackupName: "x2"}}})
 	require.NoError(t, err)
 	_, err = j.Wait(ctx)
-	require.ErrorIs(t, err, engine.ErrNotExist)
+	require.ErrorIs(t, err, ckpt.ErrNotExist)
 	res, err := m.Query(ctx, Query{})
 	require.NoError(t, err)
 	require.Empty(t, res.All())
@@ -161,7 +162,7 @@ func TestTransactionIsOneCut(t *testing.T) {
 	for round := range 5 {
 		var got [2]uint64
 		for i, name := range []string{"f", "s"} {
-			r, err := m.Restore(ctx, RestoreRequest{BackupName: fmt.Sprintf("%s%d", name, round), Target: fmt.Sprintf("r%s%d", name, round), Flags: engine.OpenRead})
+			r, err := m.Restore(ctx, RestoreRequest{BackupName: fmt.Sprintf("%s%d", name, round), Target: fmt.Sprintf("r%s%d", name, round), Flags: ckpt.OpenRead})
 			require.NoError(t, err)
 			vals, err := readCounters(ctx, r, 1)
 			require.NoError(t, err)
@@ -184,8 +185,8 @@ func TestRestoreJobCancel(t *testing.T) {
 	j.Cancel()
 	_, err := j.Wait(ctx)
 	require.ErrorIs(t, err, context.Canceled)
-	_, err = l.Open(ctx, "new", nil, engine.OpenRead)
-	require.ErrorIs(t, err, engine.ErrNotExist)
+	_, err = l.Open(ctx, "new", nil, ckpt.OpenRead)
+	require.ErrorIs(t, err, ckpt.ErrNotExist)
 }
 
 // TestConcurrentSameName starts many backups of one name at once, repeatedly: exactly one copy
@@ -210,7 +211,7 @@ func TestConcurrentSameName(t *testing.T) {
 					ok.Add(1)
 					return
 				}
-				assert.ErrorIs(t, err, engine.ErrAlreadyExist)
+				assert.ErrorIs(t, err, ckpt.ErrAlreadyExist)
 			}()
 		}
 		wg.Wait()
@@ -244,7 +245,7 @@ func TestKillHelperProcess(t *testing.T) {
 		require.NoError(t, err)
 	case "restore":
 		backupOne(t, New(l, ar), "k", "whole", CompressNone)
-		ck, err := l.Open(ctx, "k", nil, engine.OpenWrite)
+		ck, err := l.Open(ctx, "k", nil, ckpt.OpenWrite)
 		require.NoError(t, err)
 		require.NoError(t, ck.Overwrite(ctx, secID(0), []byte("changed after the backup")))
 		go func() { _, _ = m.Restore(ctx, RestoreRequest{BackupName: "whole", Replace: true}) }()
@@ -287,10 +288,10 @@ func TestKillMidRestore(t *testing.T) {
 	require.NoError(t, err)
 	defer l.Close()
 	require.Contains(t, logs.String(), "dropping a replica whose copy was interrupted")
-	ck, err := l.Open(ctx, "k", nil, engine.OpenRead)
+	ck, err := l.Open(ctx, "k", nil, ckpt.OpenRead)
 	require.NoError(t, err)
 	defer ck.Close()
-	els := []engine.ReadElement{{SectionID: secID(0)}}
+	els := []ckpt.ReadElement{{SectionID: secID(0)}}
 	require.NoError(t, ck.Read(ctx, els))
 	require.Equal(t, "changed after the backup", string(els[0].Buffer[:els[0].ReadSize]))
 	st, err := ck.Status(ctx)
@@ -320,7 +321,7 @@ func TestKillMidBackup(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, res.All())
 	_, err = m.Restore(ctx, RestoreRequest{BackupName: "killed", Target: "x"})
-	require.ErrorIs(t, err, engine.ErrNotExist)
+	require.ErrorIs(t, err, ckpt.ErrNotExist)
 
 	// A file that is not the manager's stays, whatever its age.
 	foreign := filepath.Join(dir, "backups", "data", "README")

@@ -11,7 +11,7 @@ import (
 	"unsafe"
 
 	"github.com/clckpt/libclckpt/capi/rc"
-	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/ckpt"
 )
 
 // clckpt_bench_engine runs the same calls as the C API's benchmark directly on the engine, so that
@@ -28,14 +28,14 @@ func clckpt_bench_engine(h C.ClCkptHdlT, op C.ClUint32T, sid *C.ClCkptSectionIdT
 	id := sectionID(sid)
 	data := goBytes(buf, size)
 	out := unsafe.Slice(nanos, int(n))
-	elems := make([]engine.ReadElement, 1)
+	elems := make([]ckpt.ReadElement, 1)
 	for i := range out {
 		start := time.Now()
 		var err error
 		if op == 0 {
 			err = c.ck.Overwrite(bg, id, data)
 		} else {
-			elems[0] = engine.ReadElement{SectionID: id, Buffer: data}
+			elems[0] = ckpt.ReadElement{SectionID: id, Buffer: data}
 			err = c.ck.Read(bg, elems)
 		}
 		out[i] = C.ClInt64T(time.Since(start))

@@ -15,7 +15,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/ckpt"
 )
 
 // What the caller passes in (ids, data) is copied into Go memory here, on the goroutine of the
@@ -34,12 +34,12 @@ func nameFromC(n *C.ClNameT) (string, bool) {
 	return string(unsafe.Slice((*byte)(unsafe.Pointer(&n.value[0])), length)), true
 }
 
-func attrsFromC(a *C.ClCkptCheckpointCreationAttributesT) *engine.Attributes {
+func attrsFromC(a *C.ClCkptCheckpointCreationAttributesT) *ckpt.Attributes {
 	if a == nil {
 		return nil
 	}
-	return &engine.Attributes{
-		Flags:            engine.CreationFlags(a.creationFlags),
+	return &ckpt.Attributes{
+		Flags:            ckpt.CreationFlags(a.creationFlags),
 		CheckpointSize:   uint64(a.checkpointSize),
 		Retention:        time.Duration(a.retentionDuration),
 		MaxSections:      uint32(a.maxSections),
@@ -48,7 +48,7 @@ func attrsFromC(a *C.ClCkptCheckpointCreationAttributesT) *engine.Attributes {
 	}
 }
 
-func attrsToC(a *engine.Attributes, out *C.ClCkptCheckpointCreationAttributesT) {
+func attrsToC(a *ckpt.Attributes, out *C.ClCkptCheckpointCreationAttributesT) {
 	out.creationFlags = C.ClCkptCreationFlagsT(a.Flags)
 	out.checkpointSize = C.ClSizeT(a.CheckpointSize)
 	out.retentionDuration = C.ClTimeT(a.Retention)
@@ -77,7 +77,7 @@ func goBytes(p unsafe.Pointer, n C.ClSizeT) []byte {
 // The data of a write is copied on entry, so that the local store and every replica get the same
 // bytes even if the caller changes its buffer during the call (a bug of the caller's, which must
 // cost it a torn value at worst, never replicas that differ). The engine keeps nothing it is given
-// once a call returns (engine.Checkpoint), so the copy of a small write can serve the next one:
+// once a call returns (ckpt.Checkpoint), so the copy of a small write can serve the next one:
 // copyIn takes a buffer from scratchPool and release gives it back, which spares the host process
 // an allocation per call and the collections they bring.
 var scratchPool sync.Pool // of *[]byte, capacities powers of two from scratchMin to scratchMax
@@ -132,7 +132,7 @@ func cCopy(b []byte, size int) unsafe.Pointer {
 func timeFromC(t C.ClTimeT) time.Time { return time.Unix(0, int64(t)) }
 
 func timeToC(t time.Time) C.ClTimeT {
-	if !t.Before(engine.Never) {
+	if !t.Before(ckpt.Never) {
 		return C.ClTimeT(C.CL_TIME_END)
 	}
 	return C.ClTimeT(t.UnixNano())

@@ -13,8 +13,8 @@ import (
 	"unsafe"
 
 	"github.com/clckpt/libclckpt/capi/rc"
+	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/config"
-	"github.com/clckpt/libclckpt/engine"
 	"github.com/clckpt/libclckpt/internal/procstats"
 )
 
@@ -78,7 +78,7 @@ func closeBackendIfIdle() {
 func clckpt_finalize(h C.ClCkptSvcHdlT) (res C.ClRcT) {
 	defer guard(&res, debug.SetPanicOnFault(true))
 	switch err := endService(uint64(h), func(s *service) bool { return s.saf == nil }); {
-	case errors.Is(err, engine.ErrClosed):
+	case errors.Is(err, ckpt.ErrClosed):
 		return code(rc.NotInitialized)
 	case err != nil:
 		return errCode(err)
@@ -108,11 +108,11 @@ func clckpt_checkpoint_open(svcH C.ClCkptSvcHdlT, name *C.ClNameT, attrs *C.ClCk
 	}
 	ctx, cancel := timeoutContext(timeout)
 	defer cancel()
-	ck, err := b.Open(ctx, goName, a, engine.OpenFlags(flags))
+	ck, err := b.Open(ctx, goName, a, ckpt.OpenFlags(flags))
 	if err != nil {
 		return errCode(err)
 	}
-	c, err := s.addCheckpoint(ck, engine.OpenFlags(flags))
+	c, err := s.addCheckpoint(ck, ckpt.OpenFlags(flags))
 	if err != nil {
 		return errCode(err)
 	}
@@ -121,12 +121,12 @@ func clckpt_checkpoint_open(svcH C.ClCkptSvcHdlT, name *C.ClNameT, attrs *C.ClCk
 }
 
 // openArgs converts and checks the arguments of an open.
-func openArgs(name *C.ClNameT, attrs *C.ClCkptCheckpointCreationAttributesT, flags C.ClCkptOpenFlagsT) (string, *engine.Attributes, error) {
+func openArgs(name *C.ClNameT, attrs *C.ClCkptCheckpointCreationAttributesT, flags C.ClCkptOpenFlagsT) (string, *ckpt.Attributes, error) {
 	goName, ok := nameFromC(name)
 	a := attrsFromC(attrs)
-	err := engine.ValidateOpen(goName, a, engine.OpenFlags(flags))
+	err := ckpt.ValidateOpen(goName, a, ckpt.OpenFlags(flags))
 	if err == nil && !ok {
-		err = errors.Join(engine.ErrInvalidParameter, errors.New("name length above CL_MAX_NAME_LENGTH"))
+		err = errors.Join(ckpt.ErrInvalidParameter, errors.New("name length above CL_MAX_NAME_LENGTH"))
 	}
 	return goName, a, err
 }
@@ -154,7 +154,7 @@ func clckpt_checkpoint_open_async(svcH C.ClCkptSvcHdlT, invocation C.ClInvocatio
 		return code(rc.Initialized)
 	}
 	cb := s.openCB
-	openAsync(s, func() (engine.Checkpoint, error) { return b.Open(bg, goName, a, engine.OpenFlags(flags)) }, engine.OpenFlags(flags),
+	openAsync(s, func() (ckpt.Checkpoint, error) { return b.Open(bg, goName, a, ckpt.OpenFlags(flags)) }, ckpt.OpenFlags(flags),
 		func(handle uint64, err error) {
 			C.clckpt_call_open_cb(cb, invocation, C.ClCkptHdlT(handle), C.ClRcT(rc.FromError(err)))
 		})
@@ -250,7 +250,7 @@ func clckpt_section_create(h C.ClCkptHdlT, attrs *C.ClCkptSectionCreationAttribu
 		return code(rc.InvalidParam)
 	case data == nil && size > 0:
 		return code(rc.NullPointer)
-	case size > engine.MaxDataSize:
+	case size > ckpt.MaxDataSize:
 		return code(rc.InvalidParam)
 	}
 	c, bad := lookupCheckpoint(h)
@@ -332,7 +332,7 @@ func clckpt_section_iteration_initialize(h C.ClCkptHdlT, chosen C.ClCkptSections
 	if c == nil {
 		return bad
 	}
-	it, err := c.ck.Sections(bg, engine.SectionFilter(chosen), timeFromC(expiration))
+	it, err := c.ck.Sections(bg, ckpt.SectionFilter(chosen), timeFromC(expiration))
 	if err != nil {
 		return errCode(err)
 	}
@@ -414,7 +414,7 @@ func clckpt_checkpoint_write(h C.ClCkptHdlT, iov *C.ClCkptIOVectorElementT, n C.
 			stopAt, stop = i, code(rc.NullPointer)
 			break
 		}
-		if e.dataSize > engine.MaxDataSize {
+		if e.dataSize > ckpt.MaxDataSize {
 			stopAt, stop = i, code(rc.InvalidParam)
 			break
 		}
@@ -434,7 +434,7 @@ func writeVector(c *checkpoint, in []C.ClCkptIOVectorElementT, errIndex *C.ClUin
 	if len(in) == 0 {
 		return nil
 	}
-	elems := make([]engine.WriteElement, 0, len(in))
+	elems := make([]ckpt.WriteElement, 0, len(in))
 	var bufs []*[]byte
 	defer func() {
 		for _, b := range bufs {
@@ -446,7 +446,7 @@ func writeVector(c *checkpoint, in []C.ClCkptIOVectorElementT, errIndex *C.ClUin
 		if buf != nil {
 			bufs = append(bufs, buf)
 		}
-		elems = append(elems, engine.WriteElement{SectionID: sectionID(&e.sectionId), Offset: int64(e.dataOffset), Data: data})
+		elems = append(elems, ckpt.WriteElement{SectionID: sectionID(&e.sectionId), Offset: int64(e.dataOffset), Data: data})
 	}
 	err := c.ck.Write(bg, elems)
 	setIndex(errIndex, err)
@@ -454,7 +454,7 @@ func writeVector(c *checkpoint, in []C.ClCkptIOVectorElementT, errIndex *C.ClUin
 }
 
 func setIndex(errIndex *C.ClUint32T, err error) {
-	var ee *engine.ElementError
+	var ee *ckpt.ElementError
 	if errIndex != nil && errors.As(err, &ee) {
 		*errIndex = C.ClUint32T(ee.Index)
 	}
@@ -469,7 +469,7 @@ func clckpt_section_overwrite(h C.ClCkptHdlT, sid *C.ClCkptSectionIdT, data unsa
 	switch {
 	case sid == nil || data == nil:
 		return code(rc.NullPointer)
-	case size == 0 || size > engine.MaxDataSize:
+	case size == 0 || size > ckpt.MaxDataSize:
 		return code(rc.InvalidParam)
 	}
 	c, bad := lookupCheckpoint(h)
@@ -495,7 +495,7 @@ func clckpt_section_check(h C.ClCkptHdlT, sid *C.ClCkptSectionIdT) (res C.ClRcT)
 		return bad
 	}
 	// A read of no bytes: the section's existence, with the errors of a read.
-	elems := []engine.ReadElement{{SectionID: sectionID(sid), Buffer: []byte{}}}
+	elems := []ckpt.ReadElement{{SectionID: sectionID(sid), Buffer: []byte{}}}
 	return errCode(c.ck.Read(bg, elems))
 }
 
@@ -528,17 +528,17 @@ func clckpt_checkpoint_read(h C.ClCkptHdlT, iov *C.ClCkptIOVectorElementT, n C.C
 // its offset in new C memory; every element gets its readSize (and its dataSize too with
 // setDataSize). On an element's error *errIndex (if not NULL) gets its index and nothing is copied.
 func readVector(c *checkpoint, in []C.ClCkptIOVectorElementT, errIndex *C.ClUint32T, setDataSize bool) error {
-	var one [1]engine.ReadElement
+	var one [1]ckpt.ReadElement
 	elems := one[:0]
 	if len(in) > 1 {
-		elems = make([]engine.ReadElement, 0, len(in))
+		elems = make([]ckpt.ReadElement, 0, len(in))
 	}
 	for i := range in {
 		e := &in[i]
-		el := engine.ReadElement{SectionID: sectionID(&e.sectionId), Offset: int64(e.dataOffset)}
+		el := ckpt.ReadElement{SectionID: sectionID(&e.sectionId), Offset: int64(e.dataOffset)}
 		if e.dataBuffer != nil {
 			// No section is larger than MaxDataSize: a larger request reads at most that much.
-			el.Buffer = cBuffer(unsafe.Pointer(e.dataBuffer), min(e.dataSize, engine.MaxDataSize+1))
+			el.Buffer = cBuffer(unsafe.Pointer(e.dataBuffer), min(e.dataSize, ckpt.MaxDataSize+1))
 		}
 		elems = append(elems, el)
 	}
@@ -599,7 +599,7 @@ func clckpt_immediate_consumption_register(h C.ClCkptHdlT, callback C.ClCkptNoti
 		return errCode(c.ck.Subscribe(nil))
 	}
 	// The cookie is the caller's pointer (C memory or any value), passed back untouched.
-	return errCode(c.ck.Subscribe(func(u engine.Update) { c.notify(callback, cookie, u) }))
+	return errCode(c.ck.Subscribe(func(u ckpt.Update) { c.notify(callback, cookie, u) }))
 }
 
 // notify runs an immediate-consumption callback on the delivering goroutine, with the update copied
@@ -610,7 +610,7 @@ func clckpt_immediate_consumption_register(h C.ClCkptHdlT, callback C.ClCkptNoti
 //
 // The closed check is made under notifyMu, which close takes after setting closed: once close has
 // taken it, no callback of this handle runs or starts (see close).
-func (c *checkpoint) notify(callback C.ClCkptNotificationCallbackT, cookie C.ClPtrT, u engine.Update) {
+func (c *checkpoint) notify(callback C.ClCkptNotificationCallbackT, cookie C.ClPtrT, u ckpt.Update) {
 	c.notifyMu.Lock()
 	defer func() {
 		if c.closed.Load() { // the callback closed its own handle: close left the block to us

@@ -31,8 +31,8 @@ import (
 	"github.com/clckpt/libclckpt/capi/callbackq"
 	"github.com/clckpt/libclckpt/capi/handles"
 	"github.com/clckpt/libclckpt/capi/rc"
+	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/config"
-	"github.com/clckpt/libclckpt/engine"
 	"github.com/clckpt/libclckpt/internal/procstats"
 	"github.com/clckpt/libclckpt/replication"
 )
@@ -51,7 +51,7 @@ var (
 
 // engineService is the backend and, when CLCKPT_STATS_INTERVAL is set, the stop of its stats line.
 type engineService struct {
-	engine.Service
+	ckpt.Service
 	stopStats  func()
 	memProfile string // where to write a heap profile at the close (CLCKPT_MEMPROFILE)
 }
@@ -76,10 +76,10 @@ type service struct {
 type checkpoint struct {
 	handle uint64
 	svc    *service
-	ck     engine.Checkpoint
-	closed atomic.Bool                       // no notification callback starts once set
-	flags  engine.OpenFlags                  // as the caller opened it
-	attrs  atomic.Pointer[engine.Attributes] // cached by the SAF calls (only the retention changes)
+	ck     ckpt.Checkpoint
+	closed atomic.Bool                     // no notification callback starts once set
+	flags  ckpt.OpenFlags                  // as the caller opened it
+	attrs  atomic.Pointer[ckpt.Attributes] // cached by the SAF calls (only the retention changes)
 
 	mu    sync.Mutex
 	iters map[uint64]*iteration
@@ -95,7 +95,7 @@ type checkpoint struct {
 type iteration struct {
 	handle uint64
 	ckpt   *checkpoint
-	it     engine.SectionIterator
+	it     ckpt.SectionIterator
 	owned  []unsafe.Pointer // C memory handed out that the iteration frees at its end (B.01 ids)
 }
 
@@ -108,7 +108,7 @@ func (i *iteration) end() error {
 	return i.it.Close()
 }
 
-func current() engine.Service {
+func current() ckpt.Service {
 	if b := backend.Load(); b != nil {
 		return b.Service
 	}
@@ -154,20 +154,20 @@ func openBackend() error {
 var errNoHandle = errors.New("no service handle available")
 
 // startService makes s a new service handle, joining the checkpoint service first if this is the
-// first handle of the process. Errors: config.ErrBadSetting, engine.ErrStorage, engine.ErrDiskFull,
-// engine.ErrTryAgain (the service cannot be reached, or lifecycle is busy), errNoHandle.
+// first handle of the process. Errors: config.ErrBadSetting, ckpt.ErrStorage, ckpt.ErrDiskFull,
+// ckpt.ErrTryAgain (the service cannot be reached, or lifecycle is busy), errNoHandle.
 func startService(s *service) error {
 	if !lockLifecycle() {
-		return fmt.Errorf("%w: initialize or finalize in progress", engine.ErrTryAgain)
+		return fmt.Errorf("%w: initialize or finalize in progress", ckpt.ErrTryAgain)
 	}
 	defer lifecycle.Unlock()
 	if current() == nil {
 		if err := openBackend(); err != nil {
 			log.Error("initialize: the service cannot start", "err", err)
-			if errors.Is(err, config.ErrBadSetting) || errors.Is(err, engine.ErrStorage) || errors.Is(err, engine.ErrDiskFull) {
+			if errors.Is(err, config.ErrBadSetting) || errors.Is(err, ckpt.ErrStorage) || errors.Is(err, ckpt.ErrDiskFull) {
 				return err
 			}
-			return fmt.Errorf("%w: %v", engine.ErrTryAgain, err)
+			return fmt.Errorf("%w: %v", ckpt.ErrTryAgain, err)
 		}
 	}
 	if err := addService(s); err != nil {
@@ -179,26 +179,26 @@ func startService(s *service) error {
 }
 
 // endService ends service handle h (wanted tells whether it is of the caller's API); lifecycle is
-// taken here. Errors: engine.ErrTryAgain (lifecycle busy), engine.ErrClosed (no service),
-// engine.ErrBadHandle, engine.ErrBadOperation (the last handle, from inside a notification).
+// taken here. Errors: ckpt.ErrTryAgain (lifecycle busy), ckpt.ErrClosed (no service),
+// ckpt.ErrBadHandle, ckpt.ErrBadOperation (the last handle, from inside a notification).
 func endService(h uint64, wanted func(*service) bool) error {
 	if !lockLifecycle() {
-		return engine.ErrTryAgain
+		return ckpt.ErrTryAgain
 	}
 	defer lifecycle.Unlock()
 	if current() == nil {
-		return engine.ErrClosed
+		return ckpt.ErrClosed
 	}
 	if s, ok := services.Get(h); !ok || !wanted(s) {
-		return engine.ErrBadHandle
+		return ckpt.ErrBadHandle
 	}
 	if inNotification() && services.Len() == 1 {
 		// Ending the service waits for every notification callback to return, this one included.
-		return engine.ErrBadOperation
+		return ckpt.ErrBadOperation
 	}
 	s, ok := services.Remove(h)
 	if !ok {
-		return engine.ErrBadHandle
+		return ckpt.ErrBadHandle
 	}
 	s.finalize()
 	closeBackendIfIdle()
@@ -254,18 +254,18 @@ func (s *service) finalize() {
 const finalizeClosers = 32
 
 // addCheckpoint registers a handle for ck, or closes ck if the service ended meanwhile.
-func (s *service) addCheckpoint(ck engine.Checkpoint, flags engine.OpenFlags) (*checkpoint, error) {
+func (s *service) addCheckpoint(ck ckpt.Checkpoint, flags ckpt.OpenFlags) (*checkpoint, error) {
 	c := &checkpoint{svc: s, ck: ck, flags: flags, iters: make(map[uint64]*iteration)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		_ = ck.Close()
-		return nil, engine.ErrBadHandle
+		return nil, ckpt.ErrBadHandle
 	}
 	h, err := checkpoints.Add(c)
 	if err != nil {
 		_ = ck.Close()
-		return nil, fmt.Errorf("%w: %v", engine.ErrTryAgain, err)
+		return nil, fmt.Errorf("%w: %v", ckpt.ErrTryAgain, err)
 	}
 	c.handle = h
 	s.ckpts[h] = c
@@ -299,18 +299,18 @@ func (c *checkpoint) closeFrom(delivering C.ClCkptHdlT) error {
 }
 
 // addIteration registers a handle for it, or closes it if c was closed meanwhile.
-func (c *checkpoint) addIteration(it engine.SectionIterator) (*iteration, error) {
+func (c *checkpoint) addIteration(it ckpt.SectionIterator) (*iteration, error) {
 	i := &iteration{ckpt: c, it: it}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.iters == nil { // the checkpoint handle was closed meanwhile
 		_ = it.Close()
-		return nil, engine.ErrBadHandle
+		return nil, ckpt.ErrBadHandle
 	}
 	h, err := iterations.Add(i)
 	if err != nil {
 		_ = it.Close()
-		return nil, fmt.Errorf("%w: %v", engine.ErrStorage, err)
+		return nil, fmt.Errorf("%w: %v", ckpt.ErrStorage, err)
 	}
 	i.handle = h
 	c.iters[h] = i
@@ -320,7 +320,7 @@ func (c *checkpoint) addIteration(it engine.SectionIterator) (*iteration, error)
 // endIteration ends iteration handle i at the caller's request.
 func endIteration(i *iteration) error {
 	if _, ok := iterations.Remove(i.handle); !ok {
-		return engine.ErrBadHandle
+		return ckpt.ErrBadHandle
 	}
 	i.ckpt.mu.Lock()
 	delete(i.ckpt.iters, i.handle)
@@ -331,7 +331,7 @@ func endIteration(i *iteration) error {
 // closeHandle ends checkpoint handle c at the caller's request.
 func closeHandle(c *checkpoint) error {
 	if _, ok := checkpoints.Remove(c.handle); !ok {
-		return engine.ErrBadHandle // closed by another thread meanwhile
+		return ckpt.ErrBadHandle // closed by another thread meanwhile
 	}
 	c.svc.mu.Lock()
 	delete(c.svc.ckpts, c.handle)
@@ -341,7 +341,7 @@ func closeHandle(c *checkpoint) error {
 
 // openAsync opens a checkpoint on a goroutine of its own and queues deliver(handle, err) for s's
 // dispatch; if s ends first, the handle is closed and deliver never runs.
-func openAsync(s *service, open func() (engine.Checkpoint, error), flags engine.OpenFlags, deliver func(handle uint64, err error)) {
+func openAsync(s *service, open func() (ckpt.Checkpoint, error), flags ckpt.OpenFlags, deliver func(handle uint64, err error)) {
 	s.pending.Add(1)
 	go func() {
 		defer s.pending.Done()

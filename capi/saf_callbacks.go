@@ -7,7 +7,7 @@ package main
 // handle makes (a section created, written, overwritten or deleted) queues a callback for
 // saCkptDispatch with the follower's own handle and one element per changed element: section id,
 // offset, size (0 for a delete), dataBuffer NULL, readSize 0. The engine tells a process of the
-// changes applied to the replica it holds (engine.Checkpoint.Follow): every opener of a collocated
+// changes applied to the replica it holds (ckpt.Checkpoint.Follow): every opener of a collocated
 // ACTIVE_REPLICA(_WEAK) checkpoint holds one; of other checkpoints, only the members placement
 // chose (saCkpt_B_02_03.h, cpsv_papi.h).
 
@@ -21,7 +21,7 @@ import (
 	"unsafe"
 
 	"github.com/clckpt/libclckpt/capi/rc"
-	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/ckpt"
 )
 
 // safNotify is the notification state of a library handle; guarded by its service's mu.
@@ -36,14 +36,14 @@ type safNotify struct {
 // safRefollow makes c followed or not, as the state of its service says; s.mu is held.
 func safRefollow(s *service, c *checkpoint) {
 	n := &s.saf.notify
-	want := n.cb != nil && c.flags&engine.OpenRead != 0 && (n.all || n.tracked[c.handle])
+	want := n.cb != nil && c.flags&ckpt.OpenRead != 0 && (n.all || n.tracked[c.handle])
 	_, have := n.follows[c.handle]
 	switch {
 	case want && !have:
 		if n.follows == nil {
 			n.follows = make(map[uint64]func())
 		}
-		if err := c.ck.Follow(func(u engine.Update) { _ = s.queue.Push(func() { safDeliver(s, c, u) }) }); err != nil {
+		if err := c.ck.Follow(func(u ckpt.Update) { _ = s.queue.Push(func() { safDeliver(s, c, u) }) }); err != nil {
 			return // no replica here (or closed): nothing to follow
 		}
 		n.follows[c.handle] = func() { _ = c.ck.Follow(nil) }
@@ -72,7 +72,7 @@ func safFollowNew(s *service, c *checkpoint) {
 }
 
 // safDeliver runs in saCkptDispatch: the callback, with the elements in C memory freed after it.
-func safDeliver(s *service, c *checkpoint, u engine.Update) {
+func safDeliver(s *service, c *checkpoint, u ckpt.Update) {
 	s.mu.Lock()
 	cb := s.saf.notify.cb
 	_, following := s.saf.notify.follows[c.handle]

@@ -13,7 +13,7 @@ import (
 	"unsafe"
 
 	"github.com/clckpt/libclckpt/capi/rc"
-	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/ckpt"
 )
 
 // safVector views a SAF vector as the clCkpt one (same layout: saf_glue.c checks it).
@@ -28,7 +28,7 @@ func safElementCheck(s *safClient, e *C.ClCkptIOVectorElementT, limit uint64, wr
 	switch {
 	case write && e.dataBuffer == nil && size > 0:
 		return ais(rc.AisInvalidParam)
-	case size > engine.MaxDataSize && (write || e.dataBuffer != nil):
+	case size > ckpt.MaxDataSize && (write || e.dataBuffer != nil):
 		return ais(rc.AisInvalidParam)
 	case limit == 0:
 		return 0
@@ -50,9 +50,9 @@ func safVectorArgs(h C.SaCkptCheckpointHandleT, iov *C.SaCkptIOVectorElementT, n
 	if c == nil {
 		return nil, nil, bad
 	}
-	need := engine.OpenRead
+	need := ckpt.OpenRead
 	if write {
-		need = engine.OpenWrite
+		need = ckpt.OpenWrite
 	}
 	switch {
 	case iov == nil || n == 0:
@@ -101,7 +101,7 @@ func saf_section_overwrite(h C.SaCkptCheckpointHandleT, sid *C.SaCkptSectionIdT,
 	if c == nil {
 		return bad
 	}
-	if sid == nil || data == nil || size == 0 || size > engine.MaxDataSize {
+	if sid == nil || data == nil || size == 0 || size > ckpt.MaxDataSize {
 		return ais(rc.AisInvalidParam)
 	}
 	in, buf := copyIn(data, C.ClSizeT(size))
@@ -142,7 +142,7 @@ func saf_checkpoint_synchronize_async(h C.SaCkptCheckpointHandleT, invocation C.
 	if cb == nil {
 		return ais(rc.AisInit)
 	}
-	if c.flags&engine.OpenWrite == 0 {
+	if c.flags&ckpt.OpenWrite == 0 {
 		return ais(rc.AisAccess)
 	}
 	return aisErr(synchronizeAsync(c, func(err error) {

@@ -13,7 +13,7 @@ import (
 	"unsafe"
 
 	"github.com/clckpt/libclckpt/capi/rc"
-	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/ckpt"
 )
 
 //export saf_iteration_initialize
@@ -28,10 +28,10 @@ func saf_iteration_initialize(h C.SaCkptCheckpointHandleT, chosen C.SaCkptSectio
 		return ais(rc.AisInvalidParam)
 	}
 	probeOutput(unsafe.Pointer(out))
-	it, err := c.ck.Sections(bg, engine.SectionFilter(chosen), timeFromC(C.ClTimeT(expiration)))
-	if errors.Is(err, engine.ErrNotPermitted) {
+	it, err := c.ck.Sections(bg, ckpt.SectionFilter(chosen), timeFromC(C.ClTimeT(expiration)))
+	if errors.Is(err, ckpt.ErrNotPermitted) {
 		// A checkpoint of one default section: nothing to iterate.
-		it, err = engine.NewIterator(nil, nil, func() error { return nil }), nil
+		it, err = ckpt.NewIterator(nil, nil, func() error { return nil }), nil
 	}
 	if err != nil {
 		return aisErr(err)

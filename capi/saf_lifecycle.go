@@ -14,8 +14,8 @@ import (
 	"unsafe"
 
 	"github.com/clckpt/libclckpt/capi/rc"
+	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/config"
-	"github.com/clckpt/libclckpt/engine"
 )
 
 // safVersion applies the version rules: release 'B', major 1 or 2, any minor; the version is
@@ -71,7 +71,7 @@ func saf_initialize(out *C.SaCkptHandleT, callbacks unsafe.Pointer, version *C.S
 func saf_finalize(h C.SaCkptHandleT) (res C.SaAisErrorT) {
 	defer safGuard(&res, debug.SetPanicOnFault(true))
 	err := endService(uint64(h), func(s *service) bool { return s.saf != nil })
-	if errors.Is(err, engine.ErrClosed) {
+	if errors.Is(err, ckpt.ErrClosed) {
 		return ais(rc.AisBadHandle)
 	}
 	return aisErr(err)

@@ -13,7 +13,7 @@ import (
 	"unsafe"
 
 	"github.com/clckpt/libclckpt/capi/rc"
-	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/ckpt"
 )
 
 //export saf_checkpoint_open
@@ -38,11 +38,11 @@ func saf_checkpoint_open(h C.SaCkptHandleT, name *C.SaNameT, attrs *C.SaCkptChec
 	}
 	ctx, cancel := timeoutContext(C.ClTimeT(timeout))
 	defer cancel()
-	ck, err := safOpen(b, ctx, goName, a, engine.OpenFlags(flags))
+	ck, err := safOpen(b, ctx, goName, a, ckpt.OpenFlags(flags))
 	if err != nil {
 		return aisErr(err)
 	}
-	c, err := s.addCheckpoint(ck, engine.OpenFlags(flags))
+	c, err := s.addCheckpoint(ck, ckpt.OpenFlags(flags))
 	if err != nil {
 		return aisErr(err)
 	}
@@ -71,8 +71,8 @@ func saf_checkpoint_open_async(h C.SaCkptHandleT, invocation C.SaInvocationT, na
 		return ais(rc.AisBadHandle)
 	}
 	cb := s.saf.openCB
-	f := engine.OpenFlags(flags)
-	openAsync(s, func() (engine.Checkpoint, error) { return safOpen(b, bg, goName, a, f) }, f,
+	f := ckpt.OpenFlags(flags)
+	openAsync(s, func() (ckpt.Checkpoint, error) { return safOpen(b, bg, goName, a, f) }, f,
 		func(handle uint64, err error) {
 			if c, ok := checkpoints.Get(handle); ok {
 				safFollowNew(s, c)

@@ -17,7 +17,7 @@ import (
 	"unsafe"
 
 	"github.com/clckpt/libclckpt/capi/rc"
-	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/ckpt"
 )
 
 // safClient is what saCkptInitialize adds to a service: the version the client declared, which
@@ -94,7 +94,7 @@ func safCheckpoint(h C.SaCkptCheckpointHandleT) (*checkpoint, C.SaAisErrorT) {
 // unlike the engine, SAF does not let CREATE alone write).
 func safWriter(h C.SaCkptCheckpointHandleT) (*checkpoint, C.SaAisErrorT) {
 	c, bad := safCheckpoint(h)
-	if c != nil && c.flags&engine.OpenWrite == 0 {
+	if c != nil && c.flags&ckpt.OpenWrite == 0 {
 		return nil, ais(rc.AisAccess)
 	}
 	return c, bad
@@ -130,7 +130,7 @@ func safName(s *safClient, n *C.SaNameT) (string, C.SaAisErrorT) {
 		return "", ais(rc.AisInvalidParam)
 	case s.strict() && !strings.HasPrefix(name, safNamePrefix):
 		return "", ais(rc.AisInvalidParam)
-	case len(name) > engine.MaxNameLength:
+	case len(name) > ckpt.MaxNameLength:
 		return "", ais(rc.AisInvalidParam)
 	}
 	return name, 0
@@ -138,9 +138,9 @@ func safName(s *safClient, n *C.SaNameT) (string, C.SaAisErrorT) {
 
 // safFlagsOK checks creation flags: a B.02 client must give exactly one WR flag and may add
 // COLLOCATED; no client may give bits above COLLOCATED (they have engine meanings SAF lacks).
-func safFlagsOK(s *safClient, f engine.CreationFlags) bool {
-	const wr = engine.WriteAllReplicas | engine.WriteActiveReplica | engine.WriteActiveReplicaWeak
-	if f&^(wr|engine.Collocated) != 0 {
+func safFlagsOK(s *safClient, f ckpt.CreationFlags) bool {
+	const wr = ckpt.WriteAllReplicas | ckpt.WriteActiveReplica | ckpt.WriteActiveReplicaWeak
+	if f&^(wr|ckpt.Collocated) != 0 {
 		return false
 	}
 	w := f & wr
@@ -149,7 +149,7 @@ func safFlagsOK(s *safClient, f engine.CreationFlags) bool {
 
 // safOpenArgs checks and converts the arguments of an open, in the order OpenSAF reports them.
 func safOpenArgs(s *safClient, name *C.SaNameT, attrs *C.SaCkptCheckpointCreationAttributesT,
-	flags C.SaCkptCheckpointOpenFlagsT) (string, *engine.Attributes, C.SaAisErrorT) {
+	flags C.SaCkptCheckpointOpenFlagsT) (string, *ckpt.Attributes, C.SaAisErrorT) {
 	if name == nil {
 		return "", nil, ais(rc.AisInvalidParam)
 	}
@@ -157,15 +157,15 @@ func safOpenArgs(s *safClient, name *C.SaNameT, attrs *C.SaCkptCheckpointCreatio
 	if bad != 0 {
 		return "", nil, bad
 	}
-	f := engine.OpenFlags(flags)
-	if f == 0 || f&^(engine.OpenRead|engine.OpenWrite|engine.OpenCreate) != 0 {
+	f := ckpt.OpenFlags(flags)
+	if f == 0 || f&^(ckpt.OpenRead|ckpt.OpenWrite|ckpt.OpenCreate) != 0 {
 		return "", nil, ais(rc.AisBadFlags)
 	}
 	a := attrsFromC((*C.ClCkptCheckpointCreationAttributesT)(unsafe.Pointer(attrs)))
 	if a != nil && !safFlagsOK(s, a.Flags) {
 		return "", nil, ais(rc.AisInvalidParam)
 	}
-	if err := engine.ValidateOpen(goName, a, f); err != nil {
+	if err := ckpt.ValidateOpen(goName, a, f); err != nil {
 		return "", nil, aisErr(err)
 	}
 	return goName, a, 0
@@ -173,13 +173,13 @@ func safOpenArgs(s *safClient, name *C.SaNameT, attrs *C.SaCkptCheckpointCreatio
 
 // safOpen opens a checkpoint for a SAF client: like the engine's Open, except that the retention
 // duration is not compared when an existing checkpoint is opened with attributes.
-func safOpen(b engine.Service, ctx context.Context, name string, a *engine.Attributes, flags engine.OpenFlags) (engine.Checkpoint, error) {
+func safOpen(b ckpt.Service, ctx context.Context, name string, a *ckpt.Attributes, flags ckpt.OpenFlags) (ckpt.Checkpoint, error) {
 	ck, err := b.Open(ctx, name, a, flags)
-	if err == nil || a == nil || !errors.Is(err, engine.ErrAlreadyExist) {
+	if err == nil || a == nil || !errors.Is(err, ckpt.ErrAlreadyExist) {
 		return ck, err
 	}
 	// Exists with other attributes: the same but for the retention is a match.
-	plain := flags&^engine.OpenCreate | engine.OpenWrite
+	plain := flags&^ckpt.OpenCreate | ckpt.OpenWrite
 	ck, err2 := b.Open(ctx, name, nil, plain)
 	if err2 != nil {
 		return nil, err
@@ -200,7 +200,7 @@ func safOpen(b engine.Service, ctx context.Context, name string, a *engine.Attri
 
 // safAttrs returns the attributes of c's checkpoint (fixed but for the retention), nil when they
 // cannot be read now (a collocated checkpoint without its active replica).
-func safAttrs(c *checkpoint) *engine.Attributes {
+func safAttrs(c *checkpoint) *ckpt.Attributes {
 	if a := c.attrs.Load(); a != nil {
 		return a
 	}

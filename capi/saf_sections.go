@@ -17,7 +17,7 @@ import (
 	"unsafe"
 
 	"github.com/clckpt/libclckpt/capi/rc"
-	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/ckpt"
 )
 
 // clSection views a SAF section id as the clCkpt one (same layout: saf_glue.c checks it).
@@ -42,7 +42,7 @@ func saf_section_create(h C.SaCkptCheckpointHandleT, attrs *C.SaCkptSectionCreat
 	case data == nil && size > 0:
 		return ais(rc.AisInvalidParam)
 	}
-	if c.flags&engine.OpenWrite == 0 {
+	if c.flags&ckpt.OpenWrite == 0 {
 		return ais(rc.AisAccess)
 	}
 	sid := attrs.sectionId
@@ -89,22 +89,22 @@ func safGenerated(c *checkpoint, exp time.Time, data []byte) ([]byte, error) {
 		return c.ck.CreateSection(bg, nil, exp, data)
 	}
 	if a.MaxSections == 1 {
-		return nil, fmt.Errorf("%w: the checkpoint has a single, default section", engine.ErrAlreadyExist)
+		return nil, fmt.Errorf("%w: the checkpoint has a single, default section", ckpt.ErrAlreadyExist)
 	}
 	size := int(min(a.MaxSectionIDSize, 4))
 	if size == 0 {
-		return nil, fmt.Errorf("%w: maxSectionIdSize 0 leaves no room for a generated id", engine.ErrInvalidParameter)
+		return nil, fmt.Errorf("%w: maxSectionIdSize 0 leaves no room for a generated id", ckpt.ErrInvalidParameter)
 	}
 	var err error
 	for range maxGenerateTries {
 		var full [4]byte
 		binary.BigEndian.PutUint32(full[:], safIDSeq.Add(1))
 		id := full[4-size:]
-		if _, err = c.ck.CreateSection(bg, id, exp, data); !errors.Is(err, engine.ErrAlreadyExist) {
+		if _, err = c.ck.CreateSection(bg, id, exp, data); !errors.Is(err, ckpt.ErrAlreadyExist) {
 			return id, err
 		}
 	}
-	return nil, fmt.Errorf("%w: no free generated section id (%v)", engine.ErrNoSpace, err)
+	return nil, fmt.Errorf("%w: no free generated section id (%v)", ckpt.ErrNoSpace, err)
 }
 
 // safSectionArgs checks the arguments of a call that changes one section other than the default

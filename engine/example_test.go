@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/engine"
 )
 
@@ -24,27 +25,27 @@ func Example() {
 	}
 	defer svc.Close()
 
-	attrs := &engine.Attributes{
-		Flags:            engine.WriteAllReplicas,
-		Retention:        engine.RetainForever, // keep it when nobody has it open
+	attrs := &ckpt.Attributes{
+		Flags:            ckpt.WriteAllReplicas,
+		Retention:        ckpt.RetainForever, // keep it when nobody has it open
 		MaxSections:      4,
 		MaxSectionSize:   1024,
 		MaxSectionIDSize: 32,
 	}
-	ckpt, err := svc.Open(ctx, "counter", attrs, engine.OpenRead|engine.OpenWrite|engine.OpenCreate)
+	ck, err := svc.Open(ctx, "counter", attrs, ckpt.OpenRead|ckpt.OpenWrite|ckpt.OpenCreate)
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer ckpt.Close()
+	defer ck.Close()
 
-	if _, err := ckpt.CreateSection(ctx, []byte("seq"), engine.Never, []byte("0")); err != nil {
+	if _, err := ck.CreateSection(ctx, []byte("seq"), ckpt.Never, []byte("0")); err != nil {
 		log.Fatal(err)
 	}
-	if err := ckpt.Overwrite(ctx, []byte("seq"), []byte("42")); err != nil {
+	if err := ck.Overwrite(ctx, []byte("seq"), []byte("42")); err != nil {
 		log.Fatal(err)
 	}
-	read := []engine.ReadElement{{SectionID: []byte("seq")}} // no Buffer: the whole section
-	if err := ckpt.Read(ctx, read); err != nil {
+	read := []ckpt.ReadElement{{SectionID: []byte("seq")}} // no Buffer: the whole section
+	if err := ck.Read(ctx, read); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Printf("seq = %s\n", read[0].Buffer)
@@ -59,19 +60,19 @@ func Example_errors() {
 	svc, _ := engine.OpenLocal(engine.Options{Dir: dir})
 	defer svc.Close()
 
-	_, err := svc.Open(ctx, "missing", nil, engine.OpenRead)
-	fmt.Println(errors.Is(err, engine.ErrNotExist))
+	_, err := svc.Open(ctx, "missing", nil, ckpt.OpenRead)
+	fmt.Println(errors.Is(err, ckpt.ErrNotExist))
 
-	attrs := &engine.Attributes{MaxSections: 2, MaxSectionIDSize: 8, Retention: engine.RetainForever}
-	ckpt, _ := svc.Open(ctx, "c", attrs, engine.OpenRead|engine.OpenWrite|engine.OpenCreate)
-	ckpt.CreateSection(ctx, []byte("a"), engine.Never, nil)
-	err = ckpt.Write(ctx, []engine.WriteElement{
+	attrs := &ckpt.Attributes{MaxSections: 2, MaxSectionIDSize: 8, Retention: ckpt.RetainForever}
+	ck, _ := svc.Open(ctx, "c", attrs, ckpt.OpenRead|ckpt.OpenWrite|ckpt.OpenCreate)
+	ck.CreateSection(ctx, []byte("a"), ckpt.Never, nil)
+	err = ck.Write(ctx, []ckpt.WriteElement{
 		{SectionID: []byte("a"), Data: []byte("written")},
 		{SectionID: []byte("b"), Data: []byte("no such section")},
 	})
-	var elemErr *engine.ElementError
+	var elemErr *ckpt.ElementError
 	if errors.As(err, &elemErr) {
-		fmt.Println(elemErr.Index, errors.Is(err, engine.ErrNotExist))
+		fmt.Println(elemErr.Index, errors.Is(err, ckpt.ErrNotExist))
 	}
 	// Output:
 	// true
@@ -86,16 +87,16 @@ func ExampleCheckpoint_Write() {
 	defer os.RemoveAll(dir)
 	svc, _ := engine.OpenLocal(engine.Options{Dir: dir})
 	defer svc.Close()
-	attrs := &engine.Attributes{MaxSections: 1, Retention: 0} // one default section, addressed with a nil id
-	ckpt, _ := svc.Open(ctx, "state", attrs, engine.OpenRead|engine.OpenWrite|engine.OpenCreate)
+	attrs := &ckpt.Attributes{MaxSections: 1, Retention: 0} // one default section, addressed with a nil id
+	ck, _ := svc.Open(ctx, "state", attrs, ckpt.OpenRead|ckpt.OpenWrite|ckpt.OpenCreate)
 
-	ckpt.Write(ctx, []engine.WriteElement{
+	ck.Write(ctx, []ckpt.WriteElement{
 		{Offset: 0, Data: []byte("head")},
 		{Offset: 6, Data: []byte("tail")},
 	})
 	buf := make([]byte, 16)
-	read := []engine.ReadElement{{Buffer: buf}}
-	ckpt.Read(ctx, read)
+	read := []ckpt.ReadElement{{Buffer: buf}}
+	ck.Read(ctx, read)
 	fmt.Printf("%q\n", buf[:read[0].ReadSize])
 	// Output: "head\x00\x00tail"
 }
@@ -107,17 +108,17 @@ func ExampleCheckpoint_Sections() {
 	defer os.RemoveAll(dir)
 	svc, _ := engine.OpenLocal(engine.Options{Dir: dir})
 	defer svc.Close()
-	attrs := &engine.Attributes{MaxSections: 8, MaxSectionIDSize: 16, Retention: 0}
-	ckpt, _ := svc.Open(ctx, "inventory", attrs, engine.OpenRead|engine.OpenWrite|engine.OpenCreate)
-	ckpt.CreateSection(ctx, []byte("apples"), engine.Never, []byte("12"))
-	ckpt.CreateSection(ctx, []byte("pears"), time.Now().Add(time.Hour), []byte("7"))
-	ckpt.CreateSection(ctx, nil, engine.Never, []byte("generated id"))
+	attrs := &ckpt.Attributes{MaxSections: 8, MaxSectionIDSize: 16, Retention: 0}
+	ck, _ := svc.Open(ctx, "inventory", attrs, ckpt.OpenRead|ckpt.OpenWrite|ckpt.OpenCreate)
+	ck.CreateSection(ctx, []byte("apples"), ckpt.Never, []byte("12"))
+	ck.CreateSection(ctx, []byte("pears"), time.Now().Add(time.Hour), []byte("7"))
+	ck.CreateSection(ctx, nil, ckpt.Never, []byte("generated id"))
 
-	it, _ := ckpt.Sections(ctx, engine.SectionsForever, time.Time{})
+	it, _ := ck.Sections(ctx, ckpt.SectionsForever, time.Time{})
 	defer it.Close()
 	for {
 		d, err := it.Next()
-		if errors.Is(err, engine.ErrNoSections) {
+		if errors.Is(err, ckpt.ErrNoSections) {
 			break
 		}
 		fmt.Printf("%q: %d bytes\n", d.ID, d.Size)
@@ -134,14 +135,14 @@ func ExampleCheckpoint_Subscribe() {
 	defer os.RemoveAll(dir)
 	svc, _ := engine.OpenLocal(engine.Options{Dir: dir})
 	defer svc.Close()
-	attrs := &engine.Attributes{Flags: engine.Distributed | engine.WriteAllReplicas, MaxSections: 2, MaxSectionIDSize: 8}
-	active, _ := svc.Open(ctx, "hot", attrs, engine.OpenRead|engine.OpenWrite|engine.OpenCreate)
-	standby, _ := svc.Open(ctx, "hot", nil, engine.OpenRead)
+	attrs := &ckpt.Attributes{Flags: ckpt.Distributed | ckpt.WriteAllReplicas, MaxSections: 2, MaxSectionIDSize: 8}
+	active, _ := svc.Open(ctx, "hot", attrs, ckpt.OpenRead|ckpt.OpenWrite|ckpt.OpenCreate)
+	standby, _ := svc.Open(ctx, "hot", nil, ckpt.OpenRead)
 
-	got := make(chan engine.Update, 1)
-	standby.Subscribe(func(u engine.Update) { got <- u })
+	got := make(chan ckpt.Update, 1)
+	standby.Subscribe(func(u ckpt.Update) { got <- u })
 
-	active.CreateSection(ctx, []byte("s"), engine.Never, nil)
+	active.CreateSection(ctx, []byte("s"), ckpt.Never, nil)
 	active.Overwrite(ctx, []byte("s"), []byte("state v2"))
 	u := <-got
 	fmt.Printf("%s: section %s now holds %q\n", u.Name, u.Elements[0].SectionID, u.Elements[0].Data)

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -20,15 +19,6 @@ type handle struct {
 
 var _ Checkpoint = (*handle)(nil)
 
-// Access is what a call needs from the handle's open flags.
-type Access int
-
-const (
-	AnyAccess   Access = iota // no flag
-	WriteAccess               // OpenWrite or OpenCreate
-	ReadAccess                // OpenRead
-)
-
 // begin checks that the service and the handle are usable and that the handle may do the call.
 // Data calls (needActive) on a collocated asynchronous checkpoint also need an active replica.
 func (h *handle) begin(ctx context.Context, need Access, needActive bool) error {
@@ -44,22 +34,6 @@ func (h *handle) begin(ctx context.Context, need Access, needActive bool) error 
 		if h.r.attrs.Flags.IsCollocated() && !h.r.active {
 			return errorf(ErrNotExist, "checkpoint %q has no active replica: call SetActiveReplica first", h.r.name)
 		}
-	}
-	return nil
-}
-
-// CheckAccess applies the handle rules every service shares: a closed service, then a closed
-// handle, then the open flags the call needs.
-func CheckAccess(serviceClosed, handleClosed bool, flags OpenFlags, need Access, name string) error {
-	switch {
-	case serviceClosed:
-		return ErrClosed
-	case handleClosed:
-		return ErrBadHandle
-	case need == WriteAccess && !flags.canWrite():
-		return errorf(ErrNotPermitted, "checkpoint %q was not opened for writing", name)
-	case need == ReadAccess && !flags.canRead():
-		return errorf(ErrNotPermitted, "checkpoint %q was not opened for reading", name)
 	}
 	return nil
 }
@@ -204,57 +178,5 @@ func (h *handle) Follow(fn func(Update)) error {
 		return err
 	}
 	h.r.Follow(h.origin, fn)
-	return nil
-}
-
-// iterator walks a snapshot of section ids. Sections deleted since are skipped; sections created
-// since are not returned.
-type iterator struct {
-	describe func(id []byte) (SectionDescriptor, bool, error)
-	usable   func() error // fails once the handle or the service is closed
-
-	mu     sync.Mutex
-	ids    [][]byte
-	next   int
-	closed bool
-}
-
-// NewIterator returns a SectionIterator over ids, describing each with describe (which reports
-// false for a section that no longer exists, and an error when it cannot tell: Next then returns
-// the error and tries the same section again on the next call) while usable returns nil.
-func NewIterator(ids [][]byte, describe func(id []byte) (SectionDescriptor, bool, error), usable func() error) SectionIterator {
-	return &iterator{ids: ids, describe: describe, usable: usable}
-}
-
-func (it *iterator) Next() (SectionDescriptor, error) {
-	it.mu.Lock()
-	defer it.mu.Unlock()
-	if it.closed {
-		return SectionDescriptor{}, ErrBadHandle
-	}
-	if err := it.usable(); err != nil {
-		return SectionDescriptor{}, err
-	}
-	for it.next < len(it.ids) {
-		d, ok, err := it.describe(it.ids[it.next])
-		if err != nil {
-			return SectionDescriptor{}, err
-		}
-		it.next++
-		if ok {
-			return d, nil
-		}
-	}
-	return SectionDescriptor{}, ErrNoSections
-}
-
-func (it *iterator) Close() error {
-	it.mu.Lock()
-	defer it.mu.Unlock()
-	if it.closed {
-		return ErrBadHandle
-	}
-	it.closed = true
-	it.ids = nil
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"math/bits"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -249,35 +248,6 @@ func (l *Local) Open(ctx context.Context, name string, attrs *Attributes, flags 
 	e.opens++
 	e.handles[h] = struct{}{}
 	return h, nil
-}
-
-// ValidateOpen applies the argument rules of Open, in the order the C API reports them, without
-// opening anything.
-func ValidateOpen(name string, attrs *Attributes, flags OpenFlags) error {
-	if flags&^openFlagsAll != 0 {
-		return errorf(ErrBadFlag, "open flags %#x", uint32(flags))
-	}
-	if flags&OpenCreate != 0 && attrs == nil {
-		return errorf(ErrMissingArgument, "OpenCreate needs creation attributes")
-	}
-	if flags&OpenCreate == 0 && attrs != nil {
-		return errorf(ErrInvalidParameter, "creation attributes given without OpenCreate")
-	}
-	if attrs != nil && attrs.CheckpointSize != 0 && attrs.MaxSectionSize != 0 {
-		hi, total := bits.Mul64(uint64(attrs.MaxSections), attrs.MaxSectionSize)
-		if hi == 0 && attrs.CheckpointSize > total {
-			return errorf(ErrInvalidParameter, "checkpointSize %d exceeds maxSections %d x maxSectionSize %d",
-				attrs.CheckpointSize, attrs.MaxSections, attrs.MaxSectionSize)
-		}
-	}
-	return checkName(name)
-}
-
-func checkName(name string) error {
-	if len(name) == 0 || len(name) > MaxNameLength {
-		return errorf(ErrInvalidParameter, "checkpoint name of %d bytes (1 to %d allowed)", len(name), MaxNameLength)
-	}
-	return nil
 }
 
 // effectiveRetention is the retention that applies at the last close: Distributed checkpoints

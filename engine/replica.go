@@ -524,7 +524,7 @@ func (r *Replica) SectionIDs(filter SectionFilter, t time.Time) ([][]byte, error
 	at := nanos(t)
 	var ids [][]byte
 	for _, s := range r.sections {
-		if len(s.sid()) > 0 && filter.matches(&s.meta, at) {
+		if len(s.sid()) > 0 && matches(filter, &s.meta, at) {
 			ids = append(ids, s.sid())
 		}
 	}
@@ -532,8 +532,9 @@ func (r *Replica) SectionIDs(filter SectionFilter, t time.Time) ([][]byte, error
 	return ids, nil
 }
 
-func (f SectionFilter) matches(m *meta, at int64) bool {
-	switch f {
+// matches reports whether a section with meta m is one that filter chooses at time at.
+func matches(filter SectionFilter, m *meta, at int64) bool {
+	switch filter {
 	case SectionsForever:
 		return m.expiration == neverNanos
 	case SectionsExpiringNoLaterThan:

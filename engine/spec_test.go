@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/engine"
 	"github.com/clckpt/libclckpt/engine/clock"
 	"github.com/clckpt/libclckpt/engine/conformance"
@@ -30,7 +31,7 @@ func localTarget(t *testing.T, kind string) conformance.Target {
 	dir := t.TempDir()
 	var l *engine.Local
 	var st store.Store
-	open := func() engine.Service {
+	open := func() ckpt.Service {
 		st = mem
 		if kind == "badger" {
 			b, err := store.OpenBadger(store.BadgerOptions{Dir: dir, GCInterval: -1})
@@ -52,7 +53,7 @@ func localTarget(t *testing.T, kind string) conformance.Target {
 	return conformance.Target{
 		Service: open(),
 		Advance: fake.Advance,
-		Restart: func() engine.Service {
+		Restart: func() ckpt.Service {
 			engine.Crash(l)
 			if kind == "badger" {
 				require.NoError(t, st.Close())

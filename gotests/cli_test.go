@@ -17,8 +17,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/stretchr/testify/require"
 
+	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/config"
-	"github.com/clckpt/libclckpt/engine"
 	"github.com/clckpt/libclckpt/replication"
 	"github.com/clckpt/libclckpt/replication/natsconn"
 )
@@ -332,12 +332,12 @@ func TestCLICommands(t *testing.T) {
 		m, err := replication.Join(ctx, replication.Options{Config: cfg})
 		require.NoError(t, err)
 		defer m.Close()
-		h, err := m.Open(ctx, "hot", &engine.Attributes{Flags: engine.Distributed | engine.WriteAllReplicas, MaxSections: 10,
-			MaxSectionIDSize: 16}, engine.OpenRead|engine.OpenWrite|engine.OpenCreate)
+		h, err := m.Open(ctx, "hot", &ckpt.Attributes{Flags: ckpt.Distributed | ckpt.WriteAllReplicas, MaxSections: 10,
+			MaxSectionIDSize: 16}, ckpt.OpenRead|ckpt.OpenWrite|ckpt.OpenCreate)
 		require.NoError(t, err)
 		defer h.Close()
 
-		_, err = h.CreateSection(ctx, []byte("s1"), engine.Never, []byte("zero")) // creations notify nobody
+		_, err = h.CreateSection(ctx, []byte("s1"), ckpt.Never, []byte("zero")) // creations notify nobody
 		require.NoError(t, err)
 		w := start(t, "watch", env, bin("clckpt"), "watch", "hot", "--json", "--count", "3")
 		w.waitLog(`(?m)^watching hot$`, 60*time.Second)

@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
+	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/config"
 	"github.com/clckpt/libclckpt/engine"
 	"github.com/clckpt/libclckpt/engine/store"
@@ -104,15 +105,15 @@ func checkAcknowledged(t *testing.T, url, name string, acked int, settings ...fu
 	var m *replication.Member
 	settled(t, func() (err error) { m, err = replication.Join(bg, replication.Options{Config: c}); return })
 	defer m.Close()
-	var h engine.Checkpoint
-	settled(t, func() (err error) { h, err = m.Open(bg, name, nil, engine.OpenRead); return })
+	var h ckpt.Checkpoint
+	settled(t, func() (err error) { h, err = m.Open(bg, name, nil, ckpt.OpenRead); return })
 	missing := 0
 	for s := 0; s*100 < acked; s++ {
-		el := []engine.ReadElement{{SectionID: []byte(fmt.Sprintf("log%03d", s))}}
+		el := []ckpt.ReadElement{{SectionID: []byte(fmt.Sprintf("log%03d", s))}}
 		// Reads, too, may find no active for a while after a heal: TRY_AGAIN, never another error.
 		settled(t, func() error {
 			err := h.Read(bg, el)
-			if !errors.Is(err, engine.ErrTryAgain) {
+			if !errors.Is(err, ckpt.ErrTryAgain) {
 				require.NoError(t, err)
 			}
 			return err
@@ -144,13 +145,13 @@ func replicaDigest(t *testing.T, memberDir, name string) string {
 		if r.Name() != name {
 			continue
 		}
-		ids, err := r.SectionIDs(engine.SectionsAny, time.Time{})
+		ids, err := r.SectionIDs(ckpt.SectionsAny, time.Time{})
 		require.NoError(t, err)
 		h := sha256.New()
 		slices.SortFunc(ids, bytes.Compare)
 		for _, id := range ids {
 			d, _ := r.Describe(id)
-			el := []engine.ReadElement{{SectionID: id}}
+			el := []ckpt.ReadElement{{SectionID: id}}
 			require.NoError(t, r.Read(el))
 			fmt.Fprintf(h, "%q %d %d %x\n", id, d.Expiration.UnixNano(), d.LastUpdate.UnixNano(), el[0].Buffer)
 		}

@@ -1,8 +1,8 @@
 // Package replication makes a process a member of the checkpoint service: its checkpoints are
 // replicated to other members over NATS (the ops of WR_ALL_REPLICAS checkpoints on direct links
 // between members, see links.go), and the cluster-wide facts live in JetStream KV.
-// REPLICATION.md describes the protocol; this package implements it. A Member is an
-// engine.Service, so Go programs and the C library use it exactly like the single-process engine.
+// REPLICATION.md describes the protocol; this package implements it. A Member is a
+// ckpt.Service, so Go programs and the C library use it exactly like the single-process engine.
 //
 // Lock order: Member.mu, then ckpt.mu, then active.mu, then stream.mu; engine.Replica locks are
 // taken after all of these (an active's sink runs under the replica's lock and takes only active.mu

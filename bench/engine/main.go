@@ -20,6 +20,7 @@ import (
 	"github.com/dgraph-io/badger/v4/options"
 
 	"github.com/clckpt/libclckpt/bench/stats"
+	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/engine"
 )
 
@@ -80,8 +81,8 @@ func latency(size int) {
 		log.Fatal(err)
 	}
 	defer svc.Close()
-	attrs := &engine.Attributes{Flags: engine.WriteActiveReplica, MaxSections: 16, MaxSectionIDSize: 16, Retention: engine.RetainForever}
-	h, err := svc.Open(ctx, "bench", attrs, engine.OpenRead|engine.OpenWrite|engine.OpenCreate)
+	attrs := &ckpt.Attributes{Flags: ckpt.WriteActiveReplica, MaxSections: 16, MaxSectionIDSize: 16, Retention: ckpt.RetainForever}
+	h, err := svc.Open(ctx, "bench", attrs, ckpt.OpenRead|ckpt.OpenWrite|ckpt.OpenCreate)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func latency(size int) {
 	for i := range ids {
 		ids[i] = []byte(fmt.Sprintf("section-%02d", i))
 		bkeys[i] = []byte(fmt.Sprintf("bench/section-%02d", i))
-		if _, err := h.CreateSection(ctx, ids[i], engine.Never, data); err != nil {
+		if _, err := h.CreateSection(ctx, ids[i], ckpt.Never, data); err != nil {
 			log.Fatal(err)
 		}
 	}
@@ -130,9 +131,9 @@ func latency(size int) {
 				}
 			})
 		}
-		el := make([]engine.ReadElement, 1)
+		el := make([]ckpt.ReadElement, 1)
 		for i := 0; i < *ops; i++ {
-			el[0] = engine.ReadElement{SectionID: ids[i%keys], Buffer: buf}
+			el[0] = ckpt.ReadElement{SectionID: ids[i%keys], Buffer: buf}
 			engR.Time(func() {
 				if err := h.Read(ctx, el); err != nil {
 					log.Fatal(err)
@@ -169,17 +170,17 @@ func memory() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	attrs := &engine.Attributes{Flags: engine.WriteActiveReplica, MaxSections: sections, MaxSectionIDSize: 16, Retention: engine.RetainForever}
+	attrs := &ckpt.Attributes{Flags: ckpt.WriteActiveReplica, MaxSections: sections, MaxSectionIDSize: 16, Retention: ckpt.RetainForever}
 	data := make([]byte, size)
 	start := time.Now()
 	for c := 0; c < checkpoints; c++ {
-		h, err := svc.Open(ctx, fmt.Sprintf("checkpoint-%05d", c), attrs, engine.OpenRead|engine.OpenWrite|engine.OpenCreate)
+		h, err := svc.Open(ctx, fmt.Sprintf("checkpoint-%05d", c), attrs, ckpt.OpenRead|ckpt.OpenWrite|ckpt.OpenCreate)
 		if err != nil {
 			log.Fatal(err)
 		}
 		for s := 0; s < sections; s++ {
 			data[0], data[1] = byte(c), byte(s)
-			if _, err := h.CreateSection(ctx, []byte(fmt.Sprintf("s%d", s)), engine.Never, data); err != nil {
+			if _, err := h.CreateSection(ctx, []byte(fmt.Sprintf("s%d", s)), ckpt.Never, data); err != nil {
 				log.Fatal(err)
 			}
 		}

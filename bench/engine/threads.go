@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/engine"
 )
 
@@ -26,15 +27,15 @@ func threads(d time.Duration, prof string) {
 		log.Fatal(err)
 	}
 	defer svc.Close()
-	attrs := &engine.Attributes{Flags: engine.WriteActiveReplica, MaxSections: 8, MaxSectionIDSize: 16, Retention: engine.RetainForever}
-	h, err := svc.Open(ctx, "threads", attrs, engine.OpenRead|engine.OpenWrite|engine.OpenCreate)
+	attrs := &ckpt.Attributes{Flags: ckpt.WriteActiveReplica, MaxSections: 8, MaxSectionIDSize: 16, Retention: ckpt.RetainForever}
+	h, err := svc.Open(ctx, "threads", attrs, ckpt.OpenRead|ckpt.OpenWrite|ckpt.OpenCreate)
 	if err != nil {
 		log.Fatal(err)
 	}
 	ids := make([][]byte, 8)
 	for i := range ids {
 		ids[i] = []byte(fmt.Sprintf("t%d", i))
-		if _, err := h.CreateSection(ctx, ids[i], engine.Never, []byte("x")); err != nil {
+		if _, err := h.CreateSection(ctx, ids[i], ckpt.Never, []byte("x")); err != nil {
 			log.Fatal(err)
 		}
 	}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/clckpt/libclckpt/bench/stats"
-	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/engine/store"
 	"github.com/clckpt/libclckpt/replication/directory"
 )
@@ -44,13 +44,13 @@ func catchUp() {
 	time.Sleep(200 * time.Millisecond)
 	const sectionSize = 64 << 10
 	n := *bulkMiB << 20 / sectionSize
-	attrs := &engine.Attributes{Flags: engine.WriteActiveReplica, Retention: 0, MaxSections: uint32(n + 1), MaxSectionIDSize: 16}
-	var h engine.Checkpoint
+	attrs := &ckpt.Attributes{Flags: ckpt.WriteActiveReplica, Retention: 0, MaxSections: uint32(n + 1), MaxSectionIDSize: 16}
+	var h ckpt.Checkpoint
 	var name string
 	for i := 0; ; i++ {
 		name = fmt.Sprintf("bulk-%d", i)
 		var err error
-		h, err = a.Open(ctx, name, attrs, engine.OpenRead|engine.OpenWrite|engine.OpenCreate)
+		h, err = a.Open(ctx, name, attrs, ckpt.OpenRead|ckpt.OpenWrite|ckpt.OpenCreate)
 		must(err)
 		if e := entry(a, name); e.Active == a.Name() && len(e.Replicas) == 2 {
 			break
@@ -76,7 +76,7 @@ func catchUp() {
 			id := []byte(fmt.Sprintf("s%06d", i))
 			var err error
 			if round == 0 {
-				_, err = h.CreateSection(ctx, id, engine.Never, data)
+				_, err = h.CreateSection(ctx, id, ckpt.Never, data)
 			} else {
 				err = h.Overwrite(ctx, id, data)
 			}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/clckpt/libclckpt/bench/stats"
-	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/replication/directory"
 )
 
@@ -38,13 +38,13 @@ func failover() {
 		}
 	}()
 	const sections = 16
-	attrs := &engine.Attributes{Flags: engine.WriteAllReplicas, Retention: engine.RetainForever, MaxSections: sections, MaxSectionIDSize: 8}
-	var h engine.Checkpoint
+	attrs := &ckpt.Attributes{Flags: ckpt.WriteAllReplicas, Retention: ckpt.RetainForever, MaxSections: sections, MaxSectionIDSize: 8}
+	var h ckpt.Checkpoint
 	var name string
 	for i := 0; ; i++ { // once both servers are seen, the replicas are on s1 and s2
 		name = fmt.Sprintf("failover-%d", i)
 		var err error
-		h, err = app.Open(ctx, name, attrs, engine.OpenRead|engine.OpenWrite|engine.OpenCreate)
+		h, err = app.Open(ctx, name, attrs, ckpt.OpenRead|ckpt.OpenWrite|ckpt.OpenCreate)
 		must(err)
 		if len(entry(app, name).Replicas) == 2 {
 			defer h.Close()
@@ -56,7 +56,7 @@ func failover() {
 	ids := make([][]byte, sections)
 	for i := range ids {
 		ids[i] = []byte(fmt.Sprintf("s%02d", i))
-		_, err := h.CreateSection(ctx, ids[i], engine.Never, []byte("0"))
+		_, err := h.CreateSection(ctx, ids[i], ckpt.Never, []byte("0"))
 		must(err)
 	}
 	var times stats.Samples
@@ -109,11 +109,11 @@ func failover() {
 
 // checkAcked reads every section and counts those that do not hold the last write acknowledged
 // for them (acked[i]).
-func checkAcked(h engine.Checkpoint, ids [][]byte, acked []int, round int) int {
+func checkAcked(h ckpt.Checkpoint, ids [][]byte, acked []int, round int) int {
 	lost := 0
 	buf := make([]byte, 16)
 	for i, id := range ids {
-		el := []engine.ReadElement{{SectionID: id, Buffer: buf}}
+		el := []ckpt.ReadElement{{SectionID: id, Buffer: buf}}
 		must(h.Read(ctx, el))
 		if got := string(buf[:el[0].ReadSize]); got != strconv.Itoa(acked[i]) && acked[i] != 0 {
 			lost++

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/clckpt/libclckpt/bench/stats"
-	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/replication/directory"
 )
 
@@ -96,13 +96,13 @@ func hostCut() {
 	memberLease = 0
 	defer w.Close()
 	const sections = 16
-	attrs := &engine.Attributes{Flags: engine.WriteAllReplicas, Retention: engine.RetainForever, MaxSections: sections, MaxSectionIDSize: 8}
-	var h engine.Checkpoint
+	attrs := &ckpt.Attributes{Flags: ckpt.WriteAllReplicas, Retention: ckpt.RetainForever, MaxSections: sections, MaxSectionIDSize: 8}
+	var h ckpt.Checkpoint
 	var name string
 	for i := 0; ; i++ {
 		name = fmt.Sprintf("cut-%d", i)
 		var err error
-		h, err = w.Open(ctx, name, attrs, engine.OpenRead|engine.OpenWrite|engine.OpenCreate)
+		h, err = w.Open(ctx, name, attrs, ckpt.OpenRead|ckpt.OpenWrite|ckpt.OpenCreate)
 		must(err)
 		if len(entry(w, name).Replicas) == 2 {
 			defer h.Close()
@@ -114,7 +114,7 @@ func hostCut() {
 	ids := make([][]byte, sections)
 	for i := range ids {
 		ids[i] = []byte(fmt.Sprintf("s%02d", i))
-		_, err := h.CreateSection(ctx, ids[i], engine.Never, []byte("0"))
+		_, err := h.CreateSection(ctx, ids[i], ckpt.Never, []byte("0"))
 		must(err)
 	}
 	var times stats.Samples

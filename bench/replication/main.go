@@ -25,8 +25,8 @@ import (
 	"time"
 
 	"github.com/clckpt/libclckpt/bench/stats"
+	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/config"
-	"github.com/clckpt/libclckpt/engine"
 	"github.com/clckpt/libclckpt/replication"
 	"github.com/clckpt/libclckpt/replication/directory"
 )
@@ -85,8 +85,8 @@ type placementA struct {
 	b       *node
 	sb      *exec.Cmd
 	sbIn    io.WriteCloser
-	all     engine.Checkpoint // WR_ALL_REPLICAS, active on a, other replica on b
-	hot     engine.Checkpoint // collocated WR_ACTIVE_REPLICA after ActiveReplicaSet, standby replica
+	all     ckpt.Checkpoint // WR_ALL_REPLICAS, active on a, other replica on b
+	hot     ckpt.Checkpoint // collocated WR_ACTIVE_REPLICA after ActiveReplicaSet, standby replica
 	section []byte
 }
 
@@ -99,12 +99,12 @@ func newPlacementA() *placementA {
 	p.b = startNode("b", filepath.Join(p.dir, "b"), url)
 	// The name decides the active of a WR_ALL_REPLICAS checkpoint (placement by hash over the
 	// servers): names are tried until this member is the active. This is placement (a) on purpose.
-	p.all = openActiveHere(p.a, "all", engine.WriteAllReplicas, 2)
-	attrs := &engine.Attributes{Flags: engine.Collocated | engine.WriteActiveReplica, MaxSections: 16, MaxSectionIDSize: 16}
-	h, err := p.a.Open(ctx, "hot", attrs, engine.OpenRead|engine.OpenWrite|engine.OpenCreate)
+	p.all = openActiveHere(p.a, "all", ckpt.WriteAllReplicas, 2)
+	attrs := &ckpt.Attributes{Flags: ckpt.Collocated | ckpt.WriteActiveReplica, MaxSections: 16, MaxSectionIDSize: 16}
+	h, err := p.a.Open(ctx, "hot", attrs, ckpt.OpenRead|ckpt.OpenWrite|ckpt.OpenCreate)
 	must(err)
 	must(h.SetActiveReplica(ctx))
-	_, err = h.CreateSection(ctx, p.section, engine.Never, []byte("x"))
+	_, err = h.CreateSection(ctx, p.section, ckpt.Never, []byte("x"))
 	must(err)
 	p.hot = h
 	// The standby: another process that opens the checkpoint, so its member holds a replica.
@@ -145,7 +145,7 @@ func standby(name string) {
 	c.LogLevel = slog.LevelError
 	m, err := replication.Join(ctx, replication.Options{Config: c, Kind: directory.KindApplication, Logger: c.Logger("standby")})
 	must(err)
-	h, err := m.Open(ctx, name, nil, engine.OpenRead|engine.OpenWrite)
+	h, err := m.Open(ctx, name, nil, ckpt.OpenRead|ckpt.OpenWrite)
 	must(err)
 	fmt.Println("ready")
 	_, _ = io.Copy(io.Discard, os.Stdin)
@@ -159,7 +159,7 @@ type placementB struct {
 	dir        string
 	w          *replication.Member
 	s1, s2     *node
-	all, async engine.Checkpoint
+	all, async ckpt.Checkpoint
 	allName    string
 	section    []byte
 }
@@ -172,20 +172,20 @@ func newPlacementB() *placementB {
 	p.w = member(filepath.Join(p.dir, "w"), "w", directory.KindApplication, port, "")
 	p.s1 = startNode("s1", filepath.Join(p.dir, "s1"), url)
 	p.s2 = startNode("s2", filepath.Join(p.dir, "s2"), url)
-	p.all, p.allName = p.open("all", engine.WriteAllReplicas)
-	p.async, _ = p.open("async", engine.WriteActiveReplica)
+	p.all, p.allName = p.open("all", ckpt.WriteAllReplicas)
+	p.async, _ = p.open("async", ckpt.WriteActiveReplica)
 	return p
 }
 
 // open creates a checkpoint with one section once both servers are seen: its replicas on s1 and s2.
-func (p *placementB) open(name string, flags engine.CreationFlags) (engine.Checkpoint, string) {
-	attrs := &engine.Attributes{Flags: flags, MaxSections: 8, MaxSectionIDSize: 16}
+func (p *placementB) open(name string, flags ckpt.CreationFlags) (ckpt.Checkpoint, string) {
+	attrs := &ckpt.Attributes{Flags: flags, MaxSections: 8, MaxSectionIDSize: 16}
 	for i := 0; ; i++ {
 		n := fmt.Sprintf("%s-%d", name, i)
-		h, err := p.w.Open(ctx, n, attrs, engine.OpenRead|engine.OpenWrite|engine.OpenCreate)
+		h, err := p.w.Open(ctx, n, attrs, ckpt.OpenRead|ckpt.OpenWrite|ckpt.OpenCreate)
 		must(err)
 		if e := entry(p.w, n); len(e.Replicas) == 2 && !e.HasReplica("w") {
-			_, err = h.CreateSection(ctx, p.section, engine.Never, []byte("x"))
+			_, err = h.CreateSection(ctx, p.section, ckpt.Never, []byte("x"))
 			must(err)
 			return h, n
 		}
@@ -242,14 +242,14 @@ func writesAndReads() {
 	a := newPlacementA()
 	b := newPlacementB()
 	rid := []byte("r")
-	for _, h := range []engine.Checkpoint{a.all, b.all} {
-		_, err := h.CreateSection(ctx, rid, engine.Never, page)
+	for _, h := range []ckpt.Checkpoint{a.all, b.all} {
+		_, err := h.CreateSection(ctx, rid, ckpt.Never, page)
 		must(err)
 	}
 	r.setPage(page)
 	var allA, allB, setWait, asyncA, asyncB, set, readA, readB, get, floor stats.Samples
-	el := func(h engine.Checkpoint) func() {
-		e := []engine.ReadElement{{SectionID: rid, Buffer: buf}}
+	el := func(h ckpt.Checkpoint) func() {
+		e := []ckpt.ReadElement{{SectionID: rid, Buffer: buf}}
 		return func() { e[0].Buffer = buf; must(h.Read(ctx, e)) }
 	}
 	ra, rb := el(a.all), el(b.all)

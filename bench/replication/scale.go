@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/clckpt/libclckpt/bench/stats"
-	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/replication"
 	"github.com/clckpt/libclckpt/replication/directory"
 )
@@ -31,7 +31,7 @@ func scale() {
 	s2 := startNode("s2", filepath.Join(dir, "s2"), url)
 	time.Sleep(300 * time.Millisecond) // both leases seen: every checkpoint goes to s1 and s2
 	r0, s0 := rss(), s1.rssAnon()
-	per, first, last := openMany(w, "rep", *scaleN, engine.WriteAllReplicas, s1, s2)
+	per, first, last := openMany(w, "rep", *scaleN, ckpt.WriteAllReplicas, s1, s2)
 	runtime.GC()
 	debug.FreeOSMemory()
 	r1, s1a := rss(), s1.rssAnon()
@@ -47,7 +47,7 @@ func scale() {
 	m := member(filepath.Join(dir, "alone"), "alone", directory.KindServer, freePort(), "")
 	defer m.Close()
 	r0 = rss()
-	per, first, last = openMany(m, "one", *scaleAlone, engine.WriteActiveReplica)
+	per, first, last = openMany(m, "one", *scaleAlone, ckpt.WriteActiveReplica)
 	runtime.GC()
 	debug.FreeOSMemory()
 	r1 = rss()
@@ -67,8 +67,8 @@ func rss() int64 {
 // openMany opens n checkpoints, each with one 256 B section overwritten once, and keeps them
 // open; it returns the mean time per checkpoint, of the first tenth and of the last tenth, and
 // prints the mean of every tenth.
-func openMany(m *replication.Member, prefix string, n int, flags engine.CreationFlags, nodes ...*node) (all, first, last time.Duration) {
-	attrs := &engine.Attributes{Flags: flags, MaxSections: 2, MaxSectionIDSize: 8}
+func openMany(m *replication.Member, prefix string, n int, flags ckpt.CreationFlags, nodes ...*node) (all, first, last time.Duration) {
+	attrs := &ckpt.Attributes{Flags: flags, MaxSections: 2, MaxSectionIDSize: 8}
 	data := make([]byte, 256)
 	tenth := max(n/10, 1)
 	start := time.Now()
@@ -90,9 +90,9 @@ func openMany(m *replication.Member, prefix string, n int, flags engine.Creation
 			must(pprof.StartCPUProfile(f))
 			defer f.Close()
 		}
-		h, err := m.Open(ctx, fmt.Sprintf("%s-%06d", prefix, i), attrs, engine.OpenRead|engine.OpenWrite|engine.OpenCreate)
+		h, err := m.Open(ctx, fmt.Sprintf("%s-%06d", prefix, i), attrs, ckpt.OpenRead|ckpt.OpenWrite|ckpt.OpenCreate)
 		must(err)
-		_, err = h.CreateSection(ctx, []byte("s"), engine.Never, data)
+		_, err = h.CreateSection(ctx, []byte("s"), ckpt.Never, data)
 		must(err)
 		must(h.Overwrite(ctx, []byte("s"), data))
 		if *scaleProf != "" && (i == tenth-1 || i == n-1) {

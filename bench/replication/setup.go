@@ -16,8 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/config"
-	"github.com/clckpt/libclckpt/engine"
 	"github.com/clckpt/libclckpt/replication"
 	"github.com/clckpt/libclckpt/replication/directory"
 	"github.com/clckpt/libclckpt/replication/natsconn"
@@ -175,15 +175,15 @@ func (w *watcher) WithGroup(name string) slog.Handler {
 
 // openActiveHere creates a checkpoint with flags whose active replica is m (placement is by hash:
 // try names until one lands here) and one section.
-func openActiveHere(m *replication.Member, prefix string, flags engine.CreationFlags, peers int) engine.Checkpoint {
-	attrs := &engine.Attributes{Flags: flags, Retention: 0, MaxSections: 16, MaxSectionIDSize: 16}
+func openActiveHere(m *replication.Member, prefix string, flags ckpt.CreationFlags, peers int) ckpt.Checkpoint {
+	attrs := &ckpt.Attributes{Flags: flags, Retention: 0, MaxSections: 16, MaxSectionIDSize: 16}
 	for i := 0; ; i++ {
 		name := fmt.Sprintf("%s-%d", prefix, i)
-		h, err := m.Open(ctx, name, attrs, engine.OpenRead|engine.OpenWrite|engine.OpenCreate)
+		h, err := m.Open(ctx, name, attrs, ckpt.OpenRead|ckpt.OpenWrite|ckpt.OpenCreate)
 		if err != nil {
 			fail(err)
 		}
-		if _, err := h.CreateSection(ctx, []byte("s"), engine.Never, []byte("x")); err != nil {
+		if _, err := h.CreateSection(ctx, []byte("s"), ckpt.Never, []byte("x")); err != nil {
 			fail(err)
 		}
 		if e := entry(m, name); e.Active == m.Name() && len(e.Replicas) == peers {

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/clckpt/libclckpt/bench/stats"
-	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/ckpt"
 )
 
 // throughput: 256 B overwrites from 8 and from 1 goroutine of this process, each its own section,
@@ -25,8 +25,8 @@ func throughput() {
 	ids := make([][]byte, 8)
 	for i := range ids {
 		ids[i] = []byte(fmt.Sprintf("t%d", i))
-		for _, h := range []engine.Checkpoint{a.all, a.hot} {
-			_, err := h.CreateSection(ctx, ids[i], engine.Never, []byte("x"))
+		for _, h := range []ckpt.Checkpoint{a.all, a.hot} {
+			_, err := h.CreateSection(ctx, ids[i], ckpt.Never, []byte("x"))
 			must(err)
 		}
 	}
@@ -70,7 +70,7 @@ func fmtRates(v []float64) string {
 }
 
 // ourRate runs one writer per section for -throughput-time and returns the calls per second.
-func ourRate(h engine.Checkpoint, ids [][]byte) float64 {
+func ourRate(h ckpt.Checkpoint, ids [][]byte) float64 {
 	var n atomic.Int64
 	var stop atomic.Bool
 	var wg sync.WaitGroup

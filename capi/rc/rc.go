@@ -5,7 +5,7 @@ package rc
 import (
 	"errors"
 
-	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/ckpt"
 )
 
 // Code is a ClRcT.
@@ -99,22 +99,22 @@ var table = []struct {
 	code Code
 	ais  Ais
 }{
-	{engine.ErrNotExist, NotExist, AisNotExist},
-	{engine.ErrAlreadyExist, AlreadyExist, AisExist},
-	{engine.ErrInvalidParameter, InvalidParam, AisInvalidParam},
-	{engine.ErrMissingArgument, NullPointer, AisInvalidParam},
-	{engine.ErrBadHandle, InvalidHandle, AisBadHandle},
-	{engine.ErrNotPermitted, OpNotPermitted, AisAccess},
-	{engine.ErrNoSpace, NoSpace, AisNoSpace},
-	{engine.ErrBadFlag, BadFlag, AisBadFlags},
-	{engine.ErrBadOperation, BadOperation, AisBadOperation},
-	{engine.ErrNoSections, NoSections, AisNoSections},
-	{engine.ErrTimeout, Timeout, AisTimeout},
-	{engine.ErrTryAgain, TryAgain, AisTryAgain},
-	{engine.ErrMaxSectionsZero, MaxSectionsZero, AisInvalidParam},
-	{engine.ErrClosed, NotInitialized, AisBadHandle},
-	{engine.ErrStorage, NoResource, AisNoResources},
-	{engine.ErrDiskFull, NoSpace, AisNoSpace},
+	{ckpt.ErrNotExist, NotExist, AisNotExist},
+	{ckpt.ErrAlreadyExist, AlreadyExist, AisExist},
+	{ckpt.ErrInvalidParameter, InvalidParam, AisInvalidParam},
+	{ckpt.ErrMissingArgument, NullPointer, AisInvalidParam},
+	{ckpt.ErrBadHandle, InvalidHandle, AisBadHandle},
+	{ckpt.ErrNotPermitted, OpNotPermitted, AisAccess},
+	{ckpt.ErrNoSpace, NoSpace, AisNoSpace},
+	{ckpt.ErrBadFlag, BadFlag, AisBadFlags},
+	{ckpt.ErrBadOperation, BadOperation, AisBadOperation},
+	{ckpt.ErrNoSections, NoSections, AisNoSections},
+	{ckpt.ErrTimeout, Timeout, AisTimeout},
+	{ckpt.ErrTryAgain, TryAgain, AisTryAgain},
+	{ckpt.ErrMaxSectionsZero, MaxSectionsZero, AisInvalidParam},
+	{ckpt.ErrClosed, NotInitialized, AisBadHandle},
+	{ckpt.ErrStorage, NoResource, AisNoResources},
+	{ckpt.ErrDiskFull, NoSpace, AisNoSpace},
 }
 
 // FromErrorAis returns the SaAisErrorT for err: AisOK for nil, the code of the engine sentinel it

@@ -4,16 +4,16 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/stretchr/testify/require"
 )
 
 func TestEveryEngineErrorHasItsOwnCode(t *testing.T) {
 	seen := map[Code]error{}
-	for _, err := range engine.AllErrors {
+	for _, err := range ckpt.AllErrors {
 		code := FromError(fmt.Errorf("context: %w", err))
 		require.NotEqual(t, Unspecified, code, "%v is not mapped", err)
-		if err == engine.ErrDiskFull {
+		if err == ckpt.ErrDiskFull {
 			// Deliberately shared: NO_SPACE is the code C programs know for "no room".
 			require.Equal(t, NoSpace, code)
 			continue
@@ -21,7 +21,7 @@ func TestEveryEngineErrorHasItsOwnCode(t *testing.T) {
 		require.NotContains(t, seen, code, "%v and %v share a code", err, seen[code])
 		seen[code] = err
 	}
-	require.Equal(t, len(table), len(engine.AllErrors))
+	require.Equal(t, len(table), len(ckpt.AllErrors))
 }
 
 func TestCodesMatchTheHeaders(t *testing.T) {
@@ -36,19 +36,19 @@ func TestCodesMatchTheHeaders(t *testing.T) {
 	require.Equal(t, Code(0x16000c), Initialized)
 	require.Equal(t, OK, FromError(nil))
 	require.Equal(t, Unspecified, FromError(fmt.Errorf("something else")))
-	elem := &engine.ElementError{Index: 3, Err: fmt.Errorf("x: %w", engine.ErrNotExist)}
+	elem := &ckpt.ElementError{Index: 3, Err: fmt.Errorf("x: %w", ckpt.ErrNotExist)}
 	require.Equal(t, NotExist, FromError(elem))
 }
 
 func TestEveryEngineErrorHasAnAisCode(t *testing.T) {
-	for _, err := range engine.AllErrors {
+	for _, err := range ckpt.AllErrors {
 		ais := FromErrorAis(fmt.Errorf("context: %w", err))
 		require.NotEqual(t, AisLibrary, ais, "%v is not mapped", err)
 		require.NotEqual(t, AisOK, ais, "%v maps to SA_AIS_OK", err)
 	}
 	require.Equal(t, AisOK, FromErrorAis(nil))
 	require.Equal(t, AisLibrary, FromErrorAis(fmt.Errorf("something else")))
-	elem := &engine.ElementError{Index: 1, Err: fmt.Errorf("x: %w", engine.ErrNotPermitted)}
+	elem := &ckpt.ElementError{Index: 1, Err: fmt.Errorf("x: %w", ckpt.ErrNotPermitted)}
 	require.Equal(t, AisAccess, FromErrorAis(elem))
 	// Values of saAis.h.
 	require.Equal(t, Ais(27), AisNoSections)

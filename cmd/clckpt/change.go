@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/ckpt"
 )
 
 func init() { register(putCmd, rmCmd, sectionRmCmd) }
@@ -20,7 +20,7 @@ func putCmd() *cobra.Command {
 		isHex, create bool
 		expire        time.Duration
 		flags         []string
-		attrs         engine.Attributes
+		attrs         ckpt.Attributes
 		retain        string
 	)
 	cmd := &cobra.Command{
@@ -55,7 +55,7 @@ retention is 0, lives only while a program has it open).`,
 		if attrs.Flags, err = parseFlags(flags); err != nil {
 			return err
 		}
-		attrs.Retention = engine.RetainForever
+		attrs.Retention = ckpt.RetainForever
 		if retain != "forever" {
 			if attrs.Retention, err = time.ParseDuration(retain); err != nil {
 				return usageErr(fmt.Errorf("--retention %q: a duration or forever", retain))
@@ -75,11 +75,11 @@ retention is 0, lives only while a program has it open).`,
 			return err
 		}
 		return c.withMember(cmd, func(ctx context.Context, m *member) error {
-			h, err := m.Inspect(ctx, name, engine.OpenRead|engine.OpenWrite)
-			if errors.Is(err, engine.ErrNotExist) && create {
+			h, err := m.Inspect(ctx, name, ckpt.OpenRead|ckpt.OpenWrite)
+			if errors.Is(err, ckpt.ErrNotExist) && create {
 				// Created by an open, which the command closes as it leaves: the checkpoint's
 				// retention then applies.
-				h, err = m.Open(ctx, name, &attrs, engine.OpenRead|engine.OpenWrite|engine.OpenCreate)
+				h, err = m.Open(ctx, name, &attrs, ckpt.OpenRead|ckpt.OpenWrite|ckpt.OpenCreate)
 				if err == nil {
 					if err := m.onlyHere(ctx, name); err != nil {
 						_ = h.Close()
@@ -91,14 +91,14 @@ retention is 0, lives only while a program has it open).`,
 				return err
 			}
 			defer h.Close()
-			exp := engine.Never
+			exp := ckpt.Never
 			if expire > 0 {
 				exp = time.Now().Add(expire)
 			}
 			created := false
 			err = h.Overwrite(ctx, section, data)
 			switch {
-			case errors.Is(err, engine.ErrNotExist) && len(section) > 0:
+			case errors.Is(err, ckpt.ErrNotExist) && len(section) > 0:
 				_, err = h.CreateSection(ctx, section, exp, data)
 				created = true
 			case err == nil && expire > 0:
@@ -173,7 +173,7 @@ func sectionRmCmd() *cobra.Command {
 			return err
 		}
 		return c.withMember(cmd, func(ctx context.Context, m *member) error {
-			h, err := m.Inspect(ctx, name, engine.OpenWrite)
+			h, err := m.Inspect(ctx, name, ckpt.OpenWrite)
 			if err != nil {
 				return err
 			}

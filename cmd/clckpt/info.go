@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/replication/directory"
 )
 
@@ -56,7 +56,7 @@ func infoOf(e *directory.Entry) ckptInfo {
 	}
 }
 
-func (i *ckptInfo) setStatus(st engine.Status, err error) {
+func (i *ckptInfo) setStatus(st ckpt.Status, err error) {
 	if err != nil {
 		i.StatusError = err.Error()
 		return
@@ -65,16 +65,16 @@ func (i *ckptInfo) setStatus(st engine.Status, err error) {
 }
 
 var flagList = []struct {
-	f    engine.CreationFlags
+	f    ckpt.CreationFlags
 	name string
 }{
-	{engine.WriteAllReplicas, "all-replicas"}, {engine.WriteActiveReplica, "active-replica"},
-	{engine.WriteActiveReplicaWeak, "active-replica-weak"}, {engine.Collocated, "collocated"},
-	{engine.Distributed, "distributed"}, {engine.WriteAllSafe, "all-safe"}, {engine.AllOpenAreReplicas, "all-open-are-replicas"},
-	{engine.PeerToPeerReplica, "peer-to-peer"}, {engine.PeerToPeerCacheDisable, "peer-to-peer-cache-disable"},
+	{ckpt.WriteAllReplicas, "all-replicas"}, {ckpt.WriteActiveReplica, "active-replica"},
+	{ckpt.WriteActiveReplicaWeak, "active-replica-weak"}, {ckpt.Collocated, "collocated"},
+	{ckpt.Distributed, "distributed"}, {ckpt.WriteAllSafe, "all-safe"}, {ckpt.AllOpenAreReplicas, "all-open-are-replicas"},
+	{ckpt.PeerToPeerReplica, "peer-to-peer"}, {ckpt.PeerToPeerCacheDisable, "peer-to-peer-cache-disable"},
 }
 
-func flagNames(f engine.CreationFlags) []string {
+func flagNames(f ckpt.CreationFlags) []string {
 	out := []string{}
 	for _, n := range flagList {
 		if f&n.f != 0 {
@@ -84,8 +84,8 @@ func flagNames(f engine.CreationFlags) []string {
 	return out
 }
 
-func parseFlags(names []string) (engine.CreationFlags, error) {
-	var f engine.CreationFlags
+func parseFlags(names []string) (ckpt.CreationFlags, error) {
+	var f ckpt.CreationFlags
 next:
 	for _, name := range names {
 		for _, n := range flagList {
@@ -104,7 +104,7 @@ next:
 }
 
 func retention(d time.Duration) string {
-	if d < 0 || d == engine.RetainForever {
+	if d < 0 || d == ckpt.RetainForever {
 		return "forever"
 	}
 	return d.String()
@@ -112,7 +112,7 @@ func retention(d time.Duration) string {
 
 // expiration shows a section's expiration: RFC 3339, or "never".
 func expiration(t time.Time) string {
-	if t.IsZero() || !t.Before(engine.Never) {
+	if t.IsZero() || !t.Before(ckpt.Never) {
 		return "never"
 	}
 	return t.UTC().Format(time.RFC3339Nano)

@@ -16,7 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/ckpt"
 )
 
 func init() { register(lsCmd, getCmd, dumpCmd, watchCmd) }
@@ -101,10 +101,10 @@ func joinOr(v []string) string {
 }
 
 // statusOf returns the status of the checkpoint name.
-func statusOf(ctx context.Context, m *member, name string) (engine.Status, error) {
-	h, err := m.Inspect(ctx, name, engine.OpenRead)
+func statusOf(ctx context.Context, m *member, name string) (ckpt.Status, error) {
+	h, err := m.Inspect(ctx, name, ckpt.OpenRead)
 	if err != nil {
-		return engine.Status{}, err
+		return ckpt.Status{}, err
 	}
 	defer h.Close()
 	return h.Status(ctx)
@@ -137,9 +137,9 @@ type sectionJSON struct {
 	Format     string    `json:"format,omitempty"`
 }
 
-func sectionOf(d engine.SectionDescriptor) sectionJSON {
+func sectionOf(d ckpt.SectionDescriptor) sectionJSON {
 	state := "valid"
-	if d.State == engine.SectionCorrupted {
+	if d.State == ckpt.SectionCorrupted {
 		state = "corrupted"
 	}
 	s := sectionJSON{ID: jsonBytes(d.ID), Size: d.Size, Expiration: expiration(d.Expiration), State: state}
@@ -150,20 +150,20 @@ func sectionOf(d engine.SectionDescriptor) sectionJSON {
 }
 
 // sections returns the descriptors of every section of h, sorted by id.
-func sections(ctx context.Context, h engine.Checkpoint) ([]engine.SectionDescriptor, error) {
-	it, err := h.Sections(ctx, engine.SectionsAny, time.Now())
-	if errors.Is(err, engine.ErrNotPermitted) {
+func sections(ctx context.Context, h ckpt.Checkpoint) ([]ckpt.SectionDescriptor, error) {
+	it, err := h.Sections(ctx, ckpt.SectionsAny, time.Now())
+	if errors.Is(err, ckpt.ErrNotPermitted) {
 		// A one-section checkpoint: its default section (empty id), which never expires.
-		return []engine.SectionDescriptor{{ID: []byte{}, Expiration: engine.Never, State: engine.SectionValid}}, nil
+		return []ckpt.SectionDescriptor{{ID: []byte{}, Expiration: ckpt.Never, State: ckpt.SectionValid}}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
 	defer it.Close()
-	var out []engine.SectionDescriptor
+	var out []ckpt.SectionDescriptor
 	for {
 		d, err := it.Next()
-		if errors.Is(err, engine.ErrNoSections) {
+		if errors.Is(err, ckpt.ErrNoSections) {
 			break
 		}
 		if err != nil {
@@ -176,8 +176,8 @@ func sections(ctx context.Context, h engine.Checkpoint) ([]engine.SectionDescrip
 }
 
 // readSection reads the whole section id.
-func readSection(ctx context.Context, h engine.Checkpoint, id []byte) ([]byte, error) {
-	el := []engine.ReadElement{{SectionID: id}}
+func readSection(ctx context.Context, h ckpt.Checkpoint, id []byte) ([]byte, error) {
+	el := []ckpt.ReadElement{{SectionID: id}}
 	if err := h.Read(ctx, el); err != nil {
 		return nil, err
 	}
@@ -219,7 +219,7 @@ a file (-o). An empty SECTION ("") names the default section of a one-section ch
 			if err != nil {
 				return err
 			}
-			h, err := m.Inspect(ctx, name, engine.OpenRead)
+			h, err := m.Inspect(ctx, name, ckpt.OpenRead)
 			if err != nil {
 				return err
 			}
@@ -252,7 +252,7 @@ a file (-o). An empty SECTION ("") names the default section of a one-section ch
 						return printJSON(s)
 					}
 				}
-				return fmt.Errorf("%w: section %s is gone", engine.ErrNotExist, escape(section))
+				return fmt.Errorf("%w: section %s is gone", ckpt.ErrNotExist, escape(section))
 			case format == "raw":
 				_, err = os.Stdout.Write(data)
 				return err
@@ -315,7 +315,7 @@ DIR named by the id in hexadecimal ("default" for the default section).
 			}
 		}
 		return c.withMember(cmd, func(ctx context.Context, m *member) error {
-			h, err := m.Inspect(ctx, name, engine.OpenRead)
+			h, err := m.Inspect(ctx, name, ckpt.OpenRead)
 			if err != nil {
 				return err
 			}
@@ -330,7 +330,7 @@ DIR named by the id in hexadecimal ("default" for the default section).
 			}{Name: jsonBytes([]byte(name)), Sections: []sectionJSON{}}
 			for _, d := range descs {
 				data, err := readSection(ctx, h, d.ID)
-				if errors.Is(err, engine.ErrNotExist) {
+				if errors.Is(err, ckpt.ErrNotExist) {
 					continue // deleted or expired since the ids were listed
 				}
 				if err != nil {
@@ -409,16 +409,16 @@ Once its replica is in sync it says "watching NAME" on stderr.`,
 			if err != nil {
 				return err
 			}
-			if e.Attrs.Flags&engine.Distributed == 0 {
-				return fmt.Errorf("%w: checkpoint %s is not distributed: only distributed checkpoints notify", engine.ErrNotPermitted, escape([]byte(name)))
+			if e.Attrs.Flags&ckpt.Distributed == 0 {
+				return fmt.Errorf("%w: checkpoint %s is not distributed: only distributed checkpoints notify", ckpt.ErrNotPermitted, escape([]byte(name)))
 			}
-			h, err := m.Open(ctx, name, nil, engine.OpenRead)
+			h, err := m.Open(ctx, name, nil, ckpt.OpenRead)
 			if err != nil {
 				return err
 			}
 			defer h.Close()
-			updates := make(chan engine.Update, 1024)
-			if err := h.Subscribe(func(u engine.Update) { updates <- u }); err != nil {
+			updates := make(chan ckpt.Update, 1024)
+			if err := h.Subscribe(func(u ckpt.Update) { updates <- u }); err != nil {
 				return err
 			}
 			// The changes reach this member through its replica: report once it holds every change.
@@ -432,7 +432,7 @@ Once its replica is in sync it says "watching NAME" on stderr.`,
 				}
 				select {
 				case <-ctx.Done():
-					return fmt.Errorf("%w: this command's replica did not come in sync", engine.ErrTimeout)
+					return fmt.Errorf("%w: this command's replica did not come in sync", ckpt.ErrTimeout)
 				case <-time.After(50 * time.Millisecond):
 				}
 			}

@@ -13,8 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/config"
-	"github.com/clckpt/libclckpt/engine"
 )
 
 // version is the release (the Makefile's VERSION, which passes it with -ldflags -X; the constant
@@ -134,7 +134,7 @@ func exitCode(err error) int {
 	switch {
 	case errors.As(err, &coded):
 		return coded.code
-	case errors.Is(err, engine.ErrNotExist):
+	case errors.Is(err, ckpt.ErrNotExist):
 		return exitNotFound
 	case errors.Is(err, config.ErrBadSetting):
 		return exitUsage

@@ -1,5 +1,5 @@
-// Package conformance is the behaviour table of the checkpoint contract (engine.Service and
-// engine.Checkpoint; spec sections 4 and 5): one row per rule, each with the exact error it gives.
+// Package conformance is the behaviour table of the checkpoint contract (ckpt.Service and
+// ckpt.Checkpoint; spec sections 4 and 5): one row per rule, each with the exact error it gives.
 // Every implementation of the contract runs the same table: engine.Local in the engine's tests, and
 // replicated members in the replication package's tests, since the libraries ship those.
 package conformance
@@ -17,7 +17,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/ckpt"
 )
 
 // T0 is the time a target's clock reads when a row starts: a whole second, so that the rules with a
@@ -27,13 +27,13 @@ var T0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 // Target is one fresh service for one row, made by the caller of Run.
 type Target struct {
 	// Service is the service the row calls.
-	Service engine.Service
+	Service ckpt.Service
 	// Advance moves the clock of the service's section expirations, retentions and time stamps
 	// (which reads T0 at the start) forward by d. When it returns, what fell due is done.
 	Advance func(d time.Duration)
 	// Restart ends the service as the death of its process would (nothing is settled) and returns
 	// a service started anew on the same data.
-	Restart func() engine.Service
+	Restart func() ckpt.Service
 	// Checkpoints returns how many checkpoints the service keeps: live ones, and deleted ones that
 	// a handle still has open.
 	Checkpoints func() int
@@ -65,7 +65,7 @@ type T interface {
 
 // Env is what a row runs on: the target's service and its clock.
 type Env struct {
-	engine.Service
+	ckpt.Service
 	t      T
 	target Target
 }
@@ -178,8 +178,8 @@ func check(t T, r Row, e *Env) {
 		return
 	}
 	require.ErrorIs(t, err, r.Want)
-	for _, other := range engine.AllErrors {
-		if other != r.Want && !(r.Want == engine.ErrTimeout && other == engine.ErrTryAgain) {
+	for _, other := range ckpt.AllErrors {
+		if other != r.Want && !(r.Want == ckpt.ErrTimeout && other == ckpt.ErrTryAgain) {
 			require.False(t, errors.Is(err, other), "%v also matches %v", err, other)
 		}
 	}
@@ -203,22 +203,22 @@ func (r *recorder) Helper() {}
 
 var bg = context.Background()
 
-const rwc = engine.OpenRead | engine.OpenWrite | engine.OpenCreate
+const rwc = ckpt.OpenRead | ckpt.OpenWrite | ckpt.OpenCreate
 
 func sec(s string) []byte { return []byte(s) }
 
-func attrs(maxSections uint32) *engine.Attributes {
-	return &engine.Attributes{
-		Flags:            engine.WriteAllReplicas,
+func attrs(maxSections uint32) *ckpt.Attributes {
+	return &ckpt.Attributes{
+		Flags:            ckpt.WriteAllReplicas,
 		CheckpointSize:   0,
-		Retention:        engine.RetainForever,
+		Retention:        ckpt.RetainForever,
 		MaxSections:      maxSections,
 		MaxSectionSize:   0,
 		MaxSectionIDSize: 64,
 	}
 }
 
-func (e *Env) create(name string, a *engine.Attributes) engine.Checkpoint {
+func (e *Env) create(name string, a *ckpt.Attributes) ckpt.Checkpoint {
 	e.t.Helper()
 	h, err := e.Open(bg, name, a, rwc)
 	require.NoError(e.t, err)
@@ -227,26 +227,26 @@ func (e *Env) create(name string, a *engine.Attributes) engine.Checkpoint {
 
 func (e *Env) exists(name string) bool {
 	e.t.Helper()
-	h, err := e.Open(bg, name, nil, engine.OpenRead)
+	h, err := e.Open(bg, name, nil, ckpt.OpenRead)
 	if err != nil {
-		require.ErrorIs(e.t, err, engine.ErrNotExist)
+		require.ErrorIs(e.t, err, ckpt.ErrNotExist)
 		return false
 	}
 	require.NoError(e.t, h.Close())
 	return true
 }
 
-func readAll(t T, h engine.Checkpoint, id string) string {
+func readAll(t T, h ckpt.Checkpoint, id string) string {
 	t.Helper()
-	el := []engine.ReadElement{{SectionID: []byte(id)}}
+	el := []ckpt.ReadElement{{SectionID: []byte(id)}}
 	require.NoError(t, h.Read(bg, el))
 	return string(el[0].Buffer[:el[0].ReadSize])
 }
 
-// elemIndex returns the index an *engine.ElementError carries.
+// elemIndex returns the index an *ckpt.ElementError carries.
 func elemIndex(t T, err error) int {
 	t.Helper()
-	var ee *engine.ElementError
+	var ee *ckpt.ElementError
 	require.ErrorAs(t, err, &ee)
 	return ee.Index
 }

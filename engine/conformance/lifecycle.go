@@ -8,15 +8,15 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/ckpt"
 )
 
 func rowsOpen() []Row {
-	base := func() *engine.Attributes {
-		return &engine.Attributes{Flags: engine.WriteActiveReplica, CheckpointSize: 100, Retention: engine.RetainForever,
+	base := func() *ckpt.Attributes {
+		return &ckpt.Attributes{Flags: ckpt.WriteActiveReplica, CheckpointSize: 100, Retention: ckpt.RetainForever,
 			MaxSections: 10, MaxSectionSize: 10, MaxSectionIDSize: 16}
 	}
-	differs := func(change func(a *engine.Attributes)) func(t T, e *Env) error {
+	differs := func(change func(a *ckpt.Attributes)) func(t T, e *Env) error {
 		return func(t T, e *Env) error {
 			e.create("c", base())
 			a := base()
@@ -29,22 +29,22 @@ func rowsOpen() []Row {
 		{"open flags above 0x7 give BAD_FLAG", func(t T, e *Env) error {
 			_, err := e.Open(bg, "c", base(), rwc|0x8)
 			return err
-		}, engine.ErrBadFlag},
+		}, ckpt.ErrBadFlag},
 		{"CREATE without attributes gives NULL_POINTER", func(t T, e *Env) error {
-			_, err := e.Open(bg, "c", nil, engine.OpenCreate)
+			_, err := e.Open(bg, "c", nil, ckpt.OpenCreate)
 			return err
-		}, engine.ErrMissingArgument},
+		}, ckpt.ErrMissingArgument},
 		{"attributes without CREATE give INVALID_PARAMETER", func(t T, e *Env) error {
 			e.create("c", base())
-			_, err := e.Open(bg, "c", base(), engine.OpenRead)
+			_, err := e.Open(bg, "c", base(), ckpt.OpenRead)
 			return err
-		}, engine.ErrInvalidParameter},
+		}, ckpt.ErrInvalidParameter},
 		{"checkpointSize above maxSections*maxSectionSize gives INVALID_PARAMETER", func(t T, e *Env) error {
 			a := base()
 			a.CheckpointSize = 101
 			_, err := e.Open(bg, "c", a, rwc)
 			return err
-		}, engine.ErrInvalidParameter},
+		}, ckpt.ErrInvalidParameter},
 		{"checkpointSize equal to maxSections*maxSectionSize is accepted", func(t T, e *Env) error {
 			_, err := e.Open(bg, "c", base(), rwc)
 			return err
@@ -69,9 +69,9 @@ func rowsOpen() []Row {
 			return err
 		}, nil},
 		{"unknown name without CREATE gives NOT_EXIST", func(t T, e *Env) error {
-			_, err := e.Open(bg, "nope", nil, engine.OpenRead|engine.OpenWrite)
+			_, err := e.Open(bg, "nope", nil, ckpt.OpenRead|ckpt.OpenWrite)
 			return err
-		}, engine.ErrNotExist},
+		}, ckpt.ErrNotExist},
 		{"unknown name with CREATE creates it", func(t T, e *Env) error {
 			e.create("c", base())
 			require.True(t, e.exists("c"))
@@ -79,22 +79,22 @@ func rowsOpen() []Row {
 		}, nil},
 		{"CREATE with identical attributes is a plain open", func(t T, e *Env) error {
 			h1 := e.create("c", base())
-			_, err := h1.CreateSection(bg, sec("s"), engine.Never, []byte("x"))
+			_, err := h1.CreateSection(bg, sec("s"), ckpt.Never, []byte("x"))
 			require.NoError(t, err)
 			h2, err := e.Open(bg, "c", base(), rwc)
 			require.NoError(t, err)
 			require.Equal(t, "x", readAll(t, h2, "s"))
 			return nil
 		}, nil},
-		{"CREATE with other creationFlags gives ALREADY_EXIST", differs(func(a *engine.Attributes) { a.Flags = engine.WriteAllReplicas }), engine.ErrAlreadyExist},
-		{"CREATE with other checkpointSize gives ALREADY_EXIST", differs(func(a *engine.Attributes) { a.CheckpointSize = 99 }), engine.ErrAlreadyExist},
-		{"CREATE with other retentionDuration gives ALREADY_EXIST", differs(func(a *engine.Attributes) { a.Retention = time.Second }), engine.ErrAlreadyExist},
-		{"CREATE with other maxSections gives ALREADY_EXIST", differs(func(a *engine.Attributes) { a.MaxSections = 11 }), engine.ErrAlreadyExist},
-		{"CREATE with other maxSectionSize gives ALREADY_EXIST", differs(func(a *engine.Attributes) { a.MaxSectionSize = 11 }), engine.ErrAlreadyExist},
-		{"CREATE with other maxSectionIdSize gives ALREADY_EXIST", differs(func(a *engine.Attributes) { a.MaxSectionIDSize = 17 }), engine.ErrAlreadyExist},
+		{"CREATE with other creationFlags gives ALREADY_EXIST", differs(func(a *ckpt.Attributes) { a.Flags = ckpt.WriteAllReplicas }), ckpt.ErrAlreadyExist},
+		{"CREATE with other checkpointSize gives ALREADY_EXIST", differs(func(a *ckpt.Attributes) { a.CheckpointSize = 99 }), ckpt.ErrAlreadyExist},
+		{"CREATE with other retentionDuration gives ALREADY_EXIST", differs(func(a *ckpt.Attributes) { a.Retention = time.Second }), ckpt.ErrAlreadyExist},
+		{"CREATE with other maxSections gives ALREADY_EXIST", differs(func(a *ckpt.Attributes) { a.MaxSections = 11 }), ckpt.ErrAlreadyExist},
+		{"CREATE with other maxSectionSize gives ALREADY_EXIST", differs(func(a *ckpt.Attributes) { a.MaxSectionSize = 11 }), ckpt.ErrAlreadyExist},
+		{"CREATE with other maxSectionIdSize gives ALREADY_EXIST", differs(func(a *ckpt.Attributes) { a.MaxSectionIDSize = 17 }), ckpt.ErrAlreadyExist},
 		{"every open returns a distinct handle", func(t T, e *Env) error {
 			h1 := e.create("c", base())
-			h2, err := e.Open(bg, "c", nil, engine.OpenRead)
+			h2, err := e.Open(bg, "c", nil, ckpt.OpenRead)
 			require.NoError(t, err)
 			require.NotSame(t, h1, h2)
 			require.NoError(t, h1.Close())
@@ -107,15 +107,15 @@ func rowsOpen() []Row {
 			_, err := e.Open(bg, "c", a, rwc)
 			require.False(t, e.exists("c"))
 			return err
-		}, engine.ErrMaxSectionsZero},
+		}, ckpt.ErrMaxSectionsZero},
 		{"an empty name gives INVALID_PARAMETER", func(t T, e *Env) error {
 			_, err := e.Open(bg, "", base(), rwc)
 			return err
-		}, engine.ErrInvalidParameter},
+		}, ckpt.ErrInvalidParameter},
 		{"a name of 257 bytes gives INVALID_PARAMETER", func(t T, e *Env) error {
 			_, err := e.Open(bg, string(make([]byte, 257)), base(), rwc)
 			return err
-		}, engine.ErrInvalidParameter},
+		}, ckpt.ErrInvalidParameter},
 		{"a name of 256 bytes is accepted", func(t T, e *Env) error {
 			_, err := e.Open(bg, string(make([]byte, 256)), base(), rwc)
 			return err
@@ -125,7 +125,7 @@ func rowsOpen() []Row {
 			defer cancel()
 			_, err := e.Open(ctx, "c", base(), rwc)
 			return err
-		}, engine.ErrTimeout},
+		}, ckpt.ErrTimeout},
 	}
 }
 
@@ -135,21 +135,21 @@ func rowsClose() []Row {
 			h := e.create("c", attrs(2))
 			require.NoError(t, h.Close())
 			return h.Close()
-		}, engine.ErrBadHandle},
+		}, ckpt.ErrBadHandle},
 		{"calls on a closed handle give INVALID_HANDLE", func(t T, e *Env) error {
 			h := e.create("c", attrs(2))
 			require.NoError(t, h.Close())
-			_, err := h.CreateSection(bg, sec("s"), engine.Never, nil)
-			require.ErrorIs(t, err, engine.ErrBadHandle)
-			require.ErrorIs(t, h.Read(bg, []engine.ReadElement{{SectionID: sec("s")}}), engine.ErrBadHandle)
+			_, err := h.CreateSection(bg, sec("s"), ckpt.Never, nil)
+			require.ErrorIs(t, err, ckpt.ErrBadHandle)
+			require.ErrorIs(t, h.Read(bg, []ckpt.ReadElement{{SectionID: sec("s")}}), ckpt.ErrBadHandle)
 			_, err = h.Status(bg)
 			return err
-		}, engine.ErrBadHandle},
+		}, ckpt.ErrBadHandle},
 		{"retention 0 destroys the checkpoint at the last close", func(t T, e *Env) error {
 			a := attrs(2)
 			a.Retention = 0
 			h1 := e.create("c", a)
-			h2, err := e.Open(bg, "c", nil, engine.OpenRead)
+			h2, err := e.Open(bg, "c", nil, ckpt.OpenRead)
 			require.NoError(t, err)
 			require.NoError(t, h1.Close())
 			require.True(t, e.exists("c")) // one handle still open
@@ -190,11 +190,11 @@ func rowsClose() []Row {
 			a := attrs(2)
 			a.Retention = 10 * time.Second
 			h := e.create("c", a)
-			_, err := h.CreateSection(bg, sec("s"), engine.Never, []byte("kept"))
+			_, err := h.CreateSection(bg, sec("s"), ckpt.Never, []byte("kept"))
 			require.NoError(t, err)
 			require.NoError(t, h.Close())
 			e.Advance(5 * time.Second)
-			h, err = e.Open(bg, "c", nil, engine.OpenRead)
+			h, err = e.Open(bg, "c", nil, ckpt.OpenRead)
 			require.NoError(t, err)
 			e.Advance(time.Hour)
 			require.Equal(t, "kept", readAll(t, h, "s"))
@@ -202,7 +202,7 @@ func rowsClose() []Row {
 		}, nil},
 		{"a distributed checkpoint always uses retention 0", func(t T, e *Env) error {
 			a := attrs(2)
-			a.Flags = engine.Distributed
+			a.Flags = ckpt.Distributed
 			h := e.create("c", a)
 			require.NoError(t, h.Close())
 			require.False(t, e.exists("c"))
@@ -215,17 +215,17 @@ func rowsDelete() []Row {
 	return []Row{
 		{"deleting an unknown name gives NOT_EXIST", func(t T, e *Env) error {
 			return e.Delete(bg, "nope")
-		}, engine.ErrNotExist},
+		}, ckpt.ErrNotExist},
 		{"deleting a checkpoint nobody has open destroys it", func(t T, e *Env) error {
 			h := e.create("c", attrs(2))
 			require.NoError(t, h.Close())
 			require.NoError(t, e.Delete(bg, "c"))
 			require.False(t, e.exists("c"))
 			return e.Delete(bg, "c")
-		}, engine.ErrNotExist},
+		}, ckpt.ErrNotExist},
 		{"delete removes the name at once; open handles keep working", func(t T, e *Env) error {
 			h := e.create("c", attrs(2))
-			_, err := h.CreateSection(bg, sec("s"), engine.Never, []byte("old"))
+			_, err := h.CreateSection(bg, sec("s"), ckpt.Never, []byte("old"))
 			require.NoError(t, err)
 			require.NoError(t, e.Delete(bg, "c"))
 			require.False(t, e.exists("c"))
@@ -235,12 +235,12 @@ func rowsDelete() []Row {
 		}, nil},
 		{"a create after delete makes a new checkpoint; the old one dies at its last close", func(t T, e *Env) error {
 			old := e.create("c", attrs(2))
-			_, err := old.CreateSection(bg, sec("s"), engine.Never, []byte("old"))
+			_, err := old.CreateSection(bg, sec("s"), ckpt.Never, []byte("old"))
 			require.NoError(t, err)
 			require.NoError(t, e.Delete(bg, "c"))
 			h := e.create("c", attrs(2))
-			require.ErrorIs(t, h.Read(bg, []engine.ReadElement{{SectionID: sec("s")}}), engine.ErrNotExist)
-			_, err = h.CreateSection(bg, sec("s"), engine.Never, []byte("new"))
+			require.ErrorIs(t, h.Read(bg, []ckpt.ReadElement{{SectionID: sec("s")}}), ckpt.ErrNotExist)
+			_, err = h.CreateSection(bg, sec("s"), ckpt.Never, []byte("new"))
 			require.NoError(t, err)
 			require.Equal(t, "old", readAll(t, old, "s"))
 			require.NoError(t, old.Close())
@@ -268,7 +268,7 @@ func rowsRetentionDurationSet() []Row {
 			h := e.create("c", attrs(2))
 			require.NoError(t, h.SetRetention(bg, time.Minute))
 			_, err := e.Open(bg, "c", attrs(2), rwc)
-			require.ErrorIs(t, err, engine.ErrAlreadyExist)
+			require.ErrorIs(t, err, ckpt.ErrAlreadyExist)
 			a := attrs(2)
 			a.Retention = time.Minute
 			_, err = e.Open(bg, "c", a, rwc)
@@ -286,7 +286,7 @@ func rowsRetentionDurationSet() []Row {
 			h := e.create("c", attrs(2))
 			require.NoError(t, e.Delete(bg, "c"))
 			return h.SetRetention(bg, time.Minute)
-		}, engine.ErrBadOperation},
+		}, ckpt.ErrBadOperation},
 	}
 }
 
@@ -295,14 +295,14 @@ func rowsStatus() []Row {
 		{"status gives attributes, user sections and the bytes they hold", func(t T, e *Env) error {
 			a := attrs(5)
 			h := e.create("c", a)
-			_, err := h.CreateSection(bg, sec("a"), engine.Never, []byte("123"))
+			_, err := h.CreateSection(bg, sec("a"), ckpt.Never, []byte("123"))
 			require.NoError(t, err)
-			_, err = h.CreateSection(bg, sec("b"), engine.Never, []byte("45678"))
+			_, err = h.CreateSection(bg, sec("b"), ckpt.Never, []byte("45678"))
 			require.NoError(t, err)
 			st, err := h.Status(bg)
 			require.NoError(t, err)
-			require.Equal(t, engine.Status{Attributes: *a, NumberOfSections: 2, MemoryUsed: 8}, st)
-			require.NoError(t, h.Write(bg, []engine.WriteElement{{SectionID: sec("a"), Offset: 10, Data: []byte("x")}}))
+			require.Equal(t, ckpt.Status{Attributes: *a, NumberOfSections: 2, MemoryUsed: 8}, st)
+			require.NoError(t, h.Write(bg, []ckpt.WriteElement{{SectionID: sec("a"), Offset: 10, Data: []byte("x")}}))
 			require.NoError(t, h.DeleteSection(bg, sec("b")))
 			st, err = h.Status(bg)
 			require.NoError(t, err)
@@ -332,28 +332,28 @@ func rowsStatus() []Row {
 
 func rowsPermissions() []Row {
 	// Each call that changes a checkpoint needs WRITE or CREATE; Read needs READ.
-	writes := map[string]func(h engine.Checkpoint) error{
-		"SectionCreate": func(h engine.Checkpoint) error {
-			_, err := h.CreateSection(bg, sec("new"), engine.Never, nil)
+	writes := map[string]func(h ckpt.Checkpoint) error{
+		"SectionCreate": func(h ckpt.Checkpoint) error {
+			_, err := h.CreateSection(bg, sec("new"), ckpt.Never, nil)
 			return err
 		},
-		"SectionDelete": func(h engine.Checkpoint) error { return h.DeleteSection(bg, sec("s")) },
-		"ExpirationSet": func(h engine.Checkpoint) error { return h.SetSectionExpiration(bg, sec("s"), engine.Never) },
-		"Write": func(h engine.Checkpoint) error {
-			return h.Write(bg, []engine.WriteElement{{SectionID: sec("s"), Data: []byte("x")}})
+		"SectionDelete": func(h ckpt.Checkpoint) error { return h.DeleteSection(bg, sec("s")) },
+		"ExpirationSet": func(h ckpt.Checkpoint) error { return h.SetSectionExpiration(bg, sec("s"), ckpt.Never) },
+		"Write": func(h ckpt.Checkpoint) error {
+			return h.Write(bg, []ckpt.WriteElement{{SectionID: sec("s"), Data: []byte("x")}})
 		},
-		"Overwrite":        func(h engine.Checkpoint) error { return h.Overwrite(bg, sec("s"), []byte("x")) },
-		"ActiveReplicaSet": func(h engine.Checkpoint) error { return h.SetActiveReplica(bg) },
-		"Synchronize":      func(h engine.Checkpoint) error { return h.Synchronize(bg) },
+		"Overwrite":        func(h ckpt.Checkpoint) error { return h.Overwrite(bg, sec("s"), []byte("x")) },
+		"ActiveReplicaSet": func(h ckpt.Checkpoint) error { return h.SetActiveReplica(bg) },
+		"Synchronize":      func(h ckpt.Checkpoint) error { return h.Synchronize(bg) },
 	}
 	var rows []Row
 	for name, call := range writes {
-		setup := func(e *Env, flags engine.OpenFlags) engine.Checkpoint {
+		setup := func(e *Env, flags ckpt.OpenFlags) ckpt.Checkpoint {
 			a := attrs(4)
-			a.Flags = engine.Collocated | engine.WriteActiveReplica
+			a.Flags = ckpt.Collocated | ckpt.WriteActiveReplica
 			w := e.create("c", a)
 			require.NoError(e.t, w.SetActiveReplica(bg))
-			_, err := w.CreateSection(bg, sec("s"), engine.Never, []byte("data"))
+			_, err := w.CreateSection(bg, sec("s"), ckpt.Never, []byte("data"))
 			require.NoError(e.t, err)
 			h, err := e.Open(bg, "c", nil, flags)
 			require.NoError(e.t, err)
@@ -361,19 +361,19 @@ func rowsPermissions() []Row {
 		}
 		rows = append(rows,
 			Row{name + " on a READ handle gives OP_NOT_PERMITTED", func(t T, e *Env) error {
-				return call(setup(e, engine.OpenRead))
-			}, engine.ErrNotPermitted},
+				return call(setup(e, ckpt.OpenRead))
+			}, ckpt.ErrNotPermitted},
 			Row{name + " on a WRITE handle is allowed", func(t T, e *Env) error {
-				return call(setup(e, engine.OpenWrite))
+				return call(setup(e, ckpt.OpenWrite))
 			}, nil},
 			Row{name + " on a CREATE-only handle is allowed", func(t T, e *Env) error {
 				a := attrs(4)
-				a.Flags = engine.Collocated | engine.WriteActiveReplica
+				a.Flags = ckpt.Collocated | ckpt.WriteActiveReplica
 				e.create("c", a)
-				h, err := e.Open(bg, "c", a, engine.OpenCreate)
+				h, err := e.Open(bg, "c", a, ckpt.OpenCreate)
 				require.NoError(t, err)
 				require.NoError(t, h.SetActiveReplica(bg))
-				_, err = h.CreateSection(bg, sec("s"), engine.Never, []byte("data"))
+				_, err = h.CreateSection(bg, sec("s"), ckpt.Never, []byte("data"))
 				require.NoError(t, err)
 				return call(h)
 			}, nil},
@@ -382,19 +382,19 @@ func rowsPermissions() []Row {
 	rows = append(rows,
 		Row{"Read on a WRITE handle gives OP_NOT_PERMITTED", func(t T, e *Env) error {
 			e.create("c", attrs(2))
-			h, err := e.Open(bg, "c", nil, engine.OpenWrite|engine.OpenCreate-engine.OpenCreate)
+			h, err := e.Open(bg, "c", nil, ckpt.OpenWrite|ckpt.OpenCreate-ckpt.OpenCreate)
 			require.NoError(t, err)
-			return h.Read(bg, []engine.ReadElement{{SectionID: sec("s")}})
-		}, engine.ErrNotPermitted},
+			return h.Read(bg, []ckpt.ReadElement{{SectionID: sec("s")}})
+		}, ckpt.ErrNotPermitted},
 		Row{"Status and iteration need no access flag", func(t T, e *Env) error {
 			w := e.create("c", attrs(2))
-			_, err := w.CreateSection(bg, sec("s"), engine.Never, nil)
+			_, err := w.CreateSection(bg, sec("s"), ckpt.Never, nil)
 			require.NoError(t, err)
 			h, err := e.Open(bg, "c", nil, 0)
 			require.NoError(t, err)
 			_, err = h.Status(bg)
 			require.NoError(t, err)
-			_, err = h.Sections(bg, engine.SectionsAny, time.Time{})
+			_, err = h.Sections(bg, ckpt.SectionsAny, time.Time{})
 			return err
 		}, nil},
 	)

@@ -22,8 +22,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/config"
-	"github.com/clckpt/libclckpt/engine"
 	"github.com/clckpt/libclckpt/replication"
 )
 
@@ -52,21 +52,21 @@ func main() {
 		fail(err)
 	}
 	defer m.Close()
-	flags := engine.WriteAllReplicas
+	flags := ckpt.WriteAllReplicas
 	if *mode == "async" {
-		flags = engine.WriteActiveReplica
+		flags = ckpt.WriteActiveReplica
 	}
-	attrs := &engine.Attributes{Flags: flags, Retention: engine.RetainForever, MaxSections: Sections + 1,
+	attrs := &ckpt.Attributes{Flags: flags, Retention: ckpt.RetainForever, MaxSections: Sections + 1,
 		MaxSectionSize: SlotsPerSec * 8, MaxSectionIDSize: 16}
-	var h engine.Checkpoint
+	var h ckpt.Checkpoint
 	retry(func() error {
-		h, err = m.Open(ctx, *name, attrs, engine.OpenRead|engine.OpenWrite|engine.OpenCreate)
+		h, err = m.Open(ctx, *name, attrs, ckpt.OpenRead|ckpt.OpenWrite|ckpt.OpenCreate)
 		return err
 	}, "open")
 	for s := 0; s < Sections; s++ {
 		retry(func() error {
-			_, err := h.CreateSection(ctx, SectionID(s), engine.Never, make([]byte, SlotsPerSec*8))
-			if errors.Is(err, engine.ErrAlreadyExist) {
+			_, err := h.CreateSection(ctx, SectionID(s), ckpt.Never, make([]byte, SlotsPerSec*8))
+			if errors.Is(err, ckpt.ErrAlreadyExist) {
 				return nil
 			}
 			return err
@@ -74,7 +74,7 @@ func main() {
 	}
 	fmt.Println("ready")
 	for i := 0; i < *n; i++ {
-		el := []engine.WriteElement{{SectionID: SectionID(i / SlotsPerSec), Offset: int64(i%SlotsPerSec) * 8,
+		el := []ckpt.WriteElement{{SectionID: SectionID(i / SlotsPerSec), Offset: int64(i%SlotsPerSec) * 8,
 			Data: binary.BigEndian.AppendUint64(nil, uint64(i+1))}}
 		retry(func() error {
 			wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
@@ -91,7 +91,7 @@ func main() {
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, syscall.SIGTERM)
 		for s := 0; s < Sections; s++ {
-			if err := h.Read(ctx, []engine.ReadElement{{SectionID: SectionID(s), Buffer: make([]byte, 8)}}); err != nil {
+			if err := h.Read(ctx, []ckpt.ReadElement{{SectionID: SectionID(s), Buffer: make([]byte, 8)}}); err != nil {
 				fail(err)
 			}
 		}

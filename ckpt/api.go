@@ -1,12 +1,17 @@
-package engine
+// Package ckpt is the checkpoint service's contract: the Service and Checkpoint interfaces, the
+// types they take and return, and the errors they wrap, with the rules each call follows. It holds
+// no implementation: engine.Local is the single-process one and replication.Join returns the
+// replicated one. Callers of a service (the C libraries, the command line tool, backups) import
+// this package and, to obtain a service, the one that provides it.
+package ckpt
 
 import (
 	"context"
 	"time"
 )
 
-// Service opens and deletes checkpoints. Local is the single-process implementation; the replication
-// package provides one whose checkpoints are replicated across members. Both follow the same rules,
+// Service opens and deletes checkpoints. engine.Local is the single-process implementation; the
+// replication package provides one whose checkpoints are replicated across members. Both follow the same rules,
 // described on each method.
 type Service interface {
 	// Open opens the checkpoint called name and returns a new handle (every call returns a distinct

@@ -1,13 +1,11 @@
-package engine
+package ckpt
 
 import (
 	"errors"
 	"fmt"
-
-	"github.com/clckpt/libclckpt/engine/store"
 )
 
-// The engine's errors. Every error an engine call returns wraps exactly one of these, so callers test
+// The service's errors. Every error a Service, Checkpoint or SectionIterator call returns wraps exactly one of these, so callers test
 // with errors.Is; the C library maps each to one CL_CKPT_ERR_* code in a single table.
 var (
 	// ErrNotExist: no checkpoint of that name, no such section, or (collocated asynchronous
@@ -67,26 +65,7 @@ func (e *ElementError) Error() string { return fmt.Sprintf("element %d: %v", e.I
 // Unwrap returns the element's error.
 func (e *ElementError) Unwrap() error { return e.Err }
 
-// errorf wraps one of the sentinels with a message.
-func errorf(sentinel error, format string, args ...any) error {
+// Errorf wraps one of the sentinels with a message.
+func Errorf(sentinel error, format string, args ...any) error {
 	return fmt.Errorf("%w: %s", sentinel, fmt.Sprintf(format, args...))
-}
-
-// storageErr wraps a store failure so that it carries ErrStorage (or ErrDiskFull) and the cause.
-func storageErr(op string, err error) error {
-	if errors.Is(err, store.ErrDiskFull) {
-		return fmt.Errorf("%w: %s: %w", ErrDiskFull, op, err)
-	}
-	return fmt.Errorf("%w: %s: %w", ErrStorage, op, err)
-}
-
-// StorageError is storageErr for the packages that open stores themselves.
-func StorageError(op string, err error) error { return storageErr(op, err) }
-
-// ctxErr converts a finished context into the engine's error.
-func ctxErr(err error) error {
-	if errors.Is(err, contextDeadlineExceeded) {
-		return fmt.Errorf("%w: %w", ErrTimeout, err)
-	}
-	return fmt.Errorf("%w: %w", ErrTryAgain, err)
 }

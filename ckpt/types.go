@@ -1,12 +1,9 @@
-package engine
+package ckpt
 
 import (
-	"context"
 	"math"
 	"time"
 )
-
-var contextDeadlineExceeded = context.DeadlineExceeded
 
 // CreationFlags are a checkpoint's replication and update options (bit values of the C API).
 type CreationFlags uint32
@@ -38,8 +35,11 @@ const (
 	openFlagsAll = OpenRead | OpenWrite | OpenCreate
 )
 
-func (f OpenFlags) canWrite() bool { return f&(OpenWrite|OpenCreate) != 0 }
-func (f OpenFlags) canRead() bool  { return f&OpenRead != 0 }
+// CanWrite reports whether the flags allow changes: OpenWrite or OpenCreate.
+func (f OpenFlags) CanWrite() bool { return f&(OpenWrite|OpenCreate) != 0 }
+
+// CanRead reports whether the flags allow Read: OpenRead.
+func (f OpenFlags) CanRead() bool { return f&OpenRead != 0 }
 
 // RetainForever as a retention duration keeps a checkpoint that nobody has open for ever. Any negative
 // duration means the same.
@@ -142,19 +142,3 @@ type UpdateElement struct {
 	Offset    int64
 	Data      []byte
 }
-
-// nanos converts an expiration time to nanoseconds since the epoch; the zero Time is Never.
-// Times beyond the int64 range are clamped to it.
-func nanos(t time.Time) int64 {
-	switch {
-	case t.IsZero() || !t.Before(Never):
-		return math.MaxInt64
-	case t.Before(time.Unix(0, math.MinInt64)):
-		return math.MinInt64
-	}
-	return t.UnixNano()
-}
-
-func fromNanos(ns int64) time.Time { return time.Unix(0, ns) }
-
-const neverNanos = math.MaxInt64
