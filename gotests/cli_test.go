@@ -149,7 +149,7 @@ func TestCLICommands(t *testing.T) {
 		// From anywhere: the URL, the token and the certificate given as flags.
 		elsewhere := []string{"CLCKPT_DATA_DIR=" + filepath.Join(t.TempDir(), "elsewhere"), "CLCKPT_PORT=" + strconv.Itoa(freePort(t))}
 		url := "nats://127.0.0.1:" + strconv.Itoa(portOf(env))
-		given := []string{"--url", url, "--token-file", filepath.Join(dir, "nats.token"), "--tls-ca", filepath.Join(dir, "nats.pem")}
+		given := []string{"--url", url, "--token-file", filepath.Join(dir, "nats.token"), "--tls-ca", filepath.Join(dir, "nats.crt")}
 		require.Regexp(t, `(?m)^\s+s\s+server\s+link`, cliOK(t, elsewhere, nil, append([]string{"status"}, given...)...))
 		cliOK(t, elsewhere, nil, append([]string{"ls"}, given...)...)
 		_, errOut, code := cli(t, elsewhere, nil, "status", "--url", url)

@@ -224,7 +224,7 @@ func TestServeNodeRecoversFromAFullDisk(t *testing.T) {
 	token, err := os.ReadFile(fs + "/data/nats.token")
 	require.NoError(t, err)
 	w := startInput(t, "writer", append(memberEnv("writer", t.TempDir(), natsURL(port)),
-		"CLCKPT_NATS_TOKEN="+strings.TrimSpace(string(token)), "CLCKPT_NATS_TLS_CA="+fs+"/data/nats.pem"), faults, "fill", "f", "64")
+		"CLCKPT_NATS_TOKEN="+strings.TrimSpace(string(token)), "CLCKPT_NATS_TLS_CA="+fs+"/data/nats.crt"), faults, "fill", "f", "64")
 	w.waitLine("^ready$", 30*time.Second)
 	w.send("write 10")
 	w.waitLine("^ack 9$", 30*time.Second)

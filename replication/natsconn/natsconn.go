@@ -95,9 +95,37 @@ func EmbeddedToken(dataDir string) (string, error) {
 // directory (<dataDir>/nats.pem, mode 0600), creating them at first use: a self-signed certificate
 // for 127.0.0.1. The server presents it, and its clients accept no other: a process that took the
 // port first (another user's, say) cannot pass for the server, and never sees the token.
+//
+// Beside it, <dataDir>/nats.crt holds the certificate alone: the file to copy to clients elsewhere
+// (CLCKPT_NATS_TLS_CA, clckpt --tls-ca), since nats.pem holds the server's private key too.
 func EmbeddedTLS(dataDir string) (string, error) {
-	_, err := createOnce(dataDir, "nats.pem", selfSigned)
-	return filepath.Join(dataDir, "nats.pem"), err
+	b, err := createOnce(dataDir, "nats.pem", selfSigned)
+	if err != nil {
+		return "", err
+	}
+	if _, err := createOnce(dataDir, "nats.crt", func() ([]byte, error) { return certificatesOf(b) }); err != nil {
+		return "", err
+	}
+	return filepath.Join(dataDir, "nats.pem"), nil
+}
+
+// certificatesOf returns the CERTIFICATE blocks of a PEM file, and nothing else.
+func certificatesOf(b []byte) ([]byte, error) {
+	var out []byte
+	for {
+		var block *pem.Block
+		block, b = pem.Decode(b)
+		if block == nil {
+			break
+		}
+		if block.Type == "CERTIFICATE" {
+			out = append(out, pem.EncodeToMemory(block)...)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no certificate in nats.pem")
+	}
+	return out, nil
 }
 
 // createOnce returns the content of <dataDir>/<name>, which make creates at first use. The data

@@ -1,7 +1,10 @@
 package natsconn
 
 import (
+	"bytes"
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"log/slog"
 	"net"
 	"os"
@@ -306,4 +309,25 @@ func TestSyncWritesSyncJetStream(t *testing.T) {
 		require.Equal(t, sync, c.server.JetStreamConfig().SyncAlways)
 		c.Close()
 	}
+}
+
+// TestTheCertificateToCopyHoldsNoKey: nats.pem holds the embedded server's key; nats.crt, the file
+// the guides say to copy to clients on other hosts or accounts, holds its certificate alone.
+func TestTheCertificateToCopyHoldsNoKey(t *testing.T) {
+	dir := t.TempDir()
+	pemPath, err := EmbeddedTLS(dir)
+	require.NoError(t, err)
+	full, err := os.ReadFile(pemPath)
+	require.NoError(t, err)
+	require.Contains(t, string(full), "PRIVATE KEY")
+	crt, err := os.ReadFile(filepath.Join(dir, "nats.crt"))
+	require.NoError(t, err)
+	require.NotContains(t, string(crt), "PRIVATE KEY")
+	block, rest := pem.Decode(crt)
+	require.NotNil(t, block)
+	require.Equal(t, "CERTIFICATE", block.Type)
+	require.Empty(t, bytes.TrimSpace(rest))
+	require.Contains(t, string(full), string(crt), "the same certificate as the server's")
+	_, err = x509.ParseCertificate(block.Bytes)
+	require.NoError(t, err)
 }
