@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -275,10 +277,7 @@ func serve(cfg config.Config, s config.Serve, cpuProfile string) error {
 	// A clustered node waits for its peers: the KV buckets must be created with their replicas.
 	size := 1
 	if s.ClusterPort != 0 {
-		size = len(o.Routes)
-		if !slices.ContainsFunc(o.Routes, func(r string) bool { return strings.HasSuffix(r, fmt.Sprintf(":%d", s.ClusterPort)) }) {
-			size++
-		}
+		size = clusterSize(o.Routes, s.Host, s.ClusterPort)
 		for deadline := time.Now().Add(30 * time.Second); srv.NumRoutes() < size-1 && time.Now().Before(deadline); {
 			time.Sleep(50 * time.Millisecond)
 		}
@@ -450,4 +449,47 @@ func joinWhenReady(ctx context.Context, cfg config.Config, nc *nats.Conn, kvRepl
 		log.Debug("waiting for JetStream", "err", err)
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// clusterSize is the number of nodes that --routes and this node make: the routes that are not this
+// node's own (its cluster port on its host, or on any address of this machine when it listens on
+// all), plus one. A route with this node's port on another host is a peer: every host may use the
+// same ports.
+func clusterSize(routes []string, host string, port int) int {
+	local := map[string]bool{}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		addrs, _ := net.InterfaceAddrs()
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok {
+				local[n.IP.String()] = true
+			}
+		}
+	} else {
+		local[host] = true
+		if ip != nil {
+			local[ip.String()] = true
+		} else if ips, err := net.LookupIP(host); err == nil {
+			for _, ip := range ips {
+				local[ip.String()] = true
+			}
+		}
+	}
+	peers := map[string]bool{}
+	for _, r := range routes {
+		u, err := url.Parse(r)
+		if err != nil || u.Port() != strconv.Itoa(port) {
+			peers[r] = true
+			continue
+		}
+		self := local[u.Hostname()]
+		if !self {
+			if ips, err := net.LookupIP(u.Hostname()); err == nil {
+				self = slices.ContainsFunc(ips, func(ip net.IP) bool { return local[ip.String()] })
+			}
+		}
+		if !self {
+			peers[u.Host] = true
+		}
+	}
+	return len(peers) + 1
 }
