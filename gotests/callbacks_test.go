@@ -142,7 +142,7 @@ func TestMembersAuthenticateAndUseTLS(t *testing.T) {
 	out, err := status.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	// The node's direct op link uses TLS, as its NATS connection does.
-	require.Regexp(t, `(?m)^\s+node\s+server\s+link 127\.0\.0\.1:\d+ \(tls\)$`, string(out))
+	require.Regexp(t, `(?m)^\s+node\s+server\s+lease ends in \S+\s+link 127\.0\.0\.1:\d+ \(tls\)$`, string(out))
 	status = exec.Command(bin("clckpt"), "status")
 	status.Env = append(os.Environ(), "CLCKPT_NATS_URL="+url, caEnv)
 	out, err = status.CombinedOutput()

@@ -71,6 +71,6 @@ host = "127.0.0.1"
 	node.waitLine(`^ready tls://127\.0\.0\.1:`+strconv.Itoa(port)+`$`, 60*time.Second)
 	node.waitLog(`level=INFO msg=ready`, 10*time.Second) // log_level from the file
 	out = cliOK(t, append(append([]string{}, clean...), "CLCKPT_CONFIG="+file), nil, "status")
-	require.Regexp(t, `(?m)^\s+from-file\s+server\s+link`, out)
+	require.Regexp(t, `(?m)^\s+from-file\s+server\s+lease ends in \S+\s+link`, out)
 	require.Equal(t, 0, node.stop())
 }

@@ -150,7 +150,7 @@ func TestCLICommands(t *testing.T) {
 		elsewhere := []string{"CLCKPT_DATA_DIR=" + filepath.Join(t.TempDir(), "elsewhere"), "CLCKPT_PORT=" + strconv.Itoa(freePort(t))}
 		url := "nats://127.0.0.1:" + strconv.Itoa(portOf(env))
 		given := []string{"--url", url, "--token-file", filepath.Join(dir, "nats.token"), "--tls-ca", filepath.Join(dir, "nats.crt")}
-		require.Regexp(t, `(?m)^\s+s\s+server\s+link`, cliOK(t, elsewhere, nil, append([]string{"status"}, given...)...))
+		require.Regexp(t, `(?m)^\s+s\s+server\s+lease ends in \S+\s+link`, cliOK(t, elsewhere, nil, append([]string{"status"}, given...)...))
 		cliOK(t, elsewhere, nil, append([]string{"ls"}, given...)...)
 		_, errOut, code := cli(t, elsewhere, nil, "status", "--url", url)
 		require.Equal(t, exitUnreachable, code, errOut)
@@ -281,12 +281,19 @@ func TestCLICommands(t *testing.T) {
 			URL     string
 			Members []struct {
 				Name, Kind, Link string
+				LeaseRenewed     time.Time `json:"lease_renewed"`
+				LeaseExpiresIn   string    `json:"lease_expires_in"`
 			}
 			Checkpoints []cliCkpt
 		}
 		cliJSON(t, env, &st, "status")
 		require.Len(t, st.Members, 1, "the commands' own members have left")
 		require.Equal(t, "s", st.Members[0].Name)
+		// The lease: renewed, and (the node being alive) not over by more than a renewal's delay.
+		require.False(t, st.Members[0].LeaseRenewed.IsZero(), "the lease's last renewal is shown")
+		left, err := time.ParseDuration(st.Members[0].LeaseExpiresIn)
+		require.NoError(t, err, "lease_expires_in is a duration")
+		require.Greater(t, left, -time.Minute, "a live node's lease has not long ended")
 		require.Equal(t, "server", st.Members[0].Kind)
 		require.Regexp(t, `^127\.0\.0\.1:\d+$`, st.Members[0].Link)
 		require.Len(t, st.Checkpoints, 2)
@@ -298,6 +305,7 @@ func TestCLICommands(t *testing.T) {
 		require.NotNil(t, pos.Lag)
 		require.Zero(t, *pos.Lag)
 		out := cliOK(t, env, nil, "status")
+		require.Regexp(t, `(?m)^\s+s\s+server\s+lease ends in \S+\s+link 127\.0\.0\.1:\d+$`, out)
 		require.Regexp(t, `(?m)^\s+"a b"\s+epoch 1\s+active s\s+replicas \[s\] in-sync \[s\] opens 0\n\s+replica s\s+lsn \d+ lag 0$`, out)
 
 		var h struct {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
@@ -24,6 +25,10 @@ type memberJSON struct {
 	Incarnation string `json:"incarnation"`
 	Link        string `json:"link"` // empty: no direct op links (ops through NATS)
 	LinkTLS     bool   `json:"link_tls"`
+	// The lease: when it was last renewed, and the time left before it would end without another
+	// renewal (from this machine's clock against the NATS server's, so a skew between them shows).
+	LeaseRenewed   time.Time `json:"lease_renewed"`
+	LeaseExpiresIn string    `json:"lease_expires_in"`
 }
 
 type statusJSON struct {
@@ -46,7 +51,9 @@ func readStatus(ctx context.Context, s *session) (*statusJSON, []*directory.Entr
 	sort.Slice(entries, func(i, j int) bool { return string(entries[i].Name) < string(entries[j].Name) })
 	out := &statusJSON{URL: s.cfg.NATS.URL, Members: []memberJSON{}, Checkpoints: []ckptInfo{}}
 	for _, m := range members {
-		out.Members = append(out.Members, memberJSON{Name: m.Name, Kind: m.Kind, Incarnation: m.Incarnation, Link: m.LinkAddr, LinkTLS: m.LinkCert != ""})
+		left := time.Until(m.Expires).Round(time.Millisecond)
+		out.Members = append(out.Members, memberJSON{Name: m.Name, Kind: m.Kind, Incarnation: m.Incarnation, Link: m.LinkAddr, LinkTLS: m.LinkCert != "",
+			LeaseRenewed: m.Renewed.UTC(), LeaseExpiresIn: left.String()})
 	}
 	sort.Slice(out.Members, func(i, j int) bool { return out.Members[i].Name < out.Members[j].Name })
 	for _, e := range entries {
@@ -116,8 +123,9 @@ func readPositions(ctx context.Context, s *session, st *statusJSON, entries []*d
 func statusCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "List the live members (kind, direct op link) and every checkpoint's replicas",
-		Long: `List the members whose lease is alive (their kind and the address of their direct op link) and
+		Short: "List the live members (kind, lease, direct op link) and every checkpoint's replicas",
+		Long: `List the members whose lease is alive (their kind, when the lease ends unless renewed, and the
+address of their direct op link) and
 every checkpoint in the directory: its epoch, active replica, replicas, in-sync set and opens, and
 for each replica the last op it holds (LSN) and how many ops it is behind the active ("down": its
 member's lease has ended).
@@ -144,7 +152,7 @@ A directory that cannot be read is an error (exit code 3), not an empty list.`,
 						link += " (tls)"
 					}
 				}
-				fmt.Printf("  %-20s %-12s %s\n", m.Name, m.Kind, link)
+				fmt.Printf("  %-20s %-12s lease ends in %-8s %s\n", m.Name, m.Kind, m.LeaseExpiresIn, link)
 			}
 			fmt.Println("checkpoints:")
 			for i, e := range st.Checkpoints {

@@ -26,6 +26,9 @@ type MemberInfo struct {
 	LinkAddr string `json:"link_addr,omitempty"`
 	LinkKey  string `json:"link_key,omitempty"`
 	LinkCert string `json:"link_cert,omitempty"`
+	// Renewed is when the lease was last written and Expires when it ends without another renewal
+	// (the bucket's TTL later), both by the NATS server's clock; filled in by Members, not stored.
+	Renewed, Expires time.Time `json:"-"`
 }
 
 // DecodeMember decodes a lease's value.
@@ -107,6 +110,10 @@ func (d *Directory) Members(ctx context.Context) (map[string]MemberInfo, error) 
 		}
 		return nil, mapErr(err)
 	}
+	var ttl time.Duration
+	if st, err := d.members.Status(ctx); err == nil {
+		ttl = st.TTL()
+	}
 	out := map[string]MemberInfo{}
 	for key := range lister.Keys() {
 		kve, err := d.members.Get(ctx, key)
@@ -114,6 +121,7 @@ func (d *Directory) Members(ctx context.Context) (map[string]MemberInfo, error) 
 			continue
 		}
 		if m, err := DecodeMember(kve.Value()); err == nil && m.Name == key {
+			m.Renewed, m.Expires = kve.Created(), kve.Created().Add(ttl)
 			out[key] = m
 		}
 	}
