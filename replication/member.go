@@ -95,6 +95,7 @@ type Member struct {
 	ckpts   map[uint64]*ckpt
 	members map[string]directory.MemberInfo // live leases
 	subs    []*nats.Subscription
+	backups map[uint64]*backupSession // cuts served to other members (backup.go)
 
 	linkLn     *oplink.Listener // nil with CLCKPT_LINK=off
 	linkTLS    bool             // Options.LinkTLS
@@ -491,6 +492,7 @@ func (m *Member) subscribe() error {
 		"ack":  m.onAck,
 		"pos":  m.onPosition,
 		"snap": m.onSnapshot,
+		"bkp":  func(msg *nats.Msg) { m.spawn(func() { m.onBackup(msg) }) },
 	} {
 		sub, err := m.nc.Subscribe(m.subject(m.name, what), fn)
 		if err != nil {

@@ -1,0 +1,329 @@
+package replication
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clckpt/libclckpt/backup"
+	"github.com/clckpt/libclckpt/backup/archive"
+	"github.com/clckpt/libclckpt/config"
+	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/replication/directory"
+)
+
+var counterAttrs = engine.Attributes{Flags: engine.WriteAllReplicas, Retention: engine.RetainForever, MaxSections: 64, MaxSectionIDSize: 32}
+
+func counterID(i int) []byte { return fmt.Appendf(nil, "s%02d", i) }
+
+// counterCkpt creates a checkpoint of n sections, each 8 counter bytes followed by pad bytes.
+func counterCkpt(t *testing.T, m *Member, name string, n, pad int) engine.Checkpoint {
+	t.Helper()
+	h, err := m.Open(bg, name, &counterAttrs, rwc)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = h.Close() })
+	for i := range n {
+		_, err := h.CreateSection(bg, counterID(i), engine.Never, make([]byte, 8+pad))
+		require.NoError(t, err)
+	}
+	return h
+}
+
+// writeCounter writes v as the first 8 bytes of n sections in one multi-section write.
+func writeCounter(ctx context.Context, h engine.Checkpoint, n int, v uint64) error {
+	els := make([]engine.WriteElement, n)
+	for i := range els {
+		els[i] = engine.WriteElement{SectionID: counterID(i), Data: binary.LittleEndian.AppendUint64(nil, v)}
+	}
+	return h.Write(ctx, els)
+}
+
+// readCounters reads the counters of n sections in one read.
+func readCounters(t *testing.T, h engine.Checkpoint, n int) []uint64 {
+	t.Helper()
+	els := make([]engine.ReadElement, n)
+	for i := range els {
+		els[i] = engine.ReadElement{SectionID: counterID(i), Buffer: make([]byte, 8)}
+	}
+	require.NoError(t, h.Read(bg, els))
+	out := make([]uint64, n)
+	for i := range els {
+		out[i] = binary.LittleEndian.Uint64(els[i].Buffer)
+	}
+	return out
+}
+
+// sameCounter checks that every section holds the same counter, and returns it.
+func sameCounter(t *testing.T, h engine.Checkpoint, n int) uint64 {
+	t.Helper()
+	vals := readCounters(t, h, n)
+	for i := range vals {
+		require.Equal(t, vals[0], vals[i], "section %d of %s: a mixed cut", i, h.Name())
+	}
+	return vals[0]
+}
+
+// writers runs len(hs) writers, each writing ever higher counters into n sections through its
+// handle, until stop; stop returns the first error and the highest counter acknowledged.
+func writers(hs []engine.Checkpoint, n int) (count func() uint64, stop func() (uint64, error)) {
+	var counter, acked atomic.Uint64
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	var first atomic.Pointer[error]
+	for _, h := range hs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				v := counter.Add(1)
+				if err := writeCounter(bg, h, n, v); err != nil {
+					first.CompareAndSwap(nil, &err)
+					return
+				}
+				for {
+					a := acked.Load()
+					if a >= v || acked.CompareAndSwap(a, v) {
+						break
+					}
+				}
+			}
+		}()
+	}
+	return acked.Load, func() (uint64, error) {
+		close(done)
+		wg.Wait()
+		if err := first.Load(); err != nil {
+			return acked.Load(), *err
+		}
+		return acked.Load(), nil
+	}
+}
+
+// TestBackupAndRestoreThroughMembers: two servers hold the replicas of two checkpoints, two
+// application members hold none; 32 writers (16 on each application member) keep every section of
+// the first at the same counter. A backup transaction of both, made through application member b,
+// is a cut of each (restored: every section the same counter, at least what was acknowledged
+// before the backup began). Restores through b make a new checkpoint, refuse an existing name
+// without replace and with other attributes, and replace one atomically while a reader reads
+// through the other member: every read sees one counter, the old or the restored one.
+func TestBackupAndRestoreThroughMembers(t *testing.T) {
+	cl := newCluster(t)
+	cl.join("s1", directory.KindServer)
+	cl.join("s2", directory.KindServer)
+	a := cl.join("a", directory.KindApplication)
+	b := cl.join("b", directory.KindApplication)
+	const nsec = 16
+	counterCkpt(t, a, "ck", nsec, 100)
+	other := counterCkpt(t, a, "ck2", nsec, 0)
+	require.NoError(t, writeCounter(bg, other, nsec, 7))
+	require.NotContains(t, []string{"a", "b"}, cl.activeOf(a, "ck"))
+	var hs []engine.Checkpoint
+	for i := range 32 {
+		m := a
+		if i%2 == 1 {
+			m = b
+		}
+		h, err := m.Open(bg, "ck", nil, engine.OpenWrite)
+		require.NoError(t, err)
+		defer h.Close()
+		hs = append(hs, h)
+	}
+	count, stop := writers(hs, nsec)
+	require.Eventually(t, func() bool { return count() > 200 }, time.Minute, time.Millisecond)
+	ar, err := archive.OpenDir(filepath.Join(cl.root, "backups"))
+	require.NoError(t, err)
+	mb := backup.New(b, ar)
+	before := count()
+	j, err := mb.Start(bg, backup.Request{Items: []backup.Item{{Checkpoint: "ck", BackupName: "bk"}, {Checkpoint: "ck2", BackupName: "bk2"}},
+		Compression: backup.CompressZstd})
+	require.NoError(t, err)
+	ds, err := j.Wait(bg)
+	require.NoError(t, err)
+	require.Len(t, ds, 2)
+	require.Greater(t, count(), before, "the writers went on during the backup")
+	last, err := stop()
+	require.NoError(t, err)
+
+	// A new checkpoint from the copy, through a member holding no replica of anything.
+	r, err := mb.Restore(bg, backup.RestoreRequest{BackupName: "bk", Target: "ck-restored", Flags: engine.OpenRead | engine.OpenWrite})
+	require.NoError(t, err)
+	defer r.Close()
+	got := sameCounter(t, r, nsec)
+	require.GreaterOrEqual(t, got, before)
+	require.LessOrEqual(t, got, last)
+	st, err := r.Status(bg)
+	require.NoError(t, err)
+	require.Equal(t, counterAttrs, st.Attributes)
+	require.EqualValues(t, nsec, st.NumberOfSections)
+	require.NoError(t, writeCounter(bg, r, nsec, got+1), "the restored checkpoint takes writes")
+	// Another member opens it and reads the same.
+	ra, err := a.Open(bg, "ck-restored", nil, engine.OpenRead)
+	require.NoError(t, err)
+	defer ra.Close()
+	require.Equal(t, got+1, sameCounter(t, ra, nsec))
+	r2, err := mb.Restore(bg, backup.RestoreRequest{BackupName: "bk2", Target: "ck2-restored", Flags: engine.OpenRead})
+	require.NoError(t, err)
+	require.Equal(t, uint64(7), sameCounter(t, r2, nsec))
+	require.NoError(t, r2.Close())
+
+	// Existing names.
+	_, err = mb.Restore(bg, backup.RestoreRequest{BackupName: "bk", Target: "ck2"})
+	require.ErrorIs(t, err, engine.ErrAlreadyExist)
+	odd := counterAttrs
+	odd.MaxSections = 63
+	h3, err := a.Open(bg, "odd", &odd, rwc)
+	require.NoError(t, err)
+	defer h3.Close()
+	_, err = mb.Restore(bg, backup.RestoreRequest{BackupName: "bk", Target: "odd", Replace: true})
+	require.ErrorIs(t, err, engine.ErrAlreadyExist)
+
+	// Replace "ck2" (counter 7) with the copy of "ck" while a reader on a reads it, opening it
+	// afresh each time: it sees 7 or got, whole, and got once the restore returned.
+	var reads atomic.Int64
+	var seen sync.Map
+	done := make(chan struct{})
+	readerErr := make(chan error, 1)
+	go func() {
+		defer close(readerErr)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			h, err := a.Open(bg, "ck2", nil, engine.OpenRead)
+			if err != nil {
+				readerErr <- err
+				return
+			}
+			vals := readCountersErr(h, nsec)
+			_ = h.Close()
+			for i := range vals {
+				if vals[i] != vals[0] {
+					readerErr <- fmt.Errorf("a mix: %v", vals)
+					return
+				}
+			}
+			if len(vals) > 0 {
+				seen.Store(vals[0], true)
+			}
+			reads.Add(1)
+		}
+	}()
+	require.Eventually(t, func() bool { return reads.Load() > 3 }, time.Minute, time.Millisecond)
+	r3, err := mb.Restore(bg, backup.RestoreRequest{BackupName: "bk", Target: "ck2", Replace: true, Flags: engine.OpenRead})
+	require.NoError(t, err)
+	n := reads.Load()
+	require.Eventually(t, func() bool { return reads.Load() > n+3 }, time.Minute, time.Millisecond)
+	close(done)
+	require.NoError(t, <-readerErr)
+	require.Equal(t, got, sameCounter(t, r3, nsec))
+	require.NoError(t, r3.Close())
+	seen.Range(func(k, _ any) bool {
+		require.Contains(t, []uint64{7, got}, k.(uint64))
+		return true
+	})
+	// The old handle keeps the old checkpoint until it closes.
+	require.Equal(t, uint64(7), sameCounter(t, other, nsec))
+}
+
+func readCountersErr(h engine.Checkpoint, n int) []uint64 {
+	els := make([]engine.ReadElement, n)
+	for i := range els {
+		els[i] = engine.ReadElement{SectionID: counterID(i), Buffer: make([]byte, 8)}
+	}
+	if err := h.Read(bg, els); err != nil {
+		return []uint64{0, 1} // reported as a mix
+	}
+	out := make([]uint64, n)
+	for i := range els {
+		out[i] = binary.LittleEndian.Uint64(els[i].Buffer)
+	}
+	return out
+}
+
+// crashingSource is a member as a backup source that crashes the checkpoint's active member once
+// the cut has passed on its first section.
+type crashingSource struct {
+	m     *Member
+	crash func()
+	once  sync.Once
+}
+
+func (s *crashingSource) SnapshotCheckpoint(ctx context.Context, name string, header func(engine.SnapshotHeader) error, section func(*engine.SnapshotSection) error) error {
+	return s.m.SnapshotCheckpoint(ctx, name, header, func(sec *engine.SnapshotSection) error {
+		s.once.Do(s.crash)
+		return section(sec)
+	})
+}
+
+// TestBackupDuringFailover: three servers hold a checkpoint that writers on an application
+// member keep at one counter across its sections; a backup through the application member is
+// under way when the active server dies (as by kill -9). The backup fails cleanly (ErrTryAgain,
+// no copy in the catalogue); one taken after the election completes and is a cut holding every
+// write acknowledged before it began.
+func TestBackupDuringFailover(t *testing.T) {
+	cl := newCluster(t)
+	// Followers slowed by a busy machine stay in the in-sync set, so that one can be elected.
+	cl.tune = func(c *config.Config) { c.AckTimeout = 2 * time.Second }
+	for _, s := range []string{"s1", "s2", "s3"} {
+		cl.join(s, directory.KindServer)
+	}
+	app := cl.join("app", directory.KindApplication)
+	const nsec = 48
+	h := counterCkpt(t, app, "ck", nsec, 32<<10) // 1.5 MiB: several pulls
+	count, stop := writers([]engine.Checkpoint{h, h}, nsec)
+	if !assert.Eventually(t, func() bool { return count() > 20 }, time.Minute, time.Millisecond) {
+		_, err := stop()
+		t.Fatalf("the writers stopped: %v", err)
+	}
+	ar, err := archive.OpenDir(filepath.Join(cl.root, "backups"))
+	require.NoError(t, err)
+	active := cl.activeOf(app, "ck")
+	src := &crashingSource{m: app, crash: func() { cl.crash(active) }}
+	j, err := backup.New(src, ar).Start(bg, backup.Request{Items: []backup.Item{{Checkpoint: "ck", BackupName: "during"}}})
+	require.NoError(t, err)
+	_, err = j.Wait(bg)
+	require.ErrorIs(t, err, engine.ErrTryAgain)
+	mg := backup.New(app, ar)
+	res, err := mg.Query(bg, backup.Query{})
+	require.NoError(t, err)
+	require.Empty(t, res.All(), "no copy of the failed backup")
+
+	cl.waitDead(active)
+	require.Eventually(t, func() bool { a := cl.activeOf(app, "ck"); return a != "" && a != active }, time.Minute, 10*time.Millisecond)
+	before := count()
+	if !assert.Eventually(t, func() bool { return count() > before+20 }, time.Minute, time.Millisecond, "writes go on after the election") {
+		_, err := stop()
+		fmt.Println("WRITERS STOPPED:", err, count())
+		t.Fatalf("the writers stopped: %v", err)
+	}
+	before = count()
+	ds := func() []backup.Descriptor {
+		j, err := mg.Start(bg, backup.Request{Items: []backup.Item{{Checkpoint: "ck", BackupName: "after"}}})
+		require.NoError(t, err)
+		ds, err := j.Wait(bg)
+		require.NoError(t, err)
+		return ds
+	}()
+	require.Len(t, ds, 1)
+	_, err = stop()
+	require.NoError(t, err)
+	r, err := mg.Restore(bg, backup.RestoreRequest{BackupName: "after", Target: "ck-after", Flags: engine.OpenRead})
+	require.NoError(t, err)
+	defer r.Close()
+	require.GreaterOrEqual(t, sameCounter(t, r, nsec), before)
+}
