@@ -43,10 +43,10 @@ $(CORE): $(GO_SOURCES) capi/glue.c capi/glue.h capi/core.h capi/core.map $(HEADE
 	rm -f $(LIB)/libclckpt-core.so.h
 
 # The C front library programs link with: the API and nothing else (capi/front/libclckpt.map).
-$(FRONT): capi/front/front.c capi/front/common.c capi/core.h capi/front/libclckpt.map $(HEADERS)
+$(FRONT): capi/front/front.c capi/front/common.c capi/front/backup.c capi/front/front.h capi/core.h capi/front/libclckpt.map $(HEADERS)
 	@mkdir -p $(LIB)
 	$(CC) $(CFLAGS_LIB) -shared -Wl,-soname,libclckpt.so.1 -Wl,-z,defs \
-	  -Wl,--version-script=capi/front/libclckpt.map -o $@ capi/front/front.c capi/front/common.c -ldl -lpthread
+	  -Wl,--version-script=capi/front/libclckpt.map -o $@ capi/front/front.c capi/front/common.c capi/front/backup.c -ldl -lpthread
 	ln -sf libclckpt.so.$(VERSION) $(LIB)/libclckpt.so.1
 	ln -sf libclckpt.so.1 $(LIB)/libclckpt.so
 
@@ -100,10 +100,10 @@ FUZZ_CORPUS := ctests/fuzz/corpus
 FUZZ_ENV = TMPDIR=$$tmp LSAN_OPTIONS=suppressions=$(abspath ctests/lsan.supp):print_suppressions=0 \
   ASAN_OPTIONS=abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
 
-$(BUILD)/%/lib/libclckpt.so.1: capi/front/front.c capi/front/common.c capi/core.h capi/front/libclckpt.map $(HEADERS) $(CORE)
+$(BUILD)/%/lib/libclckpt.so.1: capi/front/front.c capi/front/common.c capi/front/backup.c capi/front/front.h capi/core.h capi/front/libclckpt.map $(HEADERS) $(CORE)
 	@mkdir -p $(@D)
 	$(SAN_CC) $(CFLAGS_LIB) -O1 $(SANITIZE) $(if $(findstring /fuzz/,$@),-fsanitize=fuzzer-no-link) -shared \
-	  -Wl,-soname,libclckpt.so.1 -Wl,--version-script=capi/front/libclckpt.map -o $@ capi/front/front.c capi/front/common.c -ldl -lpthread
+	  -Wl,-soname,libclckpt.so.1 -Wl,--version-script=capi/front/libclckpt.map -o $@ capi/front/front.c capi/front/common.c capi/front/backup.c -ldl -lpthread
 	ln -sf libclckpt.so.1 $(@D)/libclckpt.so
 	ln -sf $(abspath $(CORE)) $(@D)/libclckpt-core.so.1
 

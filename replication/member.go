@@ -235,6 +235,10 @@ func isTimeout(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || directory.Unavailable(err)
 }
 
+// Archive returns what a backup archive in the service's NATS cluster needs: its JetStream and
+// the replication its buckets should have (as the directory's).
+func (m *Member) Archive() (jetstream.JetStream, int) { return m.js, kvReplicas(m.nc) }
+
 // kvReplicas is the replication of the KV buckets: three copies when the server is in a cluster of
 // at least three, else one.
 func kvReplicas(nc *nats.Conn) int {

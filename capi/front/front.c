@@ -20,6 +20,7 @@
 #include <clCkptIpi.h>
 
 #include "../core.h"
+#include "front.h"
 
 static const struct clckpt_core *core;      /* set once; read with acquire loads */
 static volatile int forked_after_load;        /* set in a child by the atfork handler */
@@ -83,16 +84,9 @@ ClRcT clCkptInitialize(ClCkptSvcHdlT *ckptSvcHandle, const ClCkptCallbacksT *cal
     return loaded()->initialize(ckptSvcHandle, (ClCkptCallbacksT *)callbacks, version);
 }
 
-/* Every other function: not loaded means never initialized; a forked child may not use the core. */
-#define FORWARD(field, ...)                                                                        \
-    do {                                                                                           \
-        const struct clckpt_core *c_ = loaded();                                                   \
-        if (c_ == NULL)                                                                            \
-            return CL_CKPT_ERR_NOT_INITIALIZED;                                                    \
-        if (forked_after_load)                                                                     \
-            return CL_CKPT_ERR_INVALID_STATE;                                                      \
-        return c_->field(__VA_ARGS__);                                                             \
-    } while (0)
+const struct clckpt_core *clckpt_front_loaded(void) { return loaded(); }
+
+int clckpt_front_forked(void) { return forked_after_load; }
 
 ClRcT clCkptFinalize(ClCkptSvcHdlT ckptHandle) { FORWARD(finalize, ckptHandle); }
 
