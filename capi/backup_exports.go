@@ -41,8 +41,9 @@ const maxBackupItems = 1024
 // never taken for the other).
 var backupObjs = handles.New[any](handles.Backup)
 
-// running holds the wait objects whose job has not ended, for endBackups.
-var running sync.Map // *waitObj -> struct{}
+// running holds the wait objects whose job has not ended, and waits all the live ones, for
+// endBackups.
+var running, waits sync.Map // *waitObj -> struct{}
 
 // waitObj follows one backup or restore.
 type waitObj struct {
@@ -206,6 +207,7 @@ func newWait(w *waitObj) (uint64, error) {
 		return 0, fmt.Errorf("%w: %w", engine.ErrStorage, err)
 	}
 	running.Store(w, struct{}{})
+	waits.Store(w, struct{}{})
 	return h, nil
 }
 
@@ -236,6 +238,16 @@ func endBackups() {
 		w.cancelled.Store(true)
 		w.cancel()
 		<-w.done
+		return true
+	})
+	waits.Range(func(k, _ any) bool {
+		w := k.(*waitObj)
+		w.mu.Lock()
+		if w.ck != nil && !w.handed {
+			_ = w.ck.Close()
+		}
+		w.ck = nil
+		w.mu.Unlock()
 		return true
 	})
 	managers.Lock()
@@ -560,6 +572,7 @@ func clckpt_backup_wait_finalize(h C.ClCkptBackupWaitT) (res C.ClRcT) {
 	}
 	w.ck = nil
 	w.mu.Unlock()
+	waits.Delete(w)
 	unix.Close(w.fd)
 	return code(rc.OK)
 }

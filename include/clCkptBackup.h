@@ -101,7 +101,8 @@ typedef struct {
      * creation attributes equal the copy's.  CL_FALSE: such a name fails. */
     ClBoolT replace;
     /* How clCkptRestoreHandleGet's handle is opened (CL_CKPT_CHECKPOINT_READ,
-     * _WRITE); 0: the restored checkpoint is not kept open. */
+     * _WRITE); 0: the restored checkpoint is not kept open (its retention
+     * duration then runs as after a last close). */
     ClCkptOpenFlagsT openFlags;
 } ClCkptRestoreOptionsT;
 
@@ -262,8 +263,9 @@ extern ClRcT clCkptBackupCancel(CL_IN ClCkptBackupWaitT wait);
  * clCkptBackupSelectionObjectGet - the descriptor that tells the end.
  *
  * Stores in *selectionObject a file descriptor (an eventfd) that poll()
- * and select() see readable once the work has ended.  Do not read from it
- * or close it; clCkptBackupWaitFinalize closes it.
+ * and select() see readable once the work has ended (select() takes only
+ * descriptors below FD_SETSIZE).  Do not read from it or close it;
+ * clCkptBackupWaitFinalize closes it.
  *
  * Returns:
  *   CL_OK
