@@ -165,13 +165,14 @@ func optString(p *C.char, max int, what string) (string, error) {
 	return s, nil
 }
 
-// checkVersion checks the size and version fields that start every structure of clCkptBackup.h.
-func checkVersion(size, version C.ClUint32T, v1 uintptr) error {
+// structArchive checks the size and version fields that start every structure of clCkptBackup.h
+// (v1: the size of version 1) and parses the structure's archive.
+func structArchive(size, version C.ClUint32T, v1 uintptr, arch *C.char) (string, error) {
 	if uintptr(size) < v1 || version != C.CL_CKPT_BACKUP_VERSION {
-		return fmt.Errorf("%w: structure of %d bytes, version %d (want at least %d bytes, version %d)",
+		return "", fmt.Errorf("%w: structure of %d bytes, version %d (want at least %d bytes, version %d)",
 			engine.ErrInvalidParameter, size, version, v1, C.CL_CKPT_BACKUP_VERSION)
 	}
-	return nil
+	return archiveSpec(arch)
 }
 
 // backupCode maps the end of a job (or a failed call) to a code of clCkptBackup.h.
@@ -268,7 +269,8 @@ func clckpt_backup_start(hs *C.ClCkptHdlT, names *C.ClNameT, n C.ClUint32T, opts
 	if n == 0 || n > maxBackupItems {
 		return code(rc.InvalidParam)
 	}
-	if err := checkVersion(opts.size, opts.version, unsafe.Sizeof(*opts)); err != nil {
+	spec, err := structArchive(opts.size, opts.version, unsafe.Sizeof(*opts), opts.archive)
+	if err != nil {
 		return errCode(err)
 	}
 	desc, err := optString(opts.description, backup.MaxDescription, "description")
@@ -276,10 +278,6 @@ func clckpt_backup_start(hs *C.ClCkptHdlT, names *C.ClNameT, n C.ClUint32T, opts
 		return errCode(err)
 	}
 	info, err := optString(opts.objectInfo, backup.MaxObjectInfo, "object info")
-	if err != nil {
-		return errCode(err)
-	}
-	spec, err := archiveSpec(opts.archive)
 	if err != nil {
 		return errCode(err)
 	}
@@ -353,10 +351,7 @@ func clckpt_restore_start(svcH C.ClCkptSvcHdlT, name *C.ClNameT, copyID C.ClUint
 		return code(rc.NullPointer)
 	}
 	probeOutput(unsafe.Pointer(out))
-	if err := checkVersion(opts.size, opts.version, unsafe.Sizeof(*opts)); err != nil {
-		return errCode(err)
-	}
-	spec, err := archiveSpec(opts.archive)
+	spec, err := structArchive(opts.size, opts.version, unsafe.Sizeof(*opts), opts.archive)
 	if err != nil {
 		return errCode(err)
 	}
@@ -587,10 +582,7 @@ func clckpt_backup_query_initialize(svcH C.ClCkptSvcHdlT, q *C.ClCkptBackupQuery
 		return code(rc.NullPointer)
 	}
 	probeOutput(unsafe.Pointer(out))
-	if err := checkVersion(q.size, q.version, unsafe.Sizeof(*q)); err != nil {
-		return errCode(err)
-	}
-	spec, err := archiveSpec(q.archive)
+	spec, err := structArchive(q.size, q.version, unsafe.Sizeof(*q), q.archive)
 	if err != nil {
 		return errCode(err)
 	}
