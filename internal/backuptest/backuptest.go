@@ -10,7 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/clckpt/libclckpt/backup"
 	"github.com/clckpt/libclckpt/engine"
 )
 
@@ -110,12 +109,14 @@ func (w *Writers) Stop() error {
 // MidCut is a backup source that runs Do (once) when a cut passes on its first section, then goes
 // on: to kill or crash the active replica in the middle of a backup.
 type MidCut struct {
-	Source backup.Source
-	Do     func()
-	once   sync.Once
+	Source interface { // a backup.Source
+		SnapshotCheckpoint(ctx context.Context, name string, header func(engine.SnapshotHeader) error, section func(*engine.SnapshotSection) error) error
+	}
+	Do   func()
+	once sync.Once
 }
 
-// SnapshotCheckpoint implements backup.Source.
+// SnapshotCheckpoint makes MidCut a backup.Source.
 func (s *MidCut) SnapshotCheckpoint(ctx context.Context, name string, header func(engine.SnapshotHeader) error, section func(*engine.SnapshotSection) error) error {
 	return s.Source.SnapshotCheckpoint(ctx, name, header, func(sec *engine.SnapshotSection) error {
 		s.once.Do(s.Do)
