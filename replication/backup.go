@@ -194,7 +194,7 @@ func (m *Member) openBackup(c *ckpt, rep *engine.Replica, a *active, id uint64) 
 			batch.Reset()
 			return err
 		}
-		err := cutActive(ctx, c, rep, a, func(sh engine.SnapshotHeader) error {
+		err := rep.Snapshot(func(sh engine.SnapshotHeader) error {
 			h = sh
 			batch = wire.NewSnapshotBatch(c.id, a.epoch, &h, snapshotBatchStart)
 			return emit((&wire.SnapshotMsg{Ckpt: c.id, Epoch: a.epoch, Part: wire.SnapHeader, Header: sh}).Encode(nil))
@@ -207,6 +207,9 @@ func (m *Member) openBackup(c *ckpt, rep *engine.Replica, a *active, id uint64) 
 		})
 		if err == nil {
 			err = flush()
+		}
+		if err == nil { // once the whole cut is handed out
+			err = cutHeld(ctx, c, a)
 		}
 		if err == nil {
 			err = emit((&wire.SnapshotMsg{Ckpt: c.id, Epoch: a.epoch, Part: wire.SnapEnd, Header: h}).Encode(nil))

@@ -50,6 +50,9 @@ func sameCounter(t *testing.T, h engine.Checkpoint, n int) uint64 {
 // or the restored one.
 func TestBackupAndRestoreThroughMembers(t *testing.T) {
 	cl := newCluster(t)
+	// 32 writers on a busy machine: followers slow to acknowledge stay in the in-sync set (else a
+	// call that times out on the active finds no replica to elect, and fails).
+	cl.tune = func(c *config.Config) { c.AckTimeout = 2 * time.Second }
 	cl.join("s1", directory.KindServer)
 	cl.join("s2", directory.KindServer)
 	a := cl.join("a", directory.KindApplication)
@@ -227,4 +230,53 @@ func TestBackupDuringFailover(t *testing.T) {
 	require.NoError(t, err)
 	defer r.Close()
 	require.NotZero(t, sameCounter(t, r, nsec))
+}
+
+// TestABackupRidesOutAFenceOfTheActive: the active's member is fenced in the middle of a cut
+// pulled from it (its lease renewed late, as on a busy machine) and takes its role back in the
+// same epoch: no other member was elected, so the backup completes, a cut.
+func TestABackupRidesOutAFenceOfTheActive(t *testing.T) {
+	cl := newCluster(t)
+	s1 := cl.join("s1", directory.KindServer)
+	app := cl.join("app", directory.KindApplication)
+	const nsec = 48
+	h := counterCkpt(t, app, "ck", nsec, 64<<10) // 3 MiB: two batches at least, the fence between
+	require.NoError(t, backuptest.WriteCounter(bg, h, nsec, 5))
+	require.Equal(t, "s1", cl.activeOf(app, "ck"))
+	epoch := func() uint64 {
+		e, err := app.Entry(bg, "ck")
+		require.NoError(t, err)
+		return e.Epoch
+	}
+	before := epoch()
+	src := &backuptest.MidCut{Source: app, Do: func() {
+		s1.fence()
+		// The lease renewed: what leaseRenewed does.
+		s1.fenced.Store(false)
+		s1.workers.Add(1)
+		go s1.resume(s1.resumes.Add(1))
+		require.Eventually(t, func() bool {
+			c := s1.ckptFor(s1.mustID(t, "ck"))
+			rep, _ := c.localActive()
+			return rep != nil
+		}, time.Minute, time.Millisecond, "s1 serves again")
+	}}
+	ar, err := archive.OpenDir(filepath.Join(cl.root, "backups"))
+	require.NoError(t, err)
+	j, err := backup.New(src, ar).Start(bg, backup.Request{Items: []backup.Item{{Checkpoint: "ck", BackupName: "fenced"}}})
+	require.NoError(t, err)
+	_, err = j.Wait(bg)
+	require.NoError(t, err)
+	require.Equal(t, before, epoch(), "no election")
+	r, err := backup.New(app, ar).Restore(bg, backup.RestoreRequest{BackupName: "fenced", Target: "ck-r", Flags: engine.OpenRead})
+	require.NoError(t, err)
+	defer r.Close()
+	require.Equal(t, uint64(5), sameCounter(t, r, nsec))
+}
+
+// mustID is the id of the checkpoint called name.
+func (m *Member) mustID(t *testing.T, name string) uint64 {
+	e, err := m.Entry(bg, name)
+	require.NoError(t, err)
+	return e.ID
 }
