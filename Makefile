@@ -16,7 +16,7 @@ LDFLAGS_PROG := -L$(LIB) -lclckpt -lpthread -Wl,-rpath,$(abspath $(LIB))
 CORE := $(LIB)/libclckpt-core.so.1
 FRONT := $(LIB)/libclckpt.so.$(VERSION)
 SAF_FRONT := $(LIB)/libSaCkpt.so.$(VERSION)
-FRONT_SRC := capi/front/front.c capi/front/common.c capi/front/loader.c
+FRONT_SRC := capi/front/front.c capi/front/common.c capi/front/loader.c capi/front/backup.c
 SAF_SRC := capi/front/saf.c capi/front/loader.c
 GO_SOURCES := $(shell find capi engine config replication internal -name '*.go' -not -name '*_test.go') go.mod go.sum
 HEADERS := $(wildcard include/*.h)
@@ -46,7 +46,7 @@ $(CORE): $(GO_SOURCES) capi/glue.c capi/glue.h capi/core.h capi/saf_glue.c capi/
 	rm -f $(LIB)/libclckpt-core.so.h
 
 # The C front library programs link with: the API and nothing else (capi/front/libclckpt.map).
-$(FRONT): $(FRONT_SRC) capi/front/loader.h capi/core.h capi/saf_core.h capi/front/libclckpt.map $(HEADERS)
+$(FRONT): $(FRONT_SRC) capi/front/loader.h capi/front/front.h capi/core.h capi/saf_core.h capi/front/libclckpt.map $(HEADERS)
 	@mkdir -p $(LIB)
 	$(CC) $(CFLAGS_LIB) -shared -Wl,-soname,libclckpt.so.1 -Wl,-z,defs \
 	  -Wl,--version-script=capi/front/libclckpt.map -o $@ $(FRONT_SRC) -ldl -lpthread
@@ -123,7 +123,7 @@ FUZZ_CORPUS := ctests/fuzz/corpus
 FUZZ_ENV = TMPDIR=$$tmp LSAN_OPTIONS=suppressions=$(abspath ctests/lsan.supp):print_suppressions=0 \
   ASAN_OPTIONS=abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
 
-$(BUILD)/%/lib/libclckpt.so.1: $(FRONT_SRC) capi/front/loader.h capi/core.h capi/saf_core.h capi/front/libclckpt.map $(HEADERS) $(CORE)
+$(BUILD)/%/lib/libclckpt.so.1: $(FRONT_SRC) capi/front/loader.h capi/front/front.h capi/core.h capi/saf_core.h capi/front/libclckpt.map $(HEADERS) $(CORE)
 	@mkdir -p $(@D)
 	$(SAN_CC) $(CFLAGS_LIB) -O1 $(SANITIZE) $(if $(findstring /fuzz/,$@),-fsanitize=fuzzer-no-link) -shared \
 	  -Wl,-soname,libclckpt.so.1 -Wl,--version-script=capi/front/libclckpt.map -o $@ $(FRONT_SRC) -ldl -lpthread

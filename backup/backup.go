@@ -21,12 +21,13 @@ import (
 )
 
 // Source is a checkpoint service that can cut consistent snapshots: engine.Local, and
-// replication.Member for the checkpoints whose active replica it holds.
+// replication.Member (a cut of the active replica, wherever it is).
 type Source interface {
 	SnapshotCheckpoint(ctx context.Context, name string, header func(engine.SnapshotHeader) error, section func(*engine.SnapshotSection) error) error
 }
 
-// Restorer is a Source that can also restore snapshots atomically: engine.Local.
+// Restorer is a Source that can also restore snapshots atomically: engine.Local and
+// replication.Member.
 type Restorer interface {
 	Source
 	RestoreCheckpoint(ctx context.Context, name string, h engine.SnapshotHeader, replace bool, flags ckpt.OpenFlags, next func() (*engine.SnapshotSection, error)) (ckpt.Checkpoint, error)

@@ -3,8 +3,6 @@ package backup
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
-	"fmt"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -15,6 +13,7 @@ import (
 	"github.com/clckpt/libclckpt/backup/archive"
 	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/internal/backuptest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -45,7 +44,11 @@ func openArchive(t *testing.T, dir string) *archive.Dir {
 	return ar
 }
 
-func secID(i int) []byte { return fmt.Appendf(nil, "s%02d", i) }
+var (
+	secID        = backuptest.SectionID
+	counterWrite = backuptest.WriteCounter // v as the first 8 bytes of n sections, in one write
+	readCounters = backuptest.Counters     // the first 8 bytes of n sections, in one read
+)
 
 // counterCheckpoint creates a checkpoint of n sections of 8 zero bytes, open for reading and
 // writing.
@@ -59,15 +62,6 @@ func counterCheckpoint(t *testing.T, l *engine.Local, name string, n int) ckpt.C
 		require.NoError(t, err)
 	}
 	return ck
-}
-
-// counterWrite writes v as the whole first 8 bytes of n sections, in one multi-section write.
-func counterWrite(ctx context.Context, ck ckpt.Checkpoint, n int, v uint64) error {
-	els := make([]ckpt.WriteElement, n)
-	for i := range els {
-		els[i] = ckpt.WriteElement{SectionID: secID(i), Data: binary.LittleEndian.AppendUint64(nil, v)}
-	}
-	return ck.Write(ctx, els)
 }
 
 // counterWriters runs one writer per handle in cks, each writing ever higher counters (taken from
@@ -99,22 +93,6 @@ func counterWriters(ctx context.Context, cks []ckpt.Checkpoint, n int, counter *
 		err, _ := firstErr.Load().(error)
 		return err
 	}
-}
-
-// readCounters reads the first 8 bytes of n sections in one read.
-func readCounters(ctx context.Context, ck ckpt.Checkpoint, n int) ([]uint64, error) {
-	els := make([]ckpt.ReadElement, n)
-	for i := range els {
-		els[i] = ckpt.ReadElement{SectionID: secID(i), Buffer: make([]byte, 8)}
-	}
-	if err := ck.Read(ctx, els); err != nil {
-		return nil, err
-	}
-	out := make([]uint64, n)
-	for i := range els {
-		out[i] = binary.LittleEndian.Uint64(els[i].Buffer)
-	}
-	return out, nil
 }
 
 // content is everything a restore must reproduce of a checkpoint.

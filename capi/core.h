@@ -11,9 +11,10 @@
 #define CLCKPT_CORE_H
 
 #include <clCkptApi.h>
+#include <clCkptBackup.h>
 
 /* Bumped whenever the table changes: the front library refuses a core with another number. */
-#define CLCKPT_CORE_ABI 3
+#define CLCKPT_CORE_ABI 4
 
 /* The file name of the core, looked for beside libclckpt.so (or named by CLCKPT_CORE_LIBRARY). */
 #define CLCKPT_CORE_SONAME "libclckpt-core.so.1"
@@ -50,6 +51,21 @@ struct clckpt_core {
      * directly on the Go engine behind checkpoint handle h; nanos[i] gets the time of the i-th. */
     ClRcT (*bench_engine)(ClCkptHdlT h, ClUint32T op, ClCkptSectionIdT *sid, void *buf, ClSizeT size,
                           ClUint32T n, ClInt64T *nanos);
+    /* clCkptBackup.h */
+    ClRcT (*backup_start)(ClCkptHdlT *, ClNameT *, ClUint32T, ClCkptBackupOptionsT *, ClCkptBackupWaitT *);
+    ClRcT (*restore_start)(ClCkptSvcHdlT, ClNameT *, ClUint64T, ClNameT *, ClCkptRestoreOptionsT *,
+                           ClCkptBackupWaitT *);
+    ClRcT (*backup_wait)(ClCkptBackupWaitT, ClTimeT);
+    ClRcT (*backup_progress_get)(ClCkptBackupWaitT, ClUint64T *, ClUint64T *);
+    ClRcT (*backup_cancel)(ClCkptBackupWaitT);
+    ClRcT (*backup_selection_object_get)(ClCkptBackupWaitT, ClSelectionObjectT *);
+    ClRcT (*backup_result_get)(ClCkptBackupWaitT, ClUint32T, ClCkptBackupDescriptorT *);
+    ClRcT (*restore_handle_get)(ClCkptBackupWaitT, ClCkptHdlT *);
+    ClRcT (*backup_wait_finalize)(ClCkptBackupWaitT);
+    ClRcT (*backup_query_initialize)(ClCkptSvcHdlT, ClCkptBackupQueryT *, ClCkptBackupQueryHdlT *);
+    ClRcT (*backup_query_next)(ClCkptBackupQueryHdlT, ClCkptBackupDescriptorT *);
+    ClRcT (*backup_query_finalize)(ClCkptBackupQueryHdlT);
+    ClRcT (*backup_delete)(ClCkptSvcHdlT, char *, ClUint64T *, ClUint32T);
 };
 
 /* Exported by the core: the table above. */

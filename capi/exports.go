@@ -61,6 +61,9 @@ func closeBackendIfIdle() {
 	if services.Len() > 0 {
 		return
 	}
+	if b := backend.Load(); b != nil {
+		endBackups() // their jobs use the service
+	}
 	if b := backend.Swap(nil); b != nil {
 		b.stopStats()
 		if b.memProfile != "" {

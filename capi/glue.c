@@ -52,6 +52,19 @@ static const struct clckpt_core table = {
     .dispatch = clckpt_dispatch,
     .section_check = clckpt_section_check,
     .bench_engine = clckpt_bench_engine,
+    .backup_start = clckpt_backup_start,
+    .restore_start = clckpt_restore_start,
+    .backup_wait = clckpt_backup_wait,
+    .backup_progress_get = clckpt_backup_progress_get,
+    .backup_cancel = clckpt_backup_cancel,
+    .backup_selection_object_get = clckpt_backup_selection_object_get,
+    .backup_result_get = clckpt_backup_result_get,
+    .restore_handle_get = clckpt_restore_handle_get,
+    .backup_wait_finalize = clckpt_backup_wait_finalize,
+    .backup_query_initialize = clckpt_backup_query_initialize,
+    .backup_query_next = clckpt_backup_query_next,
+    .backup_query_finalize = clckpt_backup_query_finalize,
+    .backup_delete = clckpt_backup_delete,
 };
 
 const struct clckpt_core *clckpt_core_get(void) { return &table; }

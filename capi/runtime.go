@@ -54,6 +54,7 @@ type engineService struct {
 	ckpt.Service
 	stopStats  func()
 	memProfile string // where to write a heap profile at the close (CLCKPT_MEMPROFILE)
+	dataDir    string // CLCKPT_DATA_DIR: the default backup archive is under it
 }
 
 // service is what one clCkptInitialize or saCkptInitialize created. Both APIs share the table of
@@ -134,7 +135,7 @@ func openBackend() error {
 		return err
 	}
 	log.Info("joined the checkpoint service", "member", m.Name(), "data", cfg.DataDir)
-	b := &engineService{Service: m, stopStats: func() {}, memProfile: cfg.MemProfile}
+	b := &engineService{Service: m, stopStats: func() {}, memProfile: cfg.MemProfile, dataDir: cfg.DataDir}
 	if cfg.StatsInterval > 0 {
 		// Its own logger: the line is wanted whatever CLCKPT_LOG_LEVEL says.
 		statsLog := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("component", "libclckpt", "member", m.Name())

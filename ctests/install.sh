@@ -116,10 +116,10 @@ if [ -z "$extra" ]; then
 else
   bad "libclckpt.so exports more than the API: $(echo $extra)"
 fi
-if [ "$count" = 38 ] && exports "$lib/libclckpt.so" | grep -qx clCkptInitialize; then
-  ok "all 23 clCkpt functions, the 4 of clCkptIpi.h and the 11 heap, OSAL and name functions are exported"
+if [ "$count" = 51 ] && exports "$lib/libclckpt.so" | grep -qx clCkptInitialize; then
+  ok "all 23 clCkpt functions, the 4 of clCkptIpi.h, the 13 of clCkptBackup.h and the 11 heap, OSAL and name functions are exported"
 else
-  bad "expected 38 exported functions, found $count"
+  bad "expected 51 exported functions, found $count"
 fi
 core_extra=$(exports "$lib/libclckpt-core.so.1" | grep -Ev '^(clckpt_core_get|saf_core_get|LIBCLCKPT_CORE_1)$')
 [ -z "$core_extra" ] && ok "libclckpt-core.so exports only clckpt_core_get and saf_core_get" ||

@@ -107,6 +107,10 @@ func (m *Member) serve(ctx context.Context, call *wire.CallMsg) *wire.ReplyMsg {
 		r.Expiration, r.LastUpdate = d.Expiration.UnixNano(), d.LastUpdate.UnixNano()
 	case wire.CallSynchronize:
 		err = a.synchronize(ctx)
+	case wire.CallBackup:
+		if err = m.openBackup(c, rep, a, call.Request); err == nil {
+			r.Section = []byte(m.name)
+		}
 	default:
 		err = fmt.Errorf("%w: call kind %d", engine.ErrInvalidParameter, call.Kind)
 	}
@@ -281,6 +285,16 @@ var ended = func() context.Context {
 // watched: if the callee dies with the call in flight (no "no responders" then), the call ends as soon
 // as a probe finds the callee's subscriptions gone, instead of at its timeout.
 func (m *Member) request(ctx context.Context, to string, call *wire.CallMsg) (*wire.ReplyMsg, error) {
+	data, err := m.requestRaw(ctx, to, "call", call)
+	if err != nil {
+		return nil, err
+	}
+	return wire.DecodeReplyMsg(data)
+}
+
+// requestRaw sends a call to subject what of member to and returns the reply undecoded, watching
+// the callee as request does.
+func (m *Member) requestRaw(ctx context.Context, to, what string, call *wire.CallMsg) ([]byte, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		call.Timeout = time.Until(dl)
 	}
@@ -288,7 +302,7 @@ func (m *Member) request(ctx context.Context, to string, call *wire.CallMsg) (*w
 	defer cancel(nil)
 	watch := time.AfterFunc(peerProbe, func() { m.watchPeer(rctx, to, cancel) })
 	defer watch.Stop()
-	msg, err := m.nc.RequestWithContext(rctx, m.subject(to, "call"), call.Encode(nil))
+	msg, err := m.nc.RequestWithContext(rctx, m.subject(to, what), call.Encode(nil))
 	if err != nil {
 		switch {
 		case errors.Is(context.Cause(rctx), errPeerGone):
@@ -298,7 +312,7 @@ func (m *Member) request(ctx context.Context, to string, call *wire.CallMsg) (*w
 		}
 		return nil, err
 	}
-	return wire.DecodeReplyMsg(msg.Data)
+	return msg.Data, nil
 }
 
 // peerProbe is how often a member waiting for a slow call checks that the callee still exists.

@@ -101,6 +101,7 @@ type Member struct {
 	ckpts   map[uint64]*ckpt
 	members map[string]directory.MemberInfo // live leases
 	subs    []*nats.Subscription
+	backups map[uint64]*backupSession // cuts served to other members (backup.go)
 
 	linkLn     *oplink.Listener // nil with CLCKPT_LINK=off
 	linkTLS    bool             // Options.LinkTLS
@@ -251,6 +252,10 @@ func untilSettled(ctx context.Context, fn func() error) error {
 func isTimeout(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || directory.Unavailable(err)
 }
+
+// Archive returns what a backup archive in the service's NATS cluster needs: its JetStream and
+// the replication its buckets should have (as the directory's).
+func (m *Member) Archive() (jetstream.JetStream, int) { return m.js, kvReplicas(m.nc) }
 
 // kvReplicas is the replication of the KV buckets: three copies when the server is in a cluster of
 // at least three, else one.
@@ -502,6 +507,7 @@ func (m *Member) subscribe() error {
 		"ack":  m.onAck,
 		"pos":  m.onPosition,
 		"snap": m.onSnapshot,
+		"bkp":  func(msg *nats.Msg) { m.spawn(func() { m.onBackup(msg) }) },
 	} {
 		sub, err := m.nc.Subscribe(m.subject(m.name, what), fn)
 		if err != nil {

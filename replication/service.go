@@ -42,13 +42,18 @@ func (m *Member) Open(ctx context.Context, name string, attrs *engine.Attributes
 		}
 		c := m.ckptFor(e.ID)
 		c.update(e)
-		h := &handle{m: m, c: c, name: name, flags: flags, origin: fmt.Sprintf("%s/%d", m.name, m.handleSeq.Add(1)),
-			mode: metrics.ModeOf(e.Attrs.Flags)}
-		c.mu.Lock()
-		c.handles[h] = struct{}{}
-		c.mu.Unlock()
-		return h, nil
+		return m.newHandle(c, name, flags, e.Attrs.Flags), nil
 	}
+}
+
+// newHandle makes a local handle on c, whose open the directory already counts.
+func (m *Member) newHandle(c *ckpt, name string, flags engine.OpenFlags, created engine.CreationFlags) *handle {
+	h := &handle{m: m, c: c, name: name, flags: flags, origin: fmt.Sprintf("%s/%d", m.name, m.handleSeq.Add(1)),
+		mode: metrics.ModeOf(created)}
+	c.mu.Lock()
+	c.handles[h] = struct{}{}
+	c.mu.Unlock()
+	return h
 }
 
 var errRetry = errors.New("retry")
@@ -170,16 +175,21 @@ func (m *Member) Delete(ctx context.Context, name string) (err error) {
 		case err != nil:
 			return tryAgain(err)
 		}
-		e, err := m.dir.Update(ctx, id, func(e *directory.Entry) error { e.Deleted = true; return nil })
-		if errors.Is(err, directory.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return tryAgain(err)
-		}
-		m.ckptFor(id).update(e)
-		return m.settle(ctx, e)
+		return m.markDeleted(ctx, id)
 	}
+}
+
+// markDeleted marks checkpoint id, whose name is gone, deleted: it is destroyed at its last close.
+func (m *Member) markDeleted(ctx context.Context, id uint64) error {
+	e, err := m.dir.Update(ctx, id, func(e *directory.Entry) error { e.Deleted = true; return nil })
+	if errors.Is(err, directory.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return tryAgain(err)
+	}
+	m.ckptFor(id).update(e)
+	return m.settle(ctx, e)
 }
 
 // closeOpen counts one open less of this member (or all of them, for a dead member) and settles.

@@ -13,6 +13,7 @@
 #include "../core.h"
 #include "../saf_core.h"
 #include "loader.h"
+#include "front.h"
 
 static const struct clckpt_core *core; /* set once; read with acquire loads */
 static const struct saf_core *saf;     /* the core's other table: it tells a forked child (plain C) */
@@ -44,16 +45,10 @@ ClRcT clCkptInitialize(ClCkptSvcHdlT *ckptSvcHandle, const ClCkptCallbacksT *cal
     return loaded()->initialize(ckptSvcHandle, (ClCkptCallbacksT *)callbacks, version);
 }
 
-/* Every other function: not loaded means never initialized; a forked child may not use the core. */
-#define FORWARD(field, ...)                                                                        \
-    do {                                                                                           \
-        const struct clckpt_core *c_ = loaded();                                                   \
-        if (c_ == NULL)                                                                            \
-            return CL_CKPT_ERR_NOT_INITIALIZED;                                                    \
-        if (forked())                                                                              \
-            return CL_CKPT_ERR_INVALID_STATE;                                                      \
-        return c_->field(__VA_ARGS__);                                                             \
-    } while (0)
+/* For the other files of this library (front.h): they forward with FORWARD too. */
+const struct clckpt_core *clckpt_front_loaded(void) { return loaded(); }
+
+int clckpt_front_forked(void) { return forked(); }
 
 ClRcT clCkptFinalize(ClCkptSvcHdlT ckptHandle) { FORWARD(finalize, ckptHandle); }
 

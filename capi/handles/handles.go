@@ -13,6 +13,7 @@ import (
 type Kind uint32
 
 const (
+	Backup     Kind = 0 // backup wait objects and query handles (clCkptBackup.h)
 	Service    Kind = 1
 	Checkpoint Kind = 2
 	Iterator   Kind = 3

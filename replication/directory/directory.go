@@ -284,6 +284,21 @@ func (d *Directory) Get(ctx context.Context, id uint64) (*Entry, error) {
 // Create stores a new entry and its name. If the name is taken meanwhile, the entry is removed and
 // Create returns ErrNameTaken.
 func (d *Directory) Create(ctx context.Context, e *Entry) error {
+	if err := d.createEntry(ctx, e); err != nil {
+		return err
+	}
+	if _, err := d.dir.Create(ctx, nameKey(e.Name), []byte(strconv.FormatUint(e.ID, 16))); err != nil {
+		d.purgeEntry(ctx, e)
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			return ErrNameTaken
+		}
+		return mapErr(err)
+	}
+	return nil
+}
+
+// createEntry stores the new entry e (without its name).
+func (d *Directory) createEntry(ctx context.Context, e *Entry) error {
 	v, err := json.Marshal(e)
 	if err != nil {
 		return err
@@ -293,12 +308,38 @@ func (d *Directory) Create(ctx context.Context, e *Entry) error {
 		return mapErr(err)
 	}
 	e.Rev = rev
-	if _, err := d.dir.Create(ctx, nameKey(e.Name), []byte(strconv.FormatUint(e.ID, 16))); err != nil {
-		_ = d.dir.Purge(ctx, entryKey(e.ID), jetstream.LastRevision(rev), jetstream.PurgeTTL(d.markerTTL))
-		if errors.Is(err, jetstream.ErrKeyExists) {
-			return ErrNameTaken
-		}
-		return mapErr(err)
+	return nil
+}
+
+// purgeEntry removes the entry e that createEntry stored, whose name could not be set.
+func (d *Directory) purgeEntry(ctx context.Context, e *Entry) {
+	_ = d.dir.Purge(ctx, entryKey(e.ID), jetstream.LastRevision(e.Rev), jetstream.PurgeTTL(d.markerTTL))
+}
+
+// Replace stores the new entry e and moves its name from checkpoint old to it in one
+// compare-and-swap of the name: a Lookup before it finds old, after it e. If the name no longer
+// names old (ErrConflict) or the swap fails, the new entry is removed again.
+func (d *Directory) Replace(ctx context.Context, old uint64, e *Entry) error {
+	if err := d.createEntry(ctx, e); err != nil {
+		return err
+	}
+	undo := func(err error) error {
+		d.purgeEntry(ctx, e)
+		return err
+	}
+	kve, err := d.dir.Get(ctx, nameKey(e.Name))
+	if err != nil {
+		return undo(mapErr(err))
+	}
+	if string(kve.Value()) != strconv.FormatUint(old, 16) {
+		return undo(ErrConflict)
+	}
+	_, err = d.dir.Update(ctx, nameKey(e.Name), []byte(strconv.FormatUint(e.ID, 16)), kve.Revision())
+	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		return undo(ErrConflict)
+	}
+	if err != nil {
+		return undo(mapErr(err))
 	}
 	return nil
 }

@@ -22,6 +22,9 @@ const (
 	CallDescribe
 	CallSynchronize
 	CallHandover // a new active asks the old one to stop and report its last op
+	// CallBackup opens a backup session at the active (Request names it); the session's pieces are
+	// then pulled on the active's "bkp" subject with CallBackup messages whose At counts them from 1.
+	CallBackup
 )
 
 // ReadReq is one element of a forwarded read: Size bytes at Offset, or the whole section from Offset.
@@ -103,7 +106,7 @@ func DecodeCallMsg(msg []byte) (*CallMsg, error) {
 	m.Filter = d.u8()
 	m.At = d.i64()
 	m.Timeout = time.Duration(d.i64())
-	if d.err == nil && (m.Kind < CallCreateSection || m.Kind > CallHandover) {
+	if d.err == nil && (m.Kind < CallCreateSection || m.Kind > CallBackup) {
 		d.fail("call kind %d", m.Kind)
 	}
 	return m, d.end()
@@ -113,7 +116,7 @@ func DecodeCallMsg(msg []byte) (*CallMsg, error) {
 type ReplyMsg struct {
 	Err        error
 	NotActive  bool     // the member is not the active replica at that epoch: refresh and retry
-	Section    []byte   // CallCreateSection: the id; CallDescribe: the id
+	Section    []byte   // CallCreateSection: the id; CallDescribe: the id; CallBackup: the serving member
 	Reads      [][]byte // CallRead: the bytes read, element by element
 	Status     engine.Status
 	IDs        [][]byte // CallSectionIDs
