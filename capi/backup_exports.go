@@ -142,6 +142,20 @@ func manager(ctx context.Context, spec string) (*backup.Manager, error) {
 	return m, nil
 }
 
+// serviceManager looks up a service handle and the backup manager of archive spec; on failure the
+// manager is nil and the code says why.
+func serviceManager(svcH C.ClCkptSvcHdlT, spec string) (*service, *backup.Manager, C.ClRcT) {
+	s, bad := lookupService(svcH)
+	if s == nil {
+		return nil, nil, bad
+	}
+	m, err := manager(bg, spec)
+	if err != nil {
+		return nil, nil, C.ClRcT(backupCode(err, false))
+	}
+	return s, m, 0
+}
+
 // goString copies a NUL-terminated C string of at most max bytes (false: longer), reading it in Go
 // so that a bad pointer faults where guard recovers it.
 func goString(p *C.char, max int) (string, bool) {
@@ -376,13 +390,9 @@ func clckpt_restore_start(svcH C.ClCkptSvcHdlT, name *C.ClNameT, copyID C.ClUint
 		}
 		req.Target = t
 	}
-	s, bad := lookupService(svcH)
-	if s == nil {
+	s, m, bad := serviceManager(svcH, spec)
+	if m == nil {
 		return bad
-	}
-	m, err := manager(bg, spec)
-	if err != nil {
-		return C.ClRcT(backupCode(err, false))
 	}
 	var total int64
 	if req.BackupName != "" {
@@ -604,12 +614,9 @@ func clckpt_backup_query_initialize(svcH C.ClCkptSvcHdlT, q *C.ClCkptBackupQuery
 	if q.createdTo != 0 {
 		query.To = time.Unix(0, int64(q.createdTo))
 	}
-	if s, bad := lookupService(svcH); s == nil {
+	_, m, bad := serviceManager(svcH, spec)
+	if m == nil {
 		return bad
-	}
-	m, err := manager(bg, spec)
-	if err != nil {
-		return C.ClRcT(backupCode(err, false))
 	}
 	r, err := m.Query(bg, query)
 	if err != nil {
@@ -684,12 +691,9 @@ func clckpt_backup_delete(svcH C.ClCkptSvcHdlT, arch *C.char, ids *C.ClUint64T, 
 	for i, id := range unsafe.Slice(ids, int(n)) {
 		copies[i] = uint64(id)
 	}
-	if s, bad := lookupService(svcH); s == nil {
+	_, m, bad := serviceManager(svcH, spec)
+	if m == nil {
 		return bad
-	}
-	m, err := manager(bg, spec)
-	if err != nil {
-		return C.ClRcT(backupCode(err, false))
 	}
 	return C.ClRcT(backupCode(m.Delete(bg, copies...), false))
 }

@@ -301,6 +301,8 @@ func (m *Member) RestoreCheckpoint(ctx context.Context, name string, h engine.Sn
 	e.NewEpoch(m.name, h.LSN)
 	e.Synced = []string{m.name} // the others are copied from this one
 	h.ID, h.Name, h.Epoch = e.ID, name, e.Epoch
+	m.setRestoring(e.ID, true)
+	defer m.setRestoring(e.ID, false) // by then the entry names it (or it is gone)
 	r, err := m.reps.Install(h, next)
 	if err != nil {
 		return nil, err
@@ -341,14 +343,27 @@ func (m *Member) RestoreCheckpoint(ctx context.Context, name string, h engine.Sn
 			m.log.Warn("restore: deleting the replaced checkpoint", "checkpoint", name, "err", err)
 		}
 	}
-	c.mu.Lock()
-	ok := c.rep == r
-	c.mu.Unlock()
-	if !ok { // dropped meanwhile (a reconciliation that ran before the entry was made)
-		_ = m.destroy(ctx, e)
-		return fail(fmt.Errorf("%w: the restored replica of %q was dropped before it could be named", engine.ErrTryAgain, name))
-	}
 	return m.newHandle(c, name, flags&^engine.OpenCreate, e.Attrs.Flags), nil
+}
+
+// setRestoring marks (or unmarks) replica id as one a restore is filling and naming.
+func (m *Member) setRestoring(id uint64, on bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if on {
+		if m.restoring == nil {
+			m.restoring = map[uint64]bool{}
+		}
+		m.restoring[id] = true
+	} else {
+		delete(m.restoring, id)
+	}
+}
+
+func (m *Member) isRestoring(id uint64) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.restoring[id]
 }
 
 // restoreTarget applies the rules on a live checkpoint of the name before any copying: it returns

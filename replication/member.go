@@ -102,6 +102,9 @@ type Member struct {
 	members map[string]directory.MemberInfo // live leases
 	subs    []*nats.Subscription
 	backups map[uint64]*backupSession // cuts served to other members (backup.go)
+	// restoring holds the ids of the replicas restores are filling and naming (backup.go): no
+	// entry names them yet, and a reconciliation must not take them for leftovers.
+	restoring map[uint64]bool
 
 	linkLn     *oplink.Listener // nil with CLCKPT_LINK=off
 	linkTLS    bool             // Options.LinkTLS

@@ -366,6 +366,9 @@ func (m *Member) reconcileAll(ctx context.Context) error {
 	home := m.homeDirectory()
 	kept := 0
 	for _, r := range m.reps.All() {
+		if m.isRestoring(r.ID()) {
+			continue // a restore's replica, whose entry is about to be made (backup.go)
+		}
 		if c := m.ckptFor(r.ID()); missing(c) {
 			if home != m.dir.ID() {
 				m.log.Warn("keeping the replica of a checkpoint this member's NATS directory does not know (it was made in another one)",
