@@ -166,6 +166,11 @@ func TestCLIBackup(t *testing.T) {
 		fails(t, exitUsage, "--since", "backups", "--since", "yesterday")
 		fails(t, exitUsage, "syntax error in pattern", "backups", "[")
 		fails(t, exitUsage, "give the backups", "backup-delete")
+		nobody := append(append([]string{}, env...), "CLCKPT_PORT="+strconv.Itoa(freePort(t)))
+		for _, c := range [][]string{{"backup", "app", "--name", "x"}, {"restore", "app-1"}, {"backups", "--archive", "nats:clibk"}} {
+			_, errOut, code := cli(t, nobody, nil, c...)
+			require.Equal(t, exitUnreachable, code, "clckpt %v: %s", c, errOut)
+		}
 		fails(t, exitFailure, "backup name of", "backup", "app", "--name", string(bytes.Repeat([]byte("n"), 300)))
 	})
 
