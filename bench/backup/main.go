@@ -45,7 +45,8 @@ var ctx = context.Background()
 
 func must(err error) {
 	if err != nil {
-		log.Fatal(err)
+		_, file, line, _ := runtime.Caller(1)
+		log.Fatalf("%s:%d: %v", filepath.Base(file), line, err)
 	}
 }
 
