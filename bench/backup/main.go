@@ -44,19 +44,25 @@ var (
 
 var ctx = context.Background()
 
+// cleanup removes the temporary directory, also when must ends the program.
+var cleanup = func() {}
+
 func must(err error) {
 	if err != nil {
 		_, file, line, _ := runtime.Caller(1)
+		cleanup()
 		log.Fatalf("%s:%d: %v", filepath.Base(file), line, err)
 	}
 }
 
-// stalls counts the object-store puts that failed because the server acknowledged too slowly (the
-// client gives up when 4,000 chunks wait for 200 ms); they are retried and reported.
+// stalls counts the object-store puts that failed because the server fell behind: it acknowledged
+// too slowly (the client gives up when 4,000 chunks wait for 200 ms), or answered "too many
+// requests" (429); they are retried and reported.
 var stalls = map[string]int{}
 
 func stalled(err error) bool {
-	if errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+	var api *jetstream.APIError
+	if errors.Is(err, jetstream.ErrTooManyStalledMsgs) || errors.As(err, &api) && api.Code == 429 {
 		_, file, line, _ := runtime.Caller(1)
 		stalls[fmt.Sprintf("%s:%d", filepath.Base(file), line)]++
 		log.Printf("object-store put stalled, retrying: %v", err)
@@ -104,7 +110,8 @@ func main() {
 		var err error
 		root, err = os.MkdirTemp("", "clckpt-bench-backup-")
 		must(err)
-		defer os.RemoveAll(root)
+		cleanup = func() { _ = os.RemoveAll(root) }
+		defer cleanup()
 	}
 	total := int64(*sections) * int64(*sectionSize)
 	for i := range min(64, *sections) {
