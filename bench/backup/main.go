@@ -323,6 +323,7 @@ func main() {
 	// bytes (load on the machine without a backup), to tell the backup's own cost from the load's.
 	alone := withWriter(func() { time.Sleep(backupTime) })
 	beside := withWriter(func() { keep("bare file write+fsync", fileWrite()) })
+	besidePut := withWriter(func() { keep("bare object put", obsPut()) })
 	measureBounds()
 
 	fmt.Println()
@@ -352,8 +353,12 @@ func main() {
 	}
 	fmt.Printf("\nwriter, 4 KiB write every %s:\n", *writeEvery)
 	fmt.Printf("  %-30s n %6d  %s\n", "alone", alone.Len(), alone.Summary())
-	fmt.Printf("  %-30s n %6d  %s  p99 %.2fx\n", "beside a bare file write+fsync", beside.Len(), beside.Summary(),
-		float64(beside.Percentile(99))/float64(alone.Percentile(99)))
+	for _, b := range []struct {
+		what string
+		s    *stats.Samples
+	}{{"beside a bare file write+fsync", beside}, {"beside a bare object put", besidePut}} {
+		fmt.Printf("  %-30s n %6d  %s  p99 %.2fx\n", b.what, b.s.Len(), b.s.Summary(), float64(b.s.Percentile(99))/float64(alone.Percentile(99)))
+	}
 	for _, n := range []string{"directory", "object store"} {
 		s := writerDuring[n]
 		ratio := float64(s.Percentile(99)) / float64(alone.Percentile(99))
