@@ -197,8 +197,9 @@ fuzz-go: ## run every Go fuzz target for FUZZ_GO_TIME each (default 30s)
 	done
 
 # About 12 minutes on 2 cores. Redis (redis-server, redis-benchmark) is installed if missing.
-bench: lib $(CLCKPT) ## run the benchmarks (engine vs Badger, C API, SAF vs clCkpt, throughput and life cycle, replication vs Redis)
+bench: lib $(CLCKPT) ## run the benchmarks (engine vs Badger, C API, SAF vs clCkpt, throughput and life cycle, replication vs Redis, backup and restore)
 	$(GO) run ./bench/engine -ops 10000 -rounds 4
+	$(GO) run ./bench/backup
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS_PROG) -o $(BIN)/capi_bench bench/capi/capi_bench.c $(LDFLAGS_PROG) -ldl
 	data=$$(mktemp -d) && CLCKPT_DATA_DIR=$$data CLCKPT_NODE=bench CLCKPT_PORT=$$((20000 + RANDOM % 20000)) $(BIN)/capi_bench; rc=$$?; rm -rf $$data; exit $$rc

@@ -110,7 +110,7 @@ func TestCLICommands(t *testing.T) {
 		out := cliOK(t, env, nil, "--version")
 		require.Regexp(t, `^clckpt \d+\.\d+\.\d+\n$`, out)
 		out = cliOK(t, env, nil, "--help")
-		for _, c := range []string{"serve", "status", "health", "ls", "get", "dump", "put", "rm", "section-rm", "watch", "completion"} {
+		for _, c := range []string{"serve", "status", "health", "ls", "get", "dump", "put", "rm", "section-rm", "watch", "backup", "restore", "backups", "backup-delete", "completion"} {
 			require.Regexp(t, `(?m)^  `+c+`\s`, out, "clckpt --help lists %s", c)
 			require.Contains(t, cliOK(t, env, nil, c, "--help"), "Usage:")
 		}

@@ -45,19 +45,39 @@ func (o *ObjectStore) Put(ctx context.Context, name string, r io.Reader) error {
 	return nil
 }
 
-// Get implements Archive.
+// Get implements Archive. The object is read until ctx ends or the reader is closed, however long
+// that takes: the client library would end a read whose context has no deadline after its
+// default timeout (5 s), which a large object read by a restore outlasts, so such a context is
+// given a distant deadline, and its cancellation closes the reader.
 func (o *ObjectStore) Get(ctx context.Context, name string) (io.ReadCloser, error) {
 	if err := CheckName(name); err != nil {
 		return nil, err
 	}
-	res, err := o.obs.Get(ctx, name)
-	if errors.Is(err, jetstream.ErrObjectNotFound) {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
+	cancel := context.CancelFunc(func() {})
+	if _, ok := ctx.Deadline(); !ok {
+		ctx, cancel = context.WithDeadline(ctx, time.Now().Add(100*365*24*time.Hour))
 	}
+	res, err := o.obs.Get(ctx, name)
 	if err != nil {
+		cancel()
+		if errors.Is(err, jetstream.ErrObjectNotFound) {
+			return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
+		}
 		return nil, fmt.Errorf("archive: reading %s: %w", name, err)
 	}
-	return res, nil
+	stop := context.AfterFunc(ctx, func() { _ = res.Close() })
+	return &objectReader{ObjectResult: res, done: func() { stop(); cancel() }}, nil
+}
+
+// objectReader is an object being read; Close ends what Get started.
+type objectReader struct {
+	jetstream.ObjectResult
+	done func()
+}
+
+func (r *objectReader) Close() error {
+	r.done()
+	return r.ObjectResult.Close()
 }
 
 // Delete implements Archive.

@@ -101,3 +101,51 @@ func TestObjectStoreSweepsKilledPut(t *testing.T) {
 	_, err = o.Get(ctx, "data/killed")
 	require.ErrorIs(t, err, ErrNotFound)
 }
+
+// A Get whose context has no deadline reads the whole object however long the reading takes (the
+// client library's default timeout, shortened here to 200 ms, ended it before), and cancelling the
+// context of a Get ends its reads.
+func TestObjectStoreGetOutlastsTheDefaultTimeout(t *testing.T) {
+	ctx := context.Background()
+	s, err := natsconn.StartServer(natsconn.ServerOptions{Name: "t", Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(s.Shutdown)
+	nc, err := nats.Connect(s.ClientURL())
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc, jetstream.WithDefaultTimeout(200*time.Millisecond))
+	require.NoError(t, err)
+	o, err := OpenObjectStore(ctx, js, "b", 1)
+	require.NoError(t, err)
+	data := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB: 8 chunks
+	require.NoError(t, o.Put(ctx, "data/slow", bytes.NewReader(data)))
+
+	rc, err := o.Get(ctx, "data/slow")
+	require.NoError(t, err)
+	var got []byte
+	buf := make([]byte, 64<<10)
+	start := time.Now()
+	for {
+		n, err := rc.Read(buf)
+		got = append(got, buf[:n]...)
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err, "after %d bytes", len(got))
+		if time.Since(start) < time.Second {
+			time.Sleep(100 * time.Millisecond) // a slow reader: well past the 200 ms
+		}
+	}
+	require.NoError(t, rc.Close())
+	require.True(t, bytes.Equal(data, got))
+
+	cctx, cancel := context.WithCancel(ctx)
+	rc, err = o.Get(cctx, "data/slow")
+	require.NoError(t, err)
+	_, err = rc.Read(buf)
+	require.NoError(t, err)
+	cancel()
+	_, err = io.ReadAll(rc)
+	require.Error(t, err, "a cancelled Get's reads fail")
+	require.NoError(t, rc.Close())
+}

@@ -27,7 +27,8 @@ const (
 	exitFailure     = 1 // any other failure (health: the service answers but is not healthy)
 	exitUsage       = 2 // unknown command, bad flag or argument, bad setting
 	exitUnreachable = 3 // cannot reach the service, or it refused the credentials
-	exitNotFound    = 4 // no such checkpoint or section
+	exitNotFound    = 4 // no such checkpoint, section or backup
+	exitExists      = 5 // already exists: a backup name without --overwrite, a checkpoint without --replace
 )
 
 const exitCodesHelp = `Exit codes:
@@ -35,7 +36,10 @@ const exitCodesHelp = `Exit codes:
   1  failure (health: the service answers but is not healthy)
   2  usage error: unknown command, bad flag or argument, bad setting
   3  cannot reach the service, or it refused the credentials
-  4  no such checkpoint or section`
+  4  no such checkpoint, section or backup
+  5  already exists (backup: a backup name in use without --overwrite; restore: a checkpoint of
+     that name without --replace, or with other attributes)
+  A damaged backup copy fails with 1 and says so.`
 
 // commands are the constructors of the subcommands, registered by the files that define them.
 var commands []func() *cobra.Command
@@ -136,6 +140,8 @@ func exitCode(err error) int {
 		return coded.code
 	case errors.Is(err, ckpt.ErrNotExist):
 		return exitNotFound
+	case errors.Is(err, ckpt.ErrAlreadyExist):
+		return exitExists
 	case errors.Is(err, config.ErrBadSetting):
 		return exitUsage
 	case errors.As(err, &ran):
