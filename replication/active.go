@@ -101,10 +101,11 @@ func (a *active) broadcastLocked() {
 	a.progress = make(chan struct{})
 }
 
-// forget takes a dead member out of the in-sync set.
+// forget takes a dead member out of the in-sync set, also one that was being added to it (a
+// request to add it made before its death must not leave it there).
 func (a *active) forget(member string) {
 	a.mu.Lock()
-	synced := a.synced[member]
+	synced := a.synced[member] || a.joining[member]
 	a.mu.Unlock()
 	if synced {
 		a.setSynced(member, false)
@@ -466,7 +467,10 @@ func (s *stream) run() {
 // query asks the follower for its position and decides how to bring it up to date.
 func (s *stream) query() error {
 	m, a := s.a.c.m, s.a
-	msg, err := m.nc.Request(m.subject(s.to, "pos"), (&wire.PositionMsg{Ckpt: a.c.id}).Encode(nil), m.cfg.AckTimeout)
+	// The question ends with the member (Close must not wait for an answer from a peer that is gone).
+	ctx, cancel := context.WithTimeout(m.ctx, m.cfg.AckTimeout)
+	msg, err := m.nc.RequestWithContext(ctx, m.subject(s.to, "pos"), (&wire.PositionMsg{Ckpt: a.c.id}).Encode(nil))
+	cancel()
 	if err != nil {
 		a.mu.Lock()
 		s.down = true

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/clckpt/libclckpt/config"
 	"github.com/clckpt/libclckpt/engine"
 	"github.com/clckpt/libclckpt/replication/directory"
 	"github.com/clckpt/libclckpt/replication/wire"
@@ -424,4 +425,79 @@ func TestAFencedActiveTakesItsRoleBackWhenTheDirectoryRecovers(t *testing.T) {
 	require.Equal(t, "v2", read(t, hb, "s"))
 	require.Equal(t, "a", cl.activeOf(b, "ck"), "the same member, not a takeover")
 	require.Greater(t, calls.Load(), int32(failures), "the directory was read again after each failure")
+}
+
+// TestAWriteAfterACleanLeaveDoesNotWaitForTheLeaver: a member that leaves with Close gives its lease
+// up, and the active takes it out of the replicas it waits for at once. With an ack timeout of ten
+// minutes, a WR_ALL_REPLICAS write made after a follower left cleanly must complete; one that still
+// waited for the leaver's acknowledgement would wait until that timeout. Both layouts: a follower
+// server, and a follower application of a DISTRIBUTED checkpoint (a replica in each opener).
+func TestAWriteAfterACleanLeaveDoesNotWaitForTheLeaver(t *testing.T) {
+	for _, distributed := range []bool{false, true} {
+		t.Run(fmt.Sprint("distributed=", distributed), func(t *testing.T) {
+			cl := newCluster(t)
+			cl.tune = func(c *config.Config) { c.AckTimeout = 10 * time.Minute }
+			flags := engine.WriteAllReplicas
+			kind := directory.KindServer
+			if distributed {
+				flags |= engine.Distributed
+				kind = directory.KindApplication
+			}
+			for _, n := range []string{"s1", "s2"} {
+				cl.join(n, kind)
+			}
+			app := cl.join("app", directory.KindApplication)
+			h, err := app.Open(bg, "leave", attrs(flags), rwc)
+			require.NoError(t, err)
+			if distributed {
+				for _, n := range []string{"s1", "s2"} {
+					_, err := cl.members[n].Open(bg, "leave", attrs(flags), rwc)
+					require.NoError(t, err)
+				}
+			}
+			_, err = h.CreateSection(bg, []byte("s"), engine.Never, []byte("v0"))
+			require.NoError(t, err)
+			id, err := app.dir.Lookup(bg, []byte("leave"))
+			require.NoError(t, err)
+			active := cl.activeOf(app, "leave")
+			var leaver string
+			require.Eventually(t, func() bool { // a follower in the in-sync set, acknowledging writes
+				e, err := app.dir.Get(bg, id)
+				require.NoError(t, err)
+				for _, f := range e.Synced {
+					if f != active && f != "app" {
+						leaver = f
+						return true
+					}
+				}
+				return false
+			}, 30*time.Second, 10*time.Millisecond)
+			ctx, cancel := context.WithTimeout(bg, 60*time.Second)
+			require.NoError(t, h.Overwrite(ctx, []byte("s"), []byte("v1")), "the follower acknowledges")
+			cancel()
+			m := cl.members[leaver]
+			delete(cl.members, leaver)
+			require.NoError(t, m.Close())
+			for i := range 3 {
+				ctx, cancel := context.WithTimeout(bg, 60*time.Second)
+				err := h.Overwrite(ctx, []byte("s"), []byte(fmt.Sprint("v", i+2)))
+				cancel()
+				require.NoError(t, err, "write %d after %s left", i, leaver)
+			}
+			require.Equal(t, "v4", read(t, h, "s"))
+			// The others leave too: none waits for an answer from the member that is gone (a
+			// stream's position query to it lasted the ack timeout and held Close).
+			for n, m := range cl.members {
+				delete(cl.members, n)
+				closed := make(chan error, 1)
+				go func() { closed <- m.Close() }()
+				select {
+				case err := <-closed:
+					require.NoError(t, err)
+				case <-time.After(60 * time.Second):
+					t.Fatalf("Close of %s did not return", n)
+				}
+			}
+		})
+	}
 }

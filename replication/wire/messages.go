@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/clckpt/libclckpt/engine"
 )
@@ -394,12 +395,16 @@ func encodeErr(e *encoder, err error) {
 	}
 	e.u8(uint8(idx))
 	elem := int64(-1)
+	text := err.Error()
 	var ee *engine.ElementError
 	if errors.As(err, &ee) {
+		// The receiver wraps the text in an ElementError again, which names the element: send the
+		// text without the element's own prefix, so the index is said once.
 		elem = int64(ee.Index)
+		text = strings.Replace(text, ee.Error(), ee.Err.Error(), 1)
 	}
 	e.i64(elem)
-	e.str(err.Error())
+	e.str(text)
 }
 
 // RemoteError is an error that happened on another member. It wraps the engine sentinel it carried.

@@ -109,7 +109,11 @@ func TestErrorsKeepTheirSentinelAndElement(t *testing.T) {
 		var ee *engine.ElementError
 		require.ErrorAs(t, r.Err, &ee)
 		require.Equal(t, 2, ee.Index)
-		require.Contains(t, r.Err.Error(), "details")
+		require.Equal(t, err.Error(), r.Err.Error(), "the element's index is said once")
+		wrapped := fmt.Errorf("write: %w", err)
+		r, derr = DecodeReplyMsg((&ReplyMsg{Err: wrapped}).Encode(nil))
+		require.NoError(t, derr)
+		require.Equal(t, "element 2: write: "+sentinel.Error()+": details", r.Err.Error())
 	}
 	r, err := DecodeReplyMsg((&ReplyMsg{Err: errors.New("odd")}).Encode(nil))
 	require.NoError(t, err)
