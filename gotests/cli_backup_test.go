@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -106,6 +107,20 @@ func TestCLIBackup(t *testing.T) {
 		var inStore []cliCopy
 		cliJSON(t, env, &inStore, "backup", "app", "--name", "os-1", "--archive", "nats:clibk")
 		require.Len(t, inStore, 1)
+	})
+
+	t.Run("progress bar on a terminal", func(t *testing.T) {
+		script, err := exec.LookPath("script") // util-linux: runs the command on a pseudo-terminal
+		if err != nil {
+			cannotRun(t, "the progress bar test needs script(1): %v", err)
+		}
+		cmd := exec.Command(script, "-qec", bin("clckpt")+" backup app --name tty-1", "/dev/null")
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		require.Regexp(t, `backup\s+0% \|`, string(out), "a bar drawn on the terminal")
+		require.Contains(t, string(out), "tty-1")
+		cliOK(t, env, nil, "backup-delete", "tty-1")
 	})
 
 	t.Run("backups", func(t *testing.T) {

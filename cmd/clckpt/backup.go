@@ -110,7 +110,8 @@ func (b *backupFlags) showProgress(what string, total int64, end <-chan struct{}
 		total = -1 // unknown: a spinner
 	}
 	bar := progressbar.NewOptions64(total, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription(what),
-		progressbar.OptionShowBytes(true), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+		progressbar.OptionShowBytes(true), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetRenderBlankState(true))
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	for {
