@@ -214,4 +214,15 @@ func TestCLIBackup(t *testing.T) {
 		cliOK(t, env, nil, "backup-delete", "os-1", "--archive", "nats:clibk")
 		require.Empty(t, list(t, "--archive", "nats:clibk"))
 	})
+
+	t.Run("keep-last and expiry", func(t *testing.T) {
+		cliOK(t, env, nil, "backup", "other", "--name", "k1")
+		cliOK(t, env, nil, "backup", "other", "--name", "k2", "--expires", "2000-01-01T00:00:00Z")
+		cliOK(t, env, nil, "backup", "other", "--name", "k3")
+		cliOK(t, env, nil, "backup", "other", "--name", "k4", "--keep-last", "2")
+		left := list(t)
+		require.Len(t, left, 2, "k2 expired, k1 beyond the last 2")
+		require.Equal(t, []string{"k3", "k4"}, []string{left[0].BackupName, left[1].BackupName})
+		fails(t, exitUsage, "not both", "backup", "other", "--name", "k5", "--expire", "1h", "--expires", "2000-01-01T00:00:00Z")
+	})
 }
