@@ -186,6 +186,13 @@ func TestCLIBackup(t *testing.T) {
 			_, errOut, code := cli(t, nobody, nil, c...)
 			require.Equal(t, exitUnreachable, code, "clckpt %v: %s", c, errOut)
 		}
+		// With one replica per checkpoint the command's own member would hold the restored one
+		// alone: refused before anything changes.
+		one := append(append([]string{}, env...), "CLCKPT_REPLICAS=1")
+		_, errOut, code := cli(t, one, nil, "restore", "app-1", "--to", "lone")
+		require.Equal(t, exitFailure, code, errOut)
+		require.Contains(t, errOut, "CLCKPT_REPLICAS=1")
+		fails(t, exitNotFound, "", "get", "lone")
 		fails(t, exitFailure, "backup name of", "backup", "app", "--name", string(bytes.Repeat([]byte("n"), 300)))
 	})
 
