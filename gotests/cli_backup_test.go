@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -108,6 +109,20 @@ func TestCLIBackup(t *testing.T) {
 		require.Len(t, inStore, 1)
 	})
 
+	t.Run("progress bar on a terminal", func(t *testing.T) {
+		script, err := exec.LookPath("script") // util-linux: runs the command on a pseudo-terminal
+		if err != nil {
+			cannotRun(t, "the progress bar test needs script(1): %v", err)
+		}
+		cmd := exec.Command(script, "-qec", bin("clckpt")+" backup app --name tty-1", "/dev/null")
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		require.Regexp(t, `backup\s+0% \|`, string(out), "a bar drawn on the terminal")
+		require.Contains(t, string(out), "tty-1")
+		cliOK(t, env, nil, "backup-delete", "tty-1")
+	})
+
 	t.Run("backups", func(t *testing.T) {
 		all := list(t)
 		require.Len(t, all, 3, "the directory archive holds app-1, set/app and set/other")
@@ -171,6 +186,13 @@ func TestCLIBackup(t *testing.T) {
 			_, errOut, code := cli(t, nobody, nil, c...)
 			require.Equal(t, exitUnreachable, code, "clckpt %v: %s", c, errOut)
 		}
+		// With one replica per checkpoint the command's own member would hold the restored one
+		// alone: refused before anything changes.
+		one := append(append([]string{}, env...), "CLCKPT_REPLICAS=1")
+		_, errOut, code := cli(t, one, nil, "restore", "app-1", "--to", "lone")
+		require.Equal(t, exitFailure, code, errOut)
+		require.Contains(t, errOut, "CLCKPT_REPLICAS=1")
+		fails(t, exitNotFound, "", "get", "lone")
 		fails(t, exitFailure, "backup name of", "backup", "app", "--name", string(bytes.Repeat([]byte("n"), 300)))
 	})
 
@@ -198,5 +220,16 @@ func TestCLIBackup(t *testing.T) {
 		require.Empty(t, list(t))
 		cliOK(t, env, nil, "backup-delete", "os-1", "--archive", "nats:clibk")
 		require.Empty(t, list(t, "--archive", "nats:clibk"))
+	})
+
+	t.Run("keep-last and expiry", func(t *testing.T) {
+		cliOK(t, env, nil, "backup", "other", "--name", "k1")
+		cliOK(t, env, nil, "backup", "other", "--name", "k2", "--expires", "2000-01-01T00:00:00Z")
+		cliOK(t, env, nil, "backup", "other", "--name", "k3")
+		cliOK(t, env, nil, "backup", "other", "--name", "k4", "--keep-last", "2")
+		left := list(t)
+		require.Len(t, left, 2, "k2 expired, k1 beyond the last 2")
+		require.Equal(t, []string{"k3", "k4"}, []string{left[0].BackupName, left[1].BackupName})
+		fails(t, exitUsage, "not both", "backup", "other", "--name", "k5", "--expire", "1h", "--expires", "2000-01-01T00:00:00Z")
 	})
 }

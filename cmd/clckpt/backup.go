@@ -110,7 +110,8 @@ func (b *backupFlags) showProgress(what string, total int64, end <-chan struct{}
 		total = -1 // unknown: a spinner
 	}
 	bar := progressbar.NewOptions64(total, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription(what),
-		progressbar.OptionShowBytes(true), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+		progressbar.OptionShowBytes(true), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetRenderBlankState(true))
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -397,6 +398,13 @@ leaves. A progress bar is drawn on stderr when it is a terminal (never with --js
 			d, err := findCopy(ctx, mgr, req.BackupName, req.CopyID)
 			if err != nil {
 				return err
+			}
+			if m.cfg.Replicas < 2 {
+				// The restore places the checkpoint on this member first and on CLCKPT_REPLICAS
+				// members in all: with one, this member alone would hold it, and it would be lost as
+				// the command leaves (over an existing checkpoint, with the old one).
+				return fmt.Errorf("%w: with CLCKPT_REPLICAS=%d the restored checkpoint would be held by this command alone; restore with CLCKPT_REPLICAS of 2 or more, or from a program",
+					ckpt.ErrBadOperation, m.cfg.Replicas)
 			}
 			req.BackupName, req.CopyID = "", d.CopyID // the copy found, whatever is committed meanwhile
 			job := mgr.StartRestore(ctx, req)
