@@ -142,9 +142,26 @@ func TestACopyTakesALinkOfItsOwn(t *testing.T) {
 	for i := 1; i <= 50; i++ { // writes to another checkpoint while the copy goes
 		require.NoError(t, other.Overwrite(bg, []byte("s"), []byte(fmt.Sprint(i))))
 	}
+	// The copy is done once the follower's replica is at the active's position (cheap to ask, unlike
+	// a dump of 12 MiB, which would slow the copy it waits for); then the contents must be equal.
+	// The deadlines are generous: on a loaded host the copy takes tens of seconds.
+	position := func(m *Member) (epoch, lsn uint64, ok bool) {
+		for _, r := range m.reps.All() {
+			if r.Name() == "ck" {
+				epoch, lsn = r.Position()
+				return epoch, lsn, true
+			}
+		}
+		return 0, 0, false
+	}
+	require.Eventually(t, func() bool {
+		fe, fl, ok := position(cl.members[follower])
+		ae, al, _ := position(a)
+		return ok && fe == ae && fl == al
+	}, 3*time.Minute, 50*time.Millisecond, "the copy arrived")
 	require.Eventually(t, func() bool {
 		return replicaContent(t, cl.members[follower], "ck") == replicaContent(t, a, "ck")
-	}, 30*time.Second, 20*time.Millisecond, "the copy arrived whole")
+	}, time.Minute, 500*time.Millisecond, "the copy arrived whole")
 	require.Greater(t, a.metrics.CopiesOn(metrics.PathLink), before, "the copy went on a link")
 	require.Zero(t, a.metrics.CopiesOn(metrics.PathNATS))
 	require.Equal(t, replicaContent(t, a, "other"), replicaContent(t, cl.members[follower], "other"))
