@@ -201,6 +201,38 @@ func (m *Manager) restore(ctx context.Context, req RestoreRequest, read *atomic.
 	return ck, nil
 }
 
+// Attributes returns the creation attributes of the checkpoint a copy holds, from its object's
+// header (the rest of the object is not read, so not verified: Restore does that).
+func (m *Manager) Attributes(ctx context.Context, copyID uint64) (ckpt.Attributes, error) {
+	cat, err := loadCatalog(ctx, m.ar)
+	if err != nil {
+		return ckpt.Attributes{}, err
+	}
+	d := cat.live[copyID]
+	if d == nil {
+		return ckpt.Attributes{}, fmt.Errorf("%w: no backup copy %016x", ckpt.ErrNotExist, copyID)
+	}
+	want, err := hex.DecodeString(d.Digest)
+	if err != nil || len(want) != 32 {
+		return ckpt.Attributes{}, damaged("catalogue digest of copy %016x", d.CopyID)
+	}
+	rc, err := m.ar.Get(ctx, dataName(d.CopyID))
+	if err != nil {
+		return ckpt.Attributes{}, fmt.Errorf("backup %q: %w", d.BackupName, err)
+	}
+	defer rc.Close()
+	or, err := newObjectReader(rc, want)
+	if err != nil {
+		return ckpt.Attributes{}, fmt.Errorf("backup %q: %w", d.BackupName, err)
+	}
+	defer or.close()
+	h, err := readHeader(or)
+	if err != nil {
+		return ckpt.Attributes{}, fmt.Errorf("backup %q: %w", d.BackupName, err)
+	}
+	return h.Attrs, nil
+}
+
 // isDataName tells whether name is that of a backup object (data/ and 16 hex digits): other
 // files are not the manager's, and Sweep leaves them.
 func isDataName(name string) bool {

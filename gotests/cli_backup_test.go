@@ -2,6 +2,7 @@ package gotests
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -11,6 +12,13 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/clckpt/libclckpt/backup"
+	"github.com/clckpt/libclckpt/backup/archive"
+	"github.com/clckpt/libclckpt/ckpt"
+	"github.com/clckpt/libclckpt/config"
+	"github.com/clckpt/libclckpt/replication"
+	"github.com/clckpt/libclckpt/replication/natsconn"
 )
 
 // The exit code of clckpt for "already exists" (cmd/clckpt/main.go, README).
@@ -231,5 +239,42 @@ func TestCLIBackup(t *testing.T) {
 		require.Len(t, left, 2, "k2 expired, k1 beyond the last 2")
 		require.Equal(t, []string{"k3", "k4"}, []string{left[0].BackupName, left[1].BackupName})
 		fails(t, exitUsage, "not both", "backup", "other", "--name", "k5", "--expire", "1h", "--expires", "2000-01-01T00:00:00Z")
+	})
+
+	t.Run("a collocated checkpoint is not restored by the command", func(t *testing.T) {
+		// A program's member makes a collocated checkpoint and backs it up into the data
+		// directory's archive, as clCkptBackupStart does.
+		cfg, err := config.FromEnv()
+		require.NoError(t, err)
+		cfg.DataDir, cfg.Node, cfg.Port = filepath.Join(t.TempDir(), "program"), "program", portOf(env)
+		tokenCfg := cfg
+		tokenCfg.DataDir = dir
+		tokenCfg, err = natsconn.ClientConfig(tokenCfg)
+		require.NoError(t, err)
+		cfg.NATS = tokenCfg.NATS
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		m, err := replication.Join(ctx, replication.Options{Config: cfg})
+		require.NoError(t, err)
+		defer m.Close()
+		h, err := m.Open(ctx, "col", &ckpt.Attributes{Flags: ckpt.Collocated, MaxSections: 4, MaxSectionIDSize: 8},
+			ckpt.OpenRead|ckpt.OpenWrite|ckpt.OpenCreate)
+		require.NoError(t, err)
+		defer h.Close()
+		require.NoError(t, h.SetActiveReplica(ctx))
+		_, err = h.CreateSection(ctx, []byte("c"), ckpt.Never, []byte("collocated data"))
+		require.NoError(t, err)
+		ar, err := archive.OpenDir(filepath.Join(dir, "backups.d"))
+		require.NoError(t, err)
+		j, err := backup.New(m, ar).Start(ctx, backup.Request{Items: []backup.Item{{Checkpoint: "col", BackupName: "col-1"}}})
+		require.NoError(t, err)
+		_, err = j.Wait(ctx)
+		require.NoError(t, err)
+
+		// The command refuses before anything changes: not into a new name, not over another.
+		fails(t, exitFailure, "collocated", "restore", "col-1", "--to", "col-copy")
+		fails(t, exitNotFound, "", "get", "col-copy")
+		fails(t, exitFailure, "collocated", "restore", "col-1", "--to", "other", "--replace")
+		requireData(t, "other", map[string][]byte{"o": []byte("other data")})
 	})
 }

@@ -406,6 +406,17 @@ leaves. A progress bar is drawn on stderr when it is a terminal (never with --js
 				return fmt.Errorf("%w: with CLCKPT_REPLICAS=%d the restored checkpoint would be held by this command alone; restore with CLCKPT_REPLICAS of 2 or more, or from a program",
 					ckpt.ErrBadOperation, m.cfg.Replicas)
 			}
+			// A collocated checkpoint lives on the members of the programs that open it: restored
+			// here, it would be held by this command alone and lost as it leaves (over an existing
+			// checkpoint, with the old one). Refused before anything changes.
+			attrs, err := mgr.Attributes(ctx, d.CopyID)
+			if err != nil {
+				return err
+			}
+			if attrs.Flags.IsCollocated() {
+				return fmt.Errorf("%w: backup %s holds a collocated checkpoint, which lives with the programs that open it; restore it from such a program (clCkptRestoreStart)",
+					ckpt.ErrBadOperation, escape([]byte(d.BackupName)))
+			}
 			req.BackupName, req.CopyID = "", d.CopyID // the copy found, whatever is committed meanwhile
 			job := mgr.StartRestore(ctx, req)
 			b.showProgress("restore", d.Size, job.Done(), job.BytesRead)
