@@ -16,9 +16,6 @@ import (
 	"github.com/clckpt/libclckpt/backup"
 	"github.com/clckpt/libclckpt/backup/archive"
 	"github.com/clckpt/libclckpt/ckpt"
-	"github.com/clckpt/libclckpt/config"
-	"github.com/clckpt/libclckpt/replication"
-	"github.com/clckpt/libclckpt/replication/natsconn"
 )
 
 // The exit code of clckpt for "already exists" (cmd/clckpt/main.go, README).
@@ -244,19 +241,9 @@ func TestCLIBackup(t *testing.T) {
 	t.Run("a collocated checkpoint is not restored by the command", func(t *testing.T) {
 		// A program's member makes a collocated checkpoint and backs it up into the data
 		// directory's archive, as clCkptBackupStart does.
-		cfg, err := config.FromEnv()
-		require.NoError(t, err)
-		cfg.DataDir, cfg.Node, cfg.Port = filepath.Join(t.TempDir(), "program"), "program", portOf(env)
-		tokenCfg := cfg
-		tokenCfg.DataDir = dir
-		tokenCfg, err = natsconn.ClientConfig(tokenCfg)
-		require.NoError(t, err)
-		cfg.NATS = tokenCfg.NATS
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		m, err := replication.Join(ctx, replication.Options{Config: cfg})
-		require.NoError(t, err)
-		defer m.Close()
+		m := joinProgram(ctx, t, env, dir)
 		h, err := m.Open(ctx, "col", &ckpt.Attributes{Flags: ckpt.Collocated, MaxSections: 4, MaxSectionIDSize: 8},
 			ckpt.OpenRead|ckpt.OpenWrite|ckpt.OpenCreate)
 		require.NoError(t, err)

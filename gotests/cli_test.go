@@ -326,20 +326,9 @@ func TestCLICommands(t *testing.T) {
 
 	t.Run("watch", func(t *testing.T) {
 		// A program holds a distributed checkpoint open (it lives while some handle does).
-		cfg, err := config.FromEnv()
-		require.NoError(t, err)
-		cfg.DataDir, cfg.Node, cfg.Port = filepath.Join(t.TempDir(), "program"), "program", portOf(env)
-		tokenCfg := cfg
-		tokenCfg.DataDir = dir
-		if tokenCfg, err = natsconn.ClientConfig(tokenCfg); err != nil {
-			t.Fatal(err)
-		}
-		cfg.NATS = tokenCfg.NATS
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		m, err := replication.Join(ctx, replication.Options{Config: cfg})
-		require.NoError(t, err)
-		defer m.Close()
+		m := joinProgram(ctx, t, env, dir)
 		h, err := m.Open(ctx, "hot", &ckpt.Attributes{Flags: ckpt.Distributed | ckpt.WriteAllReplicas, MaxSections: 10,
 			MaxSectionIDSize: 16}, ckpt.OpenRead|ckpt.OpenWrite|ckpt.OpenCreate)
 		require.NoError(t, err)
@@ -462,4 +451,23 @@ func TestCLIWithoutTheDirectoryIsAnError(t *testing.T) {
 		require.Empty(t, out, c)
 		require.NotEmpty(t, errOut, c)
 	}
+}
+
+// joinProgram joins a member as a program of its own would (its own data directory, the node's
+// port), using the token and certificate of the serve node's data directory dir; closed at the
+// test's end.
+func joinProgram(ctx context.Context, t *testing.T, env []string, dir string) *replication.Member {
+	t.Helper()
+	cfg, err := config.FromEnv()
+	require.NoError(t, err)
+	cfg.DataDir, cfg.Node, cfg.Port = filepath.Join(t.TempDir(), "program"), "program", portOf(env)
+	tokenCfg := cfg
+	tokenCfg.DataDir = dir
+	tokenCfg, err = natsconn.ClientConfig(tokenCfg)
+	require.NoError(t, err)
+	cfg.NATS = tokenCfg.NATS
+	m, err := replication.Join(ctx, replication.Options{Config: cfg})
+	require.NoError(t, err)
+	t.Cleanup(func() { m.Close() })
+	return m
 }
