@@ -301,6 +301,8 @@ func TestDeployGuide(t *testing.T) {
 	// The second node is upgraded; its store and the others' replicas keep the checkpoint.
 	hosts[1].run(block("upgrade"), 120*time.Second)
 	hosts[0].run(block("sizing"), 30*time.Second)
+	hosts[0].run(block("backup"), 120*time.Second)
+	require.Contains(t, strings.Join(hosts[0].seen, "\n"), "deployed-nightly", "clckpt backups lists the backup")
 	// Another node stops: the checkpoint written through the first is read whole through the second.
 	hosts[2].stopService()
 	checkAcknowledged(t, url(1), "deployed", writes, func(c *config.Config) {
