@@ -3,6 +3,7 @@
 package rc
 
 import (
+	"context"
 	"errors"
 
 	"github.com/clckpt/libclckpt/ckpt"
@@ -128,8 +129,17 @@ func FromErrorAis(err error) Ais {
 			return e.ais
 		}
 	}
+	if internalDeadline(err) {
+		return AisTryAgain
+	}
 	return AisLibrary
 }
+
+// internalDeadline: an error that is no engine sentinel but a deadline that passed. The caller's
+// own timeouts come back as ckpt.ErrTimeout (matched above), so this one was the service's, given
+// to a step inside the call (a directory request while JetStream is slow: a server taking over
+// after the process hosting it died, a loaded machine): it passes, and the call may be tried again.
+func internalDeadline(err error) bool { return errors.Is(err, context.DeadlineExceeded) }
 
 // FromError returns the code for err: OK for nil, the code of the engine sentinel it wraps, or
 // Unspecified for anything else.
@@ -141,6 +151,9 @@ func FromError(err error) Code {
 		if errors.Is(err, e.err) {
 			return e.code
 		}
+	}
+	if internalDeadline(err) {
+		return TryAgain
 	}
 	return Unspecified
 }

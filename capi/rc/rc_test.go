@@ -1,6 +1,8 @@
 package rc
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -54,4 +56,18 @@ func TestEveryEngineErrorHasAnAisCode(t *testing.T) {
 	require.Equal(t, Ais(27), AisNoSections)
 	require.Equal(t, Ais(11), AisAccess)
 	require.Equal(t, Ais(26), AisTooBig)
+}
+
+// TestAnInternalDeadlineIsTryAgain: a step of a call that outlived the service's own deadline (a
+// directory request while JetStream is slow) is TRY_AGAIN in both APIs, never an unlisted code:
+// saCkptActiveReplicaSet returned SA_AIS_ERR_LIBRARY for "directory: context deadline exceeded"
+// during a take-over. The caller's own timeout stays TIMEOUT.
+func TestAnInternalDeadlineIsTryAgain(t *testing.T) {
+	err := fmt.Errorf("directory: %w", context.DeadlineExceeded)
+	require.Equal(t, TryAgain, FromError(err))
+	require.Equal(t, AisTryAgain, FromErrorAis(err))
+	timeout := fmt.Errorf("%w: %w", ckpt.ErrTimeout, context.DeadlineExceeded)
+	require.Equal(t, Timeout, FromError(timeout))
+	require.Equal(t, AisTimeout, FromErrorAis(timeout))
+	require.Equal(t, Unspecified, FromError(errors.New("something else")))
 }
