@@ -30,6 +30,9 @@ func (c *ckpt) joinToFollow() {
 	if !following {
 		return
 	}
+	if e, err := c.current(ctx); err != nil || e.HasReplica(m.name) || openerHoldsReplica(e.Attrs.Flags) {
+		return // a replica already (or the open made one), or gone
+	}
 	e, err := m.dir.Update(ctx, c.id, func(e *directory.Entry) error {
 		if e.Deleted || e.HasReplica(m.name) {
 			return errNoChange
