@@ -14,10 +14,10 @@ import (
 // hold one; on other checkpoints a member that holds none joins the replica set while one of its
 // handles follows, and leaves it again when the last one stops following or closes.
 
-// joinToFollow makes this member a replica of c if it is none, and waits (at most callTimeout)
-// until the active has copied the checkpoint to it and counts it in sync: from then on every
-// change is announced to the local followers. The active sends the copy as it does to a member
-// that opens a Distributed checkpoint.
+// joinToFollow makes this member a replica of c if it is none, and waits (at most callTimeout,
+// and only while the entry names an active) until the active has copied the checkpoint to it and
+// counts it in sync: from then on every change is announced to the local followers. The active
+// sends the copy as it does to a member that opens a Distributed checkpoint.
 func (c *ckpt) joinToFollow() {
 	m := c.m
 	c.joining.Lock()
@@ -50,8 +50,8 @@ func (c *ckpt) joinToFollow() {
 	m.log.Info("replica joined to follow", "checkpoint", c.name())
 	for ctx.Err() == nil {
 		e, err := c.current(ctx)
-		if err != nil || e.IsSynced(m.name) || !e.HasReplica(m.name) {
-			return
+		if err != nil || e.IsSynced(m.name) || !e.HasReplica(m.name) || e.Active == "" {
+			return // in sync; or no active to copy from for now (the copy comes when there is one)
 		}
 		select {
 		case <-ctx.Done():
