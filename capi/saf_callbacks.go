@@ -7,9 +7,8 @@ package main
 // handle makes (a section created, written, overwritten or deleted) queues a callback for
 // saCkptDispatch with the follower's own handle and one element per changed element: section id,
 // offset, size (0 for a delete), dataBuffer NULL, readSize 0. The engine tells a process of the
-// changes applied to the replica it holds (ckpt.Checkpoint.Follow): every opener of a collocated
-// ACTIVE_REPLICA(_WEAK) checkpoint holds one; of other checkpoints, only the members placement
-// chose (saCkpt_B_02_03.h, cpsv_papi.h).
+// changes applied to the replica it holds (ckpt.Checkpoint.Follow), which joins the replica set of
+// a checkpoint it follows when it holds no replica of it (saCkpt_B_02_03.h, cpsv_papi.h).
 
 /*
 #include "saf_glue.h"
@@ -44,7 +43,7 @@ func safRefollow(s *service, c *checkpoint) {
 			n.follows = make(map[uint64]func())
 		}
 		if err := c.ck.Follow(func(u ckpt.Update) { _ = s.queue.Push(func() { safDeliver(s, c, u) }) }); err != nil {
-			return // no replica here (or closed): nothing to follow
+			return // closed: nothing to follow
 		}
 		n.follows[c.handle] = func() { _ = c.ck.Follow(nil) }
 	case !want && have:

@@ -83,10 +83,10 @@ type Checkpoint interface {
 	Subscribe(fn func(Update)) error
 	// Follow is Subscribe for the SAF API's arrival and track callbacks, on any checkpoint: fn
 	// receives every change another handle makes, section creations included (Update.Created), as
-	// it is applied to the replica this process holds, whenever it holds one: always for Local; for
-	// a replicated member, on every opener of a collocated (asynchronous), Distributed or
-	// AllOpenAreReplicas checkpoint, and otherwise only on the members placement chose. A handle has
-	// one subscription: Follow replaces a Subscribe and the other way round; nil cancels.
+	// it is applied to the replica this process holds: always for Local; a replicated member that
+	// holds none joins the replica set (with a catch-up copy) and returns once its replica is in
+	// sync, and leaves the set when its last following handle stops following or closes. A handle
+	// has one subscription: Follow replaces a Subscribe and the other way round; nil cancels.
 	Follow(fn func(Update)) error
 }
 

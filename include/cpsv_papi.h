@@ -11,12 +11,15 @@
  * buffers of its own or dataBuffer NULL, to fetch the data.  The writing
  * handle, and handles without READ, get nothing.
  *
- * Which checkpoints notify: a process hears of the changes applied to the
- * replica it holds.  Every process that opens a COLLOCATED checkpoint
- * written through the active replica (SA_CKPT_WR_ACTIVE_REPLICA or _WEAK)
- * holds one: the usual hot-standby setup.  Of other checkpoints, only the
- * members that placement chose hold replicas (all handles of one process
- * with the default embedded service do); the others hear nothing.
+ * Which checkpoints notify: any checkpoint, whatever its creation flags,
+ * in any process or host.  The changes come from a replica in the reader's
+ * process: every process that opens a COLLOCATED checkpoint holds one; for
+ * other checkpoints a process that holds none gets one while it follows
+ * (it joins the replica set and the active replica sends it a copy, within
+ * the open or the registration call, which return once the copy is in
+ * sync), and gives it up when the last such handle is closed, unless it is
+ * by then the active replica.  While it holds it, writes to a
+ * SA_CKPT_WR_ALL_REPLICAS checkpoint also wait for that replica.
  */
 #ifndef CPSV_PAPI_H
 #define CPSV_PAPI_H

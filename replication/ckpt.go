@@ -30,6 +30,8 @@ type ckpt struct {
 	inst     *install         // a snapshot being installed
 	handles  map[*handle]struct{}
 	subs     map[string]subscription // subscriptions of local handles, kept across replica copies
+	joined   bool                    // this member joined the replica set to follow (follow.go)
+	joining  sync.Mutex              // serializes joinToFollow and leaveAfterFollow; taken before mu
 	retTimer clock.Timer
 	deadline int64 // the deadline retTimer is armed for
 }

@@ -60,6 +60,7 @@ func (h *handle) close(ctx context.Context) error {
 	}
 	c.mu.Unlock()
 	defer h.m.release(c)
+	c.leaveAfterFollow(ctx)
 	if h.tool {
 		return nil
 	}
@@ -325,8 +326,19 @@ func (h *handle) Subscribe(fn func(engine.Update)) error {
 }
 
 func (h *handle) Follow(fn func(engine.Update)) error {
-	// Any checkpoint: the updates come from the local replica, whenever this member holds one.
-	return h.subscribe(subscription{fn: fn, creates: true}, func(engine.CreationFlags) bool { return true }, "")
+	// Any checkpoint: the updates come from the local replica. A member that holds none joins the
+	// replica set while one of its handles follows (see ckpt.joinToFollow).
+	if err := h.subscribe(subscription{fn: fn, creates: true}, func(engine.CreationFlags) bool { return true }, ""); err != nil {
+		return err
+	}
+	if fn != nil {
+		h.c.joinToFollow()
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+		defer cancel()
+		h.c.leaveAfterFollow(ctx)
+	}
+	return nil
 }
 
 // subscribe sets (fn nil: removes) the handle's subscription, on a checkpoint whose flags allow it.
