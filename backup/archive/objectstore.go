@@ -27,17 +27,68 @@ type ObjectStore struct {
 
 // OpenObjectStore opens (creating it when missing) the object store bucket of that name, with
 // file storage and the given number of replicas (0: 1).
+//
+// Reads see every completed Put: the bucket's stream is set to answer message reads from its leader
+// only (the client library creates it with direct gets allowed, which any replica answers, one
+// that may not yet hold an object just written), and List reads the objects' metadata from the
+// leader too.
 func OpenObjectStore(ctx context.Context, js jetstream.JetStream, bucket string, replicas int) (*ObjectStore, error) {
 	if replicas == 0 {
 		replicas = 1
 	}
-	obs, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+	_, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
 		Bucket: bucket, Description: "libclckpt backups", Storage: jetstream.FileStorage, Replicas: replicas,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("archive: object store %q: %w", bucket, err)
 	}
+	st, err := js.Stream(ctx, "OBJ_"+bucket)
+	if err != nil {
+		return nil, fmt.Errorf("archive: object store %q: %w", bucket, err)
+	}
+	if cfg := st.CachedInfo().Config; cfg.AllowDirect {
+		cfg.AllowDirect = false
+		if _, err := js.UpdateStream(ctx, cfg); err != nil {
+			return nil, fmt.Errorf("archive: object store %q: %w", bucket, err)
+		}
+	}
+	obs, err := js.ObjectStore(ctx, bucket) // reads the stream's configuration again
+	if err != nil {
+		return nil, fmt.Errorf("archive: object store %q: %w", bucket, err)
+	}
 	return &ObjectStore{js: js, bucket: bucket, obs: obs}, nil
+}
+
+// objects returns the metadata of the bucket's objects, read from the stream's leader (the client
+// library's List reads them through a consumer that any replica may serve).
+func (o *ObjectStore) objects(ctx context.Context) ([]jetstream.ObjectInfo, error) {
+	st, err := o.js.Stream(ctx, "OBJ_"+o.bucket)
+	if err != nil {
+		return nil, err
+	}
+	si, err := st.Info(ctx, jetstream.WithSubjectFilter("$O."+o.bucket+".M.>"))
+	if err != nil {
+		return nil, err
+	}
+	var out []jetstream.ObjectInfo
+	for subj := range si.State.Subjects {
+		m, err := st.GetLastMsgForSubject(ctx, subj)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		var info jetstream.ObjectInfo
+		if err := json.Unmarshal(m.Data, &info); err != nil {
+			return nil, fmt.Errorf("object metadata on %s: %w", subj, err)
+		}
+		if !info.Deleted {
+			info.ModTime = m.Time
+			out = append(out, info)
+		}
+	}
+	return out, nil
 }
 
 // Put implements Archive. The object is written in the object store's own format (chunks on
@@ -304,10 +355,7 @@ func (o *ObjectStore) Delete(ctx context.Context, name string) error {
 
 // List implements Archive.
 func (o *ObjectStore) List(ctx context.Context, prefix string) ([]Info, error) {
-	infos, err := o.obs.List(ctx)
-	if errors.Is(err, jetstream.ErrNoObjectsFound) {
-		return nil, nil
-	}
+	infos, err := o.objects(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("archive: listing: %w", err)
 	}
@@ -326,8 +374,8 @@ func (o *ObjectStore) List(ctx context.Context, prefix string) ([]Info, error) {
 // of no listed object whose last chunk is older than before.
 func (o *ObjectStore) Sweep(ctx context.Context, before time.Time) (int, error) {
 	live := map[string]bool{}
-	infos, err := o.obs.List(ctx)
-	if err != nil && !errors.Is(err, jetstream.ErrNoObjectsFound) {
+	infos, err := o.objects(ctx)
+	if err != nil {
 		return 0, fmt.Errorf("archive: listing: %w", err)
 	}
 	for _, i := range infos {
