@@ -93,12 +93,12 @@ func (o *ObjectStore) objects(ctx context.Context) ([]jetstream.ObjectInfo, erro
 
 // Put implements Archive. The object is written in the object store's own format (chunks on
 // $O.<bucket>.C.<nuid>, then the metadata, with the SHA-256 of the whole, on $O.<bucket>.M.<name>),
-// so the client library's Get reads it; but the chunks go out in windows of putWindow, each window
+// so the client library's Get reads it; but the chunks go out in windows of at most putWindow, each
 // acknowledged before the next is sent, instead of the library's unbounded stream of asynchronous
 // publishes, which a slow or busy server answers with "too many requests" (its ingest queue is full)
 // or which stall the client. A window that fails with a transient error (too many requests, no
-// response, a timeout) is undone (its chunks that were stored are deleted) and sent again, up to
-// putAttempts times.
+// response, a timeout) is undone (its chunks that were stored are deleted) and sent again in
+// windows half as large, up to putAttempts times.
 func (o *ObjectStore) Put(ctx context.Context, name string, r io.Reader) error {
 	if err := CheckName(name); err != nil {
 		return err
@@ -131,7 +131,7 @@ func (o *ObjectStore) put(ctx context.Context, name string, r io.Reader) error {
 		return err
 	}
 	defer pub.CleanupPublisher()
-	p := &objectPut{pub: pub, st: st, subj: "$O." + o.bucket + ".C." + nuid.Next()}
+	p := &objectPut{pub: pub, st: st, subj: "$O." + o.bucket + ".C." + nuid.Next(), inflight: putWindow}
 	info := &jetstream.ObjectInfo{Bucket: o.bucket, NUID: strings.TrimPrefix(p.subj, "$O."+o.bucket+".C."),
 		ObjectMeta: jetstream.ObjectMeta{Name: name, Opts: &jetstream.ObjectMetaOptions{ChunkSize: putChunkSize}}}
 	if err := p.chunks(ctx, r, info); err != nil {
@@ -167,6 +167,9 @@ type objectPut struct {
 	st   jetstream.Stream
 	subj string
 	last uint64 // stream sequence of the last chunk acknowledged
+	// inflight is the most chunks sent before their acknowledgements are awaited: putWindow,
+	// halved at each transient failure.
+	inflight int
 }
 
 // chunks reads r to its end and stores it as chunks, setting the size, chunk count and digest of
@@ -196,7 +199,7 @@ func (p *objectPut) chunks(ctx context.Context, r io.Reader, info *jetstream.Obj
 		if len(window) == 0 {
 			break
 		}
-		if err := retryTransient(ctx, func() error { return p.window(ctx, window) }); err != nil {
+		if err := p.send(ctx, window); err != nil {
 			return err
 		}
 		info.Chunks += uint32(len(window))
@@ -211,6 +214,27 @@ func (p *objectPut) chunks(ctx context.Context, r io.Reader, info *jetstream.Obj
 	}
 	if n := si.State.Subjects[p.subj]; n != uint64(info.Chunks) {
 		return fmt.Errorf("the object store holds %d chunks of the %d sent", n, info.Chunks)
+	}
+	return nil
+}
+
+// send stores chunks in order, at most p.inflight at a time; a transient failure halves
+// p.inflight (down to one chunk) and sends again what was not stored, up to putAttempts times.
+func (p *objectPut) send(ctx context.Context, chunks [][]byte) error {
+	for off := 0; off < len(chunks); {
+		n := min(p.inflight, len(chunks)-off)
+		err := retryTransient(ctx, func() error {
+			err := p.window(ctx, chunks[off:off+n])
+			if err != nil && transient(err) {
+				p.inflight = max(1, p.inflight/2)
+				n = min(n, p.inflight)
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		off += n
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/clckpt/libclckpt/replication/natsconn"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
@@ -193,4 +194,28 @@ func TestObjectStorePutUnderLoad(t *testing.T) {
 		require.NoError(t, rc.Close())
 		require.Equal(t, want[:], h.Sum(nil), "object %d", i)
 	}
+}
+
+// A server whose stream ingest queue holds 1 MiB, less than the Put's first window (4 MiB), and
+// that syncs every write: the windows answered "too many requests" are undone and sent again in
+// smaller windows, and the object is read back whole by the library's Get.
+func TestObjectStorePutResendsWindows(t *testing.T) {
+	ctx := context.Background()
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
+		NoSigs: true, NoLog: true, SyncAlways: true, StreamMaxBufferedSize: 1 << 20})
+	require.NoError(t, err)
+	s.Start()
+	t.Cleanup(s.Shutdown)
+	require.True(t, s.ReadyForConnections(30*time.Second))
+	o, err := OpenObjectStore(ctx, connect(t, s.ClientURL()), "b", 1)
+	require.NoError(t, err)
+	data := make([]byte, 16<<20)
+	_, _ = rand.Read(data)
+	require.NoError(t, o.Put(ctx, "data/resent", bytes.NewReader(data)))
+	rc, err := o.Get(ctx, "data/resent")
+	require.NoError(t, err)
+	got, err := io.ReadAll(rc)
+	require.NoError(t, err)
+	require.NoError(t, rc.Close())
+	require.True(t, bytes.Equal(data, got))
 }
