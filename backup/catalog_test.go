@@ -2,8 +2,11 @@ package backup
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +14,7 @@ import (
 	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/engine"
 	"github.com/clckpt/libclckpt/replication/natsconn"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
@@ -161,4 +165,85 @@ func TestObjectStoreRestoreAfterWipe(t *testing.T) {
 	require.NoError(t, err)
 	defer rc.Close()
 	require.Equal(t, want, readContent(t, rc))
+}
+
+// TestObjectStoreCatalogSurvivesANodeLoss backs up into an object store replicated on a cluster of
+// three NATS servers, stops the leader of the bucket's stream, then lists the catalogue, restores
+// from it (the data compared), and backs up again, through the two servers left.
+func TestObjectStoreCatalogSurvivesANodeLoss(t *testing.T) {
+	ctx := context.Background()
+	ports := make([]int, 3)
+	var routes, urls []string
+	for i := range ports {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		ports[i] = l.Addr().(*net.TCPAddr).Port
+		require.NoError(t, l.Close())
+		routes = append(routes, "nats-route://127.0.0.1:"+strconv.Itoa(ports[i]))
+	}
+	servers := map[string]*server.Server{}
+	for i, rp := range ports {
+		s, err := natsconn.StartServer(natsconn.ServerOptions{Name: "s" + strconv.Itoa(i), Host: "127.0.0.1", Port: -1,
+			StoreDir: t.TempDir(), ClusterName: "c", ClusterHost: "127.0.0.1", ClusterPort: rp, Routes: routes})
+		require.NoError(t, err)
+		t.Cleanup(s.Shutdown)
+		servers[s.Name()] = s
+		urls = append(urls, s.ClientURL())
+	}
+	connect := func() (*archive.ObjectStore, jetstream.JetStream) {
+		nc, err := nats.Connect(strings.Join(urls, ","), nats.MaxReconnects(-1))
+		require.NoError(t, err)
+		t.Cleanup(nc.Close)
+		js, err := jetstream.New(nc)
+		require.NoError(t, err)
+		var o *archive.ObjectStore
+		require.Eventually(t, func() bool { // until the cluster has formed and chosen a meta leader
+			o, err = archive.OpenObjectStore(ctx, js, "ckpt-backups", 3)
+			return err == nil
+		}, time.Minute, 100*time.Millisecond, "opening the bucket: %v", err)
+		return o, js
+	}
+	l := openLocal(t, filepath.Join(t.TempDir(), "store"))
+	ck := makeCheckpoint(t, l, "orig")
+	want := readContent(t, ck)
+	o, js := connect()
+	m := New(l, o)
+	backupOne(t, m, "orig", "b1", CompressZstd)
+	backupOne(t, m, "orig", "b2", CompressNone)
+
+	st, err := js.Stream(ctx, "OBJ_ckpt-backups")
+	require.NoError(t, err)
+	si, err := st.Info(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 3, si.Config.Replicas)
+	require.NotNil(t, si.Cluster)
+	leader := servers[si.Cluster.Leader]
+	require.NotNil(t, leader, "stream leader %q", si.Cluster.Leader)
+	leader.Shutdown()
+	leader.WaitForShutdown()
+
+	o2, _ := connect()
+	m2 := New(l, o2)
+	var r *Results
+	require.Eventually(t, func() bool { // until the two servers left have chosen new leaders
+		r, err = m2.Query(ctx, Query{Checkpoint: "orig"})
+		return err == nil
+	}, time.Minute, 100*time.Millisecond, "listing the catalogue: %v", err)
+	require.Equal(t, []string{"b1", "b2"}, names(r.All()))
+	for _, d := range r.All() {
+		rc, err := m2.Restore(ctx, RestoreRequest{CopyID: d.CopyID, Target: "restored-" + d.BackupName, Flags: ckpt.OpenRead})
+		require.NoError(t, err, d.BackupName)
+		require.Equal(t, want, readContent(t, rc), d.BackupName)
+		require.NoError(t, rc.Close())
+	}
+	// Each backup is listed by the query that follows it (the reads once went to any replica,
+	// which could lack the record just written).
+	wantNames := []string{"b1", "b2"}
+	for i := 3; i < 13; i++ {
+		wantNames = append(wantNames, "b"+strconv.Itoa(i))
+		backupOne(t, m2, "orig", wantNames[len(wantNames)-1], CompressNone)
+		r, err = m2.Query(ctx, Query{Checkpoint: "orig"})
+		require.NoError(t, err)
+		require.Equal(t, wantNames, names(r.All()))
+	}
 }

@@ -3,14 +3,19 @@ package archive
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/clckpt/libclckpt/replication/natsconn"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
@@ -48,7 +53,8 @@ func TestPutHelperProcess(t *testing.T) {
 	}
 	o, err := OpenObjectStore(context.Background(), connect(t, url), "b", 1)
 	require.NoError(t, err)
-	_ = o.Put(context.Background(), "data/killed", &stallReader{n: 2 << 20})
+	// two windows of chunks, both stored, then the Put waits for more
+	_ = o.Put(context.Background(), "data/killed", &stallReader{n: 2 * putWindow * putChunkSize})
 }
 
 func chunkSubjects(t *testing.T, js jetstream.JetStream) int {
@@ -148,4 +154,68 @@ func TestObjectStoreGetOutlastsTheDefaultTimeout(t *testing.T) {
 	_, err = io.ReadAll(rc)
 	require.Error(t, err, "a cancelled Get's reads fail")
 	require.NoError(t, rc.Close())
+}
+
+// Concurrent Puts of large objects into a server that syncs every write to disk: the client
+// library's own Put sent every chunk at once and failed with "too many requests" once the
+// stream's ingest queue (128 MiB) was full; the archive's Put keeps a bounded window in flight.
+// Every object is then read whole by the library's Get, which checks the digest.
+func TestObjectStorePutUnderLoad(t *testing.T) {
+	ctx := context.Background()
+	s, err := natsconn.StartServer(natsconn.ServerOptions{Name: "t", Host: "127.0.0.1", Port: -1,
+		StoreDir: t.TempDir(), SyncAlways: true})
+	require.NoError(t, err)
+	t.Cleanup(s.Shutdown)
+	o, err := OpenObjectStore(ctx, connect(t, s.ClientURL()), "b", 1)
+	require.NoError(t, err)
+	data := make([]byte, 96<<20)
+	_, _ = rand.Read(data)
+	const puts = 4
+	var wg sync.WaitGroup
+	errs := make([]error, puts)
+	for i := range puts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = o.Put(ctx, fmt.Sprintf("data/big%d", i), bytes.NewReader(data))
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		require.NoError(t, err, "put %d", i)
+	}
+	want := sha256.Sum256(data)
+	for i := range puts {
+		rc, err := o.Get(ctx, fmt.Sprintf("data/big%d", i))
+		require.NoError(t, err)
+		h := sha256.New()
+		_, err = io.Copy(h, rc)
+		require.NoError(t, err)
+		require.NoError(t, rc.Close())
+		require.Equal(t, want[:], h.Sum(nil), "object %d", i)
+	}
+}
+
+// A server whose stream ingest queue holds 1 MiB, less than the Put's first window (4 MiB), and
+// that syncs every write: the windows answered "too many requests" are undone and sent again in
+// smaller windows, and the object is read back whole by the library's Get.
+func TestObjectStorePutResendsWindows(t *testing.T) {
+	ctx := context.Background()
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
+		NoSigs: true, NoLog: true, SyncAlways: true, StreamMaxBufferedSize: 1 << 20})
+	require.NoError(t, err)
+	s.Start()
+	t.Cleanup(s.Shutdown)
+	require.True(t, s.ReadyForConnections(30*time.Second))
+	o, err := OpenObjectStore(ctx, connect(t, s.ClientURL()), "b", 1)
+	require.NoError(t, err)
+	data := make([]byte, 16<<20)
+	_, _ = rand.Read(data)
+	require.NoError(t, o.Put(ctx, "data/resent", bytes.NewReader(data)))
+	rc, err := o.Get(ctx, "data/resent")
+	require.NoError(t, err)
+	got, err := io.ReadAll(rc)
+	require.NoError(t, err)
+	require.NoError(t, rc.Close())
+	require.True(t, bytes.Equal(data, got))
 }
