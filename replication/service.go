@@ -32,9 +32,18 @@ func (m *Member) Open(ctx context.Context, name string, attrs *engine.Attributes
 	if err := ctx.Err(); err != nil {
 		return nil, timeoutErr(err)
 	}
+	// The directory changes of an open run to their end whatever the caller's deadline: JetStream
+	// may still store a change the client stopped waiting for, so a change abandoned half-way could
+	// create a checkpoint, or count an open, after the call returned. When the deadline passes
+	// meanwhile, the finished open is taken back and the call times out.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), callTimeout)
+	defer cancel()
 	for {
-		e, err := m.openOrCreate(ctx, []byte(name), attrs, flags)
+		e, created, err := m.openOrCreate(dctx, []byte(name), attrs, flags)
 		if errors.Is(err, errRetry) {
+			if err := ctx.Err(); err != nil {
+				return nil, timeoutErr(err)
+			}
 			continue
 		}
 		if err != nil {
@@ -42,7 +51,32 @@ func (m *Member) Open(ctx context.Context, name string, attrs *engine.Attributes
 		}
 		c := m.ckptFor(e.ID)
 		c.update(e)
-		return m.newHandle(c, name, flags, e.Attrs.Flags), nil
+		h := m.newHandle(c, name, flags, e.Attrs.Flags)
+		if err := ctx.Err(); err != nil {
+			m.undoOpen(dctx, h, created)
+			return nil, timeoutErr(err)
+		}
+		return h, nil
+	}
+}
+
+// undoOpen takes back the open h whose caller gave up: the open is closed, and a checkpoint it
+// created that nobody else has opened since is destroyed with its name, as if never created.
+func (m *Member) undoOpen(ctx context.Context, h *handle, created bool) {
+	if created {
+		e, err := m.dir.Update(ctx, h.c.id, func(e *directory.Entry) error {
+			if e.Deleted || e.Opens() != 1 || e.Openers[m.name] != 1 {
+				return errNoChange
+			}
+			e.Deleted = true
+			return nil
+		})
+		if err == nil {
+			h.c.update(e)
+		}
+	}
+	if err := h.close(ctx); err != nil {
+		m.log.Warn("taking back a timed-out open", "checkpoint", h.name, "err", err)
 	}
 }
 
@@ -59,27 +93,27 @@ func (m *Member) newHandle(c *ckpt, name string, flags engine.OpenFlags, created
 var errRetry = errors.New("retry")
 
 // openOrCreate counts one more open of this member on the checkpoint called name, creating it when
-// asked to.
-func (m *Member) openOrCreate(ctx context.Context, name []byte, attrs *engine.Attributes, flags engine.OpenFlags) (*directory.Entry, error) {
+// asked to (created: this open made it).
+func (m *Member) openOrCreate(ctx context.Context, name []byte, attrs *engine.Attributes, flags engine.OpenFlags) (_ *directory.Entry, created bool, _ error) {
 	id, err := m.dir.Lookup(ctx, name)
 	switch {
 	case errors.Is(err, directory.ErrNotFound) && flags&engine.OpenCreate == 0:
-		return nil, fmt.Errorf("%w: no checkpoint %q", engine.ErrNotExist, name)
+		return nil, false, fmt.Errorf("%w: no checkpoint %q", engine.ErrNotExist, name)
 	case errors.Is(err, directory.ErrNotFound):
 		if attrs.MaxSections == 0 {
-			return nil, engine.ErrMaxSectionsZero
+			return nil, false, engine.ErrMaxSectionsZero
 		}
 		e := m.newEntry(name, *attrs)
 		switch err := m.dir.Create(ctx, e); {
 		case errors.Is(err, directory.ErrNameTaken):
-			return nil, errRetry // created by someone else meanwhile: open it
+			return nil, false, errRetry // created by someone else meanwhile: open it
 		case err != nil:
-			return nil, tryAgain(err)
+			return nil, false, tryAgain(err)
 		}
 		m.log.Info("checkpoint created", "checkpoint", string(name), "replicas", e.Replicas, "active", e.Active)
-		return e, nil
+		return e, true, nil
 	case err != nil:
-		return nil, tryAgain(err)
+		return nil, false, tryAgain(err)
 	}
 	e, err := m.dir.Update(ctx, id, func(e *directory.Entry) error {
 		if e.Deleted {
@@ -100,13 +134,13 @@ func (m *Member) openOrCreate(ctx context.Context, name []byte, attrs *engine.At
 	})
 	switch {
 	case errors.Is(err, directory.ErrNotFound), errors.Is(err, errRetry):
-		return nil, errRetry // destroyed or deleted meanwhile: look the name up again
+		return nil, false, errRetry // destroyed or deleted meanwhile: look the name up again
 	case errors.Is(err, engine.ErrAlreadyExist):
-		return nil, err
+		return nil, false, err
 	case err != nil:
-		return nil, tryAgain(err)
+		return nil, false, tryAgain(err)
 	}
-	return e, nil
+	return e, false, nil
 }
 
 // openerHoldsReplica: these checkpoints have a replica on every member that opens them.

@@ -1,0 +1,45 @@
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/clckpt/libclckpt/engine"
+)
+
+// An open that runs out of time while it creates the checkpoint leaves nothing behind that shows
+// up later: once it has returned, deleting the name makes it gone for good, and no open is left
+// counted on the checkpoint (which would keep it from ever being destroyed).
+func TestATimedOutCreateDoesNotLandLater(t *testing.T) {
+	cl := newCluster(t)
+	m := cl.join("a", "program")
+	a := attrs(0)
+	a.Retention = 0
+	for i := range 400 {
+		name := fmt.Sprintf("late-%d", i)
+		ctx, cancel := context.WithTimeout(bg, time.Duration(i%40)*50*time.Microsecond+time.Microsecond)
+		h, err := m.Open(ctx, name, a, rwc)
+		cancel()
+		if err == nil {
+			require.NoError(t, h.Close())
+		} else {
+			require.True(t, errors.Is(err, engine.ErrTimeout) || errors.Is(err, engine.ErrTryAgain), "%v", err)
+		}
+		if err := m.Delete(bg, name); err != nil {
+			require.ErrorIs(t, err, engine.ErrNotExist)
+		}
+		_, err = m.Open(bg, name, nil, engine.OpenRead)
+		require.ErrorIs(t, err, engine.ErrNotExist, "open %d of %q after its delete", i, name)
+	}
+	// Nothing is left open: every checkpoint was deleted with retention 0, so each is destroyed.
+	require.Eventually(t, func() bool {
+		es, err := m.dir.List(bg)
+		require.NoError(t, err)
+		return len(es) == 0
+	}, 10*time.Second, 20*time.Millisecond, "checkpoints left in the directory")
+}
