@@ -22,12 +22,17 @@ static uint64_t counter;
 static uint64_t acked; /* the highest counter written (written by the writers, read at the end) */
 static ClRcT writer_rc[WRITERS];
 
+/* The section ids "s00".."s15", made once before any thread starts: the writer threads only read
+ * them (formatting them in each call raced with the other threads' reads, which then saw a short
+ * or empty id). */
 static char sid_buf[NSEC][8];
 
-static ClCkptSectionIdT sid(int i) {
-    snprintf(sid_buf[i], sizeof sid_buf[i], "s%02d", i);
-    return check_sid(sid_buf[i]);
+static void make_sids(void) {
+    for (int i = 0; i < NSEC; i++)
+        snprintf(sid_buf[i], sizeof sid_buf[i], "s%02d", i);
 }
+
+static ClCkptSectionIdT sid(int i) { return check_sid(sid_buf[i]); }
 
 static void *writer(void *arg) {
     int me = (int)(intptr_t)arg;
@@ -137,6 +142,7 @@ static int count_copies(const char *archive, const char *pattern) {
 }
 
 int main(void) {
+    make_sids();
     svc = check_init();
     char archive[512];
     const char *data = getenv("CLCKPT_DATA_DIR");
