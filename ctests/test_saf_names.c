@@ -2,7 +2,6 @@
  * shared by two processes (two members); 2049 bytes give SA_AIS_ERR_TOO_BIG. clCkpt's ClNameT keeps
  * its 256-byte limit. */
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include "saf/saf_check.h"
 
@@ -51,23 +50,8 @@ static int peer(int wait_fd, int done_fd) {
 }
 
 static void two_processes(void) {
-    int go[2], done[2];
-    CHECK(pipe(go) == 0 && pipe(done) == 0);
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork(); /* before Initialize: both sides may use the library */
-    if (pid == 0) {
-        check_passed = check_failed = 0;
-        alarm(120);
-        close(go[1]);
-        close(done[0]);
-        int failed = peer(go[0], done[1]);
-        printf("child: %d passed, %d failed\n", check_passed, check_failed);
-        fflush(stdout);
-        _exit(failed == 0 ? 0 : 1);
-    }
-    close(go[0]);
-    close(done[1]);
+    int go, done;
+    pid_t pid = saf_fork_peer(peer, &go, &done);
     SaCkptHandleT h = saf_init(2, 2, NULL);
     SaCkptCheckpointCreationAttributesT a = saf_attrs(SA_CKPT_WR_ALL_REPLICAS, 4, 64, SA_TIME_END);
     SaNameT n = lend(longest), s = lend(sibling);
@@ -78,9 +62,9 @@ static void two_processes(void) {
     CHECK_RC(saCkptCheckpointOpen(h, &s, NULL, SA_CKPT_CHECKPOINT_READ, SA_TIME_END, &cks), SA_AIS_ERR_NOT_EXIST);
     REQUIRE_RC(saCkptCheckpointOpen(h, &s, &a, SAF_RW, SA_TIME_END, &cks), SA_AIS_OK);
     CHECK_RC(saf_section(cks, "s", "sibling"), SA_AIS_OK);
-    CHECK(write(go[1], "x", 1) == 1);
+    CHECK(write(go, "x", 1) == 1);
     char c;
-    CHECK(read(done[0], &c, 1) == 1);
+    CHECK(read(done, &c, 1) == 1);
     char b[16];
     SaSizeT got = 0;
     CHECK_RC(saf_read(ck, "c", b, sizeof b, &got), SA_AIS_OK);
