@@ -330,7 +330,10 @@ extern ClRcT clCkptBackupWaitFinalize(CL_IN ClCkptBackupWaitT wait);
  * clCkptBackupQueryInitialize - find the live copies matching a query.
  *
  * Reads the archive's catalogue once and keeps the copies that match
- * *query, oldest first, for clCkptBackupQueryNext.
+ * *query, oldest first, for clCkptBackupQueryNext.  Copies whose checkpoint
+ * or backup name is longer than CL_MAX_NAME_LENGTH (a checkpoint a saCkpt
+ * program named with up to 2048 bytes) are left out: a ClNameT cannot hold
+ * their names.
  *
  * Returns:
  *   CL_OK
