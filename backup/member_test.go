@@ -30,18 +30,24 @@ func joinMember(t *testing.T, url, root, name string) *replication.Member {
 	return m
 }
 
+// twoMembers starts a NATS server and two application members, a and b, under a fresh root
+// directory (returned).
+func twoMembers(t *testing.T) (string, *replication.Member, *replication.Member) {
+	t.Helper()
+	root := t.TempDir()
+	s, err := natsconn.StartServer(natsconn.ServerOptions{Name: "t", Host: "127.0.0.1", Port: -1, StoreDir: filepath.Join(root, "nats")})
+	require.NoError(t, err)
+	t.Cleanup(s.Shutdown)
+	return root, joinMember(t, s.ClientURL(), root, "a"), joinMember(t, s.ClientURL(), root, "b")
+}
+
 // TestMemberBackupAtActive backs up a replicated checkpoint at the member holding its active
 // replica, and through the member without it, while both write to it through the service: each
 // copy is a cut (every section holds the same counter), and it restores into a single-process
 // service.
 func TestMemberBackupAtActive(t *testing.T) {
 	ctx := context.Background()
-	root := t.TempDir()
-	s, err := natsconn.StartServer(natsconn.ServerOptions{Name: "t", Host: "127.0.0.1", Port: -1, StoreDir: filepath.Join(root, "nats")})
-	require.NoError(t, err)
-	t.Cleanup(s.Shutdown)
-	a := joinMember(t, s.ClientURL(), root, "a")
-	b := joinMember(t, s.ClientURL(), root, "b")
+	root, a, b := twoMembers(t)
 	const nsec = 8
 	ca, err := a.Open(ctx, "rep", &testAttrs, ckpt.OpenCreate|ckpt.OpenRead|ckpt.OpenWrite)
 	require.NoError(t, err)
@@ -86,12 +92,7 @@ func TestMemberBackupAtActive(t *testing.T) {
 // and into a single-process service under the same name; the backup name may be as long.
 func TestLongestNameBackupAndRestore(t *testing.T) {
 	ctx := context.Background()
-	root := t.TempDir()
-	s, err := natsconn.StartServer(natsconn.ServerOptions{Name: "t", Host: "127.0.0.1", Port: -1, StoreDir: filepath.Join(root, "nats")})
-	require.NoError(t, err)
-	t.Cleanup(s.Shutdown)
-	a := joinMember(t, s.ClientURL(), root, "a")
-	b := joinMember(t, s.ClientURL(), root, "b")
+	root, a, b := twoMembers(t)
 	name := strings.Repeat("n", ckpt.MaxNameLength-1) + "a"
 	sibling := name[:len(name)-1] + "b"
 	ca, err := a.Open(ctx, name, &testAttrs, ckpt.OpenCreate|ckpt.OpenRead|ckpt.OpenWrite)
