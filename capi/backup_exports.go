@@ -395,17 +395,24 @@ func clckpt_restore_start(svcH C.ClCkptSvcHdlT, name *C.ClNameT, copyID C.ClUint
 	if m == nil {
 		return bad
 	}
-	var total int64
+	var copied *backup.Descriptor // the copy the restore will take, when it is found now
 	if req.BackupName != "" {
 		if r, err := m.Query(bg, backup.Query{BackupName: req.BackupName, Status: backup.MostRecent}); err == nil {
 			for _, d := range r.All() {
 				if d.BackupName == req.BackupName {
-					total = d.Size
+					copied = &d
 				}
 			}
 		}
 	} else if d, err := m.Get(bg, req.CopyID); err == nil {
-		total = d.Size
+		copied = &d
+	}
+	var total int64
+	if copied != nil {
+		total = copied.Size
+		if req.Target == "" && len(copied.Checkpoint) > C.CL_MAX_NAME_LENGTH {
+			return code(rc.InvalidParam) // a checkpoint no ClNameT can name: restore it under another name
+		}
 	}
 	job := m.StartRestore(context.Background(), req)
 	w := &waitObj{restore: true, svc: s, total: total, progress: job.BytesRead, cancel: job.Cancel, openFlags: req.Flags}

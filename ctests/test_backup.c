@@ -344,6 +344,14 @@ int main(void) {
     CHECK(fclose(f) == 0);
     CHECK_EQ(count_copies(archive, "bk-long-*"), 0);
     CHECK_EQ(count_copies(archive, NULL), before);
+    /* Nor is such a copy restored under its own name through clCkpt; under another one it may be
+     * (this copy has no archive object: the restore then fails as for any missing object). */
+    ro = restore_options(archive, CL_FALSE, CL_CKPT_CHECKPOINT_READ);
+    ClCkptBackupWaitT lw = 0;
+    CHECK_RC(clCkptRestoreStart(svc, NULL, 777001, NULL, &ro, &lw), CL_CKPT_ERR_INVALID_PARAMETER);
+    ClNameT bl = check_name("bk-long-0");
+    CHECK_RC(clCkptRestoreStart(svc, &bl, 0, NULL, &ro, &lw), CL_CKPT_ERR_INVALID_PARAMETER);
+    CHECK(restore("bk-long-0", 0, "bk-long-target", &ro, NULL) != CL_OK);
     CHECK(remove(path) == 0);
 
     /* Delete: one commit; the copies are gone from queries. */
