@@ -107,6 +107,8 @@ func (m *Member) openOrCreate(ctx context.Context, name []byte, attrs *engine.At
 		switch err := m.dir.Create(ctx, e); {
 		case errors.Is(err, directory.ErrNameTaken):
 			return nil, false, errRetry // created by someone else meanwhile: open it
+		case errors.Is(err, directory.ErrNameCollision):
+			return nil, false, err
 		case err != nil:
 			return nil, false, tryAgain(err)
 		}
