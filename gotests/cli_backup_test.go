@@ -198,7 +198,7 @@ func TestCLIBackup(t *testing.T) {
 		require.Equal(t, exitFailure, code, errOut)
 		require.Contains(t, errOut, "CLCKPT_REPLICAS=1")
 		fails(t, exitNotFound, "", "get", "lone")
-		fails(t, exitFailure, "backup name of", "backup", "app", "--name", string(bytes.Repeat([]byte("n"), 300)))
+		fails(t, exitFailure, "backup name of", "backup", "app", "--name", string(bytes.Repeat([]byte("n"), ckpt.MaxNameLength+1)))
 	})
 
 	t.Run("damaged", func(t *testing.T) {

@@ -112,11 +112,11 @@ func TestBadDataDirectoryIsAClearError(t *testing.T) {
 			s, err := store.OpenBadger(store.BadgerOptions{Dir: filepath.Join(d, "n"), GCInterval: -1})
 			require.NoError(t, err)
 			var b store.Batch
-			b.Set([]byte("F"), binary.LittleEndian.AppendUint32([]byte("clckpt\x00"), 2))
+			b.Set([]byte("F"), binary.LittleEndian.AppendUint32([]byte("clckpt\x00"), 3))
 			require.NoError(t, s.Apply(&b))
 			require.NoError(t, s.Close())
 			return d
-		}, "format version 2"},
+		}, "format version 3"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
