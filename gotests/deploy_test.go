@@ -67,7 +67,7 @@ func settingsOf(b guideBlock) []string {
 // of namespaces of its own (gotests/systemd-host: a root of its own with the machine's /usr, a copy
 // of its /etc, its own /var/lib and /usr/local/bin), and the shell runs in those namespaces. The
 // administration machine (and every host when CLCKPT_TEST_SYSTEMD=standin) is a shell in a mount
-// namespace with its own /etc (a copy of the machine's), /var/lib and /usr/local/bin, with the
+// namespace with its own /etc (a copy of the machine's), /var/lib, /usr/local/bin and /root, with the
 // systemd stand-in (gotests/systemd-standin) on its PATH.
 type host struct {
 	t       *testing.T
@@ -104,7 +104,7 @@ func standin(t *testing.T) bool {
 func newHost(t *testing.T, name string, vars map[string]string, withSystemd bool, shared ...string) *host {
 	t.Helper()
 	h := &host{t: t, name: name, dir: filepath.Join(t.TempDir(), name), out: make(chan string, 1024), vars: vars}
-	for _, d := range []string{"etc", "varlib", "bin", "standin"} {
+	for _, d := range []string{"etc", "varlib", "bin", "root", "standin"} {
 		require.NoError(t, os.MkdirAll(filepath.Join(h.dir, d), 0o755))
 	}
 	if withSystemd {
@@ -133,7 +133,7 @@ func newHost(t *testing.T, name string, vars map[string]string, withSystemd bool
 	t.Cleanup(h.close)
 	if !withSystemd {
 		h.send(fmt.Sprintf(`cp -a /etc/. %[1]s/etc/ && mount --bind %[1]s/etc /etc && mount --bind %[1]s/varlib /var/lib &&
-mount --bind %[1]s/bin /usr/local/bin && export STANDIN_DIR=%[1]s/standin PATH=%[2]s:$PATH`, h.dir, filepath.Join(root, "gotests", "systemd-standin")))
+mount --bind %[1]s/bin /usr/local/bin && mount --bind %[1]s/root /root && export STANDIN_DIR=%[1]s/standin PATH=%[2]s:$PATH`, h.dir, filepath.Join(root, "gotests", "systemd-standin")))
 	}
 	var set []string
 	for k, v := range vars {
