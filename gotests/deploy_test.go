@@ -109,7 +109,7 @@ func newHost(t *testing.T, name string, vars map[string]string, withSystemd bool
 	}
 	if withSystemd {
 		h.boot(shared)
-		h.cmd = exec.Command("nsenter", "--target", strconv.Itoa(h.pid), "--all", "--root", "--wd="+root,
+		h.cmd = exec.Command("nsenter", "--target", strconv.Itoa(h.pid), "--all", "--root", "--wd",
 			"env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "LANG=C.UTF-8",
 			"bash", "--noprofile", "--norc")
 	} else {
@@ -131,7 +131,9 @@ func newHost(t *testing.T, name string, vars map[string]string, withSystemd bool
 		close(h.out)
 	}()
 	t.Cleanup(h.close)
-	if !withSystemd {
+	if withSystemd {
+		h.send("cd " + root) // the checkout, read-only there
+	} else {
 		h.send(fmt.Sprintf(`cp -a /etc/. %[1]s/etc/ && mount --bind %[1]s/etc /etc && mount --bind %[1]s/varlib /var/lib &&
 mount --bind %[1]s/bin /usr/local/bin && mount --bind %[1]s/root /root && export STANDIN_DIR=%[1]s/standin PATH=%[2]s:$PATH`, h.dir, filepath.Join(root, "gotests", "systemd-standin")))
 	}
@@ -204,7 +206,7 @@ func (h *host) boot(shared []string) {
 // inside runs a command in the host's namespaces, as root.
 func (h *host) inside(timeout time.Duration, args ...string) (string, error) {
 	cmd := exec.Command("timeout", append([]string{strconv.Itoa(int(timeout.Seconds())), "nsenter", "--target", strconv.Itoa(h.pid),
-		"--all", "--root", "--wd=/"}, args...)...)
+		"--all", "--root", "--wd"}, args...)...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
