@@ -194,12 +194,17 @@ func (h *host) boot(shared []string) {
 			failed("systemd did not start within 30s")
 		}
 	}
-	// is-system-running --wait: "running" once the boot is done, "degraded" if a unit failed.
+	// is-system-running --wait: "running" once the boot is done, "degraded" if a unit failed (one of
+	// the machine's own, which the node does not need: said, not fatal).
 	out, err := h.inside(120*time.Second, "systemctl", "is-system-running", "--wait")
-	if strings.TrimSpace(out) != "running" {
+	switch state := strings.TrimSpace(out); state {
+	case "running":
+	case "degraded":
 		units, _ := h.inside(30*time.Second, "systemctl", "list-units", "--failed", "--no-pager")
+		h.t.Logf("%s: systemd started, with failed units:\n%s", h.name, units)
+	default:
 		h.stopSystemd()
-		h.t.Fatalf("%s: systemd did not start its units: %s %v\n%s", h.name, out, err, units)
+		h.t.Fatalf("%s: systemd did not start its units: %s %v", h.name, out, err)
 	}
 }
 
