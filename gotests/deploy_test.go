@@ -152,6 +152,7 @@ func (h *host) boot(shared []string) {
 	log, err := os.Create(filepath.Join(h.dir, "systemd-host.log"))
 	require.NoError(h.t, err)
 	defer log.Close()
+	began := time.Now()
 	h.systemd = exec.Command(filepath.Join(root, "gotests", "systemd-host"), append([]string{h.dir, h.name, root}, shared...)...)
 	h.systemd.Stdout, h.systemd.Stderr = log, log
 	require.NoError(h.t, h.systemd.Start())
@@ -199,6 +200,7 @@ func (h *host) boot(shared []string) {
 	out, err := h.inside(120*time.Second, "systemctl", "is-system-running", "--wait")
 	switch state := strings.TrimSpace(out); state {
 	case "running":
+		h.t.Logf("%s: systemd running after %s", h.name, time.Since(began).Round(time.Millisecond))
 	case "degraded":
 		units, _ := h.inside(30*time.Second, "systemctl", "list-units", "--failed", "--no-pager")
 		h.t.Logf("%s: systemd started, with failed units:\n%s", h.name, units)
