@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,18 +30,24 @@ func joinMember(t *testing.T, url, root, name string) *replication.Member {
 	return m
 }
 
+// twoMembers starts a NATS server and two application members, a and b, under a fresh root
+// directory (returned).
+func twoMembers(t *testing.T) (string, *replication.Member, *replication.Member) {
+	t.Helper()
+	root := t.TempDir()
+	s, err := natsconn.StartServer(natsconn.ServerOptions{Name: "t", Host: "127.0.0.1", Port: -1, StoreDir: filepath.Join(root, "nats")})
+	require.NoError(t, err)
+	t.Cleanup(s.Shutdown)
+	return root, joinMember(t, s.ClientURL(), root, "a"), joinMember(t, s.ClientURL(), root, "b")
+}
+
 // TestMemberBackupAtActive backs up a replicated checkpoint at the member holding its active
 // replica, and through the member without it, while both write to it through the service: each
 // copy is a cut (every section holds the same counter), and it restores into a single-process
 // service.
 func TestMemberBackupAtActive(t *testing.T) {
 	ctx := context.Background()
-	root := t.TempDir()
-	s, err := natsconn.StartServer(natsconn.ServerOptions{Name: "t", Host: "127.0.0.1", Port: -1, StoreDir: filepath.Join(root, "nats")})
-	require.NoError(t, err)
-	t.Cleanup(s.Shutdown)
-	a := joinMember(t, s.ClientURL(), root, "a")
-	b := joinMember(t, s.ClientURL(), root, "b")
+	root, a, b := twoMembers(t)
 	const nsec = 8
 	ca, err := a.Open(ctx, "rep", &testAttrs, ckpt.OpenCreate|ckpt.OpenRead|ckpt.OpenWrite)
 	require.NoError(t, err)
@@ -78,4 +85,54 @@ func TestMemberBackupAtActive(t *testing.T) {
 		}
 		require.NotZero(t, vals[0])
 	}
+}
+
+// A checkpoint with the longest name (2048 bytes) is backed up on one member, listed by its name, and
+// restored over itself through the other member (its directory name moves to the restored copy)
+// and into a single-process service under the same name; the backup name may be as long.
+func TestLongestNameBackupAndRestore(t *testing.T) {
+	ctx := context.Background()
+	root, a, b := twoMembers(t)
+	name := strings.Repeat("n", ckpt.MaxNameLength-1) + "a"
+	sibling := name[:len(name)-1] + "b"
+	ca, err := a.Open(ctx, name, &testAttrs, ckpt.OpenCreate|ckpt.OpenRead|ckpt.OpenWrite)
+	require.NoError(t, err)
+	defer ca.Close()
+	_, err = ca.CreateSection(ctx, secID(0), ckpt.Never, []byte("backed up"))
+	require.NoError(t, err)
+
+	ar := openArchive(t, filepath.Join(root, "backups"))
+	backupName := strings.Repeat("b", ckpt.MaxNameLength)
+	d := backupOne(t, New(a, ar), name, backupName, CompressZstd)
+	require.Equal(t, name, d.Checkpoint)
+	r, err := New(b, ar).Query(ctx, Query{Checkpoint: name})
+	require.NoError(t, err)
+	require.Len(t, r.All(), 1)
+	r, err = New(b, ar).Query(ctx, Query{Checkpoint: sibling})
+	require.NoError(t, err)
+	require.Empty(t, r.All())
+	_, err = New(a, ar).Start(ctx, Request{Items: []Item{{Checkpoint: name + "x", BackupName: "x"}}})
+	require.ErrorIs(t, err, ckpt.ErrInvalidParameter)
+
+	require.NoError(t, ca.Overwrite(ctx, secID(0), []byte("changed")))
+	rb, err := New(b, ar).Restore(ctx, RestoreRequest{BackupName: backupName, Replace: true, Flags: ckpt.OpenRead})
+	require.NoError(t, err)
+	defer rb.Close()
+	require.Equal(t, name, rb.Name())
+	fresh, err := a.Open(ctx, name, nil, ckpt.OpenRead)
+	require.NoError(t, err, "the name now names the restored checkpoint")
+	defer fresh.Close()
+	for _, ck := range []ckpt.Checkpoint{rb, fresh} {
+		el := []ckpt.ReadElement{{SectionID: secID(0)}}
+		require.NoError(t, ck.Read(ctx, el))
+		require.Equal(t, "backed up", string(el[0].Buffer[:el[0].ReadSize]))
+	}
+
+	l := openLocal(t, filepath.Join(root, "local"))
+	rl, err := New(l, ar).Restore(ctx, RestoreRequest{CopyID: d.CopyID, Flags: ckpt.OpenRead})
+	require.NoError(t, err)
+	defer rl.Close()
+	require.Equal(t, name, rl.Name())
+	_, err = l.Open(ctx, sibling, nil, ckpt.OpenRead)
+	require.ErrorIs(t, err, ckpt.ErrNotExist)
 }

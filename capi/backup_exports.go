@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -394,17 +395,24 @@ func clckpt_restore_start(svcH C.ClCkptSvcHdlT, name *C.ClNameT, copyID C.ClUint
 	if m == nil {
 		return bad
 	}
-	var total int64
+	var copied *backup.Descriptor // the copy the restore will take, when it is found now
 	if req.BackupName != "" {
 		if r, err := m.Query(bg, backup.Query{BackupName: req.BackupName, Status: backup.MostRecent}); err == nil {
 			for _, d := range r.All() {
 				if d.BackupName == req.BackupName {
-					total = d.Size
+					copied = &d
 				}
 			}
 		}
 	} else if d, err := m.Get(bg, req.CopyID); err == nil {
-		total = d.Size
+		copied = &d
+	}
+	var total int64
+	if copied != nil {
+		total = copied.Size
+		if req.Target == "" && len(copied.Checkpoint) > C.CL_MAX_NAME_LENGTH {
+			return code(rc.InvalidParam) // a checkpoint no ClNameT can name: restore it under another name
+		}
 	}
 	job := m.StartRestore(context.Background(), req)
 	w := &waitObj{restore: true, svc: s, total: total, progress: job.BytesRead, cancel: job.Cancel, openFlags: req.Flags}
@@ -622,7 +630,12 @@ func clckpt_backup_query_initialize(svcH C.ClCkptSvcHdlT, q *C.ClCkptBackupQuery
 	if err != nil {
 		return C.ClRcT(backupCode(err, false))
 	}
-	h, err := backupObjs.Add(&queryObj{list: r.All()})
+	// A ClNameT holds CL_MAX_NAME_LENGTH bytes: copies whose names are longer (checkpoints named
+	// through saCkpt or Go) are left out rather than listed under a name cut short.
+	list := slices.DeleteFunc(r.All(), func(d backup.Descriptor) bool {
+		return len(d.Checkpoint) > C.CL_MAX_NAME_LENGTH || len(d.BackupName) > C.CL_MAX_NAME_LENGTH
+	})
+	h, err := backupObjs.Add(&queryObj{list: list})
 	if err != nil {
 		return code(rc.NoResource)
 	}
@@ -726,7 +739,7 @@ func cString(s string, p unsafe.Pointer, size int) {
 	b[n] = 0
 }
 
-// nameToC stores a name (at most CL_MAX_NAME_LENGTH bytes, as every name the catalogue holds).
+// nameToC stores a name of at most CL_MAX_NAME_LENGTH bytes (the query leaves longer ones out).
 func nameToC(s string, out *C.ClNameT) {
 	n := copy(unsafe.Slice((*byte)(unsafe.Pointer(&out.value[0])), len(out.value)), s)
 	out.length = C.ClUint16T(n)

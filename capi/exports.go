@@ -283,39 +283,40 @@ func clckpt_section_create(h C.ClCkptHdlT, attrs *C.ClCkptSectionCreationAttribu
 //export clckpt_section_delete
 func clckpt_section_delete(h C.ClCkptHdlT, sid *C.ClCkptSectionIdT) (res C.ClRcT) {
 	defer guard(&res, debug.SetPanicOnFault(true))
-	if current() == nil {
-		return code(rc.NotInitialized)
-	}
-	if sid == nil {
-		return code(rc.NullPointer)
-	}
-	if sid.idLen == 0 || sid.id == nil {
-		return code(rc.InvalidParam)
-	}
-	c, bad := lookupCheckpoint(h)
+	c, id, bad := namedSection(h, sid)
 	if c == nil {
 		return bad
 	}
-	return errCode(c.ck.DeleteSection(bg, sectionID(sid)))
+	return errCode(c.ck.DeleteSection(bg, id))
+}
+
+// namedSection checks the arguments of a call on one named section (not the default one) of
+// checkpoint handle h.
+func namedSection(h C.ClCkptHdlT, sid *C.ClCkptSectionIdT) (*checkpoint, []byte, C.ClRcT) {
+	if current() == nil {
+		return nil, nil, code(rc.NotInitialized)
+	}
+	if sid == nil {
+		return nil, nil, code(rc.NullPointer)
+	}
+	if sid.idLen == 0 || sid.id == nil {
+		return nil, nil, code(rc.InvalidParam)
+	}
+	c, bad := lookupCheckpoint(h)
+	if c == nil {
+		return nil, nil, bad
+	}
+	return c, sectionID(sid), code(rc.OK)
 }
 
 //export clckpt_section_expiration_time_set
 func clckpt_section_expiration_time_set(h C.ClCkptHdlT, sid *C.ClCkptSectionIdT, expiration C.ClTimeT) (res C.ClRcT) {
 	defer guard(&res, debug.SetPanicOnFault(true))
-	if current() == nil {
-		return code(rc.NotInitialized)
-	}
-	if sid == nil {
-		return code(rc.NullPointer)
-	}
-	if sid.idLen == 0 || sid.id == nil {
-		return code(rc.InvalidParam)
-	}
-	c, bad := lookupCheckpoint(h)
+	c, id, bad := namedSection(h, sid)
 	if c == nil {
 		return bad
 	}
-	return errCode(c.ck.SetSectionExpiration(bg, sectionID(sid), timeFromC(expiration)))
+	return errCode(c.ck.SetSectionExpiration(bg, id, timeFromC(expiration)))
 }
 
 //export clckpt_section_iteration_initialize

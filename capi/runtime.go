@@ -21,7 +21,6 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -424,8 +423,7 @@ func guard(code *C.ClRcT, old bool) {
 // badArgument logs a recovered panic and tells whether it was the call touching invalid memory (a
 // bad pointer of the caller's) rather than an internal error.
 func badArgument(r any) bool {
-	var re runtime.Error
-	if err, ok := r.(error); ok && errors.As(err, &re) {
+	if rc.MemoryFault(r) {
 		log.Error("bad argument: the call touched invalid memory", "panic", r)
 		return true
 	}

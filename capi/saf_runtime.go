@@ -36,8 +36,9 @@ func (s *safClient) strict() bool { return s.major >= 2 }
 // safNamePrefix starts every checkpoint name of a B.02 client.
 const safNamePrefix = "safCkpt="
 
-// maxLentName is the longest name saAisNameLend may lend (SA_MAX_EXTENDED_NAME_LENGTH).
-const maxLentName = 2048
+// maxLentName is the longest name saAisNameLend may lend (SA_MAX_EXTENDED_NAME_LENGTH): the longest
+// the engine stores.
+const maxLentName = ckpt.MaxNameLength
 
 // safLentName is the length saAisNameLend (capi/front/saf.c) gives a name it lends: no ordinary
 // name is that long. The pointer to the lent string follows at offset 8.
@@ -101,8 +102,8 @@ func safWriter(h C.SaCkptCheckpointHandleT) (*checkpoint, C.SaAisErrorT) {
 }
 
 // safName returns the checkpoint name of n for client s: its length bytes exactly, or the string a
-// lent name points to. Errors: INVALID_PARAM (length 0, no "safCkpt=" for a B.02 client, above
-// what the engine stores) and TOO_BIG (a lent name above 2048 bytes).
+// lent name points to. Errors: INVALID_PARAM (length 0, no "safCkpt=" for a B.02 client) and
+// TOO_BIG (a lent name above 2048 bytes).
 func safName(s *safClient, n *C.SaNameT) (string, C.SaAisErrorT) {
 	var name string
 	if n.length == safLentName { // read here, not in C: a bad pointer faults where safGuard recovers
@@ -129,8 +130,6 @@ func safName(s *safClient, n *C.SaNameT) (string, C.SaAisErrorT) {
 	case len(name) == 0:
 		return "", ais(rc.AisInvalidParam)
 	case s.strict() && !strings.HasPrefix(name, safNamePrefix):
-		return "", ais(rc.AisInvalidParam)
-	case len(name) > ckpt.MaxNameLength:
 		return "", ais(rc.AisInvalidParam)
 	}
 	return name, 0

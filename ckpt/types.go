@@ -49,8 +49,10 @@ const RetainForever = time.Duration(math.MaxInt64)
 // time.Time is accepted as Never on input.
 var Never = time.Unix(0, math.MaxInt64)
 
-// MaxNameLength is the longest checkpoint name, in bytes.
-const MaxNameLength = 256
+// MaxNameLength is the longest checkpoint name, in bytes: SAF's extended names
+// (SA_MAX_EXTENDED_NAME_LENGTH). The clCkpt C API's ClNameT holds at most CL_MAX_NAME_LENGTH (256)
+// bytes, so longer names are reachable from Go and from saCkpt only.
+const MaxNameLength = 2048
 
 // MaxDataSize is the largest section the engine stores, whatever maxSectionSize says.
 const MaxDataSize = 64 << 20

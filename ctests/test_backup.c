@@ -22,12 +22,17 @@ static uint64_t counter;
 static uint64_t acked; /* the highest counter written (written by the writers, read at the end) */
 static ClRcT writer_rc[WRITERS];
 
+/* The section ids "s00".."s15", made once before any thread starts: the writer threads only read
+ * them (formatting them in each call raced with the other threads' reads, which then saw a short
+ * or empty id). */
 static char sid_buf[NSEC][8];
 
-static ClCkptSectionIdT sid(int i) {
-    snprintf(sid_buf[i], sizeof sid_buf[i], "s%02d", i);
-    return check_sid(sid_buf[i]);
+static void make_sids(void) {
+    for (int i = 0; i < NSEC; i++)
+        snprintf(sid_buf[i], sizeof sid_buf[i], "s%02d", i);
 }
+
+static ClCkptSectionIdT sid(int i) { return check_sid(sid_buf[i]); }
 
 static void *writer(void *arg) {
     int me = (int)(intptr_t)arg;
@@ -137,6 +142,7 @@ static int count_copies(const char *archive, const char *pattern) {
 }
 
 int main(void) {
+    make_sids();
     svc = check_init();
     char archive[512];
     const char *data = getenv("CLCKPT_DATA_DIR");
@@ -320,6 +326,39 @@ int main(void) {
     CHECK_RC(clCkptBackupDelete(svc, archive, NULL, 1), CL_CKPT_ERR_NULL_POINTER);
     CHECK_RC(clCkptBackupQueryInitialize(svc, NULL, NULL), CL_CKPT_ERR_NULL_POINTER);
     CHECK_RC(clCkptBackupQueryNext(0x4242, &d), CL_CKPT_ERR_INVALID_HANDLE);
+
+    /* Copies whose checkpoint or backup name a ClNameT cannot hold (a saCkpt program's checkpoint
+     * named with up to 2048 bytes) are left out of queries, never listed under a name cut short. */
+    int before = count_copies(archive, NULL);
+    CHECK(before > 0);
+    snprintf(path, sizeof path, "%s/catalog/20260101T000000.000000000Z-00000000000000aa.json", archive);
+    FILE *f = fopen(path, "w");
+    REQUIRE_RC(f != NULL ? CL_OK : CL_CKPT_ERR_NO_RESOURCE, CL_OK);
+    fprintf(f, "{\"format\":1,\"txn\":\"20260101T000000.000000000Z-00000000000000aa\",\"time\":\"2026-01-01T00:00:00Z\",\"entries\":[");
+    for (int i = 0; i < 2; i++) {
+        fprintf(f, "%s{\"CopyID\":%d,\"Checkpoint\":\"", i ? "," : "", 777001 + i);
+        for (int k = 0; k < (i == 0 ? 2048 : 8); k++)
+            fputc('L', f);
+        fprintf(f, "\",\"BackupName\":\"bk-long-%d", i);
+        for (int k = 0; k < (i == 0 ? 0 : CL_MAX_NAME_LENGTH); k++)
+            fputc('B', f);
+        fprintf(f, "\",\"Owner\":\"0:x\",\"Created\":\"2026-01-01T00:00:00Z\",\"Size\":1,\"Digest\":\"00\","
+                   "\"CopyType\":1,\"Description\":\"\",\"ObjectInfo\":\"\",\"Expires\":\"0001-01-01T00:00:00Z\","
+                   "\"Epoch\":1,\"LSN\":1,\"Compression\":0}");
+    }
+    fprintf(f, "]}\n");
+    CHECK(fclose(f) == 0);
+    CHECK_EQ(count_copies(archive, "bk-long-*"), 0);
+    CHECK_EQ(count_copies(archive, NULL), before);
+    /* Nor is such a copy restored under its own name through clCkpt; under another one it may be
+     * (this copy has no archive object: the restore then fails as for any missing object). */
+    ro = restore_options(archive, CL_FALSE, CL_CKPT_CHECKPOINT_READ);
+    ClCkptBackupWaitT lw = 0;
+    CHECK_RC(clCkptRestoreStart(svc, NULL, 777001, NULL, &ro, &lw), CL_CKPT_ERR_INVALID_PARAMETER);
+    ClNameT bl = check_name("bk-long-0");
+    CHECK_RC(clCkptRestoreStart(svc, &bl, 0, NULL, &ro, &lw), CL_CKPT_ERR_INVALID_PARAMETER);
+    CHECK(restore("bk-long-0", 0, "bk-long-target", &ro, NULL) != CL_OK);
+    CHECK(remove(path) == 0);
 
     /* Delete: one commit; the copies are gone from queries. */
     ClUint64T del[1] = {copyId};

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// The on-disk format, version 1. FORMAT.md beside this file describes it; keep the two in step.
+// The on-disk format, version 2. FORMAT.md beside this file describes it; keep the two in step.
 //
 // Keys (id8 = the checkpoint's 64-bit id, big-endian, so that one checkpoint's keys are contiguous):
 //
@@ -19,7 +19,18 @@ import (
 //	"d" id8 sectionID section data (raw bytes)
 //
 // Integers in values are little-endian. Every record starts with its own version byte.
-const formatVersion = 1
+//
+// Version 2 differs from version 1 only in the names a checkpoint record may hold: up to
+// MaxNameLength bytes instead of maxNameV1. A store stays at version 1 until a checkpoint with a
+// longer name is created (the format record is rewritten in the same batch), so a data directory
+// without such names still opens in a build that reads version 1 only, and one with them is
+// refused there by its version, not found corrupt.
+const (
+	formatVersion    = 2
+	oldestFormat     = 1
+	maxNameV1        = 256
+	longNamesVersion = 2 // the first version whose records may hold names above maxNameV1
+)
 
 var (
 	formatMagic  = []byte("clckpt\x00")
@@ -40,9 +51,17 @@ const (
 // errCorrupt marks a value that cannot be decoded.
 var errCorrupt = errors.New("corrupt record")
 
-func encodeFormat() []byte {
+func encodeFormat(version uint32) []byte {
 	b := append([]byte(nil), formatMagic...)
-	return binary.LittleEndian.AppendUint32(b, formatVersion)
+	return binary.LittleEndian.AppendUint32(b, version)
+}
+
+// maxNameIn is the longest name a checkpoint record of a store at format version v may hold.
+func maxNameIn(v uint32) int {
+	if v < longNamesVersion {
+		return maxNameV1
+	}
+	return MaxNameLength
 }
 
 // decodeFormat returns the format version in a format record.
@@ -131,7 +150,9 @@ func encodeRecord(r *record) []byte {
 	return append(b, r.name...)
 }
 
-func decodeRecord(id uint64, v []byte) (*record, error) {
+// decodeRecord decodes the checkpoint record of id, whose name may have up to maxName bytes (see
+// maxNameIn).
+func decodeRecord(id uint64, v []byte, maxName int) (*record, error) {
 	if len(v) < recordFixed {
 		return nil, fmt.Errorf("%w: checkpoint record of %d bytes", errCorrupt, len(v))
 	}
@@ -140,7 +161,7 @@ func decodeRecord(id uint64, v []byte) (*record, error) {
 	}
 	le := binary.LittleEndian
 	n := int(le.Uint16(v[70:]))
-	if len(v) != recordFixed+n || n == 0 || n > MaxNameLength {
+	if len(v) != recordFixed+n || n == 0 || n > maxName {
 		return nil, fmt.Errorf("%w: checkpoint record name length %d in %d bytes", errCorrupt, n, len(v))
 	}
 	if v[41]&^stateAll != 0 {

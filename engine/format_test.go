@@ -18,13 +18,36 @@ func sampleRecord() *record {
 
 func TestRecordRoundTrip(t *testing.T) {
 	r := sampleRecord()
-	got, err := decodeRecord(r.id, encodeRecord(r))
+	got, err := decodeRecord(r.id, encodeRecord(r), maxNameV1)
 	require.NoError(t, err)
 	require.Equal(t, r, got)
 }
 
+// A record's layout is the same in both versions; only the longest name it may hold differs: a name
+// above 256 bytes is corrupt in a version 1 store and fine in a version 2 one, up to MaxNameLength.
+func TestRecordNameLimitFollowsTheStoreVersion(t *testing.T) {
+	for _, n := range []int{maxNameV1, maxNameV1 + 1, MaxNameLength, MaxNameLength + 1} {
+		r := sampleRecord()
+		r.name = string(bytes.Repeat([]byte{'n'}, n))
+		v := encodeRecord(r)
+		_, err := decodeRecord(r.id, v, maxNameIn(1))
+		if n <= maxNameV1 {
+			require.NoError(t, err, n)
+		} else {
+			require.ErrorIs(t, err, errCorrupt, n)
+		}
+		got, err := decodeRecord(r.id, v, maxNameIn(2))
+		if n <= MaxNameLength {
+			require.NoError(t, err, n)
+			require.Equal(t, r, got)
+		} else {
+			require.ErrorIs(t, err, errCorrupt, n)
+		}
+	}
+}
+
 func TestRecordLayoutIsStable(t *testing.T) {
-	// The on-disk format must not change by accident: this is version 1 byte for byte.
+	// The on-disk format must not change by accident: this is versions 1 and 2 byte for byte.
 	r := &record{id: 1, name: "n", attrs: Attributes{Flags: 0x8, CheckpointSize: 2, Retention: 3, MaxSections: 4,
 		MaxSectionSize: 5, MaxSectionIDSize: 6}, active: true, deadline: 7, gen: 8, lsn: 9, epoch: 10}
 	want := []byte{1, 8, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0,
@@ -34,7 +57,8 @@ func TestRecordLayoutIsStable(t *testing.T) {
 	m := &meta{expiration: 1, lastUpdate: 2, size: 3, state: SectionValid, lsn: 4}
 	require.Equal(t, []byte{1, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 1,
 		4, 0, 0, 0, 0, 0, 0, 0}, encodeMeta(m))
-	require.Equal(t, []byte("clckpt\x00\x01\x00\x00\x00"), encodeFormat())
+	require.Equal(t, []byte("clckpt\x00\x01\x00\x00\x00"), encodeFormat(1))
+	require.Equal(t, []byte("clckpt\x00\x02\x00\x00\x00"), encodeFormat(2))
 	require.Equal(t, []byte{'m', 0, 0, 0, 0, 0, 0, 0, 1, 'i', 'd'}, sectionKey(prefixMeta, 1, []byte("id")))
 }
 
@@ -50,7 +74,7 @@ func TestRecordDecodeRejectsDamage(t *testing.T) {
 		"maxSections 0": func() []byte { b := bytes.Clone(good); copy(b[21:25], []byte{0, 0, 0, 0}); return b }(),
 		"no name":       func() []byte { b := bytes.Clone(good[:recordFixed]); b[70], b[71] = 0, 0; return b }(),
 	} {
-		_, err := decodeRecord(1, v)
+		_, err := decodeRecord(1, v, MaxNameLength)
 		require.ErrorIs(t, err, errCorrupt, name)
 	}
 }
@@ -74,7 +98,7 @@ func TestMetaRoundTripAndDamage(t *testing.T) {
 }
 
 func TestFormatAndKeysDecode(t *testing.T) {
-	v, err := decodeFormat(encodeFormat())
+	v, err := decodeFormat(encodeFormat(formatVersion))
 	require.NoError(t, err)
 	require.Equal(t, uint32(formatVersion), v)
 	_, err = decodeFormat([]byte("clckpt\x00"))
@@ -98,7 +122,7 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add(encodeRecord(sampleRecord()))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, v []byte) {
-		r, err := decodeRecord(1, v)
+		r, err := decodeRecord(1, v, MaxNameLength)
 		if err != nil {
 			return
 		}
@@ -118,7 +142,7 @@ func FuzzDecodeMeta(f *testing.F) {
 }
 
 func FuzzDecodeFormat(f *testing.F) {
-	f.Add(encodeFormat())
+	f.Add(encodeFormat(formatVersion))
 	f.Fuzz(func(t *testing.T, v []byte) {
 		if _, err := decodeFormat(v); err == nil {
 			require.True(t, bytes.HasPrefix(v, formatMagic))

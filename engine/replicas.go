@@ -24,6 +24,7 @@ type ReplicasOptions struct {
 // and the replication member both keep their checkpoints in one.
 type Replicas struct {
 	store    store.Store
+	format   atomic.Uint32 // the store's format version (see maxNameIn)
 	clock    clock.Clock
 	log      *slog.Logger
 	closed   atomic.Bool
@@ -52,15 +53,18 @@ func OpenReplicas(o ReplicasOptions) (*Replicas, error) {
 	return s, nil
 }
 
-// checkFormat refuses a store written in another format, or by something else.
+// checkFormat refuses a store written in another format, or by something else. A store of an older
+// version this build reads keeps its version until a change needs the newer one (see Create).
 func (s *Replicas) checkFormat() error {
 	var version uint32
 	err := s.store.Get(keyFormat, func(v []byte) (err error) { version, err = decodeFormat(v); return })
 	switch {
-	case err == nil && version == formatVersion:
+	case err == nil && version >= oldestFormat && version <= formatVersion:
+		s.format.Store(version)
 		return nil
 	case err == nil:
-		return fmt.Errorf("%w: the data directory has format version %d; this build reads version %d", ErrStorage, version, formatVersion)
+		return fmt.Errorf("%w: the data directory has format version %d; this build reads versions %d to %d",
+			ErrStorage, version, oldestFormat, formatVersion)
 	case !errors.Is(err, store.ErrNotFound):
 		return storageErr("read format record", err)
 	}
@@ -72,10 +76,11 @@ func (s *Replicas) checkFormat() error {
 		return fmt.Errorf("%w: the data directory holds data that clckpt did not write (no format record)", ErrStorage)
 	}
 	var b store.Batch
-	b.Set(keyFormat, encodeFormat())
+	b.Set(keyFormat, encodeFormat(oldestFormat))
 	if err := s.store.Apply(&b); err != nil {
 		return storageErr("write format record", err)
 	}
+	s.format.Store(oldestFormat)
 	return nil
 }
 
@@ -87,7 +92,7 @@ func (s *Replicas) load() error {
 			return fmt.Errorf("%w: checkpoint key of %d bytes", errCorrupt, len(k))
 		}
 		id := binary.BigEndian.Uint64(k[1:])
-		rec, err := decodeRecord(id, v)
+		rec, err := decodeRecord(id, v, maxNameIn(s.format.Load()))
 		if err != nil {
 			return fmt.Errorf("checkpoint %016x: %w", id, err)
 		}
@@ -209,6 +214,10 @@ func (s *Replicas) Create(id uint64, name string, attrs Attributes, epoch uint64
 	}
 	r := newReplica(s, &record{id: id, name: name, attrs: attrs, epoch: epoch, incomplete: incomplete})
 	var b store.Batch
+	upgrade := len(name) > maxNameIn(s.format.Load())
+	if upgrade { // the name needs a newer format: the record and the version go in one batch
+		b.Set(keyFormat, encodeFormat(longNamesVersion))
+	}
 	b.Set(recordKey(id), encodeRecord(r.record()))
 	if attrs.MaxSections == 1 && !incomplete {
 		// The default section exists from the start, empty, and never expires.
@@ -218,6 +227,9 @@ func (s *Replicas) Create(id uint64, name string, attrs Attributes, epoch uint64
 	}
 	if err := s.store.Apply(&b); err != nil {
 		return nil, storageErr("create checkpoint", err)
+	}
+	if upgrade {
+		s.format.Store(longNamesVersion)
 	}
 	s.byID[id] = r
 	return r, nil

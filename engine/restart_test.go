@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -203,11 +204,72 @@ func TestForeignOrNewerDataIsRefused(t *testing.T) {
 
 	st = store.NewMemory()
 	b.Reset()
-	b.Set(keyFormat, append(append([]byte(nil), formatMagic...), 2, 0, 0, 0))
+	b.Set(keyFormat, append(append([]byte(nil), formatMagic...), 3, 0, 0, 0))
 	require.NoError(t, st.Apply(&b))
 	_, err = OpenLocal(Options{Store: st})
 	require.ErrorIs(t, err, ErrStorage)
-	require.Contains(t, err.Error(), "format version 2")
+	require.Contains(t, err.Error(), "format version 3")
+}
+
+// storedFormat is the version in the store's format record.
+func (e *env) storedFormat() uint32 {
+	e.t.Helper()
+	var v uint32
+	require.NoError(e.t, e.store.Get(keyFormat, func(b []byte) (err error) { v, err = decodeFormat(b); return }))
+	return v
+}
+
+// A data directory stays at format version 1 (which older builds read) until a checkpoint with a
+// name above 256 bytes is created; then it is version 2, and its long names, up to 2048 bytes, come
+// back after a restart, each its own checkpoint even when two differ in their last byte only.
+func TestLongNamesSurviveARestartAndUpgradeTheFormatOnlyThen(t *testing.T) {
+	forEachKind(t, func(t *testing.T, e *env) {
+		short := e.create("short", attrs(2))
+		_, err := short.CreateSection(bg, sec("s"), Never, []byte("old"))
+		require.NoError(t, err)
+		require.Equal(t, uint32(1), e.storedFormat())
+		e.restart()
+		require.Equal(t, uint32(1), e.storedFormat())
+
+		long := bytes.Repeat([]byte{'L'}, MaxNameLength)
+		other := bytes.Clone(long)
+		other[len(other)-1] = 'M'
+		for i, name := range [][]byte{long, other} {
+			h := e.create(string(name), attrs(2))
+			_, err := h.CreateSection(bg, sec("s"), Never, []byte{'0' + byte(i)})
+			require.NoError(t, err)
+		}
+		require.Equal(t, uint32(2), e.storedFormat())
+		_, err = e.Open(bg, string(long)+"x", attrs(2), rwc)
+		require.ErrorIs(t, err, ErrInvalidParameter)
+
+		e.restart()
+		require.Equal(t, uint32(2), e.storedFormat())
+		for i, name := range [][]byte{long, other} {
+			h, err := e.Open(bg, string(name), nil, OpenRead)
+			require.NoError(t, err)
+			require.Equal(t, string([]byte{'0' + byte(i)}), readAll(t, h, "s"))
+			require.Equal(t, string(name), h.Name())
+		}
+		h, err := e.Open(bg, "short", nil, OpenRead)
+		require.NoError(t, err)
+		require.Equal(t, "old", readAll(t, h, "s"))
+	})
+}
+
+// A version 1 data directory holding a record whose name is longer than version 1 allows is
+// damaged (only version 2 holds such names): it is refused as corrupt, not read.
+func TestLongNameInAVersion1StoreIsCorrupt(t *testing.T) {
+	e := newEnv(t)
+	e.create(strings.Repeat("n", maxNameV1+1), attrs(2))
+	require.Equal(t, uint32(2), e.storedFormat())
+	e.Local.crash()
+	var b store.Batch
+	b.Set(keyFormat, encodeFormat(1))
+	require.NoError(t, e.store.Apply(&b))
+	_, err := OpenLocal(Options{Store: e.store, Clock: e.clock})
+	require.ErrorIs(t, err, ErrStorage)
+	require.Contains(t, err.Error(), "corrupt")
 }
 
 func TestCorruptRecordIsAClearError(t *testing.T) {

@@ -51,7 +51,7 @@ func (r *Replica) Snapshot(header func(SnapshotHeader) error, section func(*Snap
 func (r *Replica) snapshotFrom(header func(SnapshotHeader) error, section func(*SnapshotSection) error) func(v store.Reader) error {
 	return func(v store.Reader) error {
 		var rec *record
-		err := v.Get(recordKey(r.id), func(b []byte) (err error) { rec, err = decodeRecord(r.id, b); return })
+		err := v.Get(recordKey(r.id), func(b []byte) (err error) { rec, err = decodeRecord(r.id, b, maxNameIn(r.set.format.Load())); return })
 		if err != nil {
 			return fmt.Errorf("%w: snapshot of checkpoint %q: %w", ErrNotExist, r.name, err)
 		}

@@ -193,9 +193,13 @@ extern ClRcT clCkptBackupStart(CL_IN const ClCkptHdlT *checkpointHandles,
  *   CL_OK                          the restore is under way.
  *   CL_CKPT_ERR_NULL_POINTER       options or wait is NULL.
  *   CL_CKPT_ERR_INVALID_PARAMETER  backupName is NULL and copyId is 0; a
- *                                  name is empty or too long; options as
- *                                  for clCkptBackupStart; openFlags has a
- *                                  bit other than READ and WRITE.
+ *                                  name is empty or too long; targetName
+ *                                  is NULL and the copy's checkpoint name
+ *                                  is longer than CL_MAX_NAME_LENGTH (a
+ *                                  saCkpt program's, up to 2048 bytes: give
+ *                                  a targetName); options as for
+ *                                  clCkptBackupStart; openFlags has a bit
+ *                                  other than READ and WRITE.
  *   CL_CKPT_ERR_INVALID_HANDLE     ckptHandle is not a live service handle.
  *   CL_CKPT_ERR_NOT_INITIALIZED    the library is not initialized.
  * The errors of the work come from clCkptBackupWait: CL_CKPT_ERR_NOT_EXIST
@@ -330,7 +334,10 @@ extern ClRcT clCkptBackupWaitFinalize(CL_IN ClCkptBackupWaitT wait);
  * clCkptBackupQueryInitialize - find the live copies matching a query.
  *
  * Reads the archive's catalogue once and keeps the copies that match
- * *query, oldest first, for clCkptBackupQueryNext.
+ * *query, oldest first, for clCkptBackupQueryNext.  Copies whose checkpoint
+ * or backup name is longer than CL_MAX_NAME_LENGTH (a checkpoint a saCkpt
+ * program named with up to 2048 bytes) are left out: a ClNameT cannot hold
+ * their names.
  *
  * Returns:
  *   CL_OK

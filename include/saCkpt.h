@@ -280,15 +280,15 @@ extern SaAisErrorT saCkptFinalize(SaCkptHandleT ckptHandle);
  *                             invalid (B.02: not exactly one WR flag, or
  *                             bits above 0xF; B.01: bits above 0xF);
  *                             maxSections 0; checkpointSize above
- *                             maxSections * maxSectionSize; a name longer
- *                             than 256 bytes (see below).
+ *                             maxSections * maxSectionSize.
  *   SA_AIS_ERR_TOO_BIG        a lent name above 2048 bytes.
  *   SA_AIS_ERR_BAD_FLAGS      none of READ, WRITE, CREATE, or other bits.
  *   SA_AIS_ERR_NOT_EXIST      missing, without CREATE.
  *   SA_AIS_ERR_EXIST          exists with other attributes.
  *   SA_AIS_ERR_TIMEOUT        the positive timeout elapsed.
- * Names of 257 to 2048 bytes (saAisNameLend) are refused with
- * SA_AIS_ERR_INVALID_PARAM: the engine stores names of up to 256 bytes.
+ * Names of 257 to 2048 bytes (saAisNameLend) are checkpoints like any
+ * other, every byte significant; a clCkpt program cannot name them
+ * (ClNameT holds 256 bytes), so only saCkpt programs reach them.
  */
 extern SaAisErrorT saCkptCheckpointOpen(SaCkptHandleT ckptHandle, const SaNameT *checkpointName,
                                         const SaCkptCheckpointCreationAttributesT *checkpointCreationAttributes,

@@ -276,6 +276,13 @@ func (a *active) collect(ctx context.Context, lsn uint64, owed []string, onlySyn
 
 // synchronize waits until every reachable replica has every op made so far.
 func (a *active) synchronize(ctx context.Context) error {
+	// The entry is read again first: a replica named since this member last saw it (a member that
+	// has just opened a checkpoint whose openers hold replicas) gets its stream, and is waited for.
+	if _, err := a.c.refresh(ctx); errors.Is(err, engine.ErrNotExist) {
+		return err
+	} else if err != nil {
+		return tryAgain(err)
+	}
 	a.mu.Lock()
 	lsn := a.lsn
 	a.mu.Unlock()

@@ -331,7 +331,7 @@ func (m *Member) RestoreCheckpoint(ctx context.Context, name string, h engine.Sn
 		}
 	}
 	if err != nil {
-		if !errors.Is(err, engine.ErrAlreadyExist) {
+		if !errors.Is(err, engine.ErrAlreadyExist) && !errors.Is(err, directory.ErrNameCollision) {
 			err = tryAgain(err)
 		}
 		return fail(err)

@@ -31,7 +31,13 @@ type ckpt struct {
 	handles  map[*handle]struct{}
 	subs     map[string]subscription // subscriptions of local handles, kept across replica copies
 	joined   bool                    // this member joined the replica set to follow (follow.go)
-	joining  sync.Mutex              // serializes joinToFollow and leaveAfterFollow; taken before mu
+	// copied: when the local replica came from an active's copy that no entry seen since confirms
+	// (zero: none). An active copies only to a member the entry names, so an entry without this
+	// member that comes soon after is an older one (the watch lags behind the copy) and must not
+	// drop the replica; one that still says so after copyGrace is believed.
+	copied   time.Time
+	recheck  bool       // a read of the entry is planned for when copyGrace ends
+	joining  sync.Mutex // serializes joinToFollow and leaveAfterFollow; taken before mu
 	retTimer clock.Timer
 	deadline int64 // the deadline retTimer is armed for
 }
@@ -148,6 +154,7 @@ func (c *ckpt) reconcileLocked(e *directory.Entry) {
 	m := c.m
 	// The local replica.
 	if e.HasReplica(m.name) {
+		c.copied = time.Time{}
 		if c.rep == nil && c.inst == nil && (e.Active == m.name || e.Active == "") {
 			// A new checkpoint (or one nobody serves yet): start it empty. Otherwise the active sends
 			// a copy.
@@ -161,6 +168,17 @@ func (c *ckpt) reconcileLocked(e *directory.Entry) {
 			} else {
 				c.setReplicaLocked(r)
 			}
+		}
+	} else if c.rep != nil && time.Since(c.copied) < copyGrace {
+		// See copied: the newer entry is on its way; if none comes, the entry is read again then.
+		if !c.recheck {
+			c.recheck = true
+			time.AfterFunc(copyGrace-time.Since(c.copied), func() {
+				c.mu.Lock()
+				c.recheck = false
+				c.mu.Unlock()
+				m.spawn(func() { _, _ = c.refresh(m.ctx) })
+			})
 		}
 	} else if c.rep != nil {
 		c.stepDownLocked("no longer a replica")
@@ -339,3 +357,7 @@ func (c *ckpt) closeAllHandles(ctx context.Context) {
 		_ = h.close(ctx)
 	}
 }
+
+// copyGrace is how long a copied replica outlives entries that do not name this member (see
+// ckpt.copied): far longer than the watch lags behind a copy.
+const copyGrace = time.Minute

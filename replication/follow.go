@@ -10,7 +10,7 @@ import (
 )
 
 // Following a checkpoint (Checkpoint.Follow) needs a local replica: the updates are those the
-// replica applies. Openers of collocated, Distributed and AllOpenAreReplicas checkpoints always
+// replica applies. Openers of COLLOCATED, Distributed and AllOpenAreReplicas checkpoints always
 // hold one; on other checkpoints a member that holds none joins the replica set while one of its
 // handles follows, and leaves it again when the last one stops following or closes.
 

@@ -236,6 +236,7 @@ func (c *ckpt) runInstall(inst *install, h engine.SnapshotHeader) {
 		c.inst = nil
 		if err == nil {
 			c.setReplicaLocked(rep)
+			c.copied = time.Now()
 			if c.entry != nil {
 				c.reconcileLocked(c.entry) // it may have been named active while the copy arrived
 			}

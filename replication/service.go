@@ -107,6 +107,8 @@ func (m *Member) openOrCreate(ctx context.Context, name []byte, attrs *engine.At
 		switch err := m.dir.Create(ctx, e); {
 		case errors.Is(err, directory.ErrNameTaken):
 			return nil, false, errRetry // created by someone else meanwhile: open it
+		case errors.Is(err, directory.ErrNameCollision):
+			return nil, false, err
 		case err != nil:
 			return nil, false, tryAgain(err)
 		}
@@ -143,9 +145,12 @@ func (m *Member) openOrCreate(ctx context.Context, name []byte, attrs *engine.At
 	return e, false, nil
 }
 
-// openerHoldsReplica: these checkpoints have a replica on every member that opens them.
+// openerHoldsReplica: these checkpoints have a replica on every member that opens them. The
+// COLLOCATED bit asks for that with any write flag (SAF: "a replica on every node where the
+// checkpoint is opened"); only with WR_ALL_REPLICAS unset does it also leave the active to
+// ActiveReplicaSet (IsCollocated).
 func openerHoldsReplica(f engine.CreationFlags) bool {
-	return f.IsCollocated() || f&(engine.Distributed|engine.AllOpenAreReplicas) != 0
+	return f&(engine.Collocated|engine.Distributed|engine.AllOpenAreReplicas) != 0
 }
 
 // newEntry places a new checkpoint: collocated ones start on the creator without an active;

@@ -21,7 +21,7 @@ func TestReplicationTable(t *testing.T) {
 	}{
 		{"collocated WR_ACTIVE_REPLICA", engine.Collocated | engine.WriteActiveReplica},
 		{"collocated WR_ACTIVE_REPLICA_WEAK", engine.Collocated | engine.WriteActiveReplicaWeak},
-		{"COLLOCATED with WR_ALL_REPLICAS (not collocated)", engine.Collocated | engine.WriteAllReplicas},
+		{"COLLOCATED with WR_ALL_REPLICAS (openers hold replicas, the active is chosen)", engine.Collocated | engine.WriteAllReplicas},
 		{"non-collocated WR_ALL_REPLICAS", engine.WriteAllReplicas},
 		{"non-collocated WR_ACTIVE_REPLICA", engine.WriteActiveReplica},
 		{"non-collocated WR_ACTIVE_REPLICA_WEAK", engine.WriteActiveReplicaWeak},
@@ -37,7 +37,7 @@ func TestReplicationTable(t *testing.T) {
 			a := cl.join("a", directory.KindApplication)
 			b := cl.join("b", directory.KindApplication)
 			collocated := row.flags.IsCollocated()
-			openersHold := collocated || row.flags&(engine.Distributed|engine.AllOpenAreReplicas) != 0
+			openersHold := row.flags&(engine.Collocated|engine.Distributed|engine.AllOpenAreReplicas) != 0
 			sync := row.flags&engine.WriteAllReplicas != 0
 			at := attrs(row.flags)
 			entry := func() *directory.Entry {

@@ -48,7 +48,7 @@ var (
 	bulkMiB     = flag.Int("catchup-mib", 256, "MiB a restarted replica catches up on")
 	catchUps    = flag.Int("catchups", 3, "catch-ups to time")
 	cpuProf     = flag.String("cpuprofile", "", "write a CPU profile of the catch-up (sending side) here")
-	only        = flag.String("only", "", "comma-separated parts to run (writes,durability,throughput,failover,hostcut,scale,catchup); default all")
+	only        = flag.String("only", "", "comma-separated parts to run (writes,saf-writes,durability,throughput,failover,hostcut,scale,catchup); default all")
 	standbyName = flag.String("standby", "", "internal: run as the standby member holding a replica of this collocated checkpoint")
 )
 
@@ -60,9 +60,9 @@ func main() {
 		standby(*standbyName)
 		return
 	}
-	parts := map[string]func(){"writes": writesAndReads, "durability": durability, "throughput": throughput,
-		"failover": failover, "hostcut": hostCut, "scale": scale, "catchup": catchUp}
-	order := []string{"writes", "durability", "throughput", "failover", "hostcut", "scale", "catchup"}
+	parts := map[string]func(){"writes": writesAndReads, "saf-writes": safWrites, "durability": durability,
+		"throughput": throughput, "failover": failover, "hostcut": hostCut, "scale": scale, "catchup": catchUp}
+	order := []string{"writes", "saf-writes", "durability", "throughput", "failover", "hostcut", "scale", "catchup"}
 	if *only != "" {
 		order = strings.Split(*only, ",")
 	}

@@ -5,6 +5,8 @@ package rc
 import (
 	"context"
 	"errors"
+	"runtime"
+	"strings"
 
 	"github.com/clckpt/libclckpt/ckpt"
 )
@@ -156,4 +158,21 @@ func FromError(err error) Code {
 		return TryAgain
 	}
 	return Unspecified
+}
+
+// MemoryFault reports whether a panic recovered in an export is a memory fault, which the exports
+// report as a bad argument: with debug.SetPanicOnFault, a fault at an address the caller passed
+// (the error has Addr), or one near address zero (a small pointer of the caller's, which the runtime
+// reports like a nil dereference). Other runtime errors (an index out of range, a bad type
+// assertion) are the library's own.
+func MemoryFault(r any) bool {
+	var re runtime.Error
+	err, ok := r.(error)
+	if !ok || !errors.As(err, &re) {
+		return false
+	}
+	if _, ok := re.(interface{ Addr() uintptr }); ok {
+		return true
+	}
+	return strings.HasPrefix(re.Error(), "runtime error: invalid memory address")
 }

@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
+	"syscall"
 	"testing"
+	"unsafe"
 
 	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/stretchr/testify/require"
@@ -70,4 +74,35 @@ func TestAnInternalDeadlineIsTryAgain(t *testing.T) {
 	require.Equal(t, Timeout, FromError(timeout))
 	require.Equal(t, AisTimeout, FromErrorAis(timeout))
 	require.Equal(t, Unspecified, FromError(errors.New("something else")))
+}
+
+// TestOnlyMemoryFaultsAreBadArguments: the exports answer INVALID_PARAMETER for a panic only when
+// it is the call touching memory it was given; the library's own runtime errors (an index out of
+// range) are internal errors, reported as such, not blamed on the caller.
+func TestOnlyMemoryFaultsAreBadArguments(t *testing.T) {
+	recovered := func(f func()) (r any) {
+		defer func() { r = recover() }()
+		f()
+		return nil
+	}
+	// A fault at an address of the caller's: a page mapped without access.
+	page, err := syscall.Mmap(-1, 0, os.Getpagesize(), syscall.PROT_NONE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	require.NoError(t, err)
+	defer syscall.Munmap(page)
+	old := debug.SetPanicOnFault(true)
+	fault := recovered(func() { _ = *(*byte)(unsafe.Pointer(unsafe.SliceData(page))) })
+	debug.SetPanicOnFault(old)
+	require.NotNil(t, fault)
+	require.True(t, MemoryFault(fault), "%v", fault)
+
+	var small *[64]byte // near address zero, as a small bogus pointer is
+	require.True(t, MemoryFault(recovered(func() { _ = small[8] })))
+
+	var s []int
+	i := 3
+	require.False(t, MemoryFault(recovered(func() { _ = s[i] })), "index out of range")
+	var v any = "x"
+	require.False(t, MemoryFault(recovered(func() { _ = v.(int) })), "type assertion")
+	require.False(t, MemoryFault("a panic with a string"))
+	require.False(t, MemoryFault(errors.New("a panic with an error")))
 }

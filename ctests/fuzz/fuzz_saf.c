@@ -122,15 +122,29 @@ static void forget(uint64_t h) { stale[nstale++ % 8] = h; }
 /* ---- arguments ------------------------------------------------------------------------------ */
 
 static const char *names[] = {"safCkpt=f1", "safCkpt=f2", "plain", "", "safCkpt=f3"};
+/* Lent names (saAisNameLend): the longest a checkpoint may have (2048 bytes) and one byte more. */
+static char longest_name[SA_MAX_EXTENDED_NAME_LENGTH + 1], too_long_name[SA_MAX_EXTENDED_NAME_LENGTH + 2];
 static SaNameT name_arg;
 static SaNameT *pick_name(void) {
     const char *s = names[u8() % 5];
     memset(&name_arg, 0, sizeof name_arg);
     name_arg.length = (SaUint16T)strlen(s);
     memcpy(name_arg.value, s, name_arg.length);
-    if (u8() % 16 == 0)
-        name_arg.length = (SaUint16T)u32(); /* any length, up to 65535 */
+    if (u8() % 16 == 0) {
+        unsigned how = u8() % 4;
+        if (how < 2)
+            saAisNameLend(how == 0 ? longest_name : too_long_name, &name_arg);
+        else
+            name_arg.length = (SaUint16T)u32(); /* any length, up to 65535 */
+    }
     return ptr(&name_arg);
+}
+
+static void make_long_names(void) {
+    memset(longest_name, 'n', SA_MAX_EXTENDED_NAME_LENGTH);
+    memcpy(longest_name, "safCkpt=", 8);
+    memcpy(too_long_name, longest_name, SA_MAX_EXTENDED_NAME_LENGTH);
+    too_long_name[SA_MAX_EXTENDED_NAME_LENGTH] = 'n';
 }
 
 static SaCkptCheckpointCreationAttributesT attrs_arg;
@@ -438,6 +452,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         exit(1);
     }
     memset(buf, 'x', sizeof buf);
+    make_long_names();
     return 0;
 }
 
@@ -470,5 +485,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (n.length > 8) /* the anchor is a B.02 client: names start with safCkpt= */
             EXPECT("saCkptCheckpointUnlink", saCkptCheckpointUnlink(anchor, &n), OKc, NOTEX);
     }
+    SaNameT lent;
+    saAisNameLend(longest_name, &lent);
+    EXPECT("saCkptCheckpointUnlink", saCkptCheckpointUnlink(anchor, &lent), OKc, NOTEX);
     return 0;
 }

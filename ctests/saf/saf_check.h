@@ -6,7 +6,39 @@
 #include <saCkpt_B_02_03.h>
 #include <cpsv_papi.h>
 
+#include <unistd.h>
+
 #include "../check.h"
+
+/* Forks a peer process, before any Initialize so that both may use the library, which runs
+ * peer(wait_fd, done_fd) (it waits for a byte on wait_fd, does its part, writes a byte to done_fd
+ * and returns its failure count), prints its totals and exits. The parent gets *go, to write a byte
+ * on when the peer may start, and *done, to read one from once it is done; returns the peer's pid. */
+static inline pid_t saf_fork_peer(int (*peer)(int wait_fd, int done_fd), int *go, int *done) {
+    int g[2], d[2];
+    if (pipe(g) != 0 || pipe(d) != 0) {
+        perror("pipe");
+        exit(1);
+    }
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        check_passed = check_failed = 0;
+        alarm(120);
+        close(g[1]);
+        close(d[0]);
+        int failed = peer(g[0], d[1]);
+        printf("child: %d passed, %d failed\n", check_passed, check_failed);
+        fflush(stdout);
+        _exit(failed == 0 ? 0 : 1);
+    }
+    close(g[0]);
+    close(d[1]);
+    *go = g[1];
+    *done = d[0];
+    return pid;
+}
 
 static inline SaNameT saf_name(const char *s) {
     SaNameT n;

@@ -112,12 +112,16 @@ func rowsOpen() []Row {
 			_, err := e.Open(bg, "", base(), rwc)
 			return err
 		}, ckpt.ErrInvalidParameter},
-		{"a name of 257 bytes gives INVALID_PARAMETER", func(t T, e *Env) error {
-			_, err := e.Open(bg, string(make([]byte, 257)), base(), rwc)
+		{"a name of 2049 bytes gives INVALID_PARAMETER", func(t T, e *Env) error {
+			_, err := e.Open(bg, string(make([]byte, 2049)), base(), rwc)
 			return err
 		}, ckpt.ErrInvalidParameter},
-		{"a name of 256 bytes is accepted", func(t T, e *Env) error {
-			_, err := e.Open(bg, string(make([]byte, 256)), base(), rwc)
+		{"a name of 2048 bytes is accepted", func(t T, e *Env) error {
+			_, err := e.Open(bg, string(make([]byte, 2048)), base(), rwc)
+			return err
+		}, nil},
+		{"a name of 257 bytes is accepted", func(t T, e *Env) error {
+			_, err := e.Open(bg, string(make([]byte, 257)), base(), rwc)
 			return err
 		}, nil},
 		{"a finished context gives TIMEOUT", func(t T, e *Env) error {

@@ -5,8 +5,10 @@
 package directory
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -26,6 +28,9 @@ var (
 	ErrNotFound  = errors.New("directory: not found")
 	ErrNameTaken = errors.New("directory: name taken")
 	ErrConflict  = errors.New("directory: changed concurrently")
+	// ErrNameCollision: the name's key (a hash, for a long name) holds another name, which the
+	// directory cannot record beside it. It is an engine.ErrStorage: retrying does not help.
+	ErrNameCollision = fmt.Errorf("%w: the checkpoint directory holds another name under this name's key", engine.ErrStorage)
 	// ErrUnavailable: JetStream could not answer now (no server answers for the bucket, or the
 	// cluster is electing its leaders, as when a partition heals). It is an engine.ErrTryAgain.
 	ErrUnavailable = fmt.Errorf("%w: the checkpoint directory is unavailable", engine.ErrTryAgain)
@@ -201,8 +206,31 @@ func bucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueC
 	return kv, nil
 }
 
-func nameKey(name []byte) string { return "n." + hex.EncodeToString(name) }
-func entryKey(id uint64) string  { return "c." + strconv.FormatUint(id, 16) }
+// hexKeyNames is the longest name whose key is the name itself in hex: "n." + hex(name). A longer
+// name (up to engine.MaxNameLength) would make a key beyond what NATS takes in one subject, so its
+// key is "n.h." + hex(SHA-256(name)), of fixed length; its record holds the name too, so two names
+// with one hash are never taken for each other. ('h' is no hex digit: the two kinds never meet.)
+const hexKeyNames = 256
+
+func nameKey(name []byte) string {
+	if len(name) <= hexKeyNames {
+		return "n." + hex.EncodeToString(name)
+	}
+	sum := sha256.Sum256(name)
+	return "n.h." + hex.EncodeToString(sum[:])
+}
+
+func entryKey(id uint64) string { return "c." + strconv.FormatUint(id, 16) }
+
+// nameRecord is the value of name's key when it names checkpoint id: the id in hex, and for a
+// hashed key a space and the name's bytes.
+func nameRecord(name []byte, id uint64) []byte {
+	v := strconv.AppendUint(nil, id, 16)
+	if len(name) > hexKeyNames {
+		v = append(append(v, ' '), name...)
+	}
+	return v
+}
 
 // ParseEntryKey returns the id of an entry key, if it is one.
 func ParseEntryKey(key string) (uint64, bool) {
@@ -254,9 +282,21 @@ func ValidMemberName(name string) bool {
 	return true
 }
 
-// decodeNameRecord decodes the value of a name key: the checkpoint's id in hex.
-func decodeNameRecord(v []byte) (uint64, error) {
-	id, err := strconv.ParseUint(string(v), 16, 64)
+// decodeNameRecord decodes the value v of name's key: the checkpoint's id. A record of a hashed key
+// that holds another name gives ErrNameCollision.
+func decodeNameRecord(name, v []byte) (uint64, error) {
+	idPart := v
+	if len(name) > hexKeyNames {
+		i := bytes.IndexByte(v, ' ')
+		if i < 0 {
+			return 0, fmt.Errorf("directory: bad name record %q", v)
+		}
+		if !bytes.Equal(v[i+1:], name) {
+			return 0, ErrNameCollision
+		}
+		idPart = v[:i]
+	}
+	id, err := strconv.ParseUint(string(idPart), 16, 64)
 	if err != nil || id == 0 {
 		return 0, fmt.Errorf("directory: bad name record %q", v)
 	}
@@ -269,7 +309,11 @@ func (d *Directory) Lookup(ctx context.Context, name []byte) (uint64, error) {
 	if err != nil {
 		return 0, mapErr(err)
 	}
-	return decodeNameRecord(kve.Value())
+	id, err := decodeNameRecord(name, kve.Value())
+	if errors.Is(err, ErrNameCollision) {
+		return 0, ErrNotFound // the key is another name's: this one names nothing
+	}
+	return id, err
 }
 
 // Get returns the entry of checkpoint id.
@@ -287,14 +331,27 @@ func (d *Directory) Create(ctx context.Context, e *Entry) error {
 	if err := d.createEntry(ctx, e); err != nil {
 		return err
 	}
-	if _, err := d.dir.Create(ctx, nameKey(e.Name), []byte(strconv.FormatUint(e.ID, 16))); err != nil {
+	if _, err := d.dir.Create(ctx, nameKey(e.Name), nameRecord(e.Name, e.ID)); err != nil {
 		d.purgeEntry(ctx, e)
 		if errors.Is(err, jetstream.ErrKeyExists) {
-			return ErrNameTaken
+			return d.taken(ctx, e.Name)
 		}
 		return mapErr(err)
 	}
 	return nil
+}
+
+// taken tells why name's key could not be created: ErrNameCollision when it holds another name,
+// else ErrNameTaken (the name was created meanwhile, or its record is gone again: look it up).
+func (d *Directory) taken(ctx context.Context, name []byte) error {
+	if len(name) > hexKeyNames {
+		if kve, err := d.dir.Get(ctx, nameKey(name)); err == nil {
+			if _, err := decodeNameRecord(name, kve.Value()); errors.Is(err, ErrNameCollision) {
+				return err
+			}
+		}
+	}
+	return ErrNameTaken
 }
 
 // createEntry stores the new entry e (without its name).
@@ -331,10 +388,10 @@ func (d *Directory) Replace(ctx context.Context, old uint64, e *Entry) error {
 	if err != nil {
 		return undo(mapErr(err))
 	}
-	if string(kve.Value()) != strconv.FormatUint(old, 16) {
+	if !bytes.Equal(kve.Value(), nameRecord(e.Name, old)) {
 		return undo(ErrConflict)
 	}
-	_, err = d.dir.Update(ctx, nameKey(e.Name), []byte(strconv.FormatUint(e.ID, 16)), kve.Revision())
+	_, err = d.dir.Update(ctx, nameKey(e.Name), nameRecord(e.Name, e.ID), kve.Revision())
 	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 		return undo(ErrConflict)
 	}
@@ -395,7 +452,7 @@ func (d *Directory) Unlink(ctx context.Context, name []byte, id uint64) error {
 	if err != nil {
 		return mapErr(err)
 	}
-	if string(kve.Value()) != strconv.FormatUint(id, 16) {
+	if !bytes.Equal(kve.Value(), nameRecord(name, id)) {
 		return ErrNotFound
 	}
 	err = d.dir.Purge(ctx, nameKey(name), jetstream.LastRevision(kve.Revision()), jetstream.PurgeTTL(d.markerTTL))

@@ -1,7 +1,9 @@
 package directory
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -218,10 +220,72 @@ func FuzzEntryKeysAndNameRecords(f *testing.F) {
 			require.True(t, ok)
 			require.Equal(t, id, back)
 		}
-		if id, err := decodeNameRecord(record); err == nil {
-			require.NotZero(t, id)
+		for _, name := range [][]byte{[]byte("n"), bytes.Repeat([]byte{'n'}, hexKeyNames+1)} {
+			if id, err := decodeNameRecord(name, record); err == nil {
+				require.NotZero(t, id)
+				require.Equal(t, record, nameRecord(name, id))
+			}
 		}
 	})
+}
+
+// Names of up to 256 bytes keep the key they always had ("n." + hex of the name: a directory written
+// before long names is read as it is); longer ones, up to 2048 bytes, get a fixed-length key, and two
+// of them differing in their last byte only are two names.
+func TestNameKeysShortAsBeforeLongByHash(t *testing.T) {
+	d := openDir(t, time.Second)
+	short := bytes.Repeat([]byte{'s'}, hexKeyNames)
+	// A name record as a directory written before long names holds it.
+	_, err := d.dir.Create(bg, "n."+hex.EncodeToString(short), []byte("5a"))
+	require.NoError(t, err)
+	id, err := d.Lookup(bg, short)
+	require.NoError(t, err)
+	require.Equal(t, uint64(0x5a), id)
+
+	long := bytes.Repeat([]byte{'l'}, engine.MaxNameLength)
+	other := bytes.Clone(long)
+	other[len(other)-1] = 'm'
+	require.NoError(t, d.Create(bg, entry(0x1, string(long))))
+	require.NoError(t, d.Create(bg, entry(0x2, string(other))))
+	require.Len(t, nameKey(long), len("n.h.")+64)
+	for want, name := range map[uint64][]byte{1: long, 2: other} {
+		id, err := d.Lookup(bg, name)
+		require.NoError(t, err)
+		require.Equal(t, want, id)
+		e, err := d.Get(bg, want)
+		require.NoError(t, err)
+		require.Equal(t, name, e.Name)
+	}
+	require.ErrorIs(t, d.Create(bg, entry(0x3, string(long))), ErrNameTaken)
+	require.ErrorIs(t, d.Unlink(bg, long, 2), ErrNotFound, "the name names another checkpoint")
+	require.NoError(t, d.Unlink(bg, long, 1))
+	_, err = d.Lookup(bg, long)
+	require.ErrorIs(t, err, ErrNotFound)
+	id, err = d.Lookup(bg, other)
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), id)
+}
+
+// The record of a hashed key holds the name: a name whose key holds another name's record (two
+// names with one hash) finds nothing, cannot be created and never takes the other name's place.
+func TestLongNamesSharingAKeyAreNeverConfused(t *testing.T) {
+	d := openDir(t, time.Second)
+	mine := bytes.Repeat([]byte{'a'}, hexKeyNames+1)
+	theirs := bytes.Repeat([]byte{'b'}, hexKeyNames+1)
+	_, err := d.dir.Create(bg, nameKey(mine), nameRecord(theirs, 0x77)) // as if theirs hashed as mine does
+	require.NoError(t, err)
+	_, err = d.Lookup(bg, mine)
+	require.ErrorIs(t, err, ErrNotFound)
+	err = d.Create(bg, entry(0x9, string(mine)))
+	require.ErrorIs(t, err, ErrNameCollision)
+	require.ErrorIs(t, err, engine.ErrStorage)
+	_, err = d.Get(bg, 0x9)
+	require.ErrorIs(t, err, ErrNotFound, "the entry is removed again")
+	require.ErrorIs(t, d.Unlink(bg, mine, 0x77), ErrNotFound)
+	require.ErrorIs(t, d.Replace(bg, 0x77, entry(0xa, string(mine))), ErrConflict)
+	kve, err := d.dir.Get(bg, nameKey(mine))
+	require.NoError(t, err)
+	require.Equal(t, nameRecord(theirs, 0x77), kve.Value(), "the other name's record is untouched")
 }
 
 func TestEntriesNamingNonMembersAreRefused(t *testing.T) {
