@@ -327,15 +327,13 @@ func (c *ckpt) stopRetentionLocked() {
 	c.deadline = 0
 }
 
-// closeAllHandles closes every local handle (the member is leaving).
-func (c *ckpt) closeAllHandles(ctx context.Context) {
+// handlesList returns the local handles of c.
+func (c *ckpt) handlesList() []*handle {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	hs := make([]*handle, 0, len(c.handles))
 	for h := range c.handles {
 		hs = append(hs, h)
 	}
-	c.mu.Unlock()
-	for _, h := range hs {
-		_ = h.close(ctx)
-	}
+	return hs
 }

@@ -635,8 +635,12 @@ func (m *Member) Close() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	var hs []*handle
 	for _, c := range m.allCkpts() {
-		c.closeAllHandles(ctx)
+		hs = append(hs, c.handlesList()...)
+	}
+	if err := m.closeHandles(ctx, hs); err != nil {
+		m.log.Warn("closing the handles of a member that leaves", "err", err)
 	}
 	for _, c := range m.allCkpts() {
 		c.stepDown("closing")

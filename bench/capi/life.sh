@@ -4,6 +4,7 @@
 # pipelining, a Redis with appendonly yes, appendfsync no and no replica, started here on a free
 # port), runs alternating; then clCkptInitialize of the first process of a host (it starts the
 # embedded server) and of a second one (it joins it), and clCkptFinalize with 1,000 open checkpoints.
+# LIFE_ONLY=1 skips the throughput part.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bench/need-redis.sh
@@ -19,6 +20,7 @@ p99() { sort -n | awk '{v[NR]=$1} END {i=int(NR*0.99+0.5); if (i<1) i=1; printf 
 to_ns() { awk '/µs$/ {print $1 * 1e3; next} /ms$/ {print $1 * 1e6; next} /s$/ {print $1 * 1e9}'; }
 verdict() { awk -v r="$1" -v g="$2" -v op="$3" 'BEGIN {m = (op == ">=") ? (r >= g) : (r <= g); printf "  ratio %.2fx  goal %s %.2fx  %s\n", r, op, g, m ? "met" : "NOT met"}'; }
 
+if [ "${LIFE_ONLY:-0}" != 1 ]; then
 echo "== throughput: 256 B clCkptSectionOverwrite, one C program, each thread its own section (WR_ACTIVE_REPLICA, embedded default, no replica), ${secs}s per run"
 rport=$(free_port)
 mkdir "$tmp/redis"
@@ -48,6 +50,7 @@ echo "  redis -c 1      ops/s ${r1[*]} (best $rb1)"
 echo "ours 8 threads vs redis-benchmark -c 8:"; verdict "$(awk -v a="$b8" -v b="$rb8" 'BEGIN {print a/b}')" 5 ">="
 echo "ours 1 thread vs redis-benchmark -c 1: ratio $(awk -v a="$b1" -v b="$rb1" 'BEGIN {printf "%.2fx", a/b}') (no goal)"
 echo "ours 8 threads vs ours 1 thread:"; verdict "$(awk -v a="$b8" -v b="$b1" 'BEGIN {print a/b}')" 1.5 ">="
+fi
 
 echo
 echo "== clCkptInitialize (first process of a host: starts the embedded server; second: joins it), clCkptFinalize with 1,000 open, $rounds rounds"
