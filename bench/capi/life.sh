@@ -71,8 +71,8 @@ for r in $(seq "$rounds"); do
   awk '$1 == "finalize" {print $2}' "$d/second.out" >>"$tmp/fin"
   awk '$1 == "finalize" {print $2}' "$d/empty.out" >>"$tmp/fin0"
   for p in first second; do # the member's own account of its join (the "joined" log line)
-    for part in store_open replicas_load cluster_join; do
-      grep -o "msg=joined .*" "$d/$p.err" | grep -o "$part=[0-9.]*[µm]*s" | cut -d= -f2 | to_ns >>"$tmp/$p.$part"
+    for part in total store_open replicas_load cluster_join nats_connect directory store_wait lease watch reconcile; do
+      grep -o "msg=joined .*" "$d/$p.err" | grep -o " $part=[0-9.]*[µm]*s" | cut -d= -f2 | to_ns >>"$tmp/$p.$part"
     done
   done
   rm -rf "$d"
@@ -89,9 +89,12 @@ for what in first second fin; do
   awk -v v="$v" -v g="$goal" 'BEGIN {printf "  goal p50 <= %d ms  %s\n", g, (v <= g) ? "met" : "NOT met"}'
 done
 printf 'clCkptFinalize, nothing open: p50 %s ms (the member leaving; the rest of the above is closing 1,000 handles)\n' "$(p50 <"$tmp/fin0")"
-echo "where clCkptInitialize goes (p50 of the member's own timings, ms):"
+echo "where clCkptInitialize goes (p50 of the member's own timings, its \"joined\" log line, ms; the store opens while"
+echo "the NATS connection and the directory are set up, and the lease waits for both):"
 for p in first second; do
-  printf '  %-6s process: store open %s, replicas load %s, cluster join %s (NATS connection%s, directory, lease, watch); total %s\n' "$p" \
-    "$(p50 <"$tmp/$p.store_open")" "$(p50 <"$tmp/$p.replicas_load")" "$(p50 <"$tmp/$p.cluster_join")" \
-    "$([ $p = first ] && echo ", embedded server start")" "$(p50 <"$tmp/$p")"
+  printf '  %-6s process: call %s = member %s + the rest (settings, library); member: store open %s, replicas load %s;' "$p" \
+    "$(p50 <"$tmp/$p")" "$(p50 <"$tmp/$p.total")" "$(p50 <"$tmp/$p.store_open")" "$(p50 <"$tmp/$p.replicas_load")"
+  printf ' NATS connection%s %s, directory %s, wait for the store %s, lease %s, watch %s, reconcile %s\n' \
+    "$([ $p = first ] && echo " (embedded server start)")" "$(p50 <"$tmp/$p.nats_connect")" "$(p50 <"$tmp/$p.directory")" \
+    "$(p50 <"$tmp/$p.store_wait")" "$(p50 <"$tmp/$p.lease")" "$(p50 <"$tmp/$p.watch")" "$(p50 <"$tmp/$p.reconcile")"
 done
