@@ -201,7 +201,8 @@ func endService(h uint64, wanted func(*service) bool) error {
 	if !ok {
 		return ckpt.ErrBadHandle
 	}
-	s.finalize()
+	// The last service's handles are closed by the service as it leaves (with its other work).
+	s.finalize(services.Len() > 0)
 	closeBackendIfIdle()
 	return nil
 }
@@ -220,8 +221,9 @@ func addService(s *service) error {
 	return nil
 }
 
-// finalize ends a service: its queue, its checkpoint handles, and the backend with the last one.
-func (s *service) finalize() {
+// finalize ends a service: its queue and its checkpoint handles, which it closes in the backend
+// too when closeHandles (else the backend closing next closes them).
+func (s *service) finalize(closeHandles bool) {
 	s.mu.Lock()
 	s.closed = true
 	ckpts := s.ckpts
@@ -236,7 +238,9 @@ func (s *service) finalize() {
 	for _, c := range ckpts {
 		hs = append(hs, c.detach(delivering))
 	}
-	_ = ckpt.CloseHandles(current(), hs)
+	if closeHandles {
+		_ = ckpt.CloseHandles(current(), hs)
+	}
 	s.pending.Wait()
 }
 
