@@ -144,24 +144,33 @@ func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Directory, e
 	if o.MarkerTTL == 0 {
 		o.MarkerTTL = markerTTL(o.Lease)
 	}
+	// The two buckets are bound (or made) at once: each is a few round trips to the server, and
+	// making one writes the stream's files.
+	var members jetstream.KeyValue
+	var membersErr error
+	bound := make(chan struct{})
+	go func() {
+		defer close(bound)
+		members, membersErr = bucket(ctx, js, jetstream.KeyValueConfig{
+			Bucket: o.Prefix + "-members", Description: "clckpt member leases", History: 1,
+			Storage: jetstream.FileStorage, Replicas: o.Replicas, TTL: o.Lease, LimitMarkerTTL: time.Second,
+		})
+	}()
 	// LimitMarkerTTL lets removals leave markers that expire (the bucket has no limits of its own).
 	dir, err := bucket(ctx, js, jetstream.KeyValueConfig{
 		Bucket: o.Prefix + "-dir", Description: "clckpt checkpoint directory", History: 1,
 		Storage: jetstream.FileStorage, Replicas: o.Replicas, LimitMarkerTTL: o.MarkerTTL,
 	})
+	var id string
+	if err == nil {
+		id, err = identity(ctx, dir)
+	}
+	<-bound
 	if err != nil {
 		return nil, err
 	}
-	members, err := bucket(ctx, js, jetstream.KeyValueConfig{
-		Bucket: o.Prefix + "-members", Description: "clckpt member leases", History: 1,
-		Storage: jetstream.FileStorage, Replicas: o.Replicas, TTL: o.Lease, LimitMarkerTTL: time.Second,
-	})
-	if err != nil {
-		return nil, err
-	}
-	id, err := identity(ctx, dir)
-	if err != nil {
-		return nil, err
+	if membersErr != nil {
+		return nil, membersErr
 	}
 	return &Directory{js: js, dirPut: "$KV." + o.Prefix + "-dir.", dir: dir, members: members, lease: o.Lease, markerTTL: o.MarkerTTL, id: id}, nil
 }
