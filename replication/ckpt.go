@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -207,18 +208,27 @@ func (s subscription) attach(r *engine.Replica, key string) {
 	}
 }
 
-// stepDown gives up the active role.
-func (c *ckpt) stepDown(why string) {
+// stepDown gives up the active role; false if there was none.
+func (c *ckpt) stepDown(why string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	had := c.act != nil
 	c.stepDownLocked(why)
+	return had
 }
+
+// whyLeaving is why a member that leaves gives up its active roles.
+const whyLeaving = "closing"
 
 func (c *ckpt) stepDownLocked(why string) {
 	if c.act == nil {
 		return
 	}
-	c.m.log.Info("no longer active", "checkpoint", c.name(), "epoch", c.act.epoch, "why", why)
+	level := slog.LevelInfo
+	if why == whyLeaving {
+		level = slog.LevelDebug // the member's "left" line counts them
+	}
+	c.m.log.Log(context.Background(), level, "no longer active", "checkpoint", c.name(), "epoch", c.act.epoch, "why", why)
 	c.act.stop()
 	c.act = nil
 	if c.rep != nil {

@@ -692,15 +692,18 @@ func (m *Member) Close() error {
 		m.log.Warn("closing the handles of a member that leaves", "err", err)
 	}
 	closed := time.Now()
+	roles := 0
 	for _, c := range m.allCkpts() {
-		c.stepDown("closing")
+		if c.stepDown(whyLeaving) {
+			roles++
+		}
 	}
 	steppedDown := time.Now()
 	_ = m.dir.Deregister(ctx, m.name)
 	deregistered := time.Now()
 	m.shutdown()
 	ms := func(d time.Duration) time.Duration { return d.Round(100 * time.Microsecond) }
-	m.log.Info("left", "handles", len(hs), "total", ms(time.Since(began)), "close_handles", ms(closed.Sub(began)),
+	m.log.Info("left", "handles", len(hs), "active_roles", roles, "total", ms(time.Since(began)), "close_handles", ms(closed.Sub(began)),
 		"step_down", ms(steppedDown.Sub(closed)), "deregister", ms(deregistered.Sub(steppedDown)), "shutdown", ms(time.Since(deregistered)))
 	return nil
 }
