@@ -474,6 +474,20 @@ func (d *Directory) UpdateAt(ctx context.Context, e *Entry) error {
 // to the server, not n. errs[i] is nil (es[i].Rev is then the new revision), ErrConflict (es[i]
 // changed meanwhile: nothing was stored for it), or another error (it may or may not be stored).
 func (d *Directory) UpdateAll(ctx context.Context, es []*Entry) (errs []error) {
+	errs = make([]error, 0, len(es))
+	for len(es) > 0 {
+		n := min(len(es), updatesInFlight)
+		errs = append(errs, d.updateAll(ctx, es[:n])...)
+		es = es[n:]
+	}
+	return errs
+}
+
+// updatesInFlight bounds the changes UpdateAll sends before it waits for their answers: well below
+// what the client lets wait for an answer (4,000 by default), past which a publish stalls and fails.
+const updatesInFlight = 1000
+
+func (d *Directory) updateAll(ctx context.Context, es []*Entry) (errs []error) {
 	errs = make([]error, len(es))
 	acks := make([]jetstream.PubAckFuture, len(es))
 	for i, e := range es {
