@@ -688,9 +688,12 @@ func (m *Member) Close() error {
 	for _, c := range m.allCkpts() {
 		hs = append(hs, c.handlesList()...)
 	}
-	if err := m.closeHandles(ctx, hs); err != nil {
+	// As long as Close of each handle would wait (a directory electing its leader answers late).
+	closeCtx, cancelClose := context.WithTimeout(context.Background(), callTimeout)
+	if err := m.closeHandles(closeCtx, hs); err != nil {
 		m.log.Warn("closing the handles of a member that leaves", "err", err)
 	}
+	cancelClose()
 	closed := time.Now()
 	roles := 0
 	for _, c := range m.allCkpts() {
