@@ -113,6 +113,7 @@ func (m *Member) closeHandles(ctx context.Context, hs []*handle) error {
 	err := m.closeOpens(ctx, counts)
 	for _, c := range detached {
 		m.release(c)
+		m.metrics.Called(metrics.OpClose, err) // each close counts, with the outcome of them all
 	}
 	return err
 }
