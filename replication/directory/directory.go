@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -71,6 +72,17 @@ func (e *Entry) Opens() int {
 	return n
 }
 
+// Clone returns a copy of e that shares nothing with it.
+func (e *Entry) Clone() *Entry {
+	c := *e
+	c.Name = slices.Clone(e.Name)
+	c.Replicas = slices.Clone(e.Replicas)
+	c.Synced = slices.Clone(e.Synced)
+	c.History = slices.Clone(e.History)
+	c.Openers = maps.Clone(e.Openers)
+	return &c
+}
+
 // HasReplica reports whether member holds a replica.
 func (e *Entry) HasReplica(member string) bool { return slices.Contains(e.Replicas, member) }
 
@@ -103,6 +115,8 @@ func (e *Entry) Continues(epoch, lsn uint64) bool {
 
 // Directory is the KV side of the service.
 type Directory struct {
+	js        jetstream.JetStream
+	dirPut    string // the subject prefix of the keys of the checkpoint bucket (UpdateAll publishes there)
 	dir       jetstream.KeyValue
 	members   jetstream.KeyValue
 	lease     time.Duration
@@ -130,26 +144,35 @@ func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Directory, e
 	if o.MarkerTTL == 0 {
 		o.MarkerTTL = markerTTL(o.Lease)
 	}
+	// The two buckets are bound (or made) at once: each is a few round trips to the server, and
+	// making one writes the stream's files.
+	var members jetstream.KeyValue
+	var membersErr error
+	bound := make(chan struct{})
+	go func() {
+		defer close(bound)
+		members, membersErr = bucket(ctx, js, jetstream.KeyValueConfig{
+			Bucket: o.Prefix + "-members", Description: "clckpt member leases", History: 1,
+			Storage: jetstream.FileStorage, Replicas: o.Replicas, TTL: o.Lease, LimitMarkerTTL: time.Second,
+		})
+	}()
 	// LimitMarkerTTL lets removals leave markers that expire (the bucket has no limits of its own).
 	dir, err := bucket(ctx, js, jetstream.KeyValueConfig{
 		Bucket: o.Prefix + "-dir", Description: "clckpt checkpoint directory", History: 1,
 		Storage: jetstream.FileStorage, Replicas: o.Replicas, LimitMarkerTTL: o.MarkerTTL,
 	})
+	var id string
+	if err == nil {
+		id, err = identity(ctx, dir)
+	}
+	<-bound
 	if err != nil {
 		return nil, err
 	}
-	members, err := bucket(ctx, js, jetstream.KeyValueConfig{
-		Bucket: o.Prefix + "-members", Description: "clckpt member leases", History: 1,
-		Storage: jetstream.FileStorage, Replicas: o.Replicas, TTL: o.Lease, LimitMarkerTTL: time.Second,
-	})
-	if err != nil {
-		return nil, err
+	if membersErr != nil {
+		return nil, membersErr
 	}
-	id, err := identity(ctx, dir)
-	if err != nil {
-		return nil, err
-	}
-	return &Directory{dir: dir, members: members, lease: o.Lease, markerTTL: o.MarkerTTL, id: id}, nil
+	return &Directory{js: js, dirPut: "$KV." + o.Prefix + "-dir.", dir: dir, members: members, lease: o.Lease, markerTTL: o.MarkerTTL, id: id}, nil
 }
 
 // identity returns the directory's identity: a random value that the first member to open the
@@ -444,6 +467,60 @@ func (d *Directory) UpdateAt(ctx context.Context, e *Entry) error {
 	}
 	e.Rev = rev
 	return nil
+}
+
+// UpdateAll stores every entry of es, each only if it is still at the revision it was read at, as
+// UpdateAt does, but sends them all before it waits for any answer: n changes cost one round trip
+// to the server, not n. errs[i] is nil (es[i].Rev is then the new revision), ErrConflict (es[i]
+// changed meanwhile: nothing was stored for it), or another error (it may or may not be stored).
+func (d *Directory) UpdateAll(ctx context.Context, es []*Entry) (errs []error) {
+	errs = make([]error, 0, len(es))
+	for len(es) > 0 {
+		n := min(len(es), updatesInFlight)
+		errs = append(errs, d.updateAll(ctx, es[:n])...)
+		es = es[n:]
+	}
+	return errs
+}
+
+// updatesInFlight bounds the changes UpdateAll sends before it waits for their answers: well below
+// what the client lets wait for an answer (4,000 by default), past which a publish stalls and fails.
+const updatesInFlight = 1000
+
+func (d *Directory) updateAll(ctx context.Context, es []*Entry) (errs []error) {
+	errs = make([]error, len(es))
+	acks := make([]jetstream.PubAckFuture, len(es))
+	for i, e := range es {
+		v, err := json.Marshal(e)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		msg := &nats.Msg{Subject: d.dirPut + entryKey(e.ID), Header: nats.Header{}, Data: v}
+		if acks[i], err = d.js.PublishMsgAsync(msg, jetstream.WithExpectLastSequencePerSubject(e.Rev)); err != nil {
+			errs[i] = mapErr(err)
+		}
+	}
+	for i, ack := range acks {
+		if ack == nil {
+			continue
+		}
+		select {
+		case pa := <-ack.Ok():
+			es[i].Rev = pa.Sequence
+		case err := <-ack.Err():
+			var api *jetstream.APIError
+			if errors.As(err, &api) && (api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+				api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+				errs[i] = ErrConflict
+			} else {
+				errs[i] = mapErr(err)
+			}
+		case <-ctx.Done():
+			errs[i] = ctx.Err()
+		}
+	}
+	return errs
 }
 
 // Unlink removes the name of checkpoint id, if it still names it.
