@@ -3,6 +3,7 @@ package replication
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -112,8 +113,22 @@ func (m *Member) onPosition(msg *nats.Msg) {
 type install struct {
 	epoch    uint64                        // the sender's
 	sections chan []engine.SnapshotSection // nil ends the snapshot
-	done     chan error
+	done     chan struct{}                 // closed when the install has ended, err set
+	err      error
 	abort    chan struct{}
+	aborting sync.Once
+}
+
+// Pieces of copies from two actives (the old one still sending as the new one starts) are taken
+// on different goroutines: any number of them may stop or wait for the same install.
+
+// stop asks the install to give up.
+func (i *install) stop() { i.aborting.Do(func() { close(i.abort) }) }
+
+// wait returns the install's outcome once it has ended.
+func (i *install) wait() error {
+	<-i.done
+	return i.err
 }
 
 // installQueue is how many messages of sections may wait for the install. Together with the
@@ -151,14 +166,14 @@ func (m *Member) snapshotPiece(data []byte, send func(wire.AckMsg)) {
 	switch sm.Part {
 	case wire.SnapHeader:
 		if inst != nil {
-			close(inst.abort)
-			<-inst.done
+			inst.stop()
+			_ = inst.wait()
 		}
 		c.mu.Lock()
 		if c.act != nil {
 			c.stepDownLocked("receiving a copy from another active")
 		}
-		inst = &install{epoch: sm.Epoch, sections: make(chan []engine.SnapshotSection, installQueue), done: make(chan error, 1), abort: make(chan struct{})}
+		inst = &install{epoch: sm.Epoch, sections: make(chan []engine.SnapshotSection, installQueue), done: make(chan struct{}), abort: make(chan struct{})}
 		c.inst, c.rep = inst, nil
 		c.mu.Unlock()
 		h := sm.Header
@@ -173,6 +188,7 @@ func (m *Member) snapshotPiece(data []byte, send func(wire.AckMsg)) {
 			select {
 			case inst.sections <- sm.Sections: // they point into the message, which is this handler's alone
 			case <-inst.abort:
+			case <-inst.done:
 			}
 		}
 		reply(wire.AckOK, "")
@@ -181,8 +197,11 @@ func (m *Member) snapshotPiece(data []byte, send func(wire.AckMsg)) {
 			reply(wire.AckFailed, "no snapshot in progress")
 			return
 		}
-		inst.sections <- nil
-		if err := <-inst.done; err != nil {
+		select {
+		case inst.sections <- nil:
+		case <-inst.done:
+		}
+		if err := inst.wait(); err != nil {
 			reply(wire.AckFailed, err.Error())
 			return
 		}
@@ -246,7 +265,8 @@ func (c *ckpt) runInstall(inst *install, h engine.SnapshotHeader) {
 	if err != nil {
 		m.log.Warn("installing a copy", "checkpoint", h.Name, "err", err)
 	}
-	inst.done <- err
+	inst.err = err
+	close(inst.done)
 }
 
 // position returns the local replica's position, for elections.

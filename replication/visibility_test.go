@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/clckpt/libclckpt/config"
 	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/replication/wire"
 )
 
 // An open that runs out of time while it creates the checkpoint leaves nothing behind that shows
@@ -68,5 +70,37 @@ func TestSynchronizeWaitsForAReplicaJustAdded(t *testing.T) {
 		require.Contains(t, replicaContent(t, b, name), fmt.Sprintf("s=%x;", "v"), "checkpoint %d: b's replica after Synchronize", i)
 		require.NoError(t, hb.Close())
 		require.NoError(t, ha.Close())
+	}
+}
+
+// Copies from two actives may arrive at once on two links (the deposed one still sending its end as
+// the new one starts its copy). Each piece of a copy is taken on its own goroutine; the start of a
+// new copy waits for the install of the old one to end, and so may the end of the old copy: both
+// must learn the outcome. One of them used to wait for ever (a member's Close then hung on it).
+func TestCopiesFromTwoActivesAtOnceNeverHang(t *testing.T) {
+	cl := newCluster(t)
+	m := cl.join("a", "program")
+	const id = 1<<40 + 7 // a checkpoint the directory does not know: only the copies are tested
+	a := *attrs(engine.WriteActiveReplica)
+	piece := func(epoch uint64, part uint8, sections []engine.SnapshotSection) {
+		msg := &wire.SnapshotMsg{Ckpt: id, Epoch: epoch, Part: part,
+			Header: engine.SnapshotHeader{ID: id, Name: "two-copies", Attrs: a, Epoch: epoch, LSN: epoch}, Sections: sections}
+		m.snapshotPiece(msg.Encode(nil), func(wire.AckMsg) {})
+	}
+	for epoch := uint64(1); epoch <= 200; epoch += 2 {
+		piece(epoch, wire.SnapHeader, nil)
+		piece(epoch, wire.SnapSections, []engine.SnapshotSection{{ID: []byte("s"), Data: []byte("v")}})
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); piece(epoch, wire.SnapEnd, nil) }()
+		go func() { defer wg.Done(); piece(epoch+1, wire.SnapHeader, nil) }()
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(time.Minute):
+			t.Fatalf("copy of epoch %d: the end of one copy and the start of the next waited for ever", epoch)
+		}
+		piece(epoch+1, wire.SnapEnd, nil)
 	}
 }
