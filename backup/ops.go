@@ -244,7 +244,8 @@ func isDataName(name string) bool {
 	return err == nil
 }
 
-// countReader counts the bytes read from the archive for a restore's progress.
+// countReader counts the bytes read: from the archive for a restore's progress, and by the
+// archive for a backup's.
 type countReader struct {
 	r io.Reader
 	n *atomic.Int64
