@@ -257,6 +257,26 @@ func (c countReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// WriteTo passes on the reader's own WriteTo (a backup object's), counting what it writes.
+func (c countReader) WriteTo(w io.Writer) (int64, error) {
+	if wt, ok := c.r.(io.WriterTo); ok {
+		return wt.WriteTo(countWriter{w, c.n})
+	}
+	return io.Copy(w, struct{ io.Reader }{c})
+}
+
+// countWriter counts the bytes written.
+type countWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
 // SweepOptions drive Sweep.
 type SweepOptions struct {
 	// KeepLast, when positive, keeps only the newest KeepLast copies of each checkpoint and copy

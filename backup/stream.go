@@ -100,6 +100,9 @@ func (s *objectStream) worker() {
 		binary.LittleEndian.PutUint32(c.hdr[6:], uint32(len(c.raw)))
 		copy(c.hdr[10:], sum[:])
 		close(c.done)
+		// Let a program's own goroutines in between two chunks: with as many workers as
+		// processors, a write waiting to run would otherwise wait for the next preemption.
+		runtime.Gosched()
 	}
 }
 
@@ -185,41 +188,77 @@ func (s *objectStream) Read(p []byte) (int, error) {
 			s.size += int64(n)
 			return n, nil
 		}
-		if s.reading != nil {
-			s.free <- s.reading // never blocks: free holds as many chunks as exist
-			s.reading = nil
+		if err := s.advance(); err != nil {
+			return 0, err
 		}
-		if s.eof {
-			return 0, io.EOF
+	}
+}
+
+// advance sets pend to the next bytes of the object, once those before were handed out: the next
+// chunk's frame, or the end (io.EOF after it).
+func (s *objectStream) advance() error {
+	if s.reading != nil {
+		s.free <- s.reading // never blocks: free holds as many chunks as exist
+		s.reading = nil
+	}
+	if s.eof {
+		return io.EOF
+	}
+	var c *chunk
+	var ok bool
+	select {
+	case c, ok = <-s.order:
+	case <-s.ctx.Done():
+		return s.ctx.Err()
+	}
+	if !ok {
+		if s.err != nil {
+			return s.err
 		}
-		var c *chunk
-		var ok bool
-		select {
-		case c, ok = <-s.order:
-		case <-s.ctx.Done():
-			return 0, s.ctx.Err()
-		}
-		if !ok {
-			if s.err != nil {
-				return 0, s.err
+		var end [9]byte
+		end[0] = frameEnd
+		binary.LittleEndian.PutUint64(end[1:], s.logLen)
+		s.whole.Write(end[:])
+		copy(s.digest[:], s.whole.Sum(nil))
+		s.pend = [][]byte{end[:], s.digest[:]}
+		s.eof = true
+		return nil
+	}
+	<-c.done // the workers take every chunk sent
+	if c.err != nil {
+		return c.err
+	}
+	s.whole.Write(c.hdr[:])
+	s.logLen += uint64(len(c.raw))
+	s.pend = [][]byte{c.hdr[:], c.stored}
+	s.reading = c
+	return nil
+}
+
+// WriteTo writes the object's bytes to w as Read hands them out, without copying them first.
+func (s *objectStream) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		for len(s.pend) > 0 {
+			b := s.pend[0]
+			s.pend = s.pend[1:]
+			if len(b) == 0 {
+				continue
 			}
-			var end [9]byte
-			end[0] = frameEnd
-			binary.LittleEndian.PutUint64(end[1:], s.logLen)
-			s.whole.Write(end[:])
-			copy(s.digest[:], s.whole.Sum(nil))
-			s.pend = [][]byte{end[:], s.digest[:]}
-			s.eof = true
-			continue
+			n, err := w.Write(b)
+			s.size += int64(n)
+			total += int64(n)
+			if err != nil {
+				s.pend = append([][]byte{b[n:]}, s.pend...)
+				return total, err
+			}
 		}
-		<-c.done // the workers take every chunk sent
-		if c.err != nil {
-			return 0, c.err
+		if err := s.advance(); err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return total, err
 		}
-		s.whole.Write(c.hdr[:])
-		s.logLen += uint64(len(c.raw))
-		s.pend = [][]byte{c.hdr[:], c.stored}
-		s.reading = c
 	}
 }
 

@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -173,15 +175,42 @@ type objectPut struct {
 }
 
 // chunks reads r to its end and stores it as chunks, setting the size, chunk count and digest of
-// info, and checks that the subject holds exactly the chunks sent.
+// info, and checks that the subject holds exactly the chunks sent. The digest of a window is
+// computed by another goroutine while the window is being sent (two sets of buffers take turns).
 func (p *objectPut) chunks(ctx context.Context, r io.Reader, info *jetstream.ObjectInfo) error {
-	h := sha256.New()
-	bufs := make([][]byte, putWindow)
-	for i := range bufs {
-		bufs[i] = make([]byte, putChunkSize)
+	var sets [2][][]byte
+	for i := range sets {
+		sets[i] = make([][]byte, putWindow)
+		for j := range sets[i] {
+			sets[i][j] = make([]byte, putChunkSize)
+		}
 	}
+	h := sha256.New()
+	toHash := make(chan [][]byte, 1)
+	var hashed [2]chan struct{} // set i's last window has been hashed
+	for i := range hashed {
+		hashed[i] = make(chan struct{}, 1)
+		hashed[i] <- struct{}{}
+	}
+	hasherDone := make(chan struct{})
+	go func(toHash <-chan [][]byte) {
+		defer close(hasherDone)
+		k := 0
+		for window := range toHash {
+			for _, c := range window {
+				h.Write(c)
+			}
+			hashed[k%2] <- struct{}{}
+			k++
+		}
+	}(toHash)
+	var stopHasher sync.Once
+	stop := func() { stopHasher.Do(func() { close(toHash); <-hasherDone }) }
+	defer stop()
 	window := make([][]byte, 0, putWindow)
-	for eof := false; !eof; {
+	for k, eof := 0, false; !eof; k++ {
+		bufs := sets[k%2]
+		<-hashed[k%2] // the hasher is done with this set's previous window
 		window = window[:0]
 		for len(window) < putWindow && !eof {
 			n, err := io.ReadFull(ctxReader{ctx, r}, bufs[len(window)])
@@ -191,7 +220,6 @@ func (p *objectPut) chunks(ctx context.Context, r io.Reader, info *jetstream.Obj
 				return err
 			}
 			if n > 0 {
-				h.Write(bufs[len(window)][:n])
 				window = append(window, bufs[len(window)][:n])
 				info.Size += uint64(n)
 			}
@@ -199,11 +227,14 @@ func (p *objectPut) chunks(ctx context.Context, r io.Reader, info *jetstream.Obj
 		if len(window) == 0 {
 			break
 		}
-		if err := p.send(ctx, window); err != nil {
+		sent := slices.Clone(window)
+		toHash <- sent
+		if err := p.send(ctx, sent); err != nil {
 			return err
 		}
 		info.Chunks += uint32(len(window))
 	}
+	stop()
 	info.Digest = jetstream.GetObjectDigestValue(h)
 	if info.Chunks == 0 {
 		return nil
