@@ -61,7 +61,7 @@ type chunk struct {
 var errStreamStopped = errors.New("backup: the archive write ended")
 
 func newObjectStream(ctx context.Context, comp Compression) *objectStream {
-	workers := min(runtime.GOMAXPROCS(0), 4)
+	workers := streamWorkers()
 	depth := 2*workers + 2
 	s := &objectStream{ctx: ctx, comp: comp, free: make(chan *chunk, depth), order: make(chan *chunk, depth),
 		work: make(chan *chunk, depth), quit: make(chan struct{}), whole: sha256.New()}
@@ -73,6 +73,11 @@ func newObjectStream(ctx context.Context, comp Compression) *objectStream {
 	}
 	return s
 }
+
+// streamWorkers is how many workers hash chunks: one processor fewer than the Go scheduler has
+// (the cut and the archive write need one, and the program's own goroutines go on), at least one
+// and at most 4.
+func streamWorkers() int { return max(1, min(runtime.GOMAXPROCS(0)-1, 4)) }
 
 // worker compresses (when asked) and hashes the chunks it is given.
 func (s *objectStream) worker() {
@@ -100,8 +105,8 @@ func (s *objectStream) worker() {
 		binary.LittleEndian.PutUint32(c.hdr[6:], uint32(len(c.raw)))
 		copy(c.hdr[10:], sum[:])
 		close(c.done)
-		// Let a program's own goroutines in between two chunks: with as many workers as
-		// processors, a write waiting to run would otherwise wait for the next preemption.
+		// Let a program's own goroutines in between two chunks: on a busy processor a write
+		// waiting to run would otherwise wait for the worker's next preemption.
 		runtime.Gosched()
 	}
 }

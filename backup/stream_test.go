@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -143,7 +142,7 @@ func TestBackupCutRunsAheadOfTheArchive(t *testing.T) {
 	require.NoError(t, err)
 	<-ar.paused
 	// The chunks in flight: twice the workers and two.
-	depth := 2*min(runtime.GOMAXPROCS(0), 4) + 2
+	depth := 2*streamWorkers() + 2
 	require.Eventually(t, func() bool { return src.sections.Load() >= int64(2*perChunk) }, time.Minute, time.Millisecond,
 		"the cut does not get ahead of the archive")
 	time.Sleep(100 * time.Millisecond) // room to overshoot, were the pipeline unbounded
