@@ -70,7 +70,7 @@ func (d *Dir) Put(ctx context.Context, name string, r io.Reader) (err error) {
 			_ = os.Remove(tmp)
 		}
 	}()
-	if _, err = io.CopyBuffer(writerOnly{f}, ctxReader{ctx, r}, make([]byte, dirWriteSize)); err != nil {
+	if _, err = io.CopyBuffer(&writebackFile{f: f}, ctxReader{ctx, r}, make([]byte, dirWriteSize)); err != nil {
 		return fmt.Errorf("archive: writing %s: %w", name, err)
 	}
 	if err = f.Sync(); err != nil {
@@ -85,13 +85,30 @@ func (d *Dir) Put(ctx context.Context, name string, r io.Reader) (err error) {
 	return syncDir(filepath.Dir(p))
 }
 
-// dirWriteSize is the most Put writes to the file at once (the file's ReadFrom would copy through
-// a 32 KiB buffer: 32 times the system calls for a large object).
+// dirWriteSize is the most Put writes to the file at once from a source that has no WriteTo.
 const dirWriteSize = 1 << 20
 
-// writerOnly hides a file's ReadFrom from io.CopyBuffer, which then uses the buffer it is given
-// (or the source's WriteTo, see ctxReader).
-type writerOnly struct{ io.Writer }
+// writebackStep is how many bytes Put writes before it asks for them to be written out.
+const writebackStep = 32 << 20
+
+// writebackFile writes to a file and starts writing out every writebackStep bytes as they come
+// (startWriteback). It has no ReadFrom (the file's would copy through a 32 KiB buffer), so
+// io.CopyBuffer uses the buffer it is given, or the source's WriteTo (see ctxReader).
+type writebackFile struct {
+	f       *os.File
+	written int64
+	started int64 // bytes whose writing out was started
+}
+
+func (w *writebackFile) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.written += int64(n)
+	if w.written-w.started >= writebackStep {
+		startWriteback(w.f, w.started, w.written-w.started)
+		w.started = w.written
+	}
+	return n, err
+}
 
 // readerOnly hides a reader's WriteTo.
 type readerOnly struct{ io.Reader }
