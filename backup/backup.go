@@ -6,9 +6,7 @@ package backup
 import (
 	"context"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/user"
 	"sync"
@@ -271,18 +269,6 @@ func (m *Manager) run(ctx context.Context, j *Job, req Request, cat *catalog, re
 	return out, nil
 }
 
-// countWriter counts the bytes written into the archive for the job's progress.
-type countWriter struct {
-	w io.Writer
-	n *atomic.Int64
-}
-
-func (c countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n.Add(int64(n))
-	return n, err
-}
-
 // store cuts the checkpoint with cut and streams it into the archive object of copy id. It
 // returns only once cut has returned.
 func (m *Manager) store(ctx context.Context, j *Job, it Item, id uint64, comp Compression, cut cutFunc) (Descriptor, error) {
@@ -291,41 +277,34 @@ func (m *Manager) store(ctx context.Context, j *Job, it Item, id uint64, comp Co
 	if it.Expires.IsZero() {
 		d.Expires = time.Time{}
 	}
-	pr, pw := io.Pipe()
-	var size int64
-	var digest [32]byte
+	obj := newObjectStream(ctx, comp)
 	cutDone := make(chan struct{})
 	go func() {
 		defer close(cutDone)
-		err := func() error {
-			ow, err := newObjectWriter(countWriter{pw, &j.bytes}, comp)
-			if err != nil {
+		err := cut(func(h engine.SnapshotHeader) error {
+			d.Created, d.Epoch, d.LSN = time.Now().UTC(), h.Epoch, h.LSN
+			return writeHeader(obj, h)
+		}, func(s *engine.SnapshotSection) error {
+			if err := ctx.Err(); err != nil {
 				return err
 			}
-			err = cut(func(h engine.SnapshotHeader) error {
-				d.Created, d.Epoch, d.LSN = time.Now().UTC(), h.Epoch, h.LSN
-				return writeHeader(ow, h)
-			}, func(s *engine.SnapshotSection) error {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				return writeSection(ow, s)
-			})
-			if err == nil {
-				err = writeEnd(ow)
-			}
-			if err == nil {
-				size, digest, err = ow.finish()
-			}
-			return err
-		}()
-		pw.CloseWithError(err)
+			return writeSection(obj, s)
+		})
+		if err == nil {
+			err = writeEnd(obj)
+		}
+		obj.Close(err)
 	}()
-	err := m.ar.Put(ctx, dataName(id), pr)
-	_ = pr.CloseWithError(errors.New("backup: archive write ended"))
+	err := m.ar.Put(ctx, dataName(id), countReader{obj, &j.bytes})
+	obj.stop()
 	<-cutDone
+	obj.wait()
 	if err != nil {
 		return Descriptor{}, err
+	}
+	size, digest, ok := obj.finished()
+	if !ok {
+		return Descriptor{}, fmt.Errorf("backup: the archive stored %q before its end", dataName(id))
 	}
 	d.Size, d.Digest = size, hex.EncodeToString(digest[:])
 	return d, nil

@@ -49,7 +49,7 @@ type Descriptor struct {
 	Owner       string      // "uid:user" of the process that made it
 	Created     time.Time   // UTC, when the cut was taken
 	Size        int64       // bytes of the archive object
-	Digest      string      // hex SHA-256 of the archive object
+	Digest      string      // hex final digest of the archive object (FORMAT.md)
 	CopyType    CopyType    //
 	Status      Status      `json:"-"` // computed when the catalogue is read
 	Description string      // at most MaxDescription bytes

@@ -3,10 +3,13 @@ package backup
 import (
 	"context"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/engine/store"
 	"github.com/stretchr/testify/require"
 )
 
@@ -45,4 +48,63 @@ func TestRestoreOverOpenHandleAndRestart(t *testing.T) {
 	vals, err = readCounters(ctx, ck2, nsec)
 	require.NoError(t, err)
 	require.Equal(t, uint64(7), vals[0])
+}
+
+// TestBackupDoesNotHoldWriters: while a backup's cut is open (the archive stalls, the pipeline is
+// full, so the cut waits in the middle of the checkpoint), a write to every section completes; the
+// copy still restores the state of the cut, not the write. On the durable store and on the memory
+// store, whose views used to hold its lock to the end of the cut.
+func TestBackupDoesNotHoldWriters(t *testing.T) {
+	for _, volatile := range []bool{false, true} {
+		t.Run(map[bool]string{false: "badger", true: "memory"}[volatile], func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			o := engine.Options{Dir: filepath.Join(dir, "store")}
+			if volatile {
+				o = engine.Options{Store: store.NewMemory()}
+			}
+			l, err := engine.OpenLocal(o)
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = l.Close() })
+			const n = 60 // 15 MiB: more than the chunks a backup has in flight
+			makeRandom(t, l, "c", n, 256<<10)
+			ck, err := l.Open(ctx, "c", nil, ckpt.OpenRead|ckpt.OpenWrite)
+			require.NoError(t, err)
+			defer ck.Close()
+			require.NoError(t, counterWrite(ctx, ck, n, 7))
+
+			ar := &pausedArchive{Dir: openArchive(t, filepath.Join(dir, "backups")), paused: make(chan struct{}), resume: make(chan struct{})}
+			var release sync.Once
+			resume := func() { release.Do(func() { close(ar.resume) }) }
+			defer resume() // before the handle's close, also when the test fails
+			j, err := New(l, ar).Start(ctx, Request{Items: []Item{{Checkpoint: "c", BackupName: "b"}}})
+			require.NoError(t, err)
+			<-ar.paused
+			wrote := make(chan error, 1)
+			go func() { wrote <- counterWrite(ctx, ck, n, 8) }()
+			select {
+			case err := <-wrote:
+				require.NoError(t, err)
+			case <-time.After(time.Minute):
+				t.Fatal("a write waited for the backup")
+			}
+			resume()
+			_, err = j.Wait(ctx)
+			require.NoError(t, err)
+
+			r, err := New(l, ar.Dir).Restore(ctx, RestoreRequest{BackupName: "b", Target: "copy", Flags: ckpt.OpenRead})
+			require.NoError(t, err)
+			defer r.Close()
+			vals, err := readCounters(ctx, r, n)
+			require.NoError(t, err)
+			for i, v := range vals {
+				require.Equal(t, uint64(7), v, "section %d of the copy", i)
+			}
+			vals, err = readCounters(ctx, ck, n)
+			require.NoError(t, err)
+			for i, v := range vals {
+				require.Equal(t, uint64(8), v, "section %d of the checkpoint", i)
+			}
+		})
+	}
 }

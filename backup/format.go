@@ -29,107 +29,21 @@ const (
 )
 
 const (
-	magic      = "CLCKBK01"
+	// magicV1 starts objects of the first format, whose final digest hashes every byte before it
+	// (each chunk's bytes twice: in their chunk digest and in the final one); they are still read.
+	magicV1 = "CLCKBK01"
+	// magicV2 starts the objects written now: each chunk's bytes are hashed once, into their chunk
+	// digest, which stands for them in the final digest (FORMAT.md).
+	magicV2    = "CLCKBK02"
 	chunkSize  = 1 << 20 // logical bytes per chunk
 	maxStored  = chunkSize + chunkSize/8 + 1024
 	frameChunk = 1
 	frameEnd   = 2
 	recSection = 'S'
 	recEnd     = 'E'
+	// chunkHeaderLen is a chunk frame's header: kind, codec, stored and raw lengths, SHA-256.
+	chunkHeaderLen = 1 + 1 + 4 + 4 + sha256.Size
 )
-
-// objectWriter writes the framed, checksummed object: magic, chunks, trailer (FORMAT.md).
-type objectWriter struct {
-	w      io.Writer
-	whole  hash.Hash
-	buf    []byte
-	comp   Compression
-	enc    *zstd.Encoder
-	size   int64 // bytes written to w
-	logLen uint64
-}
-
-func newObjectWriter(w io.Writer, comp Compression) (*objectWriter, error) {
-	o := &objectWriter{w: w, whole: sha256.New(), comp: comp}
-	if comp == CompressZstd {
-		enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
-		if err != nil {
-			return nil, err
-		}
-		o.enc = enc
-	}
-	if err := o.emit([]byte(magic)); err != nil {
-		return nil, err
-	}
-	return o, nil
-}
-
-func (o *objectWriter) emit(b []byte) error {
-	n, err := o.w.Write(b)
-	o.size += int64(n)
-	o.whole.Write(b[:n])
-	return err
-}
-
-// Write buffers logical bytes, emitting full chunks.
-func (o *objectWriter) Write(p []byte) (int, error) {
-	n := len(p)
-	for len(p) > 0 {
-		take := min(len(p), chunkSize-len(o.buf))
-		o.buf = append(o.buf, p[:take]...)
-		p = p[take:]
-		if len(o.buf) == chunkSize {
-			if err := o.flush(); err != nil {
-				return 0, err
-			}
-		}
-	}
-	return n, nil
-}
-
-// flush emits the buffered bytes as one chunk frame: kind, codec, stored length, raw length,
-// SHA-256 of the stored bytes, stored bytes.
-func (o *objectWriter) flush() error {
-	if len(o.buf) == 0 {
-		return nil
-	}
-	stored := o.buf
-	if o.enc != nil {
-		stored = o.enc.EncodeAll(o.buf, nil)
-	}
-	sum := sha256.Sum256(stored)
-	var hdr [10]byte
-	hdr[0], hdr[1] = frameChunk, byte(o.comp)
-	binary.LittleEndian.PutUint32(hdr[2:], uint32(len(stored)))
-	binary.LittleEndian.PutUint32(hdr[6:], uint32(len(o.buf)))
-	o.logLen += uint64(len(o.buf))
-	o.buf = o.buf[:0]
-	for _, b := range [][]byte{hdr[:], sum[:], stored} {
-		if err := o.emit(b); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// finish writes the trailer: the end frame, the logical length and the SHA-256 of every byte before
-// the digest. It returns the object's size and that digest.
-func (o *objectWriter) finish() (int64, [32]byte, error) {
-	var digest [32]byte
-	if err := o.flush(); err != nil {
-		return 0, digest, err
-	}
-	var t [9]byte
-	t[0] = frameEnd
-	binary.LittleEndian.PutUint64(t[1:], o.logLen)
-	if err := o.emit(t[:]); err != nil {
-		return 0, digest, err
-	}
-	copy(digest[:], o.whole.Sum(nil))
-	n, err := o.w.Write(digest[:])
-	o.size += int64(n)
-	return o.size, digest, err
-}
 
 // objectReader reads and verifies an object written by objectWriter, giving back the logical
 // stream. Every chunk is checked before use; the whole digest (and want, when set) at the end.
@@ -141,6 +55,8 @@ type objectReader struct {
 	done   bool
 	want   []byte
 	logLen uint64
+	// v1: the final digest covers the chunks' bytes themselves (the first format)
+	v1 bool
 }
 
 func damaged(format string, args ...any) error {
@@ -149,22 +65,32 @@ func damaged(format string, args ...any) error {
 
 func newObjectReader(r io.Reader, want []byte) (*objectReader, error) {
 	o := &objectReader{r: bufio.NewReaderSize(r, 1<<16), whole: sha256.New(), want: want}
-	m := make([]byte, len(magic))
-	if _, err := io.ReadFull(o.r, m); err != nil || string(m) != magic {
-		return nil, damaged("not a backup object (no %s header)", magic)
+	m := make([]byte, len(magicV2))
+	if _, err := io.ReadFull(o.r, m); err != nil || string(m) != magicV2 && string(m) != magicV1 {
+		return nil, damaged("not a backup object (no %s or %s header)", magicV2, magicV1)
 	}
+	o.v1 = string(m) == magicV1
 	o.whole.Write(m)
 	return o, nil
 }
 
+// readFull reads b whole and adds it to the final digest.
 func (o *objectReader) readFull(b []byte, what string) error {
+	if err := o.readUnhashed(b, what); err != nil {
+		return err
+	}
+	o.whole.Write(b)
+	return nil
+}
+
+// readUnhashed reads b whole.
+func (o *objectReader) readUnhashed(b []byte, what string) error {
 	if _, err := io.ReadFull(o.r, b); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return damaged("truncated object (in %s)", what)
 		}
 		return err
 	}
-	o.whole.Write(b)
 	return nil
 }
 
@@ -230,7 +156,11 @@ func (o *objectReader) next() error {
 		return err
 	}
 	stored := make([]byte, storedLen)
-	if err := o.readFull(stored, "chunk"); err != nil {
+	read := o.readUnhashed // the chunk's digest, in the final one, stands for its bytes
+	if o.v1 {
+		read = o.readFull
+	}
+	if err := read(stored, "chunk"); err != nil {
 		return err
 	}
 	if sha256.Sum256(stored) != sum {

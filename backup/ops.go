@@ -244,7 +244,8 @@ func isDataName(name string) bool {
 	return err == nil
 }
 
-// countReader counts the bytes read from the archive for a restore's progress.
+// countReader counts the bytes read: from the archive for a restore's progress, and by the
+// archive for a backup's.
 type countReader struct {
 	r io.Reader
 	n *atomic.Int64
@@ -252,6 +253,26 @@ type countReader struct {
 
 func (c countReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// WriteTo passes on the reader's own WriteTo (a backup object's), counting what it writes.
+func (c countReader) WriteTo(w io.Writer) (int64, error) {
+	if wt, ok := c.r.(io.WriterTo); ok {
+		return wt.WriteTo(countWriter{w, c.n})
+	}
+	return io.Copy(w, struct{ io.Reader }{c})
+}
+
+// countWriter counts the bytes written.
+type countWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
 	c.n.Add(int64(n))
 	return n, err
 }

@@ -70,7 +70,7 @@ func (d *Dir) Put(ctx context.Context, name string, r io.Reader) (err error) {
 			_ = os.Remove(tmp)
 		}
 	}()
-	if _, err = io.Copy(f, ctxReader{ctx, r}); err != nil {
+	if _, err = io.CopyBuffer(&writebackFile{f: f}, ctxReader{ctx, r}, make([]byte, dirWriteSize)); err != nil {
 		return fmt.Errorf("archive: writing %s: %w", name, err)
 	}
 	if err = f.Sync(); err != nil {
@@ -84,6 +84,34 @@ func (d *Dir) Put(ctx context.Context, name string, r io.Reader) (err error) {
 	}
 	return syncDir(filepath.Dir(p))
 }
+
+// dirWriteSize is the most Put writes to the file at once from a source that has no WriteTo.
+const dirWriteSize = 1 << 20
+
+// writebackStep is how many bytes Put writes before it asks for them to be written out.
+const writebackStep = 32 << 20
+
+// writebackFile writes to a file and starts writing out every writebackStep bytes as they come
+// (startWriteback). It has no ReadFrom (the file's would copy through a 32 KiB buffer), so
+// io.CopyBuffer uses the buffer it is given, or the source's WriteTo (see ctxReader).
+type writebackFile struct {
+	f       *os.File
+	written int64
+	started int64 // bytes whose writing out was started
+}
+
+func (w *writebackFile) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.written += int64(n)
+	if w.written-w.started >= writebackStep {
+		startWriteback(w.f, w.started, w.written-w.started)
+		w.started = w.written
+	}
+	return n, err
+}
+
+// readerOnly hides a reader's WriteTo.
+type readerOnly struct{ io.Reader }
 
 func syncDir(dir string) error {
 	f, err := os.Open(dir)
@@ -108,6 +136,28 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// WriteTo lets a source that writes its bytes out itself (a backup object, without copying them
+// into a buffer first) do so, its writes stopped once the context is done.
+func (c ctxReader) WriteTo(w io.Writer) (int64, error) {
+	if wt, ok := c.r.(io.WriterTo); ok {
+		return wt.WriteTo(ctxWriter{c.ctx, w})
+	}
+	return io.CopyBuffer(w, readerOnly{c}, make([]byte, dirWriteSize))
+}
+
+// ctxWriter stops a copy once its context is done.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }
 
 // Get implements Archive.

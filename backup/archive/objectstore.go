@@ -1,7 +1,6 @@
 package archive
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -10,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -93,12 +93,13 @@ func (o *ObjectStore) objects(ctx context.Context) ([]jetstream.ObjectInfo, erro
 
 // Put implements Archive. The object is written in the object store's own format (chunks on
 // $O.<bucket>.C.<nuid>, then the metadata, with the SHA-256 of the whole, on $O.<bucket>.M.<name>),
-// so the client library's Get reads it; but the chunks go out in windows of at most putWindow, each
-// acknowledged before the next is sent, instead of the library's unbounded stream of asynchronous
-// publishes, which a slow or busy server answers with "too many requests" (its ingest queue is full)
-// or which stall the client. A window that fails with a transient error (too many requests, no
-// response, a timeout) is undone (its chunks that were stored are deleted) and sent again in
-// windows half as large, up to putAttempts times.
+// so the client library's Get reads it; but at most putWindow chunks are in flight (sent and not
+// yet acknowledged: a sliding window, the next chunk sent as the oldest is acknowledged), instead
+// of the library's unbounded stream of asynchronous publishes, which a slow or busy server answers
+// with "too many requests" (its ingest queue is full) or which stall the client. A chunk that fails
+// with a transient error (too many requests, no response, a timeout) is undone with those sent
+// after it (what they stored is deleted) and sent again with them, the window halved (it grows back
+// by one chunk per window stored), up to putAttempts times in a row.
 func (o *ObjectStore) Put(ctx context.Context, name string, r io.Reader) error {
 	if err := CheckName(name); err != nil {
 		return err
@@ -112,7 +113,7 @@ func (o *ObjectStore) Put(ctx context.Context, name string, r io.Reader) error {
 const (
 	putChunkSize = 128 << 10 // the object store's default chunk size
 	putWindow    = 32        // chunks in flight at most: 4 MiB
-	putAttempts  = 6         // sends of a window before a Put gives up
+	putAttempts  = 6         // sends of a chunk before a Put gives up
 	putAckWait   = 30 * time.Second
 )
 
@@ -167,43 +168,155 @@ type objectPut struct {
 	st   jetstream.Stream
 	subj string
 	last uint64 // stream sequence of the last chunk acknowledged
-	// inflight is the most chunks sent before their acknowledgements are awaited: putWindow,
-	// halved at each transient failure.
+	// inflight is the most chunks sent and not yet acknowledged: putWindow, halved at each
+	// transient failure, and grown back by one chunk for every window of chunks stored.
 	inflight int
+}
+
+// putChunk is one chunk of a Put: read, then hashed and sent, until acknowledged.
+type putChunk struct {
+	buf    []byte
+	data   []byte
+	fut    jetstream.PubAckFuture // nil: not sent (yet, or again)
+	hashed chan struct{}
 }
 
 // chunks reads r to its end and stores it as chunks, setting the size, chunk count and digest of
 // info, and checks that the subject holds exactly the chunks sent.
+//
+// The chunks go out as a sliding window: at most p.inflight are sent and not yet acknowledged,
+// and the next one is sent as soon as the oldest is acknowledged, so the server always has work.
+// Another goroutine hashes the chunks (in order) meanwhile. When a chunk fails with a transient
+// error, every chunk sent after it is waited for, what they stored is deleted (every message of
+// the subject after the last chunk acknowledged in order), p.inflight is halved, and they are
+// sent again, up to putAttempts times in a row.
 func (p *objectPut) chunks(ctx context.Context, r io.Reader, info *jetstream.ObjectInfo) error {
 	h := sha256.New()
-	bufs := make([][]byte, putWindow)
-	for i := range bufs {
-		bufs[i] = make([]byte, putChunkSize)
-	}
-	window := make([][]byte, 0, putWindow)
-	for eof := false; !eof; {
-		window = window[:0]
-		for len(window) < putWindow && !eof {
-			n, err := io.ReadFull(ctxReader{ctx, r}, bufs[len(window)])
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				eof = true
-			} else if err != nil {
-				return err
-			}
-			if n > 0 {
-				h.Write(bufs[len(window)][:n])
-				window = append(window, bufs[len(window)][:n])
-				info.Size += uint64(n)
-			}
+	toHash := make(chan *putChunk, putWindow+1)
+	hasherDone := make(chan struct{})
+	go func(toHash <-chan *putChunk) {
+		defer close(hasherDone)
+		for c := range toHash {
+			h.Write(c.data)
+			close(c.hashed)
 		}
-		if len(window) == 0 {
-			break
-		}
-		if err := p.send(ctx, window); err != nil {
+	}(toHash)
+	var stopHasher sync.Once
+	stop := func() { stopHasher.Do(func() { close(toHash); <-hasherDone }) }
+	defer stop()
+
+	var free [][]byte
+	var q []*putChunk // read and not yet acknowledged, in order
+	sent := 0         // the first sent chunks of q
+	stored := 0       // chunks acknowledged since the window last grew
+	attempt := 1
+	pause := 100 * time.Millisecond
+	timer := time.NewTimer(putAckWait)
+	defer timer.Stop()
+	// fail handles err, the failure of chunk q[failed] (sent or not): a transient one is undone
+	// and its chunk and those after it are sent again; fail returns what ends the Put otherwise.
+	fail := func(err error, failed int) error {
+		if !transient(err) || attempt == putAttempts {
 			return err
 		}
-		info.Chunks += uint32(len(window))
+		// Every other chunk sent settles (stored or not) before the undo, so that none is stored
+		// after it.
+		for i, c := range q[:sent] {
+			if i == failed {
+				continue
+			}
+			timer.Reset(putAckWait)
+			select {
+			case <-c.fut.Ok():
+			case <-c.fut.Err():
+			case <-timer.C:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if uerr := p.undo(ctx); uerr != nil {
+			return fmt.Errorf("%w (and undoing the chunks sent after it: %v)", err, uerr)
+		}
+		for _, c := range q {
+			c.fut = nil
+		}
+		sent, stored = 0, 0
+		p.inflight = max(1, p.inflight/2)
+		attempt++
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		pause = min(2*pause, 5*time.Second)
+		return nil
 	}
+	for eof := false; ; {
+		var err error
+		for err == nil && sent < len(q) && sent < p.inflight { // sent again after a failure
+			if err = p.publish(q[sent]); err == nil {
+				sent++
+			}
+		}
+		for err == nil && !eof && len(q) < p.inflight {
+			var buf []byte
+			if n := len(free); n > 0 {
+				buf, free = free[n-1], free[:n-1]
+			} else {
+				buf = make([]byte, putChunkSize)
+			}
+			n, rerr := io.ReadFull(ctxReader{ctx, r}, buf)
+			if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+				eof = true
+			} else if rerr != nil {
+				return rerr
+			}
+			if n == 0 {
+				break
+			}
+			c := &putChunk{buf: buf, data: buf[:n], hashed: make(chan struct{})}
+			toHash <- c
+			info.Size += uint64(n)
+			info.Chunks++
+			q = append(q, c)
+			if err = p.publish(c); err == nil {
+				sent++
+			}
+		}
+		if err != nil { // a publish that failed: q[sent] was not sent
+			if err := fail(err, sent); err != nil {
+				return err
+			}
+			continue
+		}
+		if len(q) == 0 {
+			break
+		}
+		head := q[0]
+		timer.Reset(putAckWait)
+		select {
+		case ack := <-head.fut.Ok():
+			p.last = max(p.last, ack.Sequence)
+			q[0] = nil
+			q, sent = q[1:], sent-1
+			<-head.hashed
+			free = append(free, head.buf)
+			attempt, pause = 1, 100*time.Millisecond
+			if stored++; stored >= p.inflight && p.inflight < putWindow {
+				p.inflight, stored = p.inflight+1, 0
+			}
+			continue
+		case err = <-head.fut.Err():
+		case <-timer.C:
+			err = jetstream.ErrAsyncPublishTimeout
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if err := fail(err, 0); err != nil {
+			return err
+		}
+	}
+	stop()
 	info.Digest = jetstream.GetObjectDigestValue(h)
 	if info.Chunks == 0 {
 		return nil
@@ -218,64 +331,11 @@ func (p *objectPut) chunks(ctx context.Context, r io.Reader, info *jetstream.Obj
 	return nil
 }
 
-// send stores chunks in order, at most p.inflight at a time; a transient failure halves
-// p.inflight (down to one chunk) and sends again what was not stored, up to putAttempts times.
-func (p *objectPut) send(ctx context.Context, chunks [][]byte) error {
-	for off := 0; off < len(chunks); {
-		n := min(p.inflight, len(chunks)-off)
-		err := retryTransient(ctx, func() error {
-			err := p.window(ctx, chunks[off:off+n])
-			if err != nil && transient(err) {
-				p.inflight = max(1, p.inflight/2)
-				n = min(n, p.inflight)
-			}
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		off += n
-	}
-	return nil
-}
-
-// window publishes the chunks of one window and waits for every acknowledgement. When one fails,
-// it deletes what the window stored (every message of the subject after p.last) before returning
-// the error, so that the window can be sent again without disordering the chunks.
-func (p *objectPut) window(ctx context.Context, chunks [][]byte) error {
-	futs := make([]jetstream.PubAckFuture, 0, len(chunks))
-	var first error
-	for _, c := range chunks {
-		f, err := p.pub.PublishMsgAsync(&nats.Msg{Subject: p.subj, Data: c})
-		if err != nil {
-			first = err
-			break
-		}
-		futs = append(futs, f)
-	}
-	last := p.last
-	timer := time.NewTimer(putAckWait)
-	defer timer.Stop()
-	for _, f := range futs {
-		select {
-		case ack := <-f.Ok():
-			last = max(last, ack.Sequence)
-		case err := <-f.Err():
-			first = cmp.Or(first, err)
-		case <-timer.C:
-			first = cmp.Or(first, error(jetstream.ErrAsyncPublishTimeout))
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	if first == nil {
-		p.last = last
-		return nil
-	}
-	if err := p.undo(ctx); err != nil {
-		return fmt.Errorf("%w (and undoing the window: %v)", first, err)
-	}
-	return first
+// publish sends chunk c.
+func (p *objectPut) publish(c *putChunk) error {
+	f, err := p.pub.PublishMsgAsync(&nats.Msg{Subject: p.subj, Data: c.data})
+	c.fut = f
+	return err
 }
 
 // undo deletes the messages of the subject after p.last.

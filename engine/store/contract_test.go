@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -352,4 +353,42 @@ func TestBadgerOpensPastATableLeftByACrash(t *testing.T) {
 		require.Equal(t, []byte("v"), v)
 		return nil
 	}))
+}
+
+// TestContractViewDoesNotHoldWriters: a batch applied by another goroutine while a View runs
+// completes during the view, which goes on reading its own snapshot (the old values, no new key,
+// a deleted key still there).
+func TestContractViewDoesNotHoldWriters(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s Store) {
+		var b Batch
+		b.Set([]byte("v/a"), []byte("old"))
+		b.Set([]byte("v/b"), []byte("gone"))
+		require.NoError(t, s.Apply(&b))
+		err := s.View(func(r Reader) error {
+			applied := make(chan error, 1)
+			go func() {
+				var b Batch
+				b.Set([]byte("v/a"), []byte("new"))
+				b.Delete([]byte("v/b"))
+				b.Set([]byte("v/c"), []byte("added"))
+				applied <- s.Apply(&b)
+			}()
+			select {
+			case err := <-applied:
+				require.NoError(t, err)
+			case <-time.After(time.Minute):
+				t.Fatal("a write waited for the end of a view")
+			}
+			got := map[string]string{}
+			require.NoError(t, r.Scan([]byte("v/"), func(k, v []byte) error { got[string(k)] = string(v); return nil }))
+			require.Equal(t, map[string]string{"v/a": "old", "v/b": "gone"}, got)
+			return r.Get([]byte("v/a"), func(v []byte) error { require.Equal(t, "old", string(v)); return nil })
+		})
+		require.NoError(t, err)
+		v, err := get(t, s, "v/a")
+		require.NoError(t, err)
+		require.Equal(t, "new", string(v))
+		_, err = get(t, s, "v/b")
+		require.ErrorIs(t, err, ErrNotFound)
+	})
 }

@@ -2,91 +2,111 @@ package store
 
 import (
 	"bytes"
-	"slices"
 	"strings"
 	"sync"
+
+	"github.com/google/btree"
 )
 
 // Memory is a Store held in the process's memory. It is durable only as long as the process lives;
 // tests and volatile services use it.
+//
+// The keys are in a copy-on-write B-tree (github.com/google/btree): a View takes a clone of it,
+// which costs a moment under the lock whatever the store's size, and then reads the clone with no
+// lock held, so writers go on during a long view (a backup's cut) instead of waiting for its end.
+// Values are private copies, never changed in place, so a clone may share them.
 type Memory struct {
 	mu     sync.RWMutex
-	values map[string][]byte // private copies of the values
-	sorted []string          // sorted keys, rebuilt by Scan after a change; nil when stale
+	tree   *btree.BTreeG[memItem]
 	closed bool
 }
 
+// memItem is one key and its value.
+type memItem struct {
+	key   string
+	value []byte
+}
+
+func memLess(a, b memItem) bool { return a.key < b.key }
+
+// memDegree is the B-tree's degree (nodes of up to 2*memDegree-1 items).
+const memDegree = 32
+
 // NewMemory returns an empty in-memory store.
 func NewMemory() *Memory {
-	return &Memory{values: make(map[string][]byte)}
+	return &Memory{tree: btree.NewG(memDegree, memLess)}
 }
 
 // Get implements Store.
 func (m *Memory) Get(key []byte, fn func(value []byte) error) error {
 	m.mu.RLock()
-	defer m.mu.RUnlock()
 	if m.closed {
+		m.mu.RUnlock()
 		return ErrClosed
 	}
-	v, ok := m.values[string(key)]
+	it, ok := m.tree.Get(memItem{key: string(key)})
+	m.mu.RUnlock()
 	if !ok {
 		return ErrNotFound
 	}
-	return fn(v)
+	return fn(it.value)
 }
 
-// Scan implements Store. The keys are sorted on the first scan after a change. The lock is held for
-// the whole scan, which makes it a snapshot.
+// Scan implements Store, over a clone of the tree: one snapshot, read without the lock.
 func (m *Memory) Scan(prefix []byte, fn func(key, value []byte) error) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return ErrClosed
+	t, err := m.clone()
+	if err != nil {
+		return err
 	}
-	return m.scanLocked(prefix, fn)
+	return scanTree(t, prefix, fn)
 }
 
-// View implements Store: the lock is held while fn runs.
+// View implements Store: fn reads a clone of the tree, taken at once; writers are not held up.
 func (m *Memory) View(fn func(r Reader) error) error {
+	t, err := m.clone()
+	if err != nil {
+		return err
+	}
+	return fn(memoryView{t})
+}
+
+// clone returns a copy-on-write clone of the tree. Clone writes to the tree it clones (both share
+// its nodes from then on), hence the write lock.
+func (m *Memory) clone() (*btree.BTreeG[memItem], error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return ErrClosed
+		return nil, ErrClosed
 	}
-	return fn(memoryView{m})
+	return m.tree.Clone(), nil
 }
 
-// memoryView reads a Memory whose lock its View holds.
-type memoryView struct{ m *Memory }
+// memoryView reads one clone of a Memory's tree.
+type memoryView struct{ t *btree.BTreeG[memItem] }
 
 func (v memoryView) Get(key []byte, fn func(value []byte) error) error {
-	val, ok := v.m.values[string(key)]
+	it, ok := v.t.Get(memItem{key: string(key)})
 	if !ok {
 		return ErrNotFound
 	}
-	return fn(val)
+	return fn(it.value)
 }
 
 func (v memoryView) Scan(prefix []byte, fn func(key, value []byte) error) error {
-	return v.m.scanLocked(prefix, fn)
+	return scanTree(v.t, prefix, fn)
 }
 
-func (m *Memory) scanLocked(prefix []byte, fn func(key, value []byte) error) error {
-	if m.sorted == nil {
-		m.sorted = make([]string, 0, len(m.values))
-		for k := range m.values {
-			m.sorted = append(m.sorted, k)
-		}
-		slices.Sort(m.sorted)
-	}
+func scanTree(t *btree.BTreeG[memItem], prefix []byte, fn func(key, value []byte) error) error {
 	p := string(prefix)
-	i, _ := slices.BinarySearch(m.sorted, p)
-	for ; i < len(m.sorted) && strings.HasPrefix(m.sorted[i], p); i++ {
-		if err := fn([]byte(m.sorted[i]), m.values[m.sorted[i]]); err != nil {
-			return err
+	var err error
+	t.AscendGreaterOrEqual(memItem{key: p}, func(it memItem) bool {
+		if !strings.HasPrefix(it.key, p) {
+			return false
 		}
-	}
-	return nil
+		err = fn([]byte(it.key), it.value)
+		return err == nil
+	})
+	return err
 }
 
 // Apply implements Store. The batch is applied under the write lock, so readers never see half of it.
@@ -97,25 +117,20 @@ func (m *Memory) Apply(b *Batch) error {
 		return ErrClosed
 	}
 	for _, op := range b.ops {
-		k := string(op.Key)
-		_, existed := m.values[k]
 		if op.Delete {
-			delete(m.values, k)
-		} else {
-			v := bytes.Clone(op.Value)
-			if v == nil {
-				v = []byte{}
-			}
-			m.values[k] = v
+			m.tree.Delete(memItem{key: string(op.Key)})
+			continue
 		}
-		if existed == op.Delete { // a key appeared or disappeared
-			m.sorted = nil
+		v := bytes.Clone(op.Value)
+		if v == nil {
+			v = []byte{}
 		}
+		m.tree.ReplaceOrInsert(memItem{key: string(op.Key), value: v})
 	}
 	return nil
 }
 
-// Close implements Store.
+// Close implements Store. Views already taken read on.
 func (m *Memory) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -123,7 +138,6 @@ func (m *Memory) Close() error {
 		return ErrClosed
 	}
 	m.closed = true
-	m.values = nil
-	m.sorted = nil
+	m.tree = nil
 	return nil
 }

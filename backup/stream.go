@@ -1,0 +1,285 @@
+package backup
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"hash"
+	"io"
+	"runtime"
+	"sync"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// objectStream makes a backup object (FORMAT.md, the current format) out of the logical stream
+// written into it, as a pipeline: the writer (the cut) fills chunks, workers compress and hash
+// them in parallel, and the archive reads the object's bytes, chunk after chunk in the order they
+// were written, while later chunks are being filled and hashed. At most a few chunks are in flight
+// (their buffers are reused): a slow archive slows the cut down instead of piling up memory.
+//
+// Write and Close belong to the writing goroutine, Read to the archive's; stop ends the pipeline
+// from the reading side.
+type objectStream struct {
+	ctx  context.Context
+	comp Compression
+
+	// The writing side.
+	cur    *chunk
+	made   int         // chunks allocated, at most cap(free)
+	free   chan *chunk // chunks the reading side is done with
+	order  chan *chunk // every chunk written, in order, to the reading side
+	work   chan *chunk // the same chunks, to the workers
+	quit   chan struct{}
+	err    error // why the writing side ended early; set before order is closed
+	closed bool
+	wg     sync.WaitGroup // the workers
+
+	// The reading side.
+	whole   hash.Hash // the final digest: the magic, every chunk header, the end frame
+	pend    [][]byte  // bytes to hand out next
+	reading *chunk    // the chunk whose bytes pend holds
+	logLen  uint64
+	size    int64
+	digest  [32]byte
+	eof     bool // the whole object was handed out
+	stopped sync.Once
+}
+
+// chunk is one chunk frame in the making.
+type chunk struct {
+	raw    []byte // logical bytes, at most chunkSize
+	zbuf   []byte // the compressed form's buffer, reused
+	stored []byte // what the object holds: raw, or zbuf's compressed bytes
+	hdr    [chunkHeaderLen]byte
+	done   chan struct{} // closed by the worker once stored and hdr are set
+	err    error
+}
+
+// errStreamStopped ends the writing side when the archive stopped reading.
+var errStreamStopped = errors.New("backup: the archive write ended")
+
+func newObjectStream(ctx context.Context, comp Compression) *objectStream {
+	workers := streamWorkers()
+	depth := 2*workers + 2
+	s := &objectStream{ctx: ctx, comp: comp, free: make(chan *chunk, depth), order: make(chan *chunk, depth),
+		work: make(chan *chunk, depth), quit: make(chan struct{}), whole: sha256.New()}
+	s.whole.Write([]byte(magicV2))
+	s.pend = [][]byte{[]byte(magicV2)}
+	s.wg.Add(workers)
+	for range workers {
+		go s.worker()
+	}
+	return s
+}
+
+// streamWorkers is how many workers hash chunks: one processor fewer than the Go scheduler has
+// (the cut and the archive write need one, and the program's own goroutines go on), at least one
+// and at most 4.
+func streamWorkers() int { return max(1, min(runtime.GOMAXPROCS(0)-1, 4)) }
+
+// worker compresses (when asked) and hashes the chunks it is given.
+func (s *objectStream) worker() {
+	defer s.wg.Done()
+	var enc *zstd.Encoder
+	defer func() {
+		if enc != nil {
+			_ = enc.Close()
+		}
+	}()
+	for c := range s.work {
+		c.stored = c.raw
+		if s.comp == CompressZstd {
+			if enc == nil {
+				enc, c.err = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
+			}
+			if c.err == nil {
+				c.zbuf = enc.EncodeAll(c.raw, c.zbuf[:0])
+				c.stored = c.zbuf
+			}
+		}
+		sum := sha256.Sum256(c.stored)
+		c.hdr[0], c.hdr[1] = frameChunk, byte(s.comp)
+		binary.LittleEndian.PutUint32(c.hdr[2:], uint32(len(c.stored)))
+		binary.LittleEndian.PutUint32(c.hdr[6:], uint32(len(c.raw)))
+		copy(c.hdr[10:], sum[:])
+		close(c.done)
+		// Let a program's own goroutines in between two chunks: on a busy processor a write
+		// waiting to run would otherwise wait for the worker's next preemption.
+		runtime.Gosched()
+	}
+}
+
+// Write takes logical bytes, handing every full chunk on.
+func (s *objectStream) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		if s.cur == nil {
+			c, err := s.take()
+			if err != nil {
+				return n - len(p), err
+			}
+			s.cur = c
+		}
+		take := min(len(p), chunkSize-len(s.cur.raw))
+		s.cur.raw = append(s.cur.raw, p[:take]...)
+		p = p[take:]
+		if len(s.cur.raw) == chunkSize {
+			s.send()
+		}
+	}
+	return n, nil
+}
+
+// take returns an empty chunk: a new one while fewer than the depth exist, else one the reading
+// side is done with.
+func (s *objectStream) take() (*chunk, error) {
+	var c *chunk
+	if s.made < cap(s.free) {
+		select {
+		case c = <-s.free:
+		default:
+			s.made++
+			c = &chunk{raw: make([]byte, 0, chunkSize)}
+		}
+	} else {
+		select {
+		case c = <-s.free:
+		case <-s.quit:
+			return nil, errStreamStopped
+		case <-s.ctx.Done():
+			return nil, s.ctx.Err()
+		}
+	}
+	c.raw, c.err, c.done = c.raw[:0], nil, make(chan struct{})
+	return c, nil
+}
+
+// send hands the current chunk to the workers and, in order, to the reading side. Neither channel
+// is ever full: they hold as many chunks as exist.
+func (s *objectStream) send() {
+	s.order <- s.cur
+	s.work <- s.cur
+	s.cur = nil
+}
+
+// Close ends the writing side: with err nil, the object ends after what was written; otherwise the
+// reading side fails with err.
+func (s *objectStream) Close(err error) {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	if err == nil && s.cur != nil && len(s.cur.raw) > 0 {
+		s.send()
+	}
+	s.err = err
+	close(s.order)
+	close(s.work)
+}
+
+// Read hands out the object's bytes in order: the magic, each chunk's frame once its worker is
+// done with it, then the end frame and the final digest.
+func (s *objectStream) Read(p []byte) (int, error) {
+	for {
+		for len(s.pend) > 0 {
+			if len(s.pend[0]) == 0 {
+				s.pend = s.pend[1:]
+				continue
+			}
+			n := copy(p, s.pend[0])
+			s.pend[0] = s.pend[0][n:]
+			s.size += int64(n)
+			return n, nil
+		}
+		if err := s.advance(); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// advance sets pend to the next bytes of the object, once those before were handed out: the next
+// chunk's frame, or the end (io.EOF after it).
+func (s *objectStream) advance() error {
+	if s.reading != nil {
+		s.free <- s.reading // never blocks: free holds as many chunks as exist
+		s.reading = nil
+	}
+	if s.eof {
+		return io.EOF
+	}
+	var c *chunk
+	var ok bool
+	select {
+	case c, ok = <-s.order:
+	case <-s.ctx.Done():
+		return s.ctx.Err()
+	}
+	if !ok {
+		if s.err != nil {
+			return s.err
+		}
+		var end [9]byte
+		end[0] = frameEnd
+		binary.LittleEndian.PutUint64(end[1:], s.logLen)
+		s.whole.Write(end[:])
+		copy(s.digest[:], s.whole.Sum(nil))
+		s.pend = [][]byte{end[:], s.digest[:]}
+		s.eof = true
+		return nil
+	}
+	<-c.done // the workers take every chunk sent
+	if c.err != nil {
+		return c.err
+	}
+	s.whole.Write(c.hdr[:])
+	s.logLen += uint64(len(c.raw))
+	s.pend = [][]byte{c.hdr[:], c.stored}
+	s.reading = c
+	return nil
+}
+
+// WriteTo writes the object's bytes to w as Read hands them out, without copying them first.
+func (s *objectStream) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		for len(s.pend) > 0 {
+			b := s.pend[0]
+			s.pend = s.pend[1:]
+			if len(b) == 0 {
+				continue
+			}
+			n, err := w.Write(b)
+			s.size += int64(n)
+			total += int64(n)
+			if err != nil {
+				s.pend = append([][]byte{b[n:]}, s.pend...)
+				return total, err
+			}
+		}
+		if err := s.advance(); err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return total, err
+		}
+	}
+}
+
+// finished returns the object's size and final digest once it was read to its end.
+func (s *objectStream) finished() (int64, [32]byte, bool) {
+	left := 0
+	for _, b := range s.pend {
+		left += len(b)
+	}
+	return s.size, s.digest, s.eof && left == 0
+}
+
+// stop ends the reading side: a writing side waiting for a free chunk gives up.
+func (s *objectStream) stop() {
+	s.stopped.Do(func() { close(s.quit) })
+}
+
+// wait waits for the workers, once Close was called.
+func (s *objectStream) wait() { s.wg.Wait() }
