@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
+	"github.com/clckpt/libclckpt/engine"
 	"github.com/clckpt/libclckpt/replication/natsconn"
 )
 
@@ -161,7 +162,7 @@ func TestReadsNeverSayNotFoundForWhatExists(t *testing.T) {
 		down := round % 3
 		waitAllCurrent(t, js, "KV_t-dir", "KV_t-members")
 		ts.stop(down)
-		for range 100 { // the server down misses these
+		for range 300 { // the server down misses these
 			create(dirs[(down+1)%3])
 		}
 		ts.start(down)
@@ -187,4 +188,47 @@ func TestReadsNeverSayNotFoundForWhatExists(t *testing.T) {
 		}
 	}
 	require.Zero(t, misses, "reads of %d said not found for what exists", reads)
+}
+
+// TestANotFoundIsTheLeaders: a name or entry that no replica holds is "not found" through every
+// server (the leader confirms it); with two of the three servers down no leader can, and a read of
+// it is unavailable (TRY_AGAIN), never "not found".
+func TestANotFoundIsTheLeaders(t *testing.T) {
+	ts := startThreeServers(t)
+	dirs := make([]*Directory, 3)
+	var js jetstream.JetStream
+	for i := range dirs {
+		js = ts.connect(i)
+		require.Eventually(t, func() bool { // until the cluster has formed and chosen a meta leader
+			var err error
+			dirs[i], err = Open(bg, js, Options{Prefix: "t", Replicas: 3, Lease: 10 * time.Second})
+			return err == nil
+		}, time.Minute, 100*time.Millisecond)
+	}
+	require.NoError(t, dirs[0].Create(bg, entry(1, "exists")))
+	gone := entry(3, "removed")
+	require.NoError(t, dirs[0].Create(bg, gone))
+	require.NoError(t, dirs[0].Remove(bg, gone)) // leaves removal markers, which the leader returns
+	waitAllCurrent(t, js, "KV_t-dir")
+	for _, d := range dirs {
+		for _, name := range []string{"never created", "removed"} {
+			_, err := d.Lookup(bg, []byte(name))
+			require.ErrorIs(t, err, ErrNotFound, name)
+		}
+		for _, id := range []uint64{2, 3} {
+			_, err := d.Get(bg, id)
+			require.ErrorIs(t, err, ErrNotFound, id)
+		}
+		id, err := d.Lookup(bg, []byte("exists"))
+		require.NoError(t, err)
+		require.Equal(t, uint64(1), id)
+	}
+
+	ts.stop(1)
+	ts.stop(2)
+	_, err := dirs[0].Lookup(bg, []byte("never created"))
+	require.ErrorIs(t, err, ErrUnavailable)
+	require.ErrorIs(t, err, engine.ErrTryAgain)
+	_, err = dirs[0].Get(bg, 2)
+	require.ErrorIs(t, err, ErrUnavailable)
 }
