@@ -89,6 +89,20 @@ func (ts *threeServers) connect(i int) jetstream.JetStream {
 	return js
 }
 
+// openEach opens the directory (Replicas 3) through each server; js is the last one's connection.
+func (ts *threeServers) openEach() (dirs []*Directory, js jetstream.JetStream) {
+	dirs = make([]*Directory, 3)
+	for i := range dirs {
+		js = ts.connect(i)
+		require.Eventually(ts.t, func() bool { // until the cluster has formed and chosen a meta leader
+			var err error
+			dirs[i], err = Open(bg, js, Options{Prefix: "t", Replicas: 3, Lease: 10 * time.Second})
+			return err == nil
+		}, time.Minute, 100*time.Millisecond)
+	}
+	return dirs, js
+}
+
 // waitAllCurrent waits until every replica of the streams has caught up with its leader (so that
 // stopping one server leaves a quorum that can take writes).
 func waitAllCurrent(t *testing.T, js jetstream.JetStream, streams ...string) {
@@ -131,16 +145,7 @@ func untilAvailable(f func() error) error {
 // unavailable for a moment); a lagging replica's "not found" is never passed on.
 func TestReadsNeverSayNotFoundForWhatExists(t *testing.T) {
 	ts := startThreeServers(t)
-	dirs := make([]*Directory, 3)
-	var js jetstream.JetStream
-	for i := range dirs {
-		js = ts.connect(i)
-		require.Eventually(t, func() bool { // until the cluster has formed and chosen a meta leader
-			var err error
-			dirs[i], err = Open(bg, js, Options{Prefix: "t", Replicas: 3, Lease: 10 * time.Second})
-			return err == nil
-		}, time.Minute, 100*time.Millisecond)
-	}
+	dirs, js := ts.openEach()
 	id := uint64(0)
 	// create creates a new checkpoint's entry and name; a try that fails (a leader being elected)
 	// may or may not have stored them: the next try is another checkpoint.
@@ -195,16 +200,7 @@ func TestReadsNeverSayNotFoundForWhatExists(t *testing.T) {
 // it is unavailable (TRY_AGAIN), never "not found".
 func TestANotFoundIsTheLeaders(t *testing.T) {
 	ts := startThreeServers(t)
-	dirs := make([]*Directory, 3)
-	var js jetstream.JetStream
-	for i := range dirs {
-		js = ts.connect(i)
-		require.Eventually(t, func() bool { // until the cluster has formed and chosen a meta leader
-			var err error
-			dirs[i], err = Open(bg, js, Options{Prefix: "t", Replicas: 3, Lease: 10 * time.Second})
-			return err == nil
-		}, time.Minute, 100*time.Millisecond)
-	}
+	dirs, js := ts.openEach()
 	require.NoError(t, dirs[0].Create(bg, entry(1, "exists")))
 	gone := entry(3, "removed")
 	require.NoError(t, dirs[0].Create(bg, gone))
