@@ -200,7 +200,8 @@ func endService(h uint64, wanted func(*service) bool) error {
 	if !ok {
 		return ckpt.ErrBadHandle
 	}
-	s.finalize()
+	// The last service's handles are closed by the service as it leaves (with its other work).
+	s.finalize(services.Len() > 0)
 	closeBackendIfIdle()
 	return nil
 }
@@ -219,39 +220,28 @@ func addService(s *service) error {
 	return nil
 }
 
-// finalize ends a service: its queue, its checkpoint handles, and the backend with the last one.
-func (s *service) finalize() {
+// finalize ends a service: its queue and its checkpoint handles, which it closes in the backend
+// too when closeHandles (else the backend closing next closes them).
+func (s *service) finalize(closeHandles bool) {
 	s.mu.Lock()
 	s.closed = true
 	ckpts := s.ckpts
 	s.ckpts = nil
 	s.mu.Unlock()
 	s.queue.Close()
-	// Each close waits for the directory (one round trip to the NATS server): many at once, so
-	// that a service with many open checkpoints ends in a few round trips. The one whose callback
-	// this thread may be running in is closed here, where that is known (clckpt_delivering is the
-	// calling thread's).
+	// The handles end here, then the service closes them together: its directory takes them all
+	// at once (ckpt.CloseHandles). The callback this thread may be running in is known here
+	// (clckpt_delivering is the calling thread's).
 	delivering := C.clckpt_delivering()
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, finalizeClosers)
+	hs := make([]ckpt.Checkpoint, 0, len(ckpts))
 	for _, c := range ckpts {
-		if C.ClCkptHdlT(c.handle) == delivering {
-			_ = c.close()
-			continue
-		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			_ = c.closeFrom(delivering)
-		}()
+		hs = append(hs, c.detach(delivering))
 	}
-	wg.Wait()
+	if closeHandles {
+		_ = ckpt.CloseHandles(current(), hs)
+	}
 	s.pending.Wait()
 }
-
-// finalizeClosers is how many of its checkpoint handles clCkptFinalize closes at once.
-const finalizeClosers = 32
 
 // addCheckpoint registers a handle for ck, or closes ck if the service ended meanwhile.
 func (s *service) addCheckpoint(ck ckpt.Checkpoint, flags ckpt.OpenFlags) (*checkpoint, error) {
@@ -273,10 +263,11 @@ func (s *service) addCheckpoint(ck ckpt.Checkpoint, flags ckpt.OpenFlags) (*chec
 }
 
 // close ends a checkpoint handle and its iterations, on the caller's thread.
-func (c *checkpoint) close() error { return c.closeFrom(C.clckpt_delivering()) }
+func (c *checkpoint) close() error { return c.detach(C.clckpt_delivering()).Close() }
 
-// closeFrom is close for a caller whose thread runs the callback of handle delivering (0: none).
-func (c *checkpoint) closeFrom(delivering C.ClCkptHdlT) error {
+// detach ends checkpoint handle c and its iterations for a caller whose thread runs the callback of
+// handle delivering (0: none), and returns the service's handle, for the caller to close.
+func (c *checkpoint) detach(delivering C.ClCkptHdlT) ckpt.Checkpoint {
 	c.closed.Store(true)
 	checkpoints.Remove(c.handle)
 	c.mu.Lock()
@@ -295,7 +286,7 @@ func (c *checkpoint) closeFrom(delivering C.ClCkptHdlT) error {
 		c.freeScratchLocked()
 		c.notifyMu.Unlock()
 	}
-	return c.ck.Close()
+	return c.ck
 }
 
 // addIteration registers a handle for it, or closes it if c was closed meanwhile.

@@ -30,6 +30,28 @@ type Service interface {
 	Close() error
 }
 
+// HandlesCloser is a Service that closes many of its handles together faster than one by one (the
+// replicated one: one wait for the cluster's directory for all of them, not one per handle).
+type HandlesCloser interface {
+	// CloseHandles closes every handle of hs, as Close would each, and returns the first error.
+	CloseHandles(hs []Checkpoint) error
+}
+
+// CloseHandles closes hs, together when svc is a HandlesCloser, else one by one. It returns the
+// first error.
+func CloseHandles(svc Service, hs []Checkpoint) error {
+	if hc, ok := svc.(HandlesCloser); ok {
+		return hc.CloseHandles(hs)
+	}
+	var first error
+	for _, h := range hs {
+		if err := h.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
 // Checkpoint is an open handle on a checkpoint. Its methods are safe for concurrent use. Calls that
 // change the checkpoint need a handle opened with OpenWrite or OpenCreate, Read needs OpenRead
 // (ErrNotPermitted otherwise). On a collocated asynchronous checkpoint, data calls fail with

@@ -122,6 +122,37 @@ int main(void) {
     svc = check_init();
     CHECK_RC(exists("ret-open-at-exit"), CL_CKPT_ERR_NOT_EXIST);
 
+    /* Many handles open at Finalize (closed together): each checkpoint's retention applies as at
+       its own last close, when Finalize returns. */
+    enum { MANY = 60 };
+    char nm[64];
+    ClCkptCheckpointCreationAttributesT fa = check_attrs(CL_CKPT_WR_ACTIVE_REPLICA, 2, 0, CL_TIME_END);
+    ClCkptCheckpointCreationAttributesT ta = check_attrs(CL_CKPT_WR_ACTIVE_REPLICA, 2, 0, 200 * ms);
+    for (int i = 0; i < MANY; i++) {
+        snprintf(nm, sizeof nm, "many-zero-%d", i);
+        (void)check_open(svc, nm, &za, CHECK_RW);
+        snprintf(nm, sizeof nm, "many-end-%d", i);
+        (void)check_open(svc, nm, &fa, CHECK_RW);
+        snprintf(nm, sizeof nm, "many-timed-%d", i);
+        (void)check_open(svc, nm, &ta, CHECK_RW);
+    }
+    (void)check_open(svc, "many-zero-0", &za, CHECK_RW); /* a second handle of one of them */
+    CHECK_RC(clCkptFinalize(svc), CL_OK);
+    svc = check_init();
+    for (int i = 0; i < MANY; i++) {
+        snprintf(nm, sizeof nm, "many-zero-%d", i);
+        CHECK_RC(exists(nm), CL_CKPT_ERR_NOT_EXIST);
+        snprintf(nm, sizeof nm, "many-end-%d", i);
+        CHECK_RC(exists(nm), CL_OK);
+        ClNameT dn = check_name(nm);
+        CHECK_RC(clCkptCheckpointDelete(svc, &dn), CL_OK);
+    }
+    /* The timed ones end by themselves (exists reopens and closes: its retention starts again). */
+    for (int i = 0; i < MANY; i += 7) {
+        snprintf(nm, sizeof nm, "many-timed-%d", i);
+        CHECK_RC(wait_gone(nm, 200), CL_CKPT_ERR_NOT_EXIST);
+    }
+
     const char *kept[] = {"ret-end", "ret-neg", "ret-neg2"};
     for (int i = 0; i < 3; i++) {
         ClNameT kn = check_name(kept[i]);

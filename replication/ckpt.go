@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -225,18 +226,27 @@ func (s subscription) attach(r *engine.Replica, key string) {
 	}
 }
 
-// stepDown gives up the active role.
-func (c *ckpt) stepDown(why string) {
+// stepDown gives up the active role; false if there was none.
+func (c *ckpt) stepDown(why string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	had := c.act != nil
 	c.stepDownLocked(why)
+	return had
 }
+
+// whyLeaving is why a member that leaves gives up its active roles.
+const whyLeaving = "closing"
 
 func (c *ckpt) stepDownLocked(why string) {
 	if c.act == nil {
 		return
 	}
-	c.m.log.Info("no longer active", "checkpoint", c.name(), "epoch", c.act.epoch, "why", why)
+	level := slog.LevelInfo
+	if why == whyLeaving {
+		level = slog.LevelDebug // the member's "left" line counts them
+	}
+	c.m.log.Log(context.Background(), level, "no longer active", "checkpoint", c.name(), "epoch", c.act.epoch, "why", why)
 	c.act.stop()
 	c.act = nil
 	if c.rep != nil {
@@ -345,17 +355,15 @@ func (c *ckpt) stopRetentionLocked() {
 	c.deadline = 0
 }
 
-// closeAllHandles closes every local handle (the member is leaving).
-func (c *ckpt) closeAllHandles(ctx context.Context) {
+// handlesList returns the local handles of c.
+func (c *ckpt) handlesList() []*handle {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	hs := make([]*handle, 0, len(c.handles))
 	for h := range c.handles {
 		hs = append(hs, h)
 	}
-	c.mu.Unlock()
-	for _, h := range hs {
-		_ = h.close(ctx)
-	}
+	return hs
 }
 
 // copyGrace is how long a copied replica outlives entries that do not name this member (see

@@ -48,8 +48,21 @@ func (h *handle) Close() (err error) {
 }
 
 func (h *handle) close(ctx context.Context) error {
-	if !h.closed.CompareAndSwap(false, true) {
+	if !h.detach(ctx) {
 		return engine.ErrBadHandle
+	}
+	defer h.m.release(h.c)
+	if h.tool {
+		return nil
+	}
+	return h.m.closeOpen(ctx, h.c.id, h.m.name, 1)
+}
+
+// detach ends the handle on this member (its open is still counted in the directory); false if it
+// was closed already. The caller then counts the open closed and releases h.c.
+func (h *handle) detach(ctx context.Context) bool {
+	if !h.closed.CompareAndSwap(false, true) {
+		return false
 	}
 	c := h.c
 	c.mu.Lock()
@@ -59,12 +72,50 @@ func (h *handle) close(ctx context.Context) error {
 		c.rep.Subscribe(h.origin, nil)
 	}
 	c.mu.Unlock()
-	defer h.m.release(c)
 	c.leaveAfterFollow(ctx)
-	if h.tool {
-		return nil
+	return true
+}
+
+// CloseHandles closes the handles hs of this member together (see ckpt.HandlesCloser): the
+// directory takes the closes of every checkpoint at once (closeOpens). A handle closed already is
+// skipped; a handle of another service is closed on its own.
+func (m *Member) CloseHandles(hs []engine.Checkpoint) error {
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	var mine []*handle
+	var first error
+	for _, ck := range hs {
+		if h, ok := ck.(*handle); ok && h.m == m {
+			mine = append(mine, h)
+		} else if err := ck.Close(); err != nil && first == nil {
+			first = err
+		}
 	}
-	return h.m.closeOpen(ctx, c.id, h.m.name, false)
+	if err := m.closeHandles(ctx, mine); err != nil && first == nil {
+		first = err
+	}
+	return first
+}
+
+// closeHandles closes hs (see CloseHandles).
+func (m *Member) closeHandles(ctx context.Context, hs []*handle) error {
+	counts := make(map[*ckpt]int)
+	var detached []*ckpt
+	for _, h := range hs {
+		if !h.detach(ctx) {
+			continue
+		}
+		detached = append(detached, h.c)
+		if !h.tool {
+			counts[h.c]++
+		}
+	}
+	err := m.closeOpens(ctx, counts)
+	for _, c := range detached {
+		m.release(c)
+		m.metrics.Called(metrics.OpClose, err) // each close counts, with the outcome of them all
+	}
+	return err
 }
 
 func (h *handle) SetRetention(ctx context.Context, d time.Duration) (err error) {

@@ -116,7 +116,8 @@ type Member struct {
 	ackSubject string        // where followers send acknowledgements
 
 	metrics    *metrics.Set
-	metricsSrv *metrics.Server // CLCKPT_METRICS_ADDR
+	metricsSrv *metrics.Server    // CLCKPT_METRICS_ADDR
+	stopWatch  context.CancelFunc // ends the watches of the directory (nil before they start)
 }
 
 var _ engine.Service = (*Member)(nil)
@@ -164,44 +165,40 @@ func (m *Member) start(ctx context.Context, nc *nats.Conn, replicas int) error {
 	var seed [8]byte
 	_, _ = rand.Read(seed[:])
 	m.requests.Store(binary.LittleEndian.Uint64(seed[:]))
+	// The store opens (and the replicas load) while the NATS connection and the directory's
+	// buckets are set up: neither needs the other, and each takes tens of milliseconds.
 	began := time.Now()
-	if m.store, err = store.OpenBadger(store.BadgerOptions{Dir: filepath.Join(m.cfg.DataDir, m.name), SyncWrites: m.cfg.SyncWrites,
-		Logger: m.log, Reserve: int64(m.cfg.DiskReserve), MemTableSize: int64(m.cfg.MemTableBytes)}); err != nil {
-		return engine.StorageError("open the member's store", err)
-	}
-	opened := time.Now()
-	if m.reps, err = engine.OpenReplicas(engine.ReplicasOptions{Store: m.store, Clock: m.data, Logger: m.log}); err != nil {
-		return fmt.Errorf("%w (data directory %s)", err, filepath.Join(m.cfg.DataDir, m.name))
-	}
-	loaded := time.Now()
-	if nc == nil {
-		if m.conn, err = natsconn.Connect(ctx, m.cfg, "clckpt "+m.name, m.log); err != nil {
-			if errors.Is(err, config.ErrBadSetting) { // retrying cannot help
-				return err
-			}
-			return fmt.Errorf("%w: %w", engine.ErrTryAgain, err)
+	var storeOpen, replicasLoad time.Duration
+	stored := make(chan error, 1)
+	go func() {
+		var err error
+		if m.store, err = store.OpenBadger(store.BadgerOptions{Dir: filepath.Join(m.cfg.DataDir, m.name), SyncWrites: m.cfg.SyncWrites,
+			Logger: m.log, Reserve: int64(m.cfg.DiskReserve), MemTableSize: int64(m.cfg.MemTableBytes)}); err != nil {
+			stored <- engine.StorageError("open the member's store", err)
+			return
 		}
-		nc = m.conn.Conn
+		storeOpen = time.Since(began)
+		if m.reps, err = engine.OpenReplicas(engine.ReplicasOptions{Store: m.store, Clock: m.data, Logger: m.log}); err != nil {
+			stored <- fmt.Errorf("%w (data directory %s)", err, filepath.Join(m.cfg.DataDir, m.name))
+			return
+		}
+		replicasLoad = time.Since(began) - storeOpen
+		stored <- nil
+	}()
+	var connect, dirOpen time.Duration
+	joinErr := m.connectDirectory(ctx, nc, replicas, &connect, &dirOpen)
+	clusterDone := time.Now()
+	if err := <-stored; err != nil {
+		return err // a store that cannot open is the error, whatever became of the connection
 	}
-	m.nc = nc
+	if joinErr != nil {
+		return joinErr
+	}
+	storeWait := time.Since(clusterDone)
 	if err := m.startLinks(); err != nil {
 		return err
 	}
-	if m.js, err = jetstream.New(nc); err != nil {
-		return err
-	}
-	if replicas == 0 {
-		replicas = kvReplicas(nc)
-	}
-	if err := untilSettled(ctx, func() error {
-		m.dir, err = directory.Open(ctx, m.js, directory.Options{Prefix: m.cfg.Subject, Replicas: replicas, Lease: m.cfg.Lease})
-		if err != nil {
-			return fmt.Errorf("%w: %w", engine.ErrTryAgain, err)
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
+	leaseBegan := time.Now()
 	// Subscribed before the lease is registered: the actives that the new lease wakes ask at once
 	// where this member's replicas are, and a question nobody answers yet would send them into
 	// their backoff.
@@ -211,9 +208,11 @@ func (m *Member) start(ctx context.Context, nc *nats.Conn, replicas int) error {
 	if err := untilSettled(ctx, func() error { return m.register(ctx) }); err != nil {
 		return err
 	}
+	watchBegan := time.Now()
 	if err := untilSettled(ctx, m.watch); err != nil {
 		return err
 	}
+	reconcileBegan := time.Now()
 	if err := untilSettled(ctx, func() error { return m.reconcileAll(ctx) }); err != nil {
 		return err
 	}
@@ -223,9 +222,47 @@ func (m *Member) start(ctx context.Context, nc *nats.Conn, replicas int) error {
 		m.metricsSrv.Start()
 		m.log.Info("serving metrics", "addr", m.metricsSrv.Addr())
 	}
-	m.log.Info("joined", "kind", m.kind, "incarnation", m.incarnation, "link", m.linkAddr.Addr, "store_open", opened.Sub(began).Round(time.Millisecond),
-		"replicas_load", loaded.Sub(opened).Round(time.Millisecond), "cluster_join", time.Since(loaded).Round(time.Millisecond))
+	ms := func(d time.Duration) time.Duration { return d.Round(100 * time.Microsecond) }
+	m.log.Info("joined", "kind", m.kind, "incarnation", m.incarnation, "link", m.linkAddr.Addr,
+		"total", ms(time.Since(began)), "store_open", ms(storeOpen), "replicas_load", ms(replicasLoad),
+		"cluster_join", ms(clusterDone.Sub(began)+time.Since(leaseBegan)), "nats_connect", ms(connect), "directory", ms(dirOpen),
+		"store_wait", ms(storeWait), "lease", ms(watchBegan.Sub(leaseBegan)), "watch", ms(reconcileBegan.Sub(watchBegan)),
+		"reconcile", ms(time.Since(reconcileBegan)))
 	return nil
+}
+
+// connectDirectory connects to NATS (unless nc is given) and opens the directory's buckets, and
+// tells how long each took.
+func (m *Member) connectDirectory(ctx context.Context, nc *nats.Conn, replicas int, connect, dirOpen *time.Duration) error {
+	began := time.Now()
+	if nc == nil {
+		conn, err := natsconn.Connect(ctx, m.cfg, "clckpt "+m.name, m.log)
+		if err != nil {
+			if errors.Is(err, config.ErrBadSetting) { // retrying cannot help
+				return err
+			}
+			return fmt.Errorf("%w: %w", engine.ErrTryAgain, err)
+		}
+		m.conn, nc = conn, conn.Conn
+	}
+	m.nc = nc
+	*connect = time.Since(began)
+	var err error
+	if m.js, err = jetstream.New(nc); err != nil {
+		return err
+	}
+	if replicas == 0 {
+		replicas = kvReplicas(nc)
+	}
+	err = untilSettled(ctx, func() error {
+		m.dir, err = directory.Open(ctx, m.js, directory.Options{Prefix: m.cfg.Subject, Replicas: replicas, Lease: m.cfg.Lease})
+		if err != nil {
+			return fmt.Errorf("%w: %w", engine.ErrTryAgain, err)
+		}
+		return nil
+	})
+	*dirOpen = time.Since(began) - *connect
+	return err
 }
 
 // settleTime bounds how long Join rides through JetStream requests that time out or find nobody to
@@ -535,6 +572,9 @@ func (m *Member) spawn(fn func()) {
 func (m *Member) watch() error {
 	entries := make(chan directory.EntryEvent, 256)
 	wctx, stop := context.WithCancel(m.ctx) // ends the first watcher if the second cannot start
+	m.mu.Lock()
+	m.stopWatch = stop
+	m.mu.Unlock()
 	if err := m.dir.WatchEntries(wctx, entries); err != nil {
 		stop()
 		return err
@@ -635,14 +675,39 @@ func (m *Member) Close() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	for _, c := range m.allCkpts() {
-		c.closeAllHandles(ctx)
+	// A member that leaves needs no news of the directory: without its watch, its closes below
+	// do not come back to it one by one (each a message to decode), and the server sends them
+	// to nobody else here.
+	m.mu.Lock()
+	if m.stopWatch != nil {
+		m.stopWatch()
 	}
+	m.mu.Unlock()
+	began := time.Now()
+	var hs []*handle
 	for _, c := range m.allCkpts() {
-		c.stepDown("closing")
+		hs = append(hs, c.handlesList()...)
 	}
+	// As long as Close of each handle would wait (a directory electing its leader answers late).
+	closeCtx, cancelClose := context.WithTimeout(context.Background(), callTimeout)
+	if err := m.closeHandles(closeCtx, hs); err != nil {
+		m.log.Warn("closing the handles of a member that leaves", "err", err)
+	}
+	cancelClose()
+	closed := time.Now()
+	roles := 0
+	for _, c := range m.allCkpts() {
+		if c.stepDown(whyLeaving) {
+			roles++
+		}
+	}
+	steppedDown := time.Now()
 	_ = m.dir.Deregister(ctx, m.name)
+	deregistered := time.Now()
 	m.shutdown()
+	ms := func(d time.Duration) time.Duration { return d.Round(100 * time.Microsecond) }
+	m.log.Info("left", "handles", len(hs), "active_roles", roles, "total", ms(time.Since(began)), "close_handles", ms(closed.Sub(began)),
+		"step_down", ms(steppedDown.Sub(closed)), "deregister", ms(deregistered.Sub(steppedDown)), "shutdown", ms(time.Since(deregistered)))
 	return nil
 }
 

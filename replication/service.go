@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/clckpt/libclckpt/engine"
@@ -231,17 +232,11 @@ func (m *Member) markDeleted(ctx context.Context, id uint64) error {
 	return m.settle(ctx, e)
 }
 
-// closeOpen counts one open less of this member (or all of them, for a dead member) and settles.
-func (m *Member) closeOpen(ctx context.Context, id uint64, member string, all bool) error {
+// closeOpen counts n opens less of member (allOpens: all of them, for a dead member) and settles.
+func (m *Member) closeOpen(ctx context.Context, id uint64, member string, n int) error {
 	e, err := m.dir.Update(ctx, id, func(e *directory.Entry) error {
-		n := e.Openers[member]
-		if n == 0 {
+		if !dropOpens(e, member, n) {
 			return errNoChange
-		}
-		if all || n == 1 {
-			delete(e.Openers, member)
-		} else {
-			e.Openers[member] = n - 1
 		}
 		return nil
 	})
@@ -255,27 +250,141 @@ func (m *Member) closeOpen(ctx context.Context, id uint64, member string, all bo
 	return m.settle(ctx, e)
 }
 
-// settle applies what happens when nobody has a checkpoint open: a deleted one is destroyed, and
-// retention starts (Distributed checkpoints always use 0).
-func (m *Member) settle(ctx context.Context, e *directory.Entry) error {
-	if e.Opens() > 0 {
-		return nil
+// allOpens, as the count of closeOpen, closes every open of the member.
+const allOpens = -1
+
+// dropOpens takes n opens of member (allOpens: all) out of e; false if it had none.
+func dropOpens(e *directory.Entry, member string, n int) bool {
+	have := e.Openers[member]
+	if have == 0 {
+		return false
 	}
+	if n == allOpens || n >= have {
+		delete(e.Openers, member)
+	} else {
+		e.Openers[member] = have - n
+	}
+	return true
+}
+
+// closeOpens counts, for each checkpoint of counts, that many opens of this member less, and
+// settles those nobody has open any more. The changes to the entries this member knows at their
+// latest revision go to the directory all at once (Directory.UpdateAll), each with the retention
+// deadline it gets if its last open goes (so the deadline is the time of this close, as settle
+// would set it); the others, and any whose entry changed meanwhile, are closed one by one, many at
+// a time. Checkpoints to destroy (retention 0, deleted) are then destroyed many at a time.
+func (m *Member) closeOpens(ctx context.Context, counts map[*ckpt]int) error {
+	type closing struct {
+		c *ckpt
+		n int
+	}
+	var slow []closing
+	var batch []*directory.Entry
+	var inBatch []closing
+	now := m.data.Now().UnixNano()
+	for c, n := range counts {
+		c.mu.Lock()
+		e, gone := c.entry, c.gone
+		c.mu.Unlock()
+		switch {
+		case gone:
+			continue // destroyed: no open is counted any more
+		case e == nil || e.Openers[m.name] < n:
+			slow = append(slow, closing{c, n})
+			continue
+		}
+		ne := e.Clone()
+		dropOpens(ne, m.name, n)
+		if ne.Opens() == 0 {
+			if destroy, deadline := retentionAt(ne, now); !destroy && deadline != 0 {
+				ne.Deadline = deadline
+			}
+		}
+		batch = append(batch, ne)
+		inBatch = append(inBatch, closing{c, n})
+	}
+	var errMu sync.Mutex
+	var first error
+	fail := func(err error) {
+		errMu.Lock()
+		defer errMu.Unlock()
+		if first == nil {
+			first = err
+		}
+	}
+	var settle []*directory.Entry
+	began := time.Now()
+	for i, err := range m.dir.UpdateAll(ctx, batch) {
+		switch {
+		case err == nil:
+			inBatch[i].c.update(batch[i])
+			if destroy, _ := retentionAt(batch[i], now); destroy && batch[i].Opens() == 0 {
+				settle = append(settle, batch[i])
+			}
+		case errors.Is(err, directory.ErrConflict):
+			slow = append(slow, inBatch[i])
+		default:
+			fail(tryAgain(err))
+		}
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, closersAtOnce)
+	run := func(f func() error) {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := f(); err != nil {
+				fail(err)
+			}
+		})
+	}
+	for _, s := range slow {
+		run(func() error { return m.closeOpen(ctx, s.c.id, m.name, s.n) })
+	}
+	for _, e := range settle {
+		run(func() error { return m.settle(ctx, e) })
+	}
+	wg.Wait()
+	m.log.Debug("opens closed", "checkpoints", len(counts), "together", len(batch)-len(slow), "one_by_one", len(slow),
+		"destroyed", len(settle), "took", time.Since(began))
+	return first
+}
+
+// closersAtOnce is how many checkpoints closeOpens closes or destroys at once, one by one.
+const closersAtOnce = 32
+
+// retentionAt tells what becomes at time now of checkpoint e once nobody has it open: destroyed
+// (retention 0, Distributed, or deleted), or kept until deadline (0: kept, forever or until a
+// deadline already set).
+func retentionAt(e *directory.Entry, now int64) (destroy bool, deadline int64) {
 	ret := e.Attrs.Retention
 	if e.Attrs.Flags&engine.Distributed != 0 {
 		ret = 0
 	}
 	switch {
 	case e.Deleted || ret == 0:
-		return m.destroy(ctx, e)
+		return true, 0
 	case ret < 0 || ret == engine.RetainForever || e.Deadline != 0:
+		return false, 0
+	case ret > time.Duration(math.MaxInt64-now):
+		return false, 0
+	}
+	return false, now + int64(ret)
+}
+
+// settle applies what happens when nobody has a checkpoint open: a deleted one is destroyed, and
+// retention starts (Distributed checkpoints always use 0).
+func (m *Member) settle(ctx context.Context, e *directory.Entry) error {
+	if e.Opens() > 0 {
 		return nil
 	}
-	now := m.data.Now().UnixNano()
-	if ret > time.Duration(math.MaxInt64-now) {
+	destroy, deadline := retentionAt(e, m.data.Now().UnixNano())
+	if destroy {
+		return m.destroy(ctx, e)
+	}
+	if deadline == 0 {
 		return nil
 	}
-	deadline := now + int64(ret)
 	ne, err := m.dir.Update(ctx, e.ID, func(e *directory.Entry) error {
 		if e.Opens() > 0 || e.Deadline != 0 {
 			return errNoChange
@@ -352,7 +461,7 @@ func (m *Member) buryMember(dead string) {
 			a.forget(dead)
 		}
 		if e.Openers[dead] > 0 {
-			if err := m.closeOpen(ctx, e.ID, dead, true); err != nil {
+			if err := m.closeOpen(ctx, e.ID, dead, allOpens); err != nil {
 				m.log.Warn("closing the opens of a dead member", "dead", dead, "checkpoint", string(e.Name), "err", err)
 			}
 		}
@@ -439,7 +548,7 @@ func (m *Member) reconcileAll(ctx context.Context) error {
 	for _, e := range entries {
 		for opener := range e.Openers {
 			if _, ok := members[opener]; !ok || opener == m.name && !m.hasHandles(e.ID) {
-				if err := m.closeOpen(ctx, e.ID, opener, true); err != nil {
+				if err := m.closeOpen(ctx, e.ID, opener, allOpens); err != nil {
 					m.log.Warn("closing stale opens", "checkpoint", string(e.Name), "member", opener, "err", err)
 				}
 			}

@@ -4,6 +4,7 @@
 # pipelining, a Redis with appendonly yes, appendfsync no and no replica, started here on a free
 # port), runs alternating; then clCkptInitialize of the first process of a host (it starts the
 # embedded server) and of a second one (it joins it), and clCkptFinalize with 1,000 open checkpoints.
+# LIFE_ONLY=1 skips the throughput part.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bench/need-redis.sh
@@ -19,6 +20,7 @@ p99() { sort -n | awk '{v[NR]=$1} END {i=int(NR*0.99+0.5); if (i<1) i=1; printf 
 to_ns() { awk '/µs$/ {print $1 * 1e3; next} /ms$/ {print $1 * 1e6; next} /s$/ {print $1 * 1e9}'; }
 verdict() { awk -v r="$1" -v g="$2" -v op="$3" 'BEGIN {m = (op == ">=") ? (r >= g) : (r <= g); printf "  ratio %.2fx  goal %s %.2fx  %s\n", r, op, g, m ? "met" : "NOT met"}'; }
 
+if [ "${LIFE_ONLY:-0}" != 1 ]; then
 echo "== throughput: 256 B clCkptSectionOverwrite, one C program, each thread its own section (WR_ACTIVE_REPLICA, embedded default, no replica), ${secs}s per run"
 rport=$(free_port)
 mkdir "$tmp/redis"
@@ -48,6 +50,7 @@ echo "  redis -c 1      ops/s ${r1[*]} (best $rb1)"
 echo "ours 8 threads vs redis-benchmark -c 8:"; verdict "$(awk -v a="$b8" -v b="$rb8" 'BEGIN {print a/b}')" 5 ">="
 echo "ours 1 thread vs redis-benchmark -c 1: ratio $(awk -v a="$b1" -v b="$rb1" 'BEGIN {printf "%.2fx", a/b}') (no goal)"
 echo "ours 8 threads vs ours 1 thread:"; verdict "$(awk -v a="$b8" -v b="$b1" 'BEGIN {print a/b}')" 1.5 ">="
+fi
 
 echo
 echo "== clCkptInitialize (first process of a host: starts the embedded server; second: joins it), clCkptFinalize with 1,000 open, $rounds rounds"
@@ -67,9 +70,12 @@ for r in $(seq "$rounds"); do
   awk '$1 == "init" {print $2}' "$d/second.out" >>"$tmp/second"
   awk '$1 == "finalize" {print $2}' "$d/second.out" >>"$tmp/fin"
   awk '$1 == "finalize" {print $2}' "$d/empty.out" >>"$tmp/fin0"
+  for part in total close_handles step_down deregister shutdown; do # the member's account of its leave
+    grep -o "msg=left .*" "$d/second.err" | grep -o " $part=[0-9.]*[µm]*s" | cut -d= -f2 | to_ns >>"$tmp/left.$part" || true
+  done
   for p in first second; do # the member's own account of its join (the "joined" log line)
-    for part in store_open replicas_load cluster_join; do
-      grep -o "msg=joined .*" "$d/$p.err" | grep -o "$part=[0-9.]*[µm]*s" | cut -d= -f2 | to_ns >>"$tmp/$p.$part"
+    for part in total store_open replicas_load cluster_join nats_connect directory store_wait lease watch reconcile; do
+      grep -o "msg=joined .*" "$d/$p.err" | grep -o " $part=[0-9.]*[µm]*s" | cut -d= -f2 | to_ns >>"$tmp/$p.$part" || true
     done
   done
   rm -rf "$d"
@@ -85,10 +91,15 @@ for what in first second fin; do
     "$(awk '{printf "%.1f ", $1/1e6}' "$tmp/$what")"
   awk -v v="$v" -v g="$goal" 'BEGIN {printf "  goal p50 <= %d ms  %s\n", g, (v <= g) ? "met" : "NOT met"}'
 done
-printf 'clCkptFinalize, nothing open: p50 %s ms (the member leaving; the rest of the above is closing 1,000 handles)\n' "$(p50 <"$tmp/fin0")"
-echo "where clCkptInitialize goes (p50 of the member's own timings, ms):"
+printf 'clCkptFinalize, nothing open: p50 %s ms\n' "$(p50 <"$tmp/fin0")"
+printf 'where clCkptFinalize with 1,000 open goes (p50 of the member'"'"'s own timings, its "left" log line, ms): member %s: closing the handles %s, giving up the active roles %s, lease %s, connection and store %s\n' \
+  "$(p50 <"$tmp/left.total")" "$(p50 <"$tmp/left.close_handles")" "$(p50 <"$tmp/left.step_down")" "$(p50 <"$tmp/left.deregister")" "$(p50 <"$tmp/left.shutdown")"
+echo "where clCkptInitialize goes (p50 of the member's own timings, its \"joined\" log line, ms; the store opens while"
+echo "the NATS connection and the directory are set up, and the lease waits for both):"
 for p in first second; do
-  printf '  %-6s process: store open %s, replicas load %s, cluster join %s (NATS connection%s, directory, lease, watch); total %s\n' "$p" \
-    "$(p50 <"$tmp/$p.store_open")" "$(p50 <"$tmp/$p.replicas_load")" "$(p50 <"$tmp/$p.cluster_join")" \
-    "$([ $p = first ] && echo ", embedded server start")" "$(p50 <"$tmp/$p")"
+  printf '  %-6s process: call %s = member %s + the rest (settings, library); member: store open %s, replicas load %s;' "$p" \
+    "$(p50 <"$tmp/$p")" "$(p50 <"$tmp/$p.total")" "$(p50 <"$tmp/$p.store_open")" "$(p50 <"$tmp/$p.replicas_load")"
+  printf ' NATS connection%s %s, directory %s, wait for the store %s, lease %s, watch %s, reconcile %s\n' \
+    "$([ $p = first ] && echo " (embedded server start)")" "$(p50 <"$tmp/$p.nats_connect")" "$(p50 <"$tmp/$p.directory")" \
+    "$(p50 <"$tmp/$p.store_wait")" "$(p50 <"$tmp/$p.lease")" "$(p50 <"$tmp/$p.watch")" "$(p50 <"$tmp/$p.reconcile")"
 done

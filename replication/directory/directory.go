@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -71,6 +72,17 @@ func (e *Entry) Opens() int {
 	return n
 }
 
+// Clone returns a copy of e that shares nothing with it.
+func (e *Entry) Clone() *Entry {
+	c := *e
+	c.Name = slices.Clone(e.Name)
+	c.Replicas = slices.Clone(e.Replicas)
+	c.Synced = slices.Clone(e.Synced)
+	c.History = slices.Clone(e.History)
+	c.Openers = maps.Clone(e.Openers)
+	return &c
+}
+
 // HasReplica reports whether member holds a replica.
 func (e *Entry) HasReplica(member string) bool { return slices.Contains(e.Replicas, member) }
 
@@ -103,6 +115,8 @@ func (e *Entry) Continues(epoch, lsn uint64) bool {
 
 // Directory is the KV side of the service.
 type Directory struct {
+	js        jetstream.JetStream
+	dirPut    string // the subject prefix of the keys of the checkpoint bucket (UpdateAll publishes there)
 	dir       jetstream.KeyValue
 	members   jetstream.KeyValue
 	lease     time.Duration
@@ -131,33 +145,44 @@ func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Directory, e
 	if o.MarkerTTL == 0 {
 		o.MarkerTTL = markerTTL(o.Lease)
 	}
+	// The two buckets are bound (or made) at once: each is a few round trips to the server, and
+	// making one writes the stream's files.
+	var members jetstream.KeyValue
+	var membersErr error
+	bound := make(chan struct{})
+	go func() {
+		defer close(bound)
+		members, _, membersErr = bucket(ctx, js, jetstream.KeyValueConfig{
+			Bucket: o.Prefix + "-members", Description: "clckpt member leases", History: 1,
+			Storage: jetstream.FileStorage, Replicas: o.Replicas, TTL: o.Lease, LimitMarkerTTL: time.Second,
+		})
+	}()
+	d := &Directory{js: js, dirPut: "$KV." + o.Prefix + "-dir.", lease: o.Lease, markerTTL: o.MarkerTTL}
 	// LimitMarkerTTL lets removals leave markers that expire (the bucket has no limits of its own).
-	dir, dirStream, err := bucket(ctx, js, jetstream.KeyValueConfig{
+	var dirStream jetstream.StreamConfig
+	var err error
+	d.dir, dirStream, err = bucket(ctx, js, jetstream.KeyValueConfig{
 		Bucket: o.Prefix + "-dir", Description: "clckpt checkpoint directory", History: 1,
 		Storage: jetstream.FileStorage, Replicas: o.Replicas, LimitMarkerTTL: o.MarkerTTL,
 	})
-	if err != nil {
-		return nil, err
-	}
-	members, _, err := bucket(ctx, js, jetstream.KeyValueConfig{
-		Bucket: o.Prefix + "-members", Description: "clckpt member leases", History: 1,
-		Storage: jetstream.FileStorage, Replicas: o.Replicas, TTL: o.Lease, LimitMarkerTTL: time.Second,
-	})
-	if err != nil {
-		return nil, err
-	}
-	d := &Directory{dir: dir, members: members, lease: o.Lease, markerTTL: o.MarkerTTL}
 	// The bucket's own configuration counts, not o.Replicas: it may have been made by another member.
-	if dirStream.Replicas > 1 && dirStream.AllowDirect {
-		legacy, err := js.Conn().JetStream()
-		if err != nil {
-			return nil, fmt.Errorf("directory: %w", err)
+	if err == nil && dirStream.Replicas > 1 && dirStream.AllowDirect {
+		var legacy nats.JetStreamContext
+		if legacy, err = js.Conn().JetStream(); err == nil {
+			d.leader = &leaderReads{js: legacy, stream: dirStream.Name, prefix: d.dirPut}
 		}
-		d.leader = &leaderReads{js: legacy, stream: dirStream.Name, prefix: "$KV." + o.Prefix + "-dir."}
 	}
-	if d.id, err = d.identity(ctx); err != nil {
+	if err == nil {
+		d.id, err = d.identity(ctx)
+	}
+	<-bound
+	if err != nil {
 		return nil, err
 	}
+	if membersErr != nil {
+		return nil, membersErr
+	}
+	d.members = members
 	return d, nil
 }
 
@@ -533,6 +558,60 @@ func (d *Directory) UpdateAt(ctx context.Context, e *Entry) error {
 	}
 	e.Rev = rev
 	return nil
+}
+
+// UpdateAll stores every entry of es, each only if it is still at the revision it was read at, as
+// UpdateAt does, but sends them all before it waits for any answer: n changes cost one round trip
+// to the server, not n. errs[i] is nil (es[i].Rev is then the new revision), ErrConflict (es[i]
+// changed meanwhile: nothing was stored for it), or another error (it may or may not be stored).
+func (d *Directory) UpdateAll(ctx context.Context, es []*Entry) (errs []error) {
+	errs = make([]error, 0, len(es))
+	for len(es) > 0 {
+		n := min(len(es), updatesInFlight)
+		errs = append(errs, d.updateAll(ctx, es[:n])...)
+		es = es[n:]
+	}
+	return errs
+}
+
+// updatesInFlight bounds the changes UpdateAll sends before it waits for their answers: well below
+// what the client lets wait for an answer (4,000 by default), past which a publish stalls and fails.
+const updatesInFlight = 1000
+
+func (d *Directory) updateAll(ctx context.Context, es []*Entry) (errs []error) {
+	errs = make([]error, len(es))
+	acks := make([]jetstream.PubAckFuture, len(es))
+	for i, e := range es {
+		v, err := json.Marshal(e)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		msg := &nats.Msg{Subject: d.dirPut + entryKey(e.ID), Header: nats.Header{}, Data: v}
+		if acks[i], err = d.js.PublishMsgAsync(msg, jetstream.WithExpectLastSequencePerSubject(e.Rev)); err != nil {
+			errs[i] = mapErr(err)
+		}
+	}
+	for i, ack := range acks {
+		if ack == nil {
+			continue
+		}
+		select {
+		case pa := <-ack.Ok():
+			es[i].Rev = pa.Sequence
+		case err := <-ack.Err():
+			var api *jetstream.APIError
+			if errors.As(err, &api) && (api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+				api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+				errs[i] = ErrConflict
+			} else {
+				errs[i] = mapErr(err)
+			}
+		case <-ctx.Done():
+			errs[i] = ctx.Err()
+		}
+	}
+	return errs
 }
 
 // Unlink removes the name of checkpoint id, if it still names it.

@@ -358,3 +358,44 @@ func TestRemovedKeysLeaveNothingForLong(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, uint64(100), id)
 }
+
+// UpdateAll stores each entry at the revision it was read at, past what one round of sends holds,
+// and refuses (ErrConflict) only the entries changed since.
+func TestUpdateAllIsACompareAndSwapPerEntry(t *testing.T) {
+	d := openDir(t, time.Second)
+	const n = updatesInFlight + 500
+	var es []*Entry
+	for i := range n {
+		e := entry(uint64(i+1), fmt.Sprintf("u-%d", i))
+		require.NoError(t, d.Create(bg, e))
+		es = append(es, e.Clone())
+	}
+	// Two entries change behind the caller's back: one in the first round of sends, one in the second.
+	for _, i := range []int{7, updatesInFlight + 7} {
+		_, err := d.Update(bg, es[i].ID, func(e *Entry) error { e.Epoch = 9; return nil })
+		require.NoError(t, err)
+	}
+	read := make([]uint64, n)
+	for i, e := range es {
+		read[i] = e.Rev
+		e.Openers = nil
+		e.Deadline = int64(i + 1)
+	}
+	errs := d.UpdateAll(bg, es)
+	require.Len(t, errs, n)
+	for i, e := range es {
+		got, err := d.Get(bg, e.ID)
+		require.NoError(t, err)
+		if i == 7 || i == updatesInFlight+7 {
+			require.ErrorIs(t, errs[i], ErrConflict)
+			require.Equal(t, uint64(9), got.Epoch, "the other change stays")
+			require.Equal(t, map[string]int{"a": 1}, got.Openers)
+			continue
+		}
+		require.NoError(t, errs[i])
+		require.Greater(t, e.Rev, read[i], "the new revision")
+		require.Equal(t, e.Rev, got.Rev)
+		require.Empty(t, got.Openers)
+		require.Equal(t, int64(i+1), got.Deadline)
+	}
+}

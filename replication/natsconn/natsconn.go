@@ -588,7 +588,18 @@ func StartServer(o ServerOptions) (*server.Server, error) {
 		}
 		s.SetLoggerV2(&serverLogger{l: l, writeErrors: o.WriteErrors}, false, false, false)
 	}
-	go s.Start()
+	// Start does not block (it returns once the server listens, JetStream enabled): waiting for it
+	// rather than polling at once spares the first process of a host the 25 ms that
+	// ReadyForConnections sleeps between two looks. Both waits stay bounded.
+	started := make(chan struct{})
+	go func() {
+		s.Start()
+		close(started)
+	}()
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+	}
 	if !s.ReadyForConnections(10 * time.Second) {
 		s.Shutdown()
 		return nil, fmt.Errorf("natsconn: the NATS server did not start (port %d in use?)", o.Port)
