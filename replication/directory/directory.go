@@ -122,6 +122,7 @@ type Directory struct {
 	lease     time.Duration
 	markerTTL time.Duration // how long the marker of a removed key stays in the bucket
 	id        string        // the directory's identity (see identity)
+	leader    *leaderReads  // confirms "not found" answers; nil: the bucket has one replica
 }
 
 // markerTTL is how long the marker of a removed entry or name stays: long enough for every member's
@@ -151,19 +152,28 @@ func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Directory, e
 	bound := make(chan struct{})
 	go func() {
 		defer close(bound)
-		members, membersErr = bucket(ctx, js, jetstream.KeyValueConfig{
+		members, _, membersErr = bucket(ctx, js, jetstream.KeyValueConfig{
 			Bucket: o.Prefix + "-members", Description: "clckpt member leases", History: 1,
 			Storage: jetstream.FileStorage, Replicas: o.Replicas, TTL: o.Lease, LimitMarkerTTL: time.Second,
 		})
 	}()
+	d := &Directory{js: js, dirPut: "$KV." + o.Prefix + "-dir.", lease: o.Lease, markerTTL: o.MarkerTTL}
 	// LimitMarkerTTL lets removals leave markers that expire (the bucket has no limits of its own).
-	dir, err := bucket(ctx, js, jetstream.KeyValueConfig{
+	var dirStream jetstream.StreamConfig
+	var err error
+	d.dir, dirStream, err = bucket(ctx, js, jetstream.KeyValueConfig{
 		Bucket: o.Prefix + "-dir", Description: "clckpt checkpoint directory", History: 1,
 		Storage: jetstream.FileStorage, Replicas: o.Replicas, LimitMarkerTTL: o.MarkerTTL,
 	})
-	var id string
+	// The bucket's own configuration counts, not o.Replicas: it may have been made by another member.
+	if err == nil && dirStream.Replicas > 1 && dirStream.AllowDirect {
+		var legacy nats.JetStreamContext
+		if legacy, err = js.Conn().JetStream(); err == nil {
+			d.leader = &leaderReads{js: legacy, stream: dirStream.Name, prefix: d.dirPut}
+		}
+	}
 	if err == nil {
-		id, err = identity(ctx, dir)
+		d.id, err = d.identity(ctx)
 	}
 	<-bound
 	if err != nil {
@@ -172,28 +182,29 @@ func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Directory, e
 	if membersErr != nil {
 		return nil, membersErr
 	}
-	return &Directory{js: js, dirPut: "$KV." + o.Prefix + "-dir.", dir: dir, members: members, lease: o.Lease, markerTTL: o.MarkerTTL, id: id}, nil
+	d.members = members
+	return d, nil
 }
 
 // identity returns the directory's identity: a random value that the first member to open the
 // bucket stores under the key "id" and every later one reads. A member compares it with the one its
 // replicas were last reconciled against: a checkpoint missing from another directory (a new NATS
 // store, another deployment) was never destroyed there, and its replica must not be dropped.
-func identity(ctx context.Context, dir jetstream.KeyValue) (string, error) {
+func (d *Directory) identity(ctx context.Context) (string, error) {
 	var raw [16]byte
 	_, _ = rand.Read(raw[:])
-	_, err := dir.Create(ctx, idKey, []byte(hex.EncodeToString(raw[:])))
+	_, err := d.dir.Create(ctx, idKey, []byte(hex.EncodeToString(raw[:])))
 	if err == nil {
 		return hex.EncodeToString(raw[:]), nil
 	}
 	if !errors.Is(err, jetstream.ErrKeyExists) {
 		return "", fmt.Errorf("directory: identity: %w", mapErr(err))
 	}
-	kve, err := dir.Get(ctx, idKey)
+	r, err := d.get(ctx, idKey)
 	if err != nil {
-		return "", fmt.Errorf("directory: identity: %w", mapErr(err))
+		return "", fmt.Errorf("directory: identity: %w", err)
 	}
-	return string(kve.Value()), nil
+	return string(r.value), nil
 }
 
 // idKey holds the directory's identity (outside the "c." and "n." key spaces).
@@ -202,7 +213,8 @@ const idKey = "id"
 // ID is the directory's identity (see identity).
 func (d *Directory) ID() string { return d.id }
 
-func bucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+// bucket binds (creating if needed) the bucket cfg and returns it with its stream's configuration.
+func bucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, jetstream.StreamConfig, error) {
 	kv, err := js.KeyValue(ctx, cfg.Bucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		kv, err = js.CreateKeyValue(ctx, cfg)
@@ -211,22 +223,101 @@ func bucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueC
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("directory: bucket %s: %w", cfg.Bucket, err)
+		return nil, jetstream.StreamConfig{}, fmt.Errorf("directory: bucket %s: %w", cfg.Bucket, err)
 	}
-	if cfg.LimitMarkerTTL > 0 {
+	st, err := js.Stream(ctx, "KV_"+cfg.Bucket)
+	if err != nil {
+		return nil, jetstream.StreamConfig{}, fmt.Errorf("directory: bucket %s: %w", cfg.Bucket, err)
+	}
+	sc := st.CachedInfo().Config
+	if cfg.LimitMarkerTTL > 0 && !sc.AllowMsgTTL {
 		// A bucket made before removals left expiring markers: let it take them.
-		st, err := js.Stream(ctx, "KV_"+cfg.Bucket)
-		if err != nil {
-			return nil, fmt.Errorf("directory: bucket %s: %w", cfg.Bucket, err)
-		}
-		if sc := st.CachedInfo().Config; !sc.AllowMsgTTL {
-			sc.AllowMsgTTL, sc.SubjectDeleteMarkerTTL = true, cfg.LimitMarkerTTL
-			if _, err := js.UpdateStream(ctx, sc); err != nil {
-				return nil, fmt.Errorf("directory: bucket %s: allowing expiring markers: %w", cfg.Bucket, err)
-			}
+		sc.AllowMsgTTL, sc.SubjectDeleteMarkerTTL = true, cfg.LimitMarkerTTL
+		if _, err := js.UpdateStream(ctx, sc); err != nil {
+			return nil, jetstream.StreamConfig{}, fmt.Errorf("directory: bucket %s: allowing expiring markers: %w", cfg.Bucket, err)
 		}
 	}
-	return kv, nil
+	return kv, sc, nil
+}
+
+// record is a key's value and the revision it was read at.
+type record struct {
+	value []byte
+	rev   uint64
+}
+
+// get reads key. Reads are direct gets, which any replica of the bucket answers, and a replica that
+// lags (a server restarted and still catching up answers them once nearly caught up, and clients
+// connected to it are answered by it first) may lack a key just written, or still hold it as
+// removed. So with more than one replica, a "not found" is asked again of the stream's leader,
+// which holds every acknowledged write: ErrNotFound is what the leader says; if it cannot say in
+// time, the read is ErrUnavailable (or the caller's context error), never a false ErrNotFound.
+func (d *Directory) get(ctx context.Context, key string) (record, error) {
+	kve, err := d.dir.Get(ctx, key)
+	if err == nil {
+		return record{kve.Value(), kve.Revision()}, nil
+	}
+	if d.leader == nil || !errors.Is(err, jetstream.ErrKeyNotFound) && !errors.Is(err, jetstream.ErrKeyDeleted) {
+		return record{}, mapErr(err)
+	}
+	return d.leader.get(ctx, key)
+}
+
+// leaderReads reads keys of the directory's bucket from its stream's leader ($JS.API.STREAM.MSG.GET,
+// which only the leader answers; the KV handle's direct gets stay as they are, so that members
+// bound to the bucket earlier, and older versions, keep reading as before).
+type leaderReads struct {
+	js     nats.JetStreamContext // its GetLastMsg asks the leader unless told to get directly
+	stream string                // the bucket's stream
+	prefix string                // the bucket's subject prefix
+}
+
+// How long a leader read may take (at most; less if the caller's context ends sooner), each try of
+// it, and the pause between tries. Right after a server restarts, or while the stream elects a
+// leader, no server may answer (no responders, or silence until the try's timeout): a few tries
+// within a bound give the election its time without holding the caller for long.
+const (
+	leaderWait  = 2 * time.Second
+	leaderTry   = 500 * time.Millisecond
+	leaderPause = 25 * time.Millisecond
+)
+
+func (l *leaderReads) get(ctx context.Context, key string) (record, error) {
+	bound, cancel := context.WithTimeout(ctx, leaderWait)
+	defer cancel()
+	for {
+		try, cancelTry := context.WithTimeout(bound, leaderTry)
+		m, err := l.js.GetLastMsg(l.stream, l.prefix+key, nats.Context(try))
+		cancelTry()
+		switch {
+		case errors.Is(err, nats.ErrMsgNotFound):
+			return record{}, ErrNotFound
+		case err == nil && removed(m.Header):
+			return record{}, ErrNotFound
+		case err == nil:
+			return record{m.Data, m.Sequence}, nil
+		case ctx.Err() != nil:
+			return record{}, mapErr(ctx.Err())
+		}
+		select {
+		case <-bound.Done():
+			return record{}, fmt.Errorf("%w: the stream leader did not confirm that %s is absent: %w", ErrUnavailable, key, err)
+		case <-time.After(leaderPause):
+		}
+	}
+}
+
+// removed reports whether a message of the bucket is a removal (as the KV handle reads it): a
+// delete or purge marker, or a marker the server left when a key's message expired or was removed.
+func removed(h nats.Header) bool {
+	if op := h.Get("KV-Operation"); op != "" {
+		return op == "DEL" || op == "PURGE"
+	}
+	switch h.Get(jetstream.MarkerReasonHeader) {
+	case "MaxAge", "Purge", "Remove":
+		return true
+	}
+	return false
 }
 
 // hexKeyNames is the longest name whose key is the name itself in hex: "n." + hex(name). A longer
@@ -328,11 +419,11 @@ func decodeNameRecord(name, v []byte) (uint64, error) {
 
 // Lookup returns the id of the live checkpoint called name.
 func (d *Directory) Lookup(ctx context.Context, name []byte) (uint64, error) {
-	kve, err := d.dir.Get(ctx, nameKey(name))
+	r, err := d.get(ctx, nameKey(name))
 	if err != nil {
-		return 0, mapErr(err)
+		return 0, err
 	}
-	id, err := decodeNameRecord(name, kve.Value())
+	id, err := decodeNameRecord(name, r.value)
 	if errors.Is(err, ErrNameCollision) {
 		return 0, ErrNotFound // the key is another name's: this one names nothing
 	}
@@ -341,11 +432,11 @@ func (d *Directory) Lookup(ctx context.Context, name []byte) (uint64, error) {
 
 // Get returns the entry of checkpoint id.
 func (d *Directory) Get(ctx context.Context, id uint64) (*Entry, error) {
-	kve, err := d.dir.Get(ctx, entryKey(id))
+	r, err := d.get(ctx, entryKey(id))
 	if err != nil {
-		return nil, mapErr(err)
+		return nil, err
 	}
-	return DecodeEntry(kve.Value(), kve.Revision())
+	return DecodeEntry(r.value, r.rev)
 }
 
 // Create stores a new entry and its name. If the name is taken meanwhile, the entry is removed and
@@ -368,8 +459,8 @@ func (d *Directory) Create(ctx context.Context, e *Entry) error {
 // else ErrNameTaken (the name was created meanwhile, or its record is gone again: look it up).
 func (d *Directory) taken(ctx context.Context, name []byte) error {
 	if len(name) > hexKeyNames {
-		if kve, err := d.dir.Get(ctx, nameKey(name)); err == nil {
-			if _, err := decodeNameRecord(name, kve.Value()); errors.Is(err, ErrNameCollision) {
+		if r, err := d.get(ctx, nameKey(name)); err == nil {
+			if _, err := decodeNameRecord(name, r.value); errors.Is(err, ErrNameCollision) {
 				return err
 			}
 		}
@@ -407,14 +498,14 @@ func (d *Directory) Replace(ctx context.Context, old uint64, e *Entry) error {
 		d.purgeEntry(ctx, e)
 		return err
 	}
-	kve, err := d.dir.Get(ctx, nameKey(e.Name))
+	r, err := d.get(ctx, nameKey(e.Name))
 	if err != nil {
-		return undo(mapErr(err))
+		return undo(err)
 	}
-	if !bytes.Equal(kve.Value(), nameRecord(e.Name, old)) {
+	if !bytes.Equal(r.value, nameRecord(e.Name, old)) {
 		return undo(ErrConflict)
 	}
-	_, err = d.dir.Update(ctx, nameKey(e.Name), nameRecord(e.Name, e.ID), kve.Revision())
+	_, err = d.dir.Update(ctx, nameKey(e.Name), nameRecord(e.Name, e.ID), r.rev)
 	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 		return undo(ErrConflict)
 	}
@@ -525,14 +616,14 @@ func (d *Directory) updateAll(ctx context.Context, es []*Entry) (errs []error) {
 
 // Unlink removes the name of checkpoint id, if it still names it.
 func (d *Directory) Unlink(ctx context.Context, name []byte, id uint64) error {
-	kve, err := d.dir.Get(ctx, nameKey(name))
+	r, err := d.get(ctx, nameKey(name))
 	if err != nil {
-		return mapErr(err)
+		return err
 	}
-	if !bytes.Equal(kve.Value(), nameRecord(name, id)) {
+	if !bytes.Equal(r.value, nameRecord(name, id)) {
 		return ErrNotFound
 	}
-	err = d.dir.Purge(ctx, nameKey(name), jetstream.LastRevision(kve.Revision()), jetstream.PurgeTTL(d.markerTTL))
+	err = d.dir.Purge(ctx, nameKey(name), jetstream.LastRevision(r.rev), jetstream.PurgeTTL(d.markerTTL))
 	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 		return ErrConflict
 	}

@@ -1,0 +1,244 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/replication/natsconn"
+)
+
+// threeServers is a cluster of three NATS servers on fixed ports (random free ones), each of
+// which can be restarted on its own ports and store.
+type threeServers struct {
+	t       *testing.T
+	opts    []natsconn.ServerOptions
+	servers []*server.Server
+}
+
+func freePorts(t *testing.T, n int) []int {
+	var ls []net.Listener
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		ls = append(ls, l)
+	}
+	var ports []int
+	for _, l := range ls {
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		require.NoError(t, l.Close())
+	}
+	return ports
+}
+
+func startThreeServers(t *testing.T) *threeServers {
+	ports := freePorts(t, 6)
+	var routes []string
+	for _, p := range ports[3:] {
+		routes = append(routes, "nats-route://127.0.0.1:"+strconv.Itoa(p))
+	}
+	ts := &threeServers{t: t}
+	root := t.TempDir()
+	for i := range 3 {
+		o := natsconn.ServerOptions{Name: "s" + strconv.Itoa(i), Host: "127.0.0.1", Port: ports[i],
+			StoreDir: filepath.Join(root, strconv.Itoa(i)), ClusterName: "c", ClusterHost: "127.0.0.1",
+			ClusterPort: ports[3+i], Routes: routes}
+		s, err := natsconn.StartServer(o)
+		require.NoError(t, err)
+		ts.opts, ts.servers = append(ts.opts, o), append(ts.servers, s)
+	}
+	t.Cleanup(func() {
+		for _, s := range ts.servers {
+			s.Shutdown()
+		}
+	})
+	return ts
+}
+
+// stop stops server i.
+func (ts *threeServers) stop(i int) {
+	ts.servers[i].Shutdown()
+	ts.servers[i].WaitForShutdown()
+}
+
+// start starts server i again on its ports and store.
+func (ts *threeServers) start(i int) {
+	s, err := natsconn.StartServer(ts.opts[i])
+	require.NoError(ts.t, err)
+	ts.servers[i] = s
+}
+
+// connect connects to server i only (reconnecting to it for ever).
+func (ts *threeServers) connect(i int) jetstream.JetStream {
+	nc, err := nats.Connect(natsconn.EmbeddedURL(ts.opts[i].Port), nats.MaxReconnects(-1),
+		nats.ReconnectWait(20*time.Millisecond), nats.DontRandomize())
+	require.NoError(ts.t, err)
+	ts.t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(ts.t, err)
+	return js
+}
+
+// openEach opens the directory (Replicas 3) through each server; js is the last one's connection.
+func (ts *threeServers) openEach() (dirs []*Directory, js jetstream.JetStream) {
+	dirs = make([]*Directory, 3)
+	for i := range dirs {
+		js = ts.connect(i)
+		require.Eventually(ts.t, func() bool { // until the cluster has formed and chosen a meta leader
+			var err error
+			dirs[i], err = Open(bg, js, Options{Prefix: "t", Replicas: 3, Lease: 10 * time.Second})
+			return err == nil
+		}, time.Minute, 100*time.Millisecond)
+	}
+	return dirs, js
+}
+
+// waitAllCurrent waits until every replica of the streams has caught up with its leader (so that
+// stopping one server leaves a quorum that can take writes).
+func waitAllCurrent(t *testing.T, js jetstream.JetStream, streams ...string) {
+	for _, name := range streams {
+		require.Eventually(t, func() bool {
+			st, err := js.Stream(bg, name)
+			if err != nil {
+				return false
+			}
+			ci := st.CachedInfo().Cluster
+			if ci == nil || ci.Leader == "" || len(ci.Replicas) != 2 {
+				return false
+			}
+			for _, r := range ci.Replicas {
+				if !r.Current || r.Offline {
+					return false
+				}
+			}
+			return true
+		}, time.Minute, 50*time.Millisecond, "stream %s", name)
+	}
+}
+
+// untilAvailable repeats f while the directory is unavailable (a server restarting, a leader being
+// elected), up to a generous deadline.
+func untilAvailable(f func() error) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := f()
+		if !errors.Is(err, ErrUnavailable) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestReadsNeverSayNotFoundForWhatExists: with the buckets on three servers, a read may be answered
+// by any replica, and one restarted on its ports lags behind the others for a while. A name just
+// created, looked up through every server right after a restart, is found (or the directory is
+// unavailable for a moment); a lagging replica's "not found" is never passed on.
+func TestReadsNeverSayNotFoundForWhatExists(t *testing.T) {
+	ts := startThreeServers(t)
+	dirs, js := ts.openEach()
+	id := uint64(0)
+	// create creates a new checkpoint's entry and name; a try that fails (a leader being elected)
+	// may or may not have stored them: the next try is another checkpoint.
+	create := func(through *Directory) *Entry {
+		deadline := time.Now().Add(time.Minute)
+		for {
+			id++
+			e := entry(id, fmt.Sprintf("ckpt-%d", id))
+			err := through.Create(bg, e)
+			if err == nil || time.Now().After(deadline) {
+				require.NoError(t, err)
+				return e
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	misses, reads := 0, 0
+	for round := range 3 {
+		down := round % 3
+		waitAllCurrent(t, js, "KV_t-dir", "KV_t-members")
+		ts.stop(down)
+		for range 300 { // the server down misses these
+			create(dirs[(down+1)%3])
+		}
+		ts.start(down)
+		for range 100 {
+			e := create(dirs[int(id)%3])
+			for _, d := range dirs {
+				reads += 2
+				var got uint64
+				err := untilAvailable(func() (err error) { got, err = d.Lookup(bg, e.Name); return err })
+				if errors.Is(err, ErrNotFound) {
+					misses++
+				} else {
+					require.NoError(t, err)
+					require.Equal(t, e.ID, got)
+				}
+				err = untilAvailable(func() error { _, err := d.Get(bg, e.ID); return err })
+				if errors.Is(err, ErrNotFound) {
+					misses++
+				} else {
+					require.NoError(t, err)
+				}
+			}
+		}
+	}
+	require.Zero(t, misses, "reads of %d said not found for what exists", reads)
+}
+
+// TestANotFoundIsTheLeaders: a name or entry that no replica holds is "not found" through every
+// server (the leader confirms it); with two of the three servers down no leader can, and a read of
+// it is unavailable (TRY_AGAIN).
+func TestANotFoundIsTheLeaders(t *testing.T) {
+	ts := startThreeServers(t)
+	dirs, js := ts.openEach()
+	require.NoError(t, dirs[0].Create(bg, entry(1, "exists")))
+	gone := entry(3, "removed")
+	require.NoError(t, dirs[0].Create(bg, gone))
+	require.NoError(t, dirs[0].Remove(bg, gone)) // leaves removal markers, which the leader returns
+	waitAllCurrent(t, js, "KV_t-dir")
+	for _, d := range dirs {
+		for _, name := range []string{"never created", "removed"} {
+			_, err := d.Lookup(bg, []byte(name))
+			require.ErrorIs(t, err, ErrNotFound, name)
+		}
+		for _, id := range []uint64{2, 3} {
+			_, err := d.Get(bg, id)
+			require.ErrorIs(t, err, ErrNotFound, id)
+		}
+		id, err := d.Lookup(bg, []byte("exists"))
+		require.NoError(t, err)
+		require.Equal(t, uint64(1), id)
+	}
+
+	// The server left is not the stream's leader. (A leader left alone answers as the leader until
+	// it notices that it lost its quorum, some seconds; its "not found" is still right then: nothing
+	// can be written without it.)
+	st, err := js.Stream(bg, "KV_t-dir")
+	require.NoError(t, err)
+	leader := slices.IndexFunc(ts.opts, func(o natsconn.ServerOptions) bool { return o.Name == st.CachedInfo().Cluster.Leader })
+	require.NotEqual(t, -1, leader)
+	left := (leader + 1) % 3
+	ts.stop((leader + 2) % 3) // the other follower first: no other leader can be elected
+	ts.stop(leader)
+	// The replica left answers "not found" from its copy (the leader, asked again, is gone: TRY_AGAIN),
+	// or nothing answers the direct get at all (it then ends with JetStream's request timeout).
+	unavailable := func(err error) bool {
+		return errors.Is(err, ErrUnavailable) && errors.Is(err, engine.ErrTryAgain) || errors.Is(err, context.DeadlineExceeded)
+	}
+	_, err = dirs[left].Lookup(bg, []byte("never created"))
+	require.True(t, unavailable(err), "%v", err)
+	_, err = dirs[left].Get(bg, 2)
+	require.True(t, unavailable(err), "%v", err)
+}
