@@ -37,10 +37,12 @@ build: lib $(COUNTER) $(CLCKPT) ## build the library, the clckpt command and the
 
 lib: $(FRONT) $(SAF_FRONT) $(CORE) ## build libclckpt.so, libSaCkpt.so and their Go core
 
-# The Go part: a c-shared library exporting one symbol per front (capi/core.map).
+# The Go part: a c-shared library exporting one symbol per front (capi/core.map). osusergo: user
+# lookups (a backup's owner) read /etc/passwd in Go instead of calling the host's NSS modules from
+# the library's threads (valgrind saw invalid writes inside getpwuid_r called that way).
 $(CORE): $(GO_SOURCES) capi/glue.c capi/glue.h capi/core.h capi/saf_glue.c capi/saf_glue.h capi/saf_core.h capi/core.map $(HEADERS)
 	@mkdir -p $(LIB)
-	$(GO) build -buildmode=c-shared \
+	$(GO) build -buildmode=c-shared -tags osusergo \
 	  -ldflags "-extldflags '-Wl,--version-script=$(abspath capi/core.map) -Wl,-soname,libclckpt-core.so.1'" \
 	  -o $@ ./capi
 	rm -f $(LIB)/libclckpt-core.so.h
