@@ -28,3 +28,21 @@ func TestServerNoticesThatNeedNothingAreNotWarnings(t *testing.T) {
 	l.Warnf("Filestore [KV_clckpt-dir] Error loading msg block with seq %d for recovering per-message state", 7)
 	require.Contains(t, out.String(), "level=WARN")
 }
+
+// A client that closes its connection in the middle of the TLS handshake (one that gave up waiting
+// for a server busy restarting after kill -9) is not an error; a handshake that fails on its merits
+// is.
+func TestAClientLeavingItsTLSHandshakeIsNotAnError(t *testing.T) {
+	var out bytes.Buffer
+	l := &serverLogger{l: slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	for _, msg := range []string{
+		"127.0.0.1:59896 - cid:509 - TLS handshake error: read tcp 127.0.0.1:44091->127.0.0.1:59896: use of closed network connection",
+		"127.0.0.1:59896 - cid:510 - TLS handshake error: EOF",
+		"127.0.0.1:59896 - cid:511 - TLS handshake error: read tcp 127.0.0.1:44091->127.0.0.1:59896: read: connection reset by peer",
+	} {
+		l.Errorf("%s", msg)
+	}
+	require.Empty(t, out.String())
+	l.Errorf("%s", "127.0.0.1:34870 - cid:211 - TLS handshake error: remote error: tls: bad certificate")
+	require.Contains(t, out.String(), "level=ERROR")
+}

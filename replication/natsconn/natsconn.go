@@ -660,7 +660,27 @@ func (l *serverLogger) Errorf(f string, a ...any) {
 		l.l.Debug("nats: " + msg)
 		return
 	}
+	if clientLeftHandshake(msg) {
+		l.l.Info("nats: a client went away during its TLS handshake: " + msg)
+		return
+	}
 	l.l.Error("nats: " + msg)
+}
+
+// clientLeftHandshake reports whether a NATS error says only that a client closed its connection
+// in the middle of the TLS handshake (a client that gave up waiting for a server that was busy
+// starting, or a port probe): nothing for the operator to do. A handshake that fails on its
+// merits (a bad certificate, a client without TLS) stays an error.
+func clientLeftHandshake(msg string) bool {
+	if !strings.Contains(msg, "TLS handshake error") {
+		return false
+	}
+	for _, s := range []string{"use of closed network connection", ": EOF", "connection reset by peer"} {
+		if strings.HasSuffix(msg, s) || strings.Contains(msg, s+" ") {
+			return true
+		}
+	}
+	return false
 }
 func (l *serverLogger) Debugf(string, ...any) {}
 func (l *serverLogger) Tracef(string, ...any) {}
