@@ -123,12 +123,23 @@ func (r *Replica) SetEpoch(epoch uint64) error {
 	return r.updateRecord(func(rec *record) { rec.epoch = epoch })
 }
 
-// SetSink sets (or with nil removes) the replica's sink, and lifts a fence.
+// SetSink sets the replica's sink (it becomes the active replica), and lifts a fence.
 func (r *Replica) SetSink(s Sink) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.sink = s
 	r.fenced = nil
+}
+
+// Detach removes the sink and fences the replica with err, in one step: a replica that stops being
+// the active must not take a change of its own that nobody replicates. A call that found the replica
+// while it was active, and reaches it only now, fails with err (its caller retries where the role
+// went) instead of being acknowledged here alone. Ops of another active (Apply) still apply.
+func (r *Replica) Detach(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sink = nil
+	r.fenced = err
 }
 
 // FenceWrites makes every later change fail with err before it is made (until SetSink), and

@@ -92,6 +92,11 @@ func (r *Replica) repeated(by Caller) (o requestOutcome, wait func(ctx context.C
 	if o, ok = r.requests.get(by.Request); !ok {
 		return o, nil, false
 	}
+	if err := r.fenced; err != nil {
+		// Not (or no longer) where writes go: whether the op reached the replicas that must have
+		// it is for the active to say; the caller asks there.
+		return o, func(context.Context) error { return err }, true
+	}
 	if r.sink != nil {
 		wait = r.sink.Await(o.lsn)
 	}

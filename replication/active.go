@@ -289,6 +289,40 @@ func (a *active) synchronize(ctx context.Context) error {
 	return a.waitAcked(ctx, lsn, false)
 }
 
+// drain waits until every follower that holds a lease has acknowledged lsn, or ctx ends; it
+// returns the followers still behind then. Unlike a write's wait it also waits for a follower that
+// is slow to answer (its stream asks it again where it is and sends the rest): only a follower
+// that is gone is given up.
+func (a *active) drain(ctx context.Context, lsn uint64) []string {
+	m := a.c.m
+	for {
+		acked := map[string]uint64{}
+		a.mu.Lock()
+		for f, s := range a.streams {
+			if s.acked < lsn {
+				acked[f] = s.acked
+			}
+		}
+		ch := a.progress
+		a.mu.Unlock()
+		var behind []string
+		for f, at := range acked {
+			if m.alive(f) { // (m.mu is not taken under a.mu)
+				behind = append(behind, fmt.Sprintf("%s (at %d)", f, at))
+			}
+		}
+		if len(behind) == 0 {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-time.After(50 * time.Millisecond): // a lease may end without progress
+		case <-ctx.Done():
+			return behind
+		}
+	}
+}
+
 // opsAfter returns the ring's ops after lsn, and whether the ring still holds the next one.
 func (a *active) opsAfterLocked(lsn uint64) ([]ringOp, bool) {
 	if lsn == a.lsn {
@@ -437,7 +471,9 @@ func (s *stream) run() {
 		s.a.mu.Lock()
 		stopped, phase := s.stopped || s.a.stopped, s.phase
 		s.a.mu.Unlock()
-		if stopped || m.closed.Load() {
+		// The member's context, not its closed flag: a member that leaves first lets its streams
+		// send the ops its followers lack (drainRoles).
+		if stopped || m.ctx.Err() != nil {
 			return
 		}
 		var err error
@@ -675,7 +711,7 @@ func (s *stream) snapshot() error {
 			stopped := s.stopped || a.stopped
 			a.mu.Unlock()
 			switch {
-			case stopped || m.closed.Load():
+			case stopped || m.ctx.Err() != nil:
 				return errDeposed
 			case !m.alive(s.to) || m.incarnationOf(s.to) != incarnation:
 				return fmt.Errorf("follower %s left (or restarted) during the copy", s.to)

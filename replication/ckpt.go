@@ -250,7 +250,7 @@ func (c *ckpt) stepDownLocked(why string) {
 	c.act.stop()
 	c.act = nil
 	if c.rep != nil {
-		c.rep.SetSink(nil)
+		c.rep.Detach(errDeposed) // a call that found it active and reaches it now retries elsewhere
 		c.rep.SetExpiring(false)
 	}
 }

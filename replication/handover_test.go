@@ -3,6 +3,7 @@ package replication
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -165,4 +166,88 @@ func TestAHandoverIsOfTheEpochAsked(t *testing.T) {
 	defer cancel()
 	_, err = h.CreateSection(ctx, []byte("t"), engine.Never, nil)
 	require.ErrorIs(t, err, engine.ErrTimeout, "fenced after the handover of its own epoch")
+}
+
+// TestACallThatFoundTheActiveBeforeItsHandoverIsNotAcknowledgedThere: a call takes the local
+// replica while this member is active, and reaches it only after the role went to another member
+// and this one stepped down. The change must fail (the caller retries at the new active), not be
+// made and acknowledged on a replica that no longer replicates: that write would be on no other
+// replica, and lost when this one follows the new active.
+func TestACallThatFoundTheActiveBeforeItsHandoverIsNotAcknowledgedThere(t *testing.T) {
+	cl := newCluster(t)
+	hs := map[string]engine.Checkpoint{}
+	for _, n := range []string{"a", "b"} {
+		h, err := cl.join(n, "application").Open(bg, "late-call", attrs(engine.Collocated|engine.WriteActiveReplica), rwc)
+		require.NoError(t, err)
+		hs[n] = h
+	}
+	require.NoError(t, hs["a"].SetActiveReplica(bg))
+	id := []byte("s")
+	_, err := hs["a"].CreateSection(bg, id, engine.Never, []byte("before"))
+	require.NoError(t, err)
+	c := hs["a"].(*handle).c
+	rep, act := c.localActive() // what a call routed now holds
+	require.NotNil(t, rep)
+	require.NotNil(t, act)
+	retried := engine.Caller{Origin: "elsewhere", Request: 7}
+	require.NoError(t, rep.Overwrite(bg, retried, id, []byte("before")))
+
+	require.NoError(t, hs["b"].SetActiveReplica(bg))
+	require.Eventually(t, func() bool { return c.handingOver() == nil }, 10*time.Second, time.Millisecond,
+		"a stepped down once the directory named b")
+
+	for i, call := range []func() error{
+		func() error { return rep.Overwrite(bg, engine.Caller{}, id, []byte("late")) },
+		func() error {
+			_, err := rep.CreateSection(bg, engine.Caller{}, []byte("t"), engine.Never, nil)
+			return err
+		},
+		func() error { return rep.DeleteSection(bg, engine.Caller{}, id) },
+		// A request made while active and retried now: whether its op reached the replicas that
+		// must hold it is for the new active to answer.
+		func() error { return rep.Overwrite(bg, retried, id, []byte("before")) },
+	} {
+		require.ErrorIs(t, call(), errDeposed, "change %d made on a replica that is no longer active", i)
+	}
+	el := []engine.ReadElement{{SectionID: id}}
+	require.NoError(t, hs["b"].Read(bg, el))
+	require.Equal(t, "before", string(el[0].Buffer))
+	require.NoError(t, hs["a"].Read(bg, el))
+	require.Equal(t, "before", string(el[0].Buffer))
+}
+
+// TestAnActiveThatLeavesHandsOnItsLastWrites: the hot-standby pattern with asynchronous writes.
+// The active process writes as fast as it can and then leaves (its last clCkptFinalize); the
+// standby takes the role and reads the last value written. Leaving is not dying: the writes the
+// active acknowledged reach the replicas before it goes.
+func TestAnActiveThatLeavesHandsOnItsLastWrites(t *testing.T) {
+	for round := range 5 {
+		cl := newCluster(t)
+		hs := map[string]engine.Checkpoint{}
+		ms := map[string]*Member{}
+		for _, n := range []string{"a", "b"} {
+			ms[n] = cl.join(n, "application")
+			h, err := ms[n].Open(bg, "leaving", attrs(engine.Collocated|engine.WriteActiveReplica), rwc)
+			require.NoError(t, err)
+			hs[n] = h
+		}
+		require.NoError(t, hs["a"].SetActiveReplica(bg))
+		id := []byte("s")
+		_, err := hs["a"].CreateSection(bg, id, engine.Never, nil)
+		require.NoError(t, err)
+		big := make([]byte, 64<<10)
+		last := ""
+		for k := range 400 {
+			last = fmt.Sprintf("%d-%d", round, k)
+			copy(big, last)
+			require.NoError(t, hs["a"].Overwrite(bg, id, append([]byte(last+"|"), big[:len(big)-len(last)-1]...)))
+		}
+		require.NoError(t, ms["a"].Close())
+		delete(cl.members, "a")
+		require.NoError(t, hs["b"].SetActiveReplica(bg))
+		el := []engine.ReadElement{{SectionID: id}}
+		require.NoError(t, hs["b"].Read(bg, el))
+		got, _, _ := strings.Cut(string(el[0].Buffer), "|")
+		require.Equal(t, last, got, "round %d: the standby lacks the last writes of the active that left", round)
+	}
 }

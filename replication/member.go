@@ -695,6 +695,9 @@ func (m *Member) Close() error {
 	}
 	cancelClose()
 	closed := time.Now()
+	drainCtx, cancelDrain := context.WithTimeout(context.Background(), leaveDrainTimeout)
+	m.drainRoles(drainCtx)
+	cancelDrain()
 	roles := 0
 	for _, c := range m.allCkpts() {
 		if c.stepDown(whyLeaving) {
@@ -709,6 +712,26 @@ func (m *Member) Close() error {
 	m.log.Info("left", "handles", len(hs), "active_roles", roles, "total", ms(time.Since(began)), "close_handles", ms(closed.Sub(began)),
 		"step_down", ms(steppedDown.Sub(closed)), "deregister", ms(deregistered.Sub(steppedDown)), "shutdown", ms(time.Since(deregistered)))
 	return nil
+}
+
+// leaveDrainTimeout bounds how long a member that leaves waits for its followers to take the ops
+// they lack (a follower that stopped answering is not waited for: its stream is down).
+const leaveDrainTimeout = 5 * time.Second
+
+// drainRoles fences every active role of this member and waits until each reachable follower has
+// acknowledged every op made: a member that leaves is not a member that died, and the writes its
+// actives acknowledged without waiting for the replicas (WR_ACTIVE_REPLICA) must reach them before
+// it goes. A standby that takes the role next finds nobody to hand over, and goes on with what its
+// replica holds.
+func (m *Member) drainRoles(ctx context.Context) {
+	for _, c := range m.allCkpts() {
+		if a := c.handingOver(); a != nil {
+			lsn := a.fence()
+			if behind := a.drain(ctx, lsn); len(behind) > 0 {
+				m.log.Warn("leaving before every replica has the last writes", "checkpoint", c.name(), "lsn", lsn, "behind", behind)
+			}
+		}
+	}
 }
 
 func (m *Member) shutdown() {
