@@ -40,9 +40,7 @@ static void two_processes(void) {
     SaCkptCheckpointCreationAttributesT a = saf_attrs(SA_CKPT_WR_ALL_REPLICAS, 4, 64, SA_TIME_END);
     SaCkptCheckpointHandleT ck = saf_open(h, NAME, &a, SAF_RW);
     CHECK_RC(saf_section(ck, "from-saf", "hello"), SA_AIS_OK);
-    CHECK(write(go, "x", 1) == 1);
-    char c;
-    CHECK(read(done, &c, 1) == 1);
+    saf_peer_turn(go, done);
     char b[16];
     SaSizeT got = 0;
     CHECK_RC(saf_read(ck, "from-cl", b, sizeof b, &got), SA_AIS_OK);
@@ -50,9 +48,7 @@ static void two_processes(void) {
     SaCkptCheckpointDescriptorT d;
     CHECK_RC(saCkptCheckpointStatusGet(ck, &d), SA_AIS_OK);
     CHECK_EQ(d.numberOfSections, 2);
-    int status = 0;
-    CHECK(waitpid(pid, &status, 0) == pid);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    saf_reap_peer(pid);
     SaNameT n = saf_name(NAME);
     CHECK_RC(saCkptCheckpointUnlink(h, &n), SA_AIS_OK);
     CHECK_RC(saCkptCheckpointClose(ck), SA_AIS_OK);

@@ -62,9 +62,7 @@ static void two_processes(void) {
     CHECK_RC(saCkptCheckpointOpen(h, &s, NULL, SA_CKPT_CHECKPOINT_READ, SA_TIME_END, &cks), SA_AIS_ERR_NOT_EXIST);
     REQUIRE_RC(saCkptCheckpointOpen(h, &s, &a, SAF_RW, SA_TIME_END, &cks), SA_AIS_OK);
     CHECK_RC(saf_section(cks, "s", "sibling"), SA_AIS_OK);
-    CHECK(write(go, "x", 1) == 1);
-    char c;
-    CHECK(read(done, &c, 1) == 1);
+    saf_peer_turn(go, done);
     char b[16];
     SaSizeT got = 0;
     CHECK_RC(saf_read(ck, "c", b, sizeof b, &got), SA_AIS_OK);
@@ -72,9 +70,7 @@ static void two_processes(void) {
     SaCkptCheckpointDescriptorT d;
     CHECK_RC(saCkptCheckpointStatusGet(cks, &d), SA_AIS_OK);
     CHECK_EQ(d.numberOfSections, 1);
-    int status = 0;
-    CHECK(waitpid(pid, &status, 0) == pid);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    saf_reap_peer(pid);
     CHECK_RC(saCkptCheckpointUnlink(h, &n), SA_AIS_OK);
     CHECK_RC(saCkptCheckpointUnlink(h, &n), SA_AIS_ERR_NOT_EXIST);
     SaCkptCheckpointHandleT again = 0;

@@ -6,6 +6,7 @@
 #include <saCkpt_B_02_03.h>
 #include <cpsv_papi.h>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../check.h"
@@ -38,6 +39,20 @@ static inline pid_t saf_fork_peer(int (*peer)(int wait_fd, int done_fd), int *go
     *go = g[1];
     *done = d[0];
     return pid;
+}
+
+/* Lets the peer of saf_fork_peer do its part and waits until it is done. */
+static inline void saf_peer_turn(int go, int done) {
+    char c;
+    CHECK(write(go, "x", 1) == 1);
+    CHECK(read(done, &c, 1) == 1);
+}
+
+/* Waits for the peer to exit and checks that all its checks passed. */
+static inline void saf_reap_peer(pid_t pid) {
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 static inline SaNameT saf_name(const char *s) {

@@ -11,8 +11,7 @@ import (
 // What NATS says at every start after the process was killed (JetStream rebuilding its indexes)
 // and while a cluster forms needs nothing from anyone: it is not a warning. Other warnings stay.
 func TestServerNoticesThatNeedNothingAreNotWarnings(t *testing.T) {
-	var out bytes.Buffer
-	l := &serverLogger{l: slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	l, out := warningsOnly()
 	for _, msg := range []string{
 		"Filestore [KV_clckpt-dir] TTL state is outdated; attempting to recover using linear scan (seq 1 to 32)",
 		"Filestore [KV_clckpt-members] Recovering stream state from index errored: prior state file",
@@ -33,8 +32,7 @@ func TestServerNoticesThatNeedNothingAreNotWarnings(t *testing.T) {
 // for a server busy restarting after kill -9) is not an error; a handshake that fails on its merits
 // is.
 func TestAClientLeavingItsTLSHandshakeIsNotAnError(t *testing.T) {
-	var out bytes.Buffer
-	l := &serverLogger{l: slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	l, out := warningsOnly()
 	for _, msg := range []string{
 		"127.0.0.1:59896 - cid:509 - TLS handshake error: read tcp 127.0.0.1:44091->127.0.0.1:59896: use of closed network connection",
 		"127.0.0.1:59896 - cid:510 - TLS handshake error: EOF",
@@ -45,4 +43,10 @@ func TestAClientLeavingItsTLSHandshakeIsNotAnError(t *testing.T) {
 	require.Empty(t, out.String())
 	l.Errorf("%s", "127.0.0.1:34870 - cid:211 - TLS handshake error: remote error: tls: bad certificate")
 	require.Contains(t, out.String(), "level=ERROR")
+}
+
+// warningsOnly is a server logger whose warnings and errors are kept in out.
+func warningsOnly() (*serverLogger, *bytes.Buffer) {
+	out := &bytes.Buffer{}
+	return &serverLogger{l: slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelWarn}))}, out
 }
