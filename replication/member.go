@@ -94,6 +94,7 @@ type Member struct {
 	clock     clock.Clock // Options.Clock
 	data      clock.Clock // Options.DataClock
 	lease     leaseGuard
+	leaseRev  uint64 // the revision of the lease this member last wrote (register, then keepLease only)
 	handleSeq atomic.Uint64
 	workers   sync.WaitGroup
 
@@ -351,10 +352,11 @@ func (m *Member) register(ctx context.Context) error {
 		m.incarnation = hex.EncodeToString(b[:])
 	}
 	sent := m.clock.Now()
-	if err := m.dir.Register(ctx, m.info(), string(previous)); err != nil {
+	rev, err := m.dir.Register(ctx, m.info(), string(previous))
+	if err != nil {
 		return fmt.Errorf("%w: %w", engine.ErrTryAgain, err)
 	}
-	m.lease.registered = sent
+	m.lease.registered, m.leaseRev = sent, rev
 	if err := os.WriteFile(path, []byte(m.incarnation), 0o600); err != nil {
 		return fmt.Errorf("%w: %w", engine.ErrStorage, err)
 	}
@@ -385,20 +387,26 @@ func (m *Member) fenceMargin() time.Duration { return m.cfg.Lease / 3 }
 
 // renewLease rewrites the lease once, taking it again if it ran out.
 func (m *Member) renewLease(ctx context.Context) error {
-	err := m.dir.Refresh(ctx, m.info())
+	rev, err := m.dir.Refresh(ctx, m.info(), m.leaseRev)
 	if errors.Is(err, directory.ErrNotFound) { // it ran out: take it again
-		err = m.dir.Register(ctx, m.info(), m.incarnation)
+		rev, err = m.dir.Register(ctx, m.info(), m.incarnation)
+	}
+	if err == nil {
+		m.leaseRev = rev
 	}
 	return err
 }
 
-// keepLease renews the lease every third of its length, each attempt bounded by a third. The fence
-// does not wait for a failed attempt: a timer gives up every active role at Lease - fenceMargin
-// after the send of the last renewal that succeeded (leaseRenewed), before anyone can see the lease
-// expire; when a renewal succeeds again, the member reconciles with the directory.
+// keepLease renews the lease every sixth of its length, each attempt bounded by a third (the next
+// one starts when a slow attempt ends). The fence does not wait for a failed attempt: a timer gives
+// up every active role at Lease - fenceMargin after the send of the last renewal that succeeded
+// (leaseRenewed), before anyone can see the lease expire; when a renewal succeeds again, the member
+// reconciles with the directory. Between two renewals that succeed, the fence is two thirds of a
+// lease away: an attempt that fails at once leaves two more before it, one that stalls for its whole
+// bound one more.
 func (m *Member) keepLease() {
 	defer m.workers.Done()
-	every := m.cfg.Lease / 3
+	every, bound := m.cfg.Lease/6, m.cfg.Lease/3
 	tick := make(chan struct{}, 1)
 	var next clock.Timer
 	defer func() {
@@ -426,9 +434,9 @@ func (m *Member) keepLease() {
 			return
 		case <-tick:
 		}
-		next = schedule() // a third after this attempt's start, however long it takes
+		next = schedule() // a sixth after this attempt's start, however long it takes
 		sent := m.clock.Now()
-		ctx, cancel := context.WithTimeout(m.ctx, every)
+		ctx, cancel := context.WithTimeout(m.ctx, bound)
 		err := m.renew(ctx)
 		cancel()
 		switch {

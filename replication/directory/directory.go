@@ -123,6 +123,8 @@ type Directory struct {
 	markerTTL time.Duration // how long the marker of a removed key stays in the bucket
 	id        string        // the directory's identity (see identity)
 	leader    *leaderReads  // confirms "not found" answers; nil: the bucket has one replica
+	// memberReads reads leases from the members bucket's stream leader (Register, Refresh).
+	memberReads *leaderReads
 }
 
 // markerTTL is how long the marker of a removed entry or name stays: long enough for every member's
@@ -183,6 +185,11 @@ func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Directory, e
 		return nil, membersErr
 	}
 	d.members = members
+	legacy, err := js.Conn().JetStream()
+	if err != nil {
+		return nil, err
+	}
+	d.memberReads = &leaderReads{js: legacy, stream: "KV_" + o.Prefix + "-members", prefix: "$KV." + o.Prefix + "-members."}
 	return d, nil
 }
 

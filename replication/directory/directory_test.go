@@ -120,16 +120,31 @@ func TestLeasesExpireAndAreSeen(t *testing.T) {
 	ch := make(chan MemberEvent, 10)
 	require.NoError(t, d.WatchMembers(ctx, ch))
 	a := MemberInfo{Name: "a", Kind: KindServer, Incarnation: "1"}
-	require.NoError(t, d.Register(bg, a, ""))
+	revA, err := d.Register(bg, a, "")
+	require.NoError(t, err)
 	ev := <-ch
 	require.True(t, ev.Alive)
 	require.Equal(t, KindServer, ev.Info.Kind)
+	// A renewal rewrites the revision the member last wrote; one from before a write of its own
+	// that it did not hear of (an attempt that timed out but was stored) is read again and works.
+	revA2, err := d.Refresh(bg, a, revA)
+	require.NoError(t, err)
+	require.Greater(t, revA2, revA)
+	<-ch
+	revA, err = d.Refresh(bg, a, revA)
+	require.NoError(t, err)
+	<-ch
 
 	// Another incarnation cannot take a live name, unless it is the remembered predecessor.
-	require.ErrorIs(t, d.Register(bg, MemberInfo{Name: "a", Incarnation: "2"}, ""), ErrNameTaken)
-	require.NoError(t, d.Register(bg, MemberInfo{Name: "a", Kind: KindServer, Incarnation: "2"}, "1"))
+	_, err = d.Register(bg, MemberInfo{Name: "a", Incarnation: "2"}, "")
+	require.ErrorIs(t, err, ErrNameTaken)
+	_, err = d.Register(bg, MemberInfo{Name: "a", Kind: KindServer, Incarnation: "2"}, "1")
+	require.NoError(t, err)
 	<-ch
-	require.ErrorIs(t, d.Refresh(bg, a), ErrNameTaken)
+	_, err = d.Refresh(bg, a, revA)
+	require.ErrorIs(t, err, ErrNameTaken)
+	_, err = d.Refresh(bg, MemberInfo{Name: "b", Incarnation: "1"}, 0)
+	require.ErrorIs(t, err, ErrNotFound, "a lease never taken is not found")
 
 	members, err := d.Members(bg)
 	require.NoError(t, err)

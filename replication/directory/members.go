@@ -43,57 +43,83 @@ func DecodeMember(v []byte) (MemberInfo, error) {
 	return m, nil
 }
 
-// Register takes the member's lease. It fails with ErrNameTaken when another incarnation of the same
-// name holds a live lease, unless that incarnation is previous (the one this member's store
-// remembers: a dead predecessor whose lease has not run out yet).
-func (d *Directory) Register(ctx context.Context, m MemberInfo, previous string) error {
+// Register takes the member's lease and returns the revision it wrote (for Refresh). It fails with
+// ErrNameTaken when another incarnation of the same name holds a live lease, unless that
+// incarnation is previous (the one this member's store remembers: a dead predecessor whose lease
+// has not run out yet).
+func (d *Directory) Register(ctx context.Context, m MemberInfo, previous string) (uint64, error) {
 	v, err := json.Marshal(m)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	_, err = d.members.Create(ctx, m.Name, v)
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, jetstream.ErrKeyExists) {
-		return mapErr(err)
-	}
-	cur, err := d.members.Get(ctx, m.Name)
-	if err != nil {
-		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
-			return d.Register(ctx, m, previous) // expired meanwhile
+	for {
+		rev, err := d.members.Create(ctx, m.Name, v)
+		if err == nil {
+			return rev, nil
 		}
-		return mapErr(err)
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			return 0, mapErr(err)
+		}
+		// Whose lease it is only the stream's leader can say: another replica may still hold a
+		// lease that ran out, or miss the one just written.
+		cur, err := d.memberReads.get(ctx, m.Name)
+		if errors.Is(err, ErrNotFound) {
+			continue // it ran out meanwhile
+		}
+		if err != nil {
+			return 0, err
+		}
+		other, err := DecodeMember(cur.value)
+		if err != nil || (other.Incarnation != previous && other.Incarnation != m.Incarnation) {
+			return 0, fmt.Errorf("%w: member %q is alive elsewhere (incarnation %s)", ErrNameTaken, m.Name, other.Incarnation)
+		}
+		return d.rewriteLease(ctx, m.Name, v, cur.rev)
 	}
-	other, err := DecodeMember(cur.Value())
-	if err != nil || (other.Incarnation != previous && other.Incarnation != m.Incarnation) {
-		return fmt.Errorf("%w: member %q is alive elsewhere (incarnation %s)", ErrNameTaken, m.Name, other.Incarnation)
-	}
-	_, err = d.members.Update(ctx, m.Name, v, cur.Revision())
-	return mapErr(err)
 }
 
-// Refresh rewrites the member's lease. It fails if the lease ran out or was taken over.
-func (d *Directory) Refresh(ctx context.Context, m MemberInfo) error {
-	v, _ := json.Marshal(m)
-	for attempt := 1; ; attempt++ {
-		cur, err := d.members.Get(ctx, m.Name)
-		if err != nil {
-			return mapErr(err)
-		}
-		now, err := DecodeMember(cur.Value())
-		if err != nil || now.Incarnation != m.Incarnation {
-			return fmt.Errorf("%w: the lease of member %q belongs to incarnation %s", ErrNameTaken, m.Name, now.Incarnation)
-		}
-		_, err = d.members.Update(ctx, m.Name, v, cur.Revision())
-		if attempt < 5 && (errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch)) {
-			// Only this member writes its lease: the revision read was an old copy (reads may be
-			// answered by a server that lags). Read it again.
-			time.Sleep(time.Duration(attempt) * 10 * time.Millisecond)
-			continue
-		}
-		return mapErr(err)
+// Refresh rewrites the member's lease, which it last wrote at revision rev, and returns the new
+// revision. Only this member writes its lease, so rev is the key's revision unless an attempt that
+// timed out was stored after all, or the lease ran out (ErrNotFound), or another incarnation took it
+// (ErrNameTaken): then the stream's leader says which. No replica is read first: one that lags (a
+// server catching up after a partition healed or a restart) would hand out an older revision, and
+// the rewrite would fail for as long as it lags.
+func (d *Directory) Refresh(ctx context.Context, m MemberInfo, rev uint64) (uint64, error) {
+	v, err := json.Marshal(m)
+	if err != nil {
+		return 0, err
 	}
+	if rev != 0 {
+		n, err := d.members.Update(ctx, m.Name, v, rev)
+		if err == nil {
+			return n, nil
+		}
+		if !revisionMismatch(err) {
+			return 0, mapErr(err)
+		}
+	}
+	cur, err := d.memberReads.get(ctx, m.Name)
+	if err != nil {
+		return 0, err
+	}
+	now, err := DecodeMember(cur.value)
+	if err != nil || now.Incarnation != m.Incarnation {
+		return 0, fmt.Errorf("%w: the lease of member %q belongs to incarnation %s", ErrNameTaken, m.Name, now.Incarnation)
+	}
+	return d.rewriteLease(ctx, m.Name, v, cur.rev)
+}
+
+// rewriteLease writes the lease v over revision rev, read from the stream's leader: a mismatch now
+// is a change made since (the lease ran out, or another process took it), ErrConflict.
+func (d *Directory) rewriteLease(ctx context.Context, name string, v []byte, rev uint64) (uint64, error) {
+	n, err := d.members.Update(ctx, name, v, rev)
+	if revisionMismatch(err) {
+		return 0, fmt.Errorf("%w: the lease of member %q changed while it was rewritten", ErrConflict, name)
+	}
+	return n, mapErr(err)
+}
+
+func revisionMismatch(err error) bool {
+	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch)
 }
 
 // Deregister gives the lease up.
