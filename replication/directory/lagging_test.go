@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -241,4 +242,41 @@ func TestANotFoundIsTheLeaders(t *testing.T) {
 	require.True(t, unavailable(err), "%v", err)
 	_, err = dirs[left].Get(bg, 2)
 	require.True(t, unavailable(err), "%v", err)
+}
+
+// TestALeaseIsRenewedWhileAWriteOfItIsInFlight: on a replicated bucket the stream's leader refuses a
+// conditional write of a key while it counts another write of that key in flight (an earlier
+// renewal that timed out at the member but is still being stored, or one the leader lost track of).
+// A renewal made meanwhile succeeds, and the lease stays this incarnation's.
+func TestALeaseIsRenewedWhileAWriteOfItIsInFlight(t *testing.T) {
+	ts := startThreeServers(t)
+	dirs, js := ts.openEach()
+	a := MemberInfo{Name: "a", Kind: KindServer, Incarnation: "1"}
+	var rev uint64
+	require.NoError(t, untilAvailable(func() (err error) { rev, err = dirs[0].Register(bg, a, ""); return err }))
+	v, err := json.Marshal(a)
+	require.NoError(t, err)
+	for round := range 20 {
+		// Writes of the lease that the member sent and stopped waiting for.
+		var acks []jetstream.PubAckFuture
+		for range 20 {
+			ack, err := js.PublishAsync("$KV.t-members.a", v)
+			require.NoError(t, err)
+			acks = append(acks, ack)
+		}
+		d := dirs[round%3]
+		n, err := d.Refresh(bg, a, rev)
+		require.NoError(t, err, "round %d", round)
+		rev = n
+		for _, ack := range acks {
+			select {
+			case <-ack.Ok():
+			case err := <-ack.Err():
+				t.Fatal(err)
+			}
+		}
+	}
+	members, err := dirs[0].Members(bg)
+	require.NoError(t, err)
+	require.Equal(t, "1", members["a"].Incarnation)
 }

@@ -80,42 +80,67 @@ func (d *Directory) Register(ctx context.Context, m MemberInfo, previous string)
 // Refresh rewrites the member's lease, which it last wrote at revision rev, and returns the new
 // revision. Only this member writes its lease, so rev is the key's revision unless an attempt that
 // timed out was stored after all, or the lease ran out (ErrNotFound), or another incarnation took it
-// (ErrNameTaken): then the stream's leader says which. No replica is read first: one that lags (a
-// server catching up after a partition healed or a restart) would hand out an older revision, and
-// the rewrite would fail for as long as it lags.
+// (ErrNameTaken): then the stream's leader says which, and the lease is written over the revision
+// the leader read. No replica is read first: one that lags (a server catching up after a restart or
+// a healed partition) would hand out an older revision, and the rewrite would fail for as long as it
+// lags.
+//
+// The leader refuses every conditional write of a key while it counts a write of that key in
+// flight (JetStream's "wrong last sequence" without a sequence), such as an earlier attempt of this
+// member that timed out but is still being stored; a count the leader never clears (seen when a
+// healing cluster lost a proposal) refuses them until the stream's leader changes. Once the leader
+// has said that the lease is this incarnation's, it is then written without the condition: nobody
+// else can take a lease while it lives, and only this member writes it.
 func (d *Directory) Refresh(ctx context.Context, m MemberInfo, rev uint64) (uint64, error) {
 	v, err := json.Marshal(m)
 	if err != nil {
 		return 0, err
 	}
-	if rev != 0 {
-		n, err := d.members.Update(ctx, m.Name, v, rev)
-		if err == nil {
-			return n, nil
+	checked := false // the leader said that this incarnation holds the lease at rev
+	for {
+		if rev != 0 {
+			n, err := d.members.Update(ctx, m.Name, v, rev)
+			if checked && inFlight(err) {
+				n, err = d.members.Put(ctx, m.Name, v)
+			}
+			if err == nil {
+				return n, nil
+			}
+			if !revisionMismatch(err) {
+				return 0, mapErr(err)
+			}
 		}
-		if !revisionMismatch(err) {
-			return 0, mapErr(err)
+		cur, err := d.memberReads.get(ctx, m.Name)
+		if err != nil {
+			return 0, err
 		}
+		now, err := DecodeMember(cur.value)
+		if err != nil || now.Incarnation != m.Incarnation {
+			return 0, fmt.Errorf("%w: the lease of member %q belongs to incarnation %s", ErrNameTaken, m.Name, now.Incarnation)
+		}
+		rev, checked = cur.rev, true
 	}
-	cur, err := d.memberReads.get(ctx, m.Name)
-	if err != nil {
-		return 0, err
-	}
-	now, err := DecodeMember(cur.value)
-	if err != nil || now.Incarnation != m.Incarnation {
-		return 0, fmt.Errorf("%w: the lease of member %q belongs to incarnation %s", ErrNameTaken, m.Name, now.Incarnation)
-	}
-	return d.rewriteLease(ctx, m.Name, v, cur.rev)
 }
 
-// rewriteLease writes the lease v over revision rev, read from the stream's leader: a mismatch now
-// is a change made since (the lease ran out, or another process took it), ErrConflict.
+// rewriteLease writes the lease v over revision rev, where the stream's leader said that the
+// lease is this incarnation's or its dead predecessor's (as Refresh does, without the condition
+// if a write of the key is in flight). A mismatch is a change made since, ErrConflict.
 func (d *Directory) rewriteLease(ctx context.Context, name string, v []byte, rev uint64) (uint64, error) {
 	n, err := d.members.Update(ctx, name, v, rev)
+	if inFlight(err) {
+		n, err = d.members.Put(ctx, name, v)
+	}
 	if revisionMismatch(err) {
-		return 0, fmt.Errorf("%w: the lease of member %q changed while it was rewritten", ErrConflict, name)
+		return 0, fmt.Errorf("%w: the lease of member %q changed while it was taken", ErrConflict, name)
 	}
 	return n, mapErr(err)
+}
+
+// inFlight reports whether err is the leader's refusal of a conditional write of a key that it
+// counts a write of in flight.
+func inFlight(err error) bool {
+	var api *jetstream.APIError
+	return errors.As(err, &api) && api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant
 }
 
 func revisionMismatch(err error) bool {
