@@ -205,7 +205,7 @@ func (d *Directory) identity(ctx context.Context) (string, error) {
 		return hex.EncodeToString(raw[:]), nil
 	}
 	if !errors.Is(err, jetstream.ErrKeyExists) {
-		return "", fmt.Errorf("directory: identity: %w", mapErr(err))
+		return "", fmt.Errorf("directory: identity: %w", mapErr(ctx, err))
 	}
 	r, err := d.get(ctx, idKey)
 	if err != nil {
@@ -259,16 +259,27 @@ type record struct {
 // removed. So with more than one replica, a "not found" is asked again of the stream's leader,
 // which holds every acknowledged write: ErrNotFound is what the leader says; if it cannot say in
 // time, the read is ErrUnavailable (or the caller's context error), never a false ErrNotFound.
+//
+// A direct get that nobody answers (a replica left without its peers may keep its subscription and
+// stay silent) is given up after directTry and asked of the leader too; with one replica it is
+// ErrUnavailable (TRY_AGAIN), not a timeout the caller never set.
 func (d *Directory) get(ctx context.Context, key string) (record, error) {
-	kve, err := d.dir.Get(ctx, key)
+	try, cancel := context.WithTimeout(ctx, directTry)
+	kve, err := d.dir.Get(try, key)
+	cancel()
 	if err == nil {
 		return record{kve.Value(), kve.Revision()}, nil
 	}
-	if d.leader == nil || !errors.Is(err, jetstream.ErrKeyNotFound) && !errors.Is(err, jetstream.ErrKeyDeleted) {
-		return record{}, mapErr(err)
+	silent := errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil
+	notFound := errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted)
+	if d.leader == nil || !notFound && !silent {
+		return record{}, mapErr(ctx, err)
 	}
 	return d.leader.get(ctx, key)
 }
+
+// directTry bounds a direct get: a replica answers one in well under a millisecond when it can.
+const directTry = time.Second
 
 // leaderReads reads keys of the directory's bucket from its stream's leader ($JS.API.STREAM.MSG.GET,
 // which only the leader answers; the KV handle's direct gets stay as they are, so that members
@@ -304,7 +315,7 @@ func (l *leaderReads) get(ctx context.Context, key string) (record, error) {
 		case err == nil:
 			return record{m.Data, m.Sequence}, nil
 		case ctx.Err() != nil:
-			return record{}, mapErr(ctx.Err())
+			return record{}, mapErr(ctx, ctx.Err())
 		}
 		select {
 		case <-bound.Done():
@@ -457,7 +468,7 @@ func (d *Directory) Create(ctx context.Context, e *Entry) error {
 		if errors.Is(err, jetstream.ErrKeyExists) {
 			return d.taken(ctx, e.Name)
 		}
-		return mapErr(err)
+		return mapErr(ctx, err)
 	}
 	return nil
 }
@@ -483,7 +494,7 @@ func (d *Directory) createEntry(ctx context.Context, e *Entry) error {
 	}
 	rev, err := d.dir.Create(ctx, entryKey(e.ID), v)
 	if err != nil {
-		return mapErr(err)
+		return mapErr(ctx, err)
 	}
 	e.Rev = rev
 	return nil
@@ -517,7 +528,7 @@ func (d *Directory) Replace(ctx context.Context, old uint64, e *Entry) error {
 		return undo(ErrConflict)
 	}
 	if err != nil {
-		return undo(mapErr(err))
+		return undo(mapErr(ctx, err))
 	}
 	return nil
 }
@@ -542,7 +553,7 @@ func (d *Directory) Update(ctx context.Context, id uint64, fn func(e *Entry) err
 			continue
 		}
 		if err != nil {
-			return nil, mapErr(err)
+			return nil, mapErr(ctx, err)
 		}
 		e.Rev = rev
 		return e, nil
@@ -561,7 +572,7 @@ func (d *Directory) UpdateAt(ctx context.Context, e *Entry) error {
 		return ErrConflict
 	}
 	if err != nil {
-		return mapErr(err)
+		return mapErr(ctx, err)
 	}
 	e.Rev = rev
 	return nil
@@ -596,7 +607,7 @@ func (d *Directory) updateAll(ctx context.Context, es []*Entry) (errs []error) {
 		}
 		msg := &nats.Msg{Subject: d.dirPut + entryKey(e.ID), Header: nats.Header{}, Data: v}
 		if acks[i], err = d.js.PublishMsgAsync(msg, jetstream.WithExpectLastSequencePerSubject(e.Rev)); err != nil {
-			errs[i] = mapErr(err)
+			errs[i] = mapErr(ctx, err)
 		}
 	}
 	for i, ack := range acks {
@@ -612,7 +623,7 @@ func (d *Directory) updateAll(ctx context.Context, es []*Entry) (errs []error) {
 				api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
 				errs[i] = ErrConflict
 			} else {
-				errs[i] = mapErr(err)
+				errs[i] = mapErr(ctx, err)
 			}
 		case <-ctx.Done():
 			errs[i] = ctx.Err()
@@ -634,7 +645,7 @@ func (d *Directory) Unlink(ctx context.Context, name []byte, id uint64) error {
 	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 		return ErrConflict
 	}
-	return mapErr(err)
+	return mapErr(ctx, err)
 }
 
 // Remove deletes entry e (at its revision) and its name if the name still points to it.
@@ -644,7 +655,7 @@ func (d *Directory) Remove(ctx context.Context, e *Entry) error {
 		return ErrConflict
 	}
 	if err != nil {
-		return mapErr(err)
+		return mapErr(ctx, err)
 	}
 	if err := d.Unlink(ctx, e.Name, e.ID); err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrConflict) {
 		return err
@@ -656,7 +667,7 @@ func (d *Directory) Remove(ctx context.Context, e *Entry) error {
 func (d *Directory) List(ctx context.Context) ([]*Entry, error) {
 	lister, err := d.dir.ListKeysFiltered(ctx, "c.>")
 	if err != nil {
-		return nil, mapErr(err)
+		return nil, mapErr(ctx, err)
 	}
 	var out []*Entry
 	for key := range lister.Keys() {
@@ -686,7 +697,7 @@ type EntryEvent struct {
 func (d *Directory) WatchEntries(ctx context.Context, out chan<- EntryEvent) error {
 	w, err := d.dir.Watch(ctx, "c.>")
 	if err != nil {
-		return mapErr(err)
+		return mapErr(ctx, err)
 	}
 	go func() {
 		defer w.Stop()
@@ -725,13 +736,16 @@ func Unavailable(err error) bool {
 		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.As(err, &api) && api.ErrorCode == 10008
 }
 
-func mapErr(err error) error {
+// mapErr maps an error of a JetStream call made with ctx: a deadline that ran out while ctx has
+// not is the client library's own request timeout (it gives calls without a deadline one of 5 s),
+// so nobody answered for the bucket: ErrUnavailable, like no responders, not the caller's timeout.
+func mapErr(ctx context.Context, err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, jetstream.ErrKeyNotFound), errors.Is(err, jetstream.ErrKeyDeleted):
 		return ErrNotFound
-	case Unavailable(err):
+	case Unavailable(err), errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return fmt.Errorf("directory: %w", err)

@@ -320,21 +320,27 @@ func TestEntriesNamingNonMembersAreRefused(t *testing.T) {
 }
 
 // TestUnavailableIsTryAgain: what JetStream answers while it cannot serve the buckets becomes
-// ErrUnavailable (an engine.ErrTryAgain, so that calls wait and retry); the caller's own timeout and
-// other failures do not.
+// ErrUnavailable (an engine.ErrTryAgain, so that calls wait and retry), and so does a request that
+// nobody answered within the client library's own timeout; the caller's own timeout and other
+// failures do not.
 func TestUnavailableIsTryAgain(t *testing.T) {
 	for _, err := range []error{nats.ErrNoResponders, nats.ErrTimeout, jetstream.ErrNoStreamResponse,
-		&jetstream.APIError{Code: 503, ErrorCode: 10008, Description: "JetStream system temporarily unavailable"}} {
-		got := mapErr(fmt.Errorf("get: %w", err))
+		&jetstream.APIError{Code: 503, ErrorCode: 10008, Description: "JetStream system temporarily unavailable"},
+		context.DeadlineExceeded} {
+		got := mapErr(bg, fmt.Errorf("get: %w", err))
 		require.ErrorIs(t, got, ErrUnavailable, "%v", err)
 		require.ErrorIs(t, got, engine.ErrTryAgain, "%v", err)
 		require.ErrorIs(t, got, err, "the cause is kept")
 	}
-	for _, err := range []error{context.DeadlineExceeded, jetstream.ErrKeyExists,
+	for _, err := range []error{jetstream.ErrKeyExists,
 		&jetstream.APIError{Code: 400, ErrorCode: 10071, Description: "wrong last sequence"}} {
-		require.NotErrorIs(t, mapErr(err), ErrUnavailable, "%v", err)
+		require.NotErrorIs(t, mapErr(bg, err), ErrUnavailable, "%v", err)
 	}
-	require.ErrorIs(t, mapErr(jetstream.ErrKeyNotFound), ErrNotFound)
+	ended, cancel := context.WithTimeout(bg, 0)
+	defer cancel()
+	<-ended.Done()
+	require.NotErrorIs(t, mapErr(ended, context.DeadlineExceeded), ErrUnavailable, "the caller's own deadline")
+	require.ErrorIs(t, mapErr(bg, jetstream.ErrKeyNotFound), ErrNotFound)
 }
 
 // TestRemovedKeysLeaveNothingForLong: destroying checkpoints all day must not grow the bucket: the

@@ -58,7 +58,7 @@ func (d *Directory) Register(ctx context.Context, m MemberInfo, previous string)
 			return rev, nil
 		}
 		if !errors.Is(err, jetstream.ErrKeyExists) {
-			return 0, mapErr(err)
+			return 0, mapErr(ctx, err)
 		}
 		// Whose lease it is only the stream's leader can say: another replica may still hold a
 		// lease that ran out, or miss the one just written.
@@ -107,7 +107,7 @@ func (d *Directory) Refresh(ctx context.Context, m MemberInfo, rev uint64) (uint
 				return n, nil
 			}
 			if !revisionMismatch(err) {
-				return 0, mapErr(err)
+				return 0, mapErr(ctx, err)
 			}
 		}
 		cur, err := d.memberReads.get(ctx, m.Name)
@@ -133,7 +133,7 @@ func (d *Directory) rewriteLease(ctx context.Context, name string, v []byte, rev
 	if revisionMismatch(err) {
 		return 0, fmt.Errorf("%w: the lease of member %q changed while it was taken", ErrConflict, name)
 	}
-	return n, mapErr(err)
+	return n, mapErr(ctx, err)
 }
 
 // inFlight reports whether err is the leader's refusal of a conditional write of a key that it
@@ -149,7 +149,7 @@ func revisionMismatch(err error) bool {
 
 // Deregister gives the lease up.
 func (d *Directory) Deregister(ctx context.Context, name string) error {
-	return mapErr(d.members.Delete(ctx, name))
+	return mapErr(ctx, d.members.Delete(ctx, name))
 }
 
 // Members returns the members whose lease is alive.
@@ -159,7 +159,7 @@ func (d *Directory) Members(ctx context.Context) (map[string]MemberInfo, error) 
 		if errors.Is(err, jetstream.ErrNoKeysFound) {
 			return map[string]MemberInfo{}, nil
 		}
-		return nil, mapErr(err)
+		return nil, mapErr(ctx, err)
 	}
 	var ttl time.Duration
 	if st, err := d.members.Status(ctx); err == nil {
@@ -190,7 +190,7 @@ type MemberEvent struct {
 func (d *Directory) WatchMembers(ctx context.Context, out chan<- MemberEvent) error {
 	w, err := d.members.WatchAll(ctx)
 	if err != nil {
-		return mapErr(err)
+		return mapErr(ctx, err)
 	}
 	go func() {
 		defer w.Stop()
