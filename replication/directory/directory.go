@@ -307,11 +307,16 @@ func (l *leaderReads) get(ctx context.Context, key string) (record, error) {
 		try, cancelTry := context.WithTimeout(bound, leaderTry)
 		m, err := l.js.GetLastMsg(l.stream, l.prefix+key, nats.Context(try))
 		cancelTry()
+		if errors.Is(err, nats.ErrMsgNotFound) || err == nil && removed(m.Header) {
+			// Only a leader that still leads may say so: see heardFromMajority.
+			try, cancelTry := context.WithTimeout(bound, leaderTry)
+			err = l.heardFromMajority(try)
+			cancelTry()
+			if err == nil {
+				return record{}, ErrNotFound
+			}
+		}
 		switch {
-		case errors.Is(err, nats.ErrMsgNotFound):
-			return record{}, ErrNotFound
-		case err == nil && removed(m.Header):
-			return record{}, ErrNotFound
 		case err == nil:
 			return record{m.Data, m.Sequence}, nil
 		case ctx.Err() != nil:
@@ -323,6 +328,37 @@ func (l *leaderReads) get(ctx context.Context, key string) (record, error) {
 		case <-time.After(leaderPause):
 		}
 	}
+}
+
+// leaderHeard is how recently a stream's leader must have heard from a majority of its replicas
+// (itself included) for its "not found" to count. Its followers answer it at least every second or
+// so (its heartbeats) while they can.
+const leaderHeard = 3 * time.Second
+
+// heardFromMajority asks the stream's leader (the same requests only the leader answers) whether
+// it has heard from a majority of the stream's replicas within leaderHeard. A leader cut off from
+// its peers goes on answering as the leader until it notices that it lost its quorum (10 to 20 s in
+// JetStream), while the majority has elected another and may have written the key since: what it
+// reads is not the truth then, and the read is unavailable rather than "not found".
+func (l *leaderReads) heardFromMajority(ctx context.Context) error {
+	si, err := l.js.StreamInfo(l.stream, nats.Context(ctx))
+	if err != nil {
+		return err
+	}
+	c := si.Cluster
+	if c == nil || len(c.Replicas) == 0 {
+		return nil // one replica: there is no quorum to lose
+	}
+	heard := 1 // the leader
+	for _, p := range c.Replicas {
+		if !p.Offline && p.Active <= leaderHeard {
+			heard++
+		}
+	}
+	if 2*heard <= len(c.Replicas)+1 {
+		return fmt.Errorf("the leader %s of %s has not heard from a majority of its replicas within %s", c.Leader, l.stream, leaderHeard)
+	}
+	return nil
 }
 
 // removed reports whether a message of the bucket is a removal (as the KV handle reads it): a
