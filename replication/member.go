@@ -101,8 +101,12 @@ type Member struct {
 	mu      sync.Mutex
 	ckpts   map[uint64]*ckpt
 	members map[string]directory.MemberInfo // live leases
-	subs    []*nats.Subscription
-	backups map[uint64]*backupSession // cuts served to other members (backup.go)
+	// leaseEnds counts the ends of leases seen; ended has, for each member whose lease ended and was
+	// not taken again since, the count at its end (mergeMembers).
+	leaseEnds uint64
+	ended     map[string]uint64
+	subs      []*nats.Subscription
+	backups   map[uint64]*backupSession // cuts served to other members (backup.go)
 	// restoring holds the ids of the replicas restores are filling and naming (backup.go): no
 	// entry names them yet, and a reconciliation must not take them for leftovers.
 	restoring map[uint64]bool
@@ -130,7 +134,7 @@ func Join(ctx context.Context, o Options) (*Member, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	m := &Member{cfg: cfg, kind: o.Kind, log: o.Logger, ckpts: make(map[uint64]*ckpt), members: make(map[string]directory.MemberInfo),
+	m := &Member{cfg: cfg, kind: o.Kind, log: o.Logger, ckpts: make(map[uint64]*ckpt), members: make(map[string]directory.MemberInfo), ended: make(map[string]uint64),
 		linkTLS: o.LinkTLS}
 	if m.kind != directory.KindServer {
 		m.kind = directory.KindApplication
@@ -617,8 +621,11 @@ func (m *Member) onLease(ev directory.MemberEvent) {
 	before, known := m.members[ev.Name]
 	if ev.Alive {
 		m.members[ev.Name] = ev.Info
+		delete(m.ended, ev.Name)
 	} else {
 		delete(m.members, ev.Name)
+		m.leaseEnds++
+		m.ended[ev.Name] = m.leaseEnds
 	}
 	m.mu.Unlock()
 	if ev.Name != m.name {
@@ -635,6 +642,28 @@ func (m *Member) onLease(ev directory.MemberEvent) {
 	if joined && ev.Name != m.name {
 		// A member (re)joined: streams to it stop waiting out their backoff.
 		m.wakeStreams(ev.Name)
+	}
+}
+
+// leaseEndsSeen returns the count of lease ends seen so far, to pass to mergeMembers.
+func (m *Member) leaseEndsSeen() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.leaseEnds
+}
+
+// mergeMembers adds the leases of a reading of the directory that began when leaseEndsSeen was
+// since, except those whose end the watch brought meanwhile: the reading may predate that end, and
+// no later event would take such a lease away again, so its member would pass for alive for good
+// (no election for what it was active for).
+func (m *Member) mergeMembers(members map[string]directory.MemberInfo, since uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for name, info := range members {
+		if m.ended[name] > since {
+			continue
+		}
+		m.members[name] = info
 	}
 }
 

@@ -270,3 +270,25 @@ func TestStatusShowsTheRetentionJustSet(t *testing.T) {
 		require.Equal(t, time.Duration(i)*time.Second, st.Attributes.Retention, "after SetRetention number %d", i)
 	}
 }
+
+// TestALeaseEndedDuringAReadingStaysEnded: a reading of the directory's leases (reconcileAll, after
+// a fence) that began before the watch brought the end of a lease does not bring that lease back:
+// no later event would end it again, and its member would pass for alive for good, so nothing it
+// was active for would get a new active. A lease taken again after its end is merged as read.
+func TestALeaseEndedDuringAReadingStaysEnded(t *testing.T) {
+	cl := newCluster(t)
+	m := cl.join("a", directory.KindServer)
+	ghost := directory.MemberInfo{Name: "ghost", Kind: directory.KindServer, Incarnation: "1"}
+	m.onLease(directory.MemberEvent{Name: "ghost", Alive: true, Info: ghost})
+	require.True(t, m.alive("ghost"))
+
+	since := m.leaseEndsSeen() // a reading begins: it sees the lease alive
+	read := map[string]directory.MemberInfo{"ghost": ghost}
+	m.onLease(directory.MemberEvent{Name: "ghost"}) // the lease ends meanwhile
+	m.mergeMembers(read, since)
+	require.False(t, m.alive("ghost"), "the end seen during the reading stands")
+
+	since = m.leaseEndsSeen() // a reading after the end, of a lease taken again
+	m.mergeMembers(read, since)
+	require.True(t, m.alive("ghost"))
+}

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -152,27 +154,31 @@ func (d *Directory) Deregister(ctx context.Context, name string) error {
 	return mapErr(ctx, d.members.Delete(ctx, name))
 }
 
-// Members returns the members whose lease is alive.
+// Members returns the members whose lease is alive, as the members bucket's stream leader has them
+// (the keys from its stream information, each lease read from it): a replica that lags (a server
+// catching up) may still hold a lease that ran out, or lack one just taken.
 func (d *Directory) Members(ctx context.Context) (map[string]MemberInfo, error) {
-	lister, err := d.members.ListKeys(ctx)
+	l := d.memberReads
+	si, err := l.js.StreamInfo(l.stream, &nats.StreamInfoRequest{SubjectsFilter: l.prefix + ">"}, nats.Context(ctx))
 	if err != nil {
-		if errors.Is(err, jetstream.ErrNoKeysFound) {
-			return map[string]MemberInfo{}, nil
-		}
 		return nil, mapErr(ctx, err)
 	}
-	var ttl time.Duration
-	if st, err := d.members.Status(ctx); err == nil {
-		ttl = st.TTL()
-	}
+	ttl := si.Config.MaxAge
 	out := map[string]MemberInfo{}
-	for key := range lister.Keys() {
-		kve, err := d.members.Get(ctx, key)
+	for subj := range si.State.Subjects {
+		key := strings.TrimPrefix(subj, l.prefix)
+		msg, err := l.js.GetLastMsg(l.stream, subj, nats.Context(ctx))
+		if errors.Is(err, nats.ErrMsgNotFound) {
+			continue // ran out since
+		}
 		if err != nil {
+			return nil, mapErr(ctx, err)
+		}
+		if removed(msg.Header) {
 			continue
 		}
-		if m, err := DecodeMember(kve.Value()); err == nil && m.Name == key {
-			m.Renewed, m.Expires = kve.Created(), kve.Created().Add(ttl)
+		if m, err := DecodeMember(msg.Data); err == nil && m.Name == key {
+			m.Renewed, m.Expires = msg.Time, msg.Time.Add(ttl)
 			out[key] = m
 		}
 	}
