@@ -261,25 +261,18 @@ type record struct {
 // time, the read is ErrUnavailable (or the caller's context error), never a false ErrNotFound.
 //
 // A direct get that nobody answers (a replica left without its peers may keep its subscription and
-// stay silent) is given up after directTry and asked of the leader too; with one replica it is
-// ErrUnavailable (TRY_AGAIN), not a timeout the caller never set.
+// stay silent) ends with the client library's own request timeout when the caller set none: that
+// is ErrUnavailable (TRY_AGAIN, see mapErr), not a timeout the caller never set.
 func (d *Directory) get(ctx context.Context, key string) (record, error) {
-	try, cancel := context.WithTimeout(ctx, directTry)
-	kve, err := d.dir.Get(try, key)
-	cancel()
+	kve, err := d.dir.Get(ctx, key)
 	if err == nil {
 		return record{kve.Value(), kve.Revision()}, nil
 	}
-	silent := errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil
-	notFound := errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted)
-	if d.leader == nil || !notFound && !silent {
+	if d.leader == nil || !errors.Is(err, jetstream.ErrKeyNotFound) && !errors.Is(err, jetstream.ErrKeyDeleted) {
 		return record{}, mapErr(ctx, err)
 	}
 	return d.leader.get(ctx, key)
 }
-
-// directTry bounds a direct get: a replica answers one in well under a millisecond when it can.
-const directTry = time.Second
 
 // leaderReads reads keys of the directory's bucket from its stream's leader ($JS.API.STREAM.MSG.GET,
 // which only the leader answers; the KV handle's direct gets stay as they are, so that members
