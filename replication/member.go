@@ -94,14 +94,19 @@ type Member struct {
 	clock     clock.Clock // Options.Clock
 	data      clock.Clock // Options.DataClock
 	lease     leaseGuard
+	leaseRev  uint64 // the revision of the lease this member last wrote (register, then keepLease only)
 	handleSeq atomic.Uint64
 	workers   sync.WaitGroup
 
 	mu      sync.Mutex
 	ckpts   map[uint64]*ckpt
 	members map[string]directory.MemberInfo // live leases
-	subs    []*nats.Subscription
-	backups map[uint64]*backupSession // cuts served to other members (backup.go)
+	// leaseEnds counts the ends of leases seen; ended has, for each member whose lease ended and was
+	// not taken again since, the count at its end (mergeMembers).
+	leaseEnds uint64
+	ended     map[string]uint64
+	subs      []*nats.Subscription
+	backups   map[uint64]*backupSession // cuts served to other members (backup.go)
 	// restoring holds the ids of the replicas restores are filling and naming (backup.go): no
 	// entry names them yet, and a reconciliation must not take them for leftovers.
 	restoring map[uint64]bool
@@ -129,7 +134,7 @@ func Join(ctx context.Context, o Options) (*Member, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	m := &Member{cfg: cfg, kind: o.Kind, log: o.Logger, ckpts: make(map[uint64]*ckpt), members: make(map[string]directory.MemberInfo),
+	m := &Member{cfg: cfg, kind: o.Kind, log: o.Logger, ckpts: make(map[uint64]*ckpt), members: make(map[string]directory.MemberInfo), ended: make(map[string]uint64),
 		linkTLS: o.LinkTLS}
 	if m.kind != directory.KindServer {
 		m.kind = directory.KindApplication
@@ -351,10 +356,11 @@ func (m *Member) register(ctx context.Context) error {
 		m.incarnation = hex.EncodeToString(b[:])
 	}
 	sent := m.clock.Now()
-	if err := m.dir.Register(ctx, m.info(), string(previous)); err != nil {
+	rev, err := m.dir.Register(ctx, m.info(), string(previous))
+	if err != nil {
 		return fmt.Errorf("%w: %w", engine.ErrTryAgain, err)
 	}
-	m.lease.registered = sent
+	m.lease.registered, m.leaseRev = sent, rev
 	if err := os.WriteFile(path, []byte(m.incarnation), 0o600); err != nil {
 		return fmt.Errorf("%w: %w", engine.ErrStorage, err)
 	}
@@ -385,20 +391,26 @@ func (m *Member) fenceMargin() time.Duration { return m.cfg.Lease / 3 }
 
 // renewLease rewrites the lease once, taking it again if it ran out.
 func (m *Member) renewLease(ctx context.Context) error {
-	err := m.dir.Refresh(ctx, m.info())
+	rev, err := m.dir.Refresh(ctx, m.info(), m.leaseRev)
 	if errors.Is(err, directory.ErrNotFound) { // it ran out: take it again
-		err = m.dir.Register(ctx, m.info(), m.incarnation)
+		rev, err = m.dir.Register(ctx, m.info(), m.incarnation)
+	}
+	if err == nil {
+		m.leaseRev = rev
 	}
 	return err
 }
 
-// keepLease renews the lease every third of its length, each attempt bounded by a third. The fence
-// does not wait for a failed attempt: a timer gives up every active role at Lease - fenceMargin
-// after the send of the last renewal that succeeded (leaseRenewed), before anyone can see the lease
-// expire; when a renewal succeeds again, the member reconciles with the directory.
+// keepLease renews the lease every sixth of its length, each attempt bounded by a third (the next
+// one starts when a slow attempt ends). The fence does not wait for a failed attempt: a timer gives
+// up every active role at Lease - fenceMargin after the send of the last renewal that succeeded
+// (leaseRenewed), before anyone can see the lease expire; when a renewal succeeds again, the member
+// reconciles with the directory. Between two renewals that succeed, the fence is two thirds of a
+// lease away: an attempt that fails at once leaves two more before it, one that stalls for its whole
+// bound one more.
 func (m *Member) keepLease() {
 	defer m.workers.Done()
-	every := m.cfg.Lease / 3
+	every, bound := m.cfg.Lease/6, m.cfg.Lease/3
 	tick := make(chan struct{}, 1)
 	var next clock.Timer
 	defer func() {
@@ -426,9 +438,9 @@ func (m *Member) keepLease() {
 			return
 		case <-tick:
 		}
-		next = schedule() // a third after this attempt's start, however long it takes
+		next = schedule() // a sixth after this attempt's start, however long it takes
 		sent := m.clock.Now()
-		ctx, cancel := context.WithTimeout(m.ctx, every)
+		ctx, cancel := context.WithTimeout(m.ctx, bound)
 		err := m.renew(ctx)
 		cancel()
 		switch {
@@ -609,8 +621,11 @@ func (m *Member) onLease(ev directory.MemberEvent) {
 	before, known := m.members[ev.Name]
 	if ev.Alive {
 		m.members[ev.Name] = ev.Info
+		delete(m.ended, ev.Name)
 	} else {
 		delete(m.members, ev.Name)
+		m.leaseEnds++
+		m.ended[ev.Name] = m.leaseEnds
 	}
 	m.mu.Unlock()
 	if ev.Name != m.name {
@@ -627,6 +642,28 @@ func (m *Member) onLease(ev directory.MemberEvent) {
 	if joined && ev.Name != m.name {
 		// A member (re)joined: streams to it stop waiting out their backoff.
 		m.wakeStreams(ev.Name)
+	}
+}
+
+// leaseEndsSeen returns the count of lease ends seen so far, to pass to mergeMembers.
+func (m *Member) leaseEndsSeen() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.leaseEnds
+}
+
+// mergeMembers adds the leases of a reading of the directory that began when leaseEndsSeen was
+// since, except those whose end the watch brought meanwhile: the reading may predate that end, and
+// no later event would take such a lease away again, so its member would pass for alive for good
+// (no election for what it was active for).
+func (m *Member) mergeMembers(members map[string]directory.MemberInfo, since uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for name, info := range members {
+		if m.ended[name] > since {
+			continue
+		}
+		m.members[name] = info
 	}
 }
 

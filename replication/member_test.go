@@ -142,23 +142,18 @@ func TestDestroyedCheckpointsLeaveNothingBehind(t *testing.T) {
 		"tables before %v, now %v", before, held())
 }
 
-// TestAMemberFencesItselfAMarginBeforeItsLeaseCanExpire drives the lease on a fake clock with
-// renewals that the test answers (a directory that is slow, then stalls). The member stops serving
-// Lease - Lease/3 after SENDING the last renewal that succeeded (however long the answer took), so a
-// third of the lease before anyone can see it expire, and a renewal that succeeds within that
-// deadline lifts the fence while one that returns past it does not.
-func TestAMemberFencesItselfAMarginBeforeItsLeaseCanExpire(t *testing.T) {
+// fakeLease joins member a with the lease on a fake clock and its renewals answered by the test:
+// each renewal sends its start time on calls and returns what the test sends on results.
+func fakeLease(t *testing.T, lease time.Duration) (m *Member, fake *clock.Fake, t0 time.Time, calls chan time.Time, results chan error) {
 	cl := newCluster(t)
-	const lease = 30 * time.Second // long in real time too: the real renewals stop during the test
 	c := cl.config("a")
 	c.Lease = lease
-	t0 := time.Now()
-	fake := clock.NewFake(t0)
+	t0 = time.Now()
+	fake = clock.NewFake(t0)
 	m, err := Join(bg, Options{Config: c, Logger: testLogger(t), Clock: fake})
 	require.NoError(t, err)
 	cl.members["a"] = m
-	calls := make(chan time.Time)
-	results := make(chan error)
+	calls, results = make(chan time.Time), make(chan error)
 	m.renew = func(context.Context) error {
 		select {
 		case calls <- fake.Now():
@@ -172,45 +167,87 @@ func TestAMemberFencesItselfAMarginBeforeItsLeaseCanExpire(t *testing.T) {
 			return m.ctx.Err()
 		}
 	}
-	deadline := func() time.Time {
-		m.lease.mu.Lock()
-		defer m.lease.mu.Unlock()
-		return m.lease.deadline
-	}
-	third := lease / 3
-	require.Eventually(t, func() bool { return deadline().Equal(t0.Add(2 * third)) }, 10*time.Second, time.Millisecond,
+	return m, fake, t0, calls, results
+}
+
+func (m *Member) fenceDeadline() time.Time {
+	m.lease.mu.Lock()
+	defer m.lease.mu.Unlock()
+	return m.lease.deadline
+}
+
+// TestAMemberFencesItselfAMarginBeforeItsLeaseCanExpire drives the lease on a fake clock with
+// renewals that the test answers (a directory that is slow, then stalls). The member stops serving
+// Lease - Lease/3 after SENDING the last renewal that succeeded (however long the answer took), so a
+// third of the lease before anyone can see it expire, and a renewal that succeeds within that
+// deadline lifts the fence while one that returns past it does not.
+func TestAMemberFencesItselfAMarginBeforeItsLeaseCanExpire(t *testing.T) {
+	const lease = 30 * time.Second // long in real time too: the real renewals stop during the test
+	m, fake, t0, calls, results := fakeLease(t, lease)
+	sixth := lease / 6
+	require.Eventually(t, func() bool { return m.fenceDeadline().Equal(t0.Add(4 * sixth)) }, 10*time.Second, time.Millisecond,
 		"the first deadline is counted from the registration")
 
-	// A renewal sent at t0+L/3 whose answer takes L/6: the deadline counts from its send.
-	fake.Advance(third)
-	require.Equal(t, t0.Add(third), <-calls)
-	fake.Advance(third / 2)
+	// A renewal sent at t0+L/6 whose answer takes L/12: the deadline counts from its send.
+	fake.Advance(sixth)
+	require.Equal(t, t0.Add(sixth), <-calls)
+	fake.Advance(sixth / 2)
 	results <- nil
-	require.Eventually(t, func() bool { return deadline().Equal(t0.Add(third + 2*third)) }, 10*time.Second, time.Millisecond,
+	require.Eventually(t, func() bool { return m.fenceDeadline().Equal(t0.Add(5 * sixth)) }, 10*time.Second, time.Millisecond,
 		"the deadline is L - L/3 after the renewal's send, not after its answer")
 
-	// The next renewal (t0+2L/3) stalls. Nothing happens until the deadline, then the member fences,
-	// a third of the lease before the lease (renewed at t0+L/3) can expire at t0+4L/3.
-	fake.Advance(third / 2)
-	require.Equal(t, t0.Add(2*third), <-calls)
-	fake.Advance(third - time.Millisecond)
+	// The next renewal (t0+2L/6) stalls. Nothing happens until the deadline, then the member fences,
+	// a third of the lease before the lease (renewed at t0+L/6) can expire at t0+7L/6.
+	fake.Advance(sixth / 2)
+	require.Equal(t, t0.Add(2*sixth), <-calls)
+	fake.Advance(3*sixth - time.Millisecond)
 	require.False(t, m.fenced.Load(), "not fenced before the deadline")
 	fake.Advance(time.Millisecond)
 	require.True(t, m.fenced.Load(), "fenced at L - L/3 after the last successful renewal's send")
 
-	// The stalled renewal succeeds after all, within its own deadline (t0+2L/3 + 2L/3): serving again.
+	// The stalled renewal succeeds after all, within its own deadline (t0+2L/6 + 4L/6): serving again.
 	results <- nil
 	require.Eventually(t, func() bool { return !m.fenced.Load() }, 10*time.Second, time.Millisecond)
-	require.Equal(t, t0.Add(4*third), deadline())
+	require.Equal(t, t0.Add(6*sixth), m.fenceDeadline())
 
-	// The next renewal (queued at t0+L) answers only after its own deadline has passed: it lifts no
-	// fence.
-	require.Equal(t, t0.Add(3*third), <-calls)
-	fake.Advance(2 * third)
+	// The next renewal (queued while the last one stalled) starts now, at t0+5L/6, and answers only
+	// after its own deadline has passed: it lifts no fence.
+	require.Equal(t, t0.Add(5*sixth), <-calls)
+	fake.Advance(4 * sixth)
 	require.True(t, m.fenced.Load())
 	results <- nil
-	require.Eventually(t, func() bool { return deadline().Equal(t0.Add(5 * third)) }, 10*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return m.fenceDeadline().Equal(t0.Add(9 * sixth)) }, 10*time.Second, time.Millisecond)
 	require.True(t, m.fenced.Load(), "a renewal answered past its deadline does not lift the fence")
+}
+
+// TestARenewalThatFailsOnceDoesNotFence: a renewal that fails (the directory said no at once, as
+// when a lagging server answered) leaves time for more attempts before the fence; the next one that
+// succeeds keeps the member serving without a break.
+func TestARenewalThatFailsOnceDoesNotFence(t *testing.T) {
+	const lease = 30 * time.Second
+	m, fake, t0, calls, results := fakeLease(t, lease)
+	sixth := lease / 6
+	require.Eventually(t, func() bool { return m.fenceDeadline().Equal(t0.Add(4 * sixth)) }, 10*time.Second, time.Millisecond)
+	next := func() time.Time { // advances the clock a sixth at a time until a renewal starts
+		for {
+			fake.Advance(sixth)
+			select {
+			case at := <-calls:
+				return at
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+	for round := 0; round < 3; round++ {
+		sent := next()
+		require.False(t, m.fenced.Load(), "fenced before a second attempt at %s", sent.Sub(t0))
+		results <- fmt.Errorf("%w: the lease changed", directory.ErrConflict)
+		sent = next()
+		require.False(t, m.fenced.Load(), "fenced before a second attempt at %s", sent.Sub(t0))
+		results <- nil
+		require.Eventually(t, func() bool { return m.fenceDeadline().Equal(sent.Add(4 * sixth)) }, 10*time.Second, time.Millisecond)
+	}
+	require.False(t, m.fenced.Load())
 }
 
 // TestStatusShowsTheRetentionJustSet: Status right after SetRetention on the same member reports the
@@ -232,4 +269,26 @@ func TestStatusShowsTheRetentionJustSet(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, time.Duration(i)*time.Second, st.Attributes.Retention, "after SetRetention number %d", i)
 	}
+}
+
+// TestALeaseEndedDuringAReadingStaysEnded: a reading of the directory's leases (reconcileAll, after
+// a fence) that began before the watch brought the end of a lease does not bring that lease back:
+// no later event would end it again, and its member would pass for alive for good, so nothing it
+// was active for would get a new active. A lease taken again after its end is merged as read.
+func TestALeaseEndedDuringAReadingStaysEnded(t *testing.T) {
+	cl := newCluster(t)
+	m := cl.join("a", directory.KindServer)
+	ghost := directory.MemberInfo{Name: "ghost", Kind: directory.KindServer, Incarnation: "1"}
+	m.onLease(directory.MemberEvent{Name: "ghost", Alive: true, Info: ghost})
+	require.True(t, m.alive("ghost"))
+
+	since := m.leaseEndsSeen() // a reading begins: it sees the lease alive
+	read := map[string]directory.MemberInfo{"ghost": ghost}
+	m.onLease(directory.MemberEvent{Name: "ghost"}) // the lease ends meanwhile
+	m.mergeMembers(read, since)
+	require.False(t, m.alive("ghost"), "the end seen during the reading stands")
+
+	since = m.leaseEndsSeen() // a reading after the end, of a lease taken again
+	m.mergeMembers(read, since)
+	require.True(t, m.alive("ghost"))
 }

@@ -484,15 +484,12 @@ func (m *Member) reconcileAll(ctx context.Context) error {
 	if err != nil {
 		return tryAgain(err)
 	}
+	since := m.leaseEndsSeen()
 	members, err := m.dir.Members(ctx)
 	if err != nil {
 		return tryAgain(err)
 	}
-	m.mu.Lock()
-	for name, info := range members {
-		m.members[name] = info
-	}
-	m.mu.Unlock()
+	m.mergeMembers(members, since)
 	known := make(map[uint64]bool, len(entries))
 	var listedRev uint64 // the list was read after this revision was written
 	for _, e := range entries {

@@ -28,6 +28,13 @@ type ObjectStore struct {
 // OpenObjectStore opens (creating it when missing) the object store bucket of that name, with
 // file storage and the given number of replicas (0: 1).
 //
+// A bucket is made with the replicas asked for, never fewer: while JetStream cannot place them
+// because a server of the cluster is not selectable yet (it restarted a moment ago, and the cluster
+// has not had its JetStream statistics since: "no suitable peers for placement, peer offline"),
+// OpenObjectStore tries again, until ctx ends or for placementWait if ctx has no deadline, and then
+// fails with that error. (A server that is down, and known to be, does not stop the placement: the
+// bucket gets a replica there, written once the server is back.)
+//
 // Reads see every completed Put: the bucket's stream is set to answer message reads from its leader
 // only (the client library creates it with direct gets allowed, which any replica answers, one
 // that may not yet hold an object just written), and List reads the objects' metadata from the
@@ -36,8 +43,11 @@ func OpenObjectStore(ctx context.Context, js jetstream.JetStream, bucket string,
 	if replicas == 0 {
 		replicas = 1
 	}
-	_, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-		Bucket: bucket, Description: "libclckpt backups", Storage: jetstream.FileStorage, Replicas: replicas,
+	err := untilPlaced(ctx, func() error {
+		_, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+			Bucket: bucket, Description: "libclckpt backups", Storage: jetstream.FileStorage, Replicas: replicas,
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("archive: object store %q: %w", bucket, err)
@@ -58,6 +68,42 @@ func OpenObjectStore(ctx context.Context, js jetstream.JetStream, bucket string,
 	}
 	return &ObjectStore{js: js, bucket: bucket, obs: obs}, nil
 }
+
+// placementWait bounds how long OpenObjectStore waits for a server to become selectable when the
+// caller's context has no deadline.
+const placementWait = time.Minute
+
+// untilPlaced runs create until it does not fail for lack of a selectable server (see
+// OpenObjectStore), pausing between tries.
+func untilPlaced(ctx context.Context, create func() error) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, placementWait)
+		defer cancel()
+	}
+	for {
+		err := create()
+		if !peerOffline(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// peerOffline reports whether err is JetStream's refusal to place replicas because a server is
+// offline (or has not sent its JetStream statistics since it started).
+func peerOffline(err error) bool {
+	var api *jetstream.APIError
+	return errors.As(err, &api) && api.ErrorCode == jsErrCodeNoPeers && strings.Contains(api.Description, "peer offline")
+}
+
+// jsErrCodeNoPeers is JetStream's "no suitable peers for placement" (the client library has no
+// name for it).
+const jsErrCodeNoPeers jetstream.ErrorCode = 10005
 
 // objects returns the metadata of the bucket's objects, read from the stream's leader (the client
 // library's List reads them through a consumer that any replica may serve).

@@ -7,8 +7,10 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -218,4 +220,55 @@ func TestObjectStorePutResendsWindows(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, rc.Close())
 	require.True(t, bytes.Equal(data, got))
+}
+
+// TestCreatingAReplicatedBucketWaitsForAnOfflinePeer: a bucket with three replicas is created right
+// after one of the cluster's three servers restarted (as after a node's upgrade). Until the cluster
+// has that server's JetStream statistics again, JetStream refuses the placement ("no suitable peers
+// for placement, peer offline", every time in this test before the change); OpenObjectStore waits for
+// the server and creates the bucket with its three replicas.
+func TestCreatingAReplicatedBucketWaitsForAnOfflinePeer(t *testing.T) {
+	ctx := context.Background()
+	var opts []natsconn.ServerOptions
+	var routes []string
+	for i := range 3 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		port := l.Addr().(*net.TCPAddr).Port
+		require.NoError(t, l.Close())
+		routes = append(routes, "nats-route://127.0.0.1:"+strconv.Itoa(port))
+		opts = append(opts, natsconn.ServerOptions{Name: "s" + strconv.Itoa(i), Host: "127.0.0.1", Port: -1,
+			StoreDir: t.TempDir(), ClusterName: "c", ClusterHost: "127.0.0.1", ClusterPort: port})
+	}
+	servers := make([]*server.Server, 3)
+	startServer := func(i int) {
+		o := opts[i]
+		o.Routes = routes
+		s, err := natsconn.StartServer(o)
+		require.NoError(t, err)
+		t.Cleanup(s.Shutdown)
+		servers[i] = s
+	}
+	for i := range servers {
+		startServer(i)
+	}
+	js := connect(t, servers[0].ClientURL())
+	require.Eventually(t, func() bool { // until the cluster has formed and chosen a meta leader
+		_, err := OpenObjectStore(ctx, js, "first", 3)
+		return err == nil
+	}, time.Minute, 100*time.Millisecond)
+
+	for round := range 3 {
+		servers[2].Shutdown()
+		servers[2].WaitForShutdown()
+		startServer(2)
+		bucket := "backups-" + strconv.Itoa(round)
+		long, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		_, err := OpenObjectStore(long, js, bucket, 3)
+		cancel()
+		require.NoError(t, err, "round %d", round)
+		st, err := js.Stream(ctx, "OBJ_"+bucket)
+		require.NoError(t, err)
+		require.Equal(t, 3, st.CachedInfo().Config.Replicas)
+	}
 }

@@ -123,6 +123,8 @@ type Directory struct {
 	markerTTL time.Duration // how long the marker of a removed key stays in the bucket
 	id        string        // the directory's identity (see identity)
 	leader    *leaderReads  // confirms "not found" answers; nil: the bucket has one replica
+	// memberReads reads leases from the members bucket's stream leader (Register, Refresh).
+	memberReads *leaderReads
 }
 
 // markerTTL is how long the marker of a removed entry or name stays: long enough for every member's
@@ -183,6 +185,11 @@ func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Directory, e
 		return nil, membersErr
 	}
 	d.members = members
+	legacy, err := js.Conn().JetStream()
+	if err != nil {
+		return nil, err
+	}
+	d.memberReads = &leaderReads{js: legacy, stream: "KV_" + o.Prefix + "-members", prefix: "$KV." + o.Prefix + "-members."}
 	return d, nil
 }
 
@@ -198,7 +205,7 @@ func (d *Directory) identity(ctx context.Context) (string, error) {
 		return hex.EncodeToString(raw[:]), nil
 	}
 	if !errors.Is(err, jetstream.ErrKeyExists) {
-		return "", fmt.Errorf("directory: identity: %w", mapErr(err))
+		return "", fmt.Errorf("directory: identity: %w", mapErr(ctx, err))
 	}
 	r, err := d.get(ctx, idKey)
 	if err != nil {
@@ -252,13 +259,17 @@ type record struct {
 // removed. So with more than one replica, a "not found" is asked again of the stream's leader,
 // which holds every acknowledged write: ErrNotFound is what the leader says; if it cannot say in
 // time, the read is ErrUnavailable (or the caller's context error), never a false ErrNotFound.
+//
+// A direct get that nobody answers (a replica left without its peers may keep its subscription and
+// stay silent) ends with the client library's own request timeout when the caller set none: that
+// is ErrUnavailable (TRY_AGAIN, see mapErr), not a timeout the caller never set.
 func (d *Directory) get(ctx context.Context, key string) (record, error) {
 	kve, err := d.dir.Get(ctx, key)
 	if err == nil {
 		return record{kve.Value(), kve.Revision()}, nil
 	}
 	if d.leader == nil || !errors.Is(err, jetstream.ErrKeyNotFound) && !errors.Is(err, jetstream.ErrKeyDeleted) {
-		return record{}, mapErr(err)
+		return record{}, mapErr(ctx, err)
 	}
 	return d.leader.get(ctx, key)
 }
@@ -289,15 +300,20 @@ func (l *leaderReads) get(ctx context.Context, key string) (record, error) {
 		try, cancelTry := context.WithTimeout(bound, leaderTry)
 		m, err := l.js.GetLastMsg(l.stream, l.prefix+key, nats.Context(try))
 		cancelTry()
+		if errors.Is(err, nats.ErrMsgNotFound) || err == nil && removed(m.Header) {
+			// Only a leader that still leads may say so: see heardFromMajority.
+			try, cancelTry := context.WithTimeout(bound, leaderTry)
+			err = l.heardFromMajority(try)
+			cancelTry()
+			if err == nil {
+				return record{}, ErrNotFound
+			}
+		}
 		switch {
-		case errors.Is(err, nats.ErrMsgNotFound):
-			return record{}, ErrNotFound
-		case err == nil && removed(m.Header):
-			return record{}, ErrNotFound
 		case err == nil:
 			return record{m.Data, m.Sequence}, nil
 		case ctx.Err() != nil:
-			return record{}, mapErr(ctx.Err())
+			return record{}, mapErr(ctx, ctx.Err())
 		}
 		select {
 		case <-bound.Done():
@@ -305,6 +321,37 @@ func (l *leaderReads) get(ctx context.Context, key string) (record, error) {
 		case <-time.After(leaderPause):
 		}
 	}
+}
+
+// leaderHeard is how recently a stream's leader must have heard from a majority of its replicas
+// (itself included) for its "not found" to count. Its followers answer it at least every second or
+// so (its heartbeats) while they can.
+const leaderHeard = 3 * time.Second
+
+// heardFromMajority asks the stream's leader (the same requests only the leader answers) whether
+// it has heard from a majority of the stream's replicas within leaderHeard. A leader cut off from
+// its peers goes on answering as the leader until it notices that it lost its quorum (10 to 20 s in
+// JetStream), while the majority has elected another and may have written the key since: what it
+// reads is not the truth then, and the read is unavailable rather than "not found".
+func (l *leaderReads) heardFromMajority(ctx context.Context) error {
+	si, err := l.js.StreamInfo(l.stream, nats.Context(ctx))
+	if err != nil {
+		return err
+	}
+	c := si.Cluster
+	if c == nil || len(c.Replicas) == 0 {
+		return nil // one replica: there is no quorum to lose
+	}
+	heard := 1 // the leader
+	for _, p := range c.Replicas {
+		if !p.Offline && p.Active <= leaderHeard {
+			heard++
+		}
+	}
+	if 2*heard <= len(c.Replicas)+1 {
+		return fmt.Errorf("the leader %s of %s has not heard from a majority of its replicas within %s", c.Leader, l.stream, leaderHeard)
+	}
+	return nil
 }
 
 // removed reports whether a message of the bucket is a removal (as the KV handle reads it): a
@@ -450,7 +497,7 @@ func (d *Directory) Create(ctx context.Context, e *Entry) error {
 		if errors.Is(err, jetstream.ErrKeyExists) {
 			return d.taken(ctx, e.Name)
 		}
-		return mapErr(err)
+		return mapErr(ctx, err)
 	}
 	return nil
 }
@@ -476,7 +523,7 @@ func (d *Directory) createEntry(ctx context.Context, e *Entry) error {
 	}
 	rev, err := d.dir.Create(ctx, entryKey(e.ID), v)
 	if err != nil {
-		return mapErr(err)
+		return mapErr(ctx, err)
 	}
 	e.Rev = rev
 	return nil
@@ -510,7 +557,7 @@ func (d *Directory) Replace(ctx context.Context, old uint64, e *Entry) error {
 		return undo(ErrConflict)
 	}
 	if err != nil {
-		return undo(mapErr(err))
+		return undo(mapErr(ctx, err))
 	}
 	return nil
 }
@@ -535,7 +582,7 @@ func (d *Directory) Update(ctx context.Context, id uint64, fn func(e *Entry) err
 			continue
 		}
 		if err != nil {
-			return nil, mapErr(err)
+			return nil, mapErr(ctx, err)
 		}
 		e.Rev = rev
 		return e, nil
@@ -554,7 +601,7 @@ func (d *Directory) UpdateAt(ctx context.Context, e *Entry) error {
 		return ErrConflict
 	}
 	if err != nil {
-		return mapErr(err)
+		return mapErr(ctx, err)
 	}
 	e.Rev = rev
 	return nil
@@ -589,7 +636,7 @@ func (d *Directory) updateAll(ctx context.Context, es []*Entry) (errs []error) {
 		}
 		msg := &nats.Msg{Subject: d.dirPut + entryKey(e.ID), Header: nats.Header{}, Data: v}
 		if acks[i], err = d.js.PublishMsgAsync(msg, jetstream.WithExpectLastSequencePerSubject(e.Rev)); err != nil {
-			errs[i] = mapErr(err)
+			errs[i] = mapErr(ctx, err)
 		}
 	}
 	for i, ack := range acks {
@@ -605,7 +652,7 @@ func (d *Directory) updateAll(ctx context.Context, es []*Entry) (errs []error) {
 				api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
 				errs[i] = ErrConflict
 			} else {
-				errs[i] = mapErr(err)
+				errs[i] = mapErr(ctx, err)
 			}
 		case <-ctx.Done():
 			errs[i] = ctx.Err()
@@ -627,7 +674,7 @@ func (d *Directory) Unlink(ctx context.Context, name []byte, id uint64) error {
 	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 		return ErrConflict
 	}
-	return mapErr(err)
+	return mapErr(ctx, err)
 }
 
 // Remove deletes entry e (at its revision) and its name if the name still points to it.
@@ -637,7 +684,7 @@ func (d *Directory) Remove(ctx context.Context, e *Entry) error {
 		return ErrConflict
 	}
 	if err != nil {
-		return mapErr(err)
+		return mapErr(ctx, err)
 	}
 	if err := d.Unlink(ctx, e.Name, e.ID); err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrConflict) {
 		return err
@@ -649,7 +696,7 @@ func (d *Directory) Remove(ctx context.Context, e *Entry) error {
 func (d *Directory) List(ctx context.Context) ([]*Entry, error) {
 	lister, err := d.dir.ListKeysFiltered(ctx, "c.>")
 	if err != nil {
-		return nil, mapErr(err)
+		return nil, mapErr(ctx, err)
 	}
 	var out []*Entry
 	for key := range lister.Keys() {
@@ -679,7 +726,7 @@ type EntryEvent struct {
 func (d *Directory) WatchEntries(ctx context.Context, out chan<- EntryEvent) error {
 	w, err := d.dir.Watch(ctx, "c.>")
 	if err != nil {
-		return mapErr(err)
+		return mapErr(ctx, err)
 	}
 	go func() {
 		defer w.Stop()
@@ -718,13 +765,16 @@ func Unavailable(err error) bool {
 		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.As(err, &api) && api.ErrorCode == 10008
 }
 
-func mapErr(err error) error {
+// mapErr maps an error of a JetStream call made with ctx: a deadline that ran out while ctx has
+// not is the client library's own request timeout (it gives calls without a deadline one of 5 s),
+// so nobody answered for the bucket: ErrUnavailable, like no responders, not the caller's timeout.
+func mapErr(ctx context.Context, err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, jetstream.ErrKeyNotFound), errors.Is(err, jetstream.ErrKeyDeleted):
 		return ErrNotFound
-	case Unavailable(err):
+	case Unavailable(err), errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return fmt.Errorf("directory: %w", err)

@@ -120,16 +120,31 @@ func TestLeasesExpireAndAreSeen(t *testing.T) {
 	ch := make(chan MemberEvent, 10)
 	require.NoError(t, d.WatchMembers(ctx, ch))
 	a := MemberInfo{Name: "a", Kind: KindServer, Incarnation: "1"}
-	require.NoError(t, d.Register(bg, a, ""))
+	revA, err := d.Register(bg, a, "")
+	require.NoError(t, err)
 	ev := <-ch
 	require.True(t, ev.Alive)
 	require.Equal(t, KindServer, ev.Info.Kind)
+	// A renewal rewrites the revision the member last wrote; one from before a write of its own
+	// that it did not hear of (an attempt that timed out but was stored) is read again and works.
+	revA2, err := d.Refresh(bg, a, revA)
+	require.NoError(t, err)
+	require.Greater(t, revA2, revA)
+	<-ch
+	revA, err = d.Refresh(bg, a, revA)
+	require.NoError(t, err)
+	<-ch
 
 	// Another incarnation cannot take a live name, unless it is the remembered predecessor.
-	require.ErrorIs(t, d.Register(bg, MemberInfo{Name: "a", Incarnation: "2"}, ""), ErrNameTaken)
-	require.NoError(t, d.Register(bg, MemberInfo{Name: "a", Kind: KindServer, Incarnation: "2"}, "1"))
+	_, err = d.Register(bg, MemberInfo{Name: "a", Incarnation: "2"}, "")
+	require.ErrorIs(t, err, ErrNameTaken)
+	_, err = d.Register(bg, MemberInfo{Name: "a", Kind: KindServer, Incarnation: "2"}, "1")
+	require.NoError(t, err)
 	<-ch
-	require.ErrorIs(t, d.Refresh(bg, a), ErrNameTaken)
+	_, err = d.Refresh(bg, a, revA)
+	require.ErrorIs(t, err, ErrNameTaken)
+	_, err = d.Refresh(bg, MemberInfo{Name: "b", Incarnation: "1"}, 0)
+	require.ErrorIs(t, err, ErrNotFound, "a lease never taken is not found")
 
 	members, err := d.Members(bg)
 	require.NoError(t, err)
@@ -305,21 +320,27 @@ func TestEntriesNamingNonMembersAreRefused(t *testing.T) {
 }
 
 // TestUnavailableIsTryAgain: what JetStream answers while it cannot serve the buckets becomes
-// ErrUnavailable (an engine.ErrTryAgain, so that calls wait and retry); the caller's own timeout and
-// other failures do not.
+// ErrUnavailable (an engine.ErrTryAgain, so that calls wait and retry), and so does a request that
+// nobody answered within the client library's own timeout; the caller's own timeout and other
+// failures do not.
 func TestUnavailableIsTryAgain(t *testing.T) {
 	for _, err := range []error{nats.ErrNoResponders, nats.ErrTimeout, jetstream.ErrNoStreamResponse,
-		&jetstream.APIError{Code: 503, ErrorCode: 10008, Description: "JetStream system temporarily unavailable"}} {
-		got := mapErr(fmt.Errorf("get: %w", err))
+		&jetstream.APIError{Code: 503, ErrorCode: 10008, Description: "JetStream system temporarily unavailable"},
+		context.DeadlineExceeded} {
+		got := mapErr(bg, fmt.Errorf("get: %w", err))
 		require.ErrorIs(t, got, ErrUnavailable, "%v", err)
 		require.ErrorIs(t, got, engine.ErrTryAgain, "%v", err)
 		require.ErrorIs(t, got, err, "the cause is kept")
 	}
-	for _, err := range []error{context.DeadlineExceeded, jetstream.ErrKeyExists,
+	for _, err := range []error{jetstream.ErrKeyExists,
 		&jetstream.APIError{Code: 400, ErrorCode: 10071, Description: "wrong last sequence"}} {
-		require.NotErrorIs(t, mapErr(err), ErrUnavailable, "%v", err)
+		require.NotErrorIs(t, mapErr(bg, err), ErrUnavailable, "%v", err)
 	}
-	require.ErrorIs(t, mapErr(jetstream.ErrKeyNotFound), ErrNotFound)
+	ended, cancel := context.WithTimeout(bg, 0)
+	defer cancel()
+	<-ended.Done()
+	require.NotErrorIs(t, mapErr(ended, context.DeadlineExceeded), ErrUnavailable, "the caller's own deadline")
+	require.ErrorIs(t, mapErr(bg, jetstream.ErrKeyNotFound), ErrNotFound)
 }
 
 // TestRemovedKeysLeaveNothingForLong: destroying checkpoints all day must not grow the bucket: the

@@ -1,13 +1,16 @@
 package directory
 
 import (
-	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -232,13 +235,196 @@ func TestANotFoundIsTheLeaders(t *testing.T) {
 	left := (leader + 1) % 3
 	ts.stop((leader + 2) % 3) // the other follower first: no other leader can be elected
 	ts.stop(leader)
-	// The replica left answers "not found" from its copy (the leader, asked again, is gone: TRY_AGAIN),
-	// or nothing answers the direct get at all (it then ends with JetStream's request timeout).
+	// The replica left answers "not found" from its copy (the leader, asked again, is gone), or
+	// nothing answers the direct get at all: either way TRY_AGAIN, not a timeout the caller never set
+	// (it was "context deadline exceeded", JetStream's own request timeout, in 2 runs of 3).
 	unavailable := func(err error) bool {
-		return errors.Is(err, ErrUnavailable) && errors.Is(err, engine.ErrTryAgain) || errors.Is(err, context.DeadlineExceeded)
+		return errors.Is(err, ErrUnavailable) && errors.Is(err, engine.ErrTryAgain)
 	}
 	_, err = dirs[left].Lookup(bg, []byte("never created"))
 	require.True(t, unavailable(err), "%v", err)
 	_, err = dirs[left].Get(bg, 2)
 	require.True(t, unavailable(err), "%v", err)
+}
+
+// TestALeaseIsRenewedWhileAWriteOfItIsInFlight: on a replicated bucket the stream's leader refuses a
+// conditional write of a key while it counts another write of that key in flight (an earlier
+// renewal that timed out at the member but is still being stored, or one the leader lost track of).
+// A renewal made meanwhile succeeds, and the lease stays this incarnation's.
+func TestALeaseIsRenewedWhileAWriteOfItIsInFlight(t *testing.T) {
+	ts := startThreeServers(t)
+	dirs, js := ts.openEach()
+	a := MemberInfo{Name: "a", Kind: KindServer, Incarnation: "1"}
+	var rev uint64
+	require.NoError(t, untilAvailable(func() (err error) { rev, err = dirs[0].Register(bg, a, ""); return err }))
+	v, err := json.Marshal(a)
+	require.NoError(t, err)
+	for round := range 20 {
+		// Writes of the lease that the member sent and stopped waiting for.
+		var acks []jetstream.PubAckFuture
+		for range 20 {
+			ack, err := js.PublishAsync("$KV.t-members.a", v)
+			require.NoError(t, err)
+			acks = append(acks, ack)
+		}
+		d := dirs[round%3]
+		n, err := d.Refresh(bg, a, rev)
+		require.NoError(t, err, "round %d", round)
+		rev = n
+		for _, ack := range acks {
+			select {
+			case <-ack.Ok():
+			case err := <-ack.Err():
+				t.Fatal(err)
+			}
+		}
+	}
+	members, err := dirs[0].Members(bg)
+	require.NoError(t, err)
+	require.Equal(t, "1", members["a"].Incarnation)
+}
+
+// cuttable is a TCP forwarder whose connections can all be cut (and new ones refused) at once: the
+// route between two NATS servers of a test goes through one, as through a network link.
+type cuttable struct {
+	l      net.Listener
+	target string
+	mu     sync.Mutex
+	conns  []net.Conn
+	down   bool
+}
+
+func newCuttable(t *testing.T, target string) *cuttable {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	c := &cuttable{l: l, target: target}
+	t.Cleanup(func() { l.Close(); c.cut() })
+	go func() {
+		for {
+			in, err := l.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", target)
+			c.mu.Lock()
+			if err != nil || c.down {
+				c.mu.Unlock()
+				in.Close()
+				if out != nil {
+					out.Close()
+				}
+				continue
+			}
+			c.conns = append(c.conns, in, out)
+			c.mu.Unlock()
+			go func() { _, _ = io.Copy(out, in); out.Close() }()
+			go func() { _, _ = io.Copy(in, out); in.Close() }()
+		}
+	}()
+	return c
+}
+
+func (c *cuttable) url() string { return "nats-route://" + c.l.Addr().String() }
+
+// cut closes every connection and refuses new ones.
+func (c *cuttable) cut() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.down = true
+	for _, conn := range c.conns {
+		conn.Close()
+	}
+	c.conns = nil
+}
+
+// TestADeposedLeaderDoesNotSayNotFound: the server of the directory's stream leader is cut off from
+// the two others (every route of it goes through a link the test cuts). It goes on answering as
+// the leader for a while, though the two others elect another leader and may write what it never
+// sees. A read through it of a name that it does not hold is then TRY_AGAIN, never "not found",
+// once it has not heard from its peers for leaderHeard.
+func TestADeposedLeaderDoesNotSayNotFound(t *testing.T) {
+	var cports []int
+	for _, p := range freePorts(t, 3) {
+		cports = append(cports, p)
+	}
+	// links[i][j] carries the routes that server i opens to server j.
+	links := make([][]*cuttable, 3)
+	for i := range links {
+		links[i] = make([]*cuttable, 3)
+		for j := range links[i] {
+			if i != j {
+				links[i][j] = newCuttable(t, "127.0.0.1:"+strconv.Itoa(cports[j]))
+			}
+		}
+	}
+	root := t.TempDir()
+	servers := make([]*server.Server, 3)
+	for i := range servers {
+		o := &server.Options{ServerName: "s" + strconv.Itoa(i), Host: "127.0.0.1", Port: -1, JetStream: true,
+			StoreDir: filepath.Join(root, strconv.Itoa(i)), NoSigs: true, NoLog: true,
+			// The servers meet only through the links: the route address each one tells the others
+			// (for routes they would open on their own) leads nowhere.
+			Cluster: server.ClusterOpts{Name: "c", Host: "127.0.0.1", Port: cports[i], Advertise: "127.0.0.1:1"}}
+		for j := range servers {
+			if j != i {
+				u, err := url.Parse(links[i][j].url())
+				require.NoError(t, err)
+				o.Routes = append(o.Routes, u)
+			}
+		}
+		s, err := server.NewServer(o)
+		require.NoError(t, err)
+		go s.Start()
+		require.True(t, s.ReadyForConnections(10*time.Second))
+		t.Cleanup(s.Shutdown)
+		servers[i] = s
+	}
+	dirs := make([]*Directory, 3)
+	var js jetstream.JetStream
+	for i := range dirs {
+		nc, err := nats.Connect(servers[i].ClientURL(), nats.MaxReconnects(-1))
+		require.NoError(t, err)
+		t.Cleanup(nc.Close)
+		js, err = jetstream.New(nc)
+		require.NoError(t, err)
+		require.Eventually(t, func() bool {
+			dirs[i], err = Open(bg, js, Options{Prefix: "t", Replicas: 3, Lease: 10 * time.Second})
+			return err == nil
+		}, time.Minute, 100*time.Millisecond)
+	}
+	require.NoError(t, dirs[0].Create(bg, entry(1, "exists")))
+	waitAllCurrent(t, js, "KV_t-dir")
+	st, err := js.Stream(bg, "KV_t-dir")
+	require.NoError(t, err)
+	leader := slices.IndexFunc(servers, func(s *server.Server) bool { return s.Name() == st.CachedInfo().Cluster.Leader })
+	require.NotEqual(t, -1, leader)
+	for j := range servers {
+		if j != leader {
+			links[leader][j].cut()
+			links[j][leader].cut()
+		}
+	}
+	// Through the leader cut off: while it still takes itself for the leader and has not heard from
+	// its peers for leaderHeard, a name it does not hold is not "not found".
+	legacy, err := dirs[leader].js.Conn().JetStream()
+	require.NoError(t, err)
+	checked := 0
+	for deadline := time.Now().Add(time.Minute); checked < 3 && time.Now().Before(deadline); {
+		si, err := legacy.StreamInfo("KV_t-dir")
+		if err != nil || si.Cluster == nil || si.Cluster.Leader != servers[leader].Name() {
+			break // it noticed that it lost its quorum, or answers no more
+		}
+		cutOff := true
+		for _, p := range si.Cluster.Replicas {
+			cutOff = cutOff && p.Active > leaderHeard
+		}
+		if cutOff {
+			_, err := dirs[leader].Lookup(bg, []byte("made by the majority"))
+			require.ErrorIs(t, err, ErrUnavailable, "a read through a leader cut off from its peers")
+			checked++
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	require.NotZero(t, checked, "the leader cut off stepped down before its peers' silence passed %s", leaderHeard)
+	t.Logf("%d reads through the leader cut off, each TRY_AGAIN", checked)
 }
