@@ -112,8 +112,11 @@ type Member struct {
 	links      *links
 	opsOnLinks atomic.Uint64 // ops sent to followers on links
 	opsOnNATS  atomic.Uint64 // and through NATS
-	opSubjects sync.Map      // member name -> subject of ops to it
-	ackSubject string        // where followers send acknowledgements
+	// Forwarded calls this member made on call links, and through NATS.
+	callsOnLinks atomic.Uint64
+	callsOnNATS  atomic.Uint64
+	opSubjects   sync.Map // member name -> subject of ops to it
+	ackSubject   string   // where followers send acknowledgements
 
 	metrics    *metrics.Set
 	metricsSrv *metrics.Server    // CLCKPT_METRICS_ADDR
