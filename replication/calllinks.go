@@ -118,8 +118,8 @@ func (ls *links) dialCall(peer string, p *peerLink) {
 // false when the call must go through NATS: no link was idle, or the link broke before a reply came
 // (the call may have been run: through NATS it is a retry). With sent true, err is the end of ctx
 // (the caller maps it as for a call through NATS).
-func (m *Member) callOnLink(ctx context.Context, to string, frame []byte) (reply []byte, sent bool, err error) {
-	if len(frame) > maxCallOnLink {
+func (m *Member) callOnLink(ctx context.Context, to string, call *wire.CallMsg, frame []byte) (reply []byte, sent bool, err error) {
+	if len(frame) > maxCallOnLink || readsTooMuch(call) {
 		return nil, false, nil
 	}
 	l, p := m.links.takeCall(to)
@@ -144,15 +144,20 @@ func (m *Member) callOnLink(ctx context.Context, to string, frame []byte) (reply
 		wait = time.Until(dl)
 	}
 	r, rerr := l.Next(wait)
-	if rerr == nil && len(r) > 0 {
+	switch {
+	case rerr == nil && len(r) > 0:
 		broken = false
 		return bytes.Clone(r), true, nil
-	}
-	if ctx.Err() != nil {
+	case rerr == nil && r != nil:
+		// An empty reply: the callee's was larger than a link carries (oplink.MaxReply; only a
+		// read or a list of ids can be: no change). The link goes on; the call goes through NATS.
+		broken = false
+	case ctx.Err() != nil:
 		return nil, true, ctx.Err()
 	}
-	// Broken (or nothing came within the deadline, which the context is about to report): through
-	// NATS, which tells a callee that is gone from a link that broke.
+	// Broken (or nothing came within the deadline, which the context is about to report), or too
+	// large: through NATS, which tells a callee that is gone from a link that broke.
+	m.callsResent.Add(1)
 	return nil, false, nil
 }
 
@@ -161,4 +166,13 @@ func (m *Member) callOnLink(ctx context.Context, to string, frame []byte) (reply
 func speaksFor(member, origin string) bool {
 	rest, ok := strings.CutPrefix(origin, member)
 	return ok && (rest == "" || rest[0] == '/')
+}
+
+// readsTooMuch reports whether a read asks for more than a reply on a link carries.
+func readsTooMuch(call *wire.CallMsg) bool {
+	var n uint64
+	for _, r := range call.Reads {
+		n += r.Size
+	}
+	return n > oplink.MaxReply/2
 }

@@ -321,7 +321,7 @@ func (m *Member) requestRaw(ctx context.Context, to, what string, call *wire.Cal
 		sent bool
 	)
 	if what == "call" && onCallLink(call) {
-		data, sent, err = m.callOnLink(rctx, to, frame)
+		data, sent, err = m.callOnLink(rctx, to, call, frame)
 	}
 	if sent {
 		m.callsOnLinks.Add(1)

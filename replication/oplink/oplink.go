@@ -57,8 +57,9 @@ const (
 	// maxPending bounds the connections in their handshake: one more is closed at once. Each costs
 	// a goroutine and a few hundred bytes (a TLS handshake, a few KiB) for at most handshakeTimeout.
 	maxPending = 64
-	// maxReply bounds a reply that a dialer reads (an acknowledgement: far less).
-	maxReply = 4 << 20
+	// MaxReply bounds a reply that a dialer reads (an acknowledgement: far less; a listener that
+	// would answer more answers nothing instead).
+	MaxReply = 4 << 20
 	// readStep is the most a frame's buffer grows ahead of the bytes that came: a length prefix
 	// alone does not make the listener allocate the length.
 	readStep = 1 << 20
@@ -197,7 +198,11 @@ func (l *Listener) serve(raw net.Conn) {
 		if err != nil {
 			return
 		}
-		if err := w.send(l.handler(from, frame), replyTimeout); err != nil {
+		reply := l.handler(from, frame)
+		if len(reply) > MaxReply {
+			reply = nil // the dialer would drop the link for it
+		}
+		if err := w.send(reply, replyTimeout); err != nil {
 			return
 		}
 	}
@@ -504,7 +509,7 @@ func (l *Link) nextLocked() ([]byte, error) {
 		need := 4
 		if have >= 4 {
 			n := binary.LittleEndian.Uint32(l.in[l.start:])
-			if n > maxReply {
+			if n > MaxReply {
 				return nil, fmt.Errorf("oplink: reply of %d bytes", n)
 			}
 			need += int(n)
