@@ -131,27 +131,6 @@ func TestForwardedCallsTakeACallLinkAndFallBackToNATS(t *testing.T) {
 	require.Equal(t, replicaContent(t, cl.members["s1"], "ck"), replicaContent(t, cl.members["s2"], "ck"))
 }
 
-// TestWithLinksOffCallsGoThroughNATS: servers that take no links are called through NATS.
-func TestWithLinksOffCallsGoThroughNATS(t *testing.T) {
-	cl := newCluster(t)
-	for _, name := range []string{"s1", "s2"} {
-		c := cl.config(name)
-		c.Link = "off"
-		m, err := Join(bg, Options{Config: c, Kind: directory.KindServer, Logger: testLogger(t).With("m", name)})
-		require.NoError(t, err)
-		cl.members[name] = m
-	}
-	app := cl.join("app", directory.KindApplication)
-	h, err := app.Open(bg, "ck", attrs(engine.WriteAllReplicas), rwc)
-	require.NoError(t, err)
-	_, err = h.CreateSection(bg, []byte("s"), engine.Never, []byte("start"))
-	require.NoError(t, err)
-	writeAll(t, cl, h, 0, 50)
-	onLinks, onNATS := app.CallsSent()
-	require.Zero(t, onLinks)
-	require.GreaterOrEqual(t, onNATS, uint64(51))
-}
-
 // TestACallLinkSpeaksOnlyForItsPeer: a member that dials a link (every member can: the keys are in
 // the directory) has its calls served only in the name of its own handles.
 func TestACallLinkSpeaksOnlyForItsPeer(t *testing.T) {
