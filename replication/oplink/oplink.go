@@ -13,8 +13,9 @@
 //
 // Wire format, after the handshake (and inside TLS when on): frames of a 4-byte little-endian
 // length and that many bytes, in both directions. The dialer sends ops (or the pieces of a replica
-// copy, on a link of their own); the listener answers each with exactly one frame (its
-// acknowledgement, possibly empty), in the order they came.
+// copy, or forwarded calls one at a time, on links of their own); the listener answers each with
+// exactly one frame (its acknowledgement or reply, possibly empty: a reply larger than MaxReply is
+// sent empty), in the order they came.
 //
 // Handshake: the listener sends magic (6 bytes) and a 32-byte nonce; the dialer sends its name
 // (2-byte length, then the name) and HMAC-SHA256(key, magic || nonce || name); the listener answers
@@ -76,7 +77,8 @@ type Address struct {
 	Fingerprint string // hex SHA-256 of the listener's certificate; empty: no TLS
 }
 
-// Handler takes one frame from the member named from and returns the reply (nil: an empty one).
+// Handler takes one frame from the member named from and returns the reply (nil, or one larger than
+// MaxReply: an empty one).
 // Frames of one link are handled one at a time, in order, and every frame gets exactly one reply:
 // the dialer counts on it. Each frame is a buffer of its own, which the handler may keep.
 type Handler func(from string, frame []byte) []byte
