@@ -556,6 +556,10 @@ func poke(ch chan struct{}) {
 	}
 }
 
+// oneWrite is the largest frame a writer copies behind its header to write both at once; a larger one
+// is written in two (the copy would cost more than the second system call).
+const oneWrite = 64 << 10
+
 // writer writes whole frames, one at a time.
 type writer struct {
 	mu       sync.Mutex
@@ -586,8 +590,9 @@ func (w *writer) send(frame []byte, timeout time.Duration) error {
 	}
 	binary.LittleEndian.PutUint32(w.head[:], uint32(len(frame)))
 	var err error
-	if len(frame) <= 4096 {
-		// One write, so that a small frame is one segment: copy it behind the header.
+	if len(frame) <= oneWrite {
+		// One write, so that the frame leaves as one segment (or a run of them) and the peer is
+		// woken once, not once for the header and again for the rest: copy it behind the header.
 		w.buf = append(append(w.buf[:0], w.head[:]...), frame...)
 		_, err = w.c.Write(w.buf)
 	} else if _, err = w.c.Write(w.head[:]); err == nil {
