@@ -41,6 +41,7 @@ type callPool struct {
 	open    int // idle, in use, and being dialed
 	lastTry time.Time
 	failed  bool // the last dial failed: the next waits linkRetry
+	refused bool // the peer answers calls on links with nothing (an earlier version): NATS only
 }
 
 func (cp *callPool) close() {
@@ -62,7 +63,7 @@ func (ls *links) takeCall(peer string) (*oplink.Link, *peerLink) {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	p := ls.peers[peer]
-	if p == nil || ls.closed {
+	if p == nil || ls.closed || p.calls.refused {
 		return nil, nil
 	}
 	cp := &p.calls
@@ -86,7 +87,7 @@ func (ls *links) takeCall(peer string) (*oplink.Link, *peerLink) {
 func (ls *links) putCall(peer string, p *peerLink, l *oplink.Link, broken bool) {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
-	if !broken && !ls.closed && ls.peers[peer] == p && !isDown(l) {
+	if !broken && !ls.closed && ls.peers[peer] == p && !p.calls.refused && !isDown(l) {
 		p.calls.idle = append(p.calls.idle, l)
 		return
 	}
@@ -150,8 +151,14 @@ func (m *Member) callOnLink(ctx context.Context, to string, call *wire.CallMsg, 
 		return bytes.Clone(r), true, nil
 	case rerr == nil && r != nil:
 		// An empty reply: the callee's was larger than a link carries (oplink.MaxReply; only a
-		// read or a list of ids can be: no change). The link goes on; the call goes through NATS.
+		// read or a list of ids can be: no change), and the link goes on; or the callee takes no
+		// calls on links (a member of an earlier version answers them with nothing), which a call
+		// whose reply cannot be that large shows: none is sent there again. Either way the call
+		// goes through NATS.
 		broken = false
+		if !mayBeLarge(call) {
+			m.links.refuseCalls(to, p)
+		}
 	case ctx.Err() != nil:
 		return nil, true, ctx.Err()
 	}
@@ -175,4 +182,29 @@ func readsTooMuch(call *wire.CallMsg) bool {
 		n += r.Size
 	}
 	return n > oplink.MaxReply/2
+}
+
+// mayBeLarge reports whether a call's reply may pass what a link carries whatever its size limits:
+// a whole section's read, or a list of section ids.
+func mayBeLarge(call *wire.CallMsg) bool {
+	if call.Kind == wire.CallSectionIDs {
+		return true
+	}
+	for _, r := range call.Reads {
+		if r.Whole {
+			return true
+		}
+	}
+	return false
+}
+
+// refuseCalls stops sending calls on links to peer (in incarnation p): it answered one with nothing.
+func (ls *links) refuseCalls(peer string, p *peerLink) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.peers[peer] == p && !p.calls.refused {
+		p.calls.refused = true
+		p.calls.close()
+		ls.m.log.Info("a member takes no calls on links (an earlier version?): calls to it go through NATS", "member", peer)
+	}
 }

@@ -3,11 +3,13 @@ package replication
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/clckpt/libclckpt/config"
 	"github.com/clckpt/libclckpt/engine"
 	"github.com/clckpt/libclckpt/replication/directory"
 	"github.com/clckpt/libclckpt/replication/oplink"
@@ -198,5 +200,53 @@ func TestAReplyTooLargeForALinkComesThroughNATS(t *testing.T) {
 	require.Equal(t, onLinks+1, func() uint64 { n, _ := app.CallsSent(); return n }(), "the link is still up")
 	app.links.mu.Lock()
 	require.Equal(t, open, app.links.peers[cl.activeOf(app, "big")].calls.open, "no link was dialed again")
+	app.links.mu.Unlock()
+}
+
+// TestACalleeThatTakesNoCallsOnLinksIsCalledThroughNATS: a member of an earlier version takes links
+// but answers a call on one with an empty frame. Its callers send that call through NATS and no
+// other call on links to it, instead of sending each call twice.
+func TestACalleeThatTakesNoCallsOnLinksIsCalledThroughNATS(t *testing.T) {
+	cl := newCluster(t)
+	cl.tune = func(c *config.Config) { c.Lease = time.Minute } // (no renewal puts the real address back)
+	for _, s := range []string{"s1", "s2"} {
+		cl.join(s, directory.KindServer)
+	}
+	app := cl.join("app", directory.KindApplication)
+	h, err := app.Open(bg, "ck", attrs(engine.WriteAllReplicas), rwc)
+	require.NoError(t, err)
+	_, err = h.CreateSection(bg, []byte("s"), engine.Never, []byte("start"))
+	require.NoError(t, err)
+	to := cl.members[cl.activeOf(app, "ck")]
+
+	// The active's member as an earlier version: ops and copies as usual, nothing for a call.
+	var calls atomic.Int64
+	old, err := oplink.Listen("127.0.0.1:0", false, func(from string, frame []byte) []byte {
+		if k, _ := wire.Peek(frame); k == wire.KindCall {
+			calls.Add(1)
+			return nil
+		}
+		return to.onLinkFrame(from, frame)
+	}, nil)
+	require.NoError(t, err)
+	defer old.Close()
+	app.links.mu.Lock()
+	p := app.links.peers[to.name]
+	p.calls.close()
+	p.calls = callPool{}
+	p.addr = old.Address("127.0.0.1")
+	app.links.mu.Unlock()
+
+	// The first calls go through NATS while a link is dialed; the first call on it is answered
+	// with nothing, and is sent through NATS; every later call goes through NATS.
+	require.Eventually(t, func() bool {
+		writeAll(t, cl, h, 0, 5)
+		return calls.Load() > 0
+	}, 10*time.Second, 10*time.Millisecond, "no call reached the link")
+	writeAll(t, cl, h, 100, 50)
+	require.Equal(t, int64(1), calls.Load(), "one call on the link, then none")
+	app.links.mu.Lock()
+	require.True(t, p.calls.refused)
+	require.Empty(t, p.calls.idle)
 	app.links.mu.Unlock()
 }
