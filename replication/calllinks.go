@@ -29,7 +29,7 @@ import (
 // timeout, a callee found gone by the probe (watchPeer) is "no responders".
 
 // maxCallLinks bounds the call links from this member to one other member.
-const maxCallLinks = 32
+const maxCallLinks = 16
 
 // maxCallOnLink is the largest call sent on a link; a larger one goes through NATS (a link queues at
 // most oplink.QueueLimit for a peer that reads slowly).
