@@ -53,7 +53,8 @@ func counterOnePlusOne(t *testing.T, envA, envB []string) {
 }
 
 // TestActiveDiesDuringNumberedWrites: three clckpt serve nodes (one NATS cluster, each with a server
-// member) hold a non-collocated WR_ALL_REPLICAS checkpoint; a writer makes 10,000 numbered writes. The
+// member) hold a non-collocated WR_ALL_REPLICAS checkpoint; a writer makes 10,000 numbered writes,
+// each forwarded to the active (the writer holds no replica), on a call link nearly always. The
 // node of the active replica is killed with SIGKILL in the middle; the writes go on on a new active and
 // every acknowledged write is there at the end.
 func TestActiveDiesDuringNumberedWrites(t *testing.T) {
@@ -82,8 +83,13 @@ func TestActiveDiesDuringNumberedWrites(t *testing.T) {
 	require.Contains(t, nodes, active)
 	nodes[active].kill9()
 	t.Logf("killed %s, the active replica, after %d acknowledged writes", active, ackedCount(w))
-	w.waitLine(`^done$`, 5*time.Minute)
+	calls := w.waitLine(`^calls (\d+) on links, (\d+) through NATS$`, 5*time.Minute)
+	w.waitLine(`^done$`, time.Minute)
 	require.Equal(t, 0, w.wait(30*time.Second))
+	onLinks, err := strconv.Atoi(calls[1])
+	require.NoError(t, err)
+	t.Logf("calls: %d on links, %s through NATS", onLinks, calls[2])
+	require.Greater(t, onLinks, 9000, "the writes took call links, before the kill and after it")
 
 	var survivors []int
 	for i, name := range []string{"s1", "s2", "s3"} {

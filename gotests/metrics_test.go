@@ -131,6 +131,10 @@ func TestMetricsCountWhatWasDone(t *testing.T) {
 	require.Equal(t, float64(100*800+writes*8), metricValue(prog, "clckpt_written_bytes_total"))
 	require.Equal(t, 0.0, metricValue(prog, "clckpt_replicas_held"), "the servers hold the replicas")
 	require.Equal(t, 1.0, metricValue(prog, "clckpt_nats_connected"))
+	// Every call was forwarded to the active's node, on a call link once one was dialed.
+	require.Greater(t, metricValue(prog, "clckpt_forwarded_calls_total", "path", "link"), 0.0)
+	require.GreaterOrEqual(t, metricValue(prog, "clckpt_forwarded_calls_total", "path", "link")+
+		metricValue(prog, "clckpt_forwarded_calls_total", "path", "nats"), float64(100+writes+100))
 
 	// The active node ran every call of the program; the other follows in sync with nothing owed.
 	var active, follower string

@@ -70,7 +70,8 @@ func (l *netLab) cut(i int)  { l.ip("link", "set", l.hostLink(i), "down") }
 func (l *netLab) heal(i int) { l.ip("link", "set", l.hostLink(i), "up") }
 
 // TestPartitionMinorityCutOff: three clckpt serve nodes, each in its own network namespace, form one
-// NATS cluster over a bridge; a writer in the root namespace makes numbered WR_ALL_REPLICAS writes.
+// NATS cluster over a bridge; a writer in the root namespace makes numbered WR_ALL_REPLICAS writes,
+// forwarded on call links (a call in flight on the link to the node cut off ends as through NATS).
 // The node of the active replica is cut off the network: the majority elects a new active and the
 // writes go on. After the heal the cut node catches up; every acknowledged write is there and the
 // three replicas are byte-identical.
@@ -119,9 +120,14 @@ func TestPartitionMinorityCutOff(t *testing.T) {
 	l.heal(i)
 	healAt := ackedCount(w)
 	t.Logf("healed after %d acknowledged writes", healAt)
-	w.waitLine(`^done$`, 3*time.Minute)
+	calls := w.waitLine(`^calls (\d+) on links, (\d+) through NATS$`, 3*time.Minute)
+	w.waitLine(`^done$`, time.Minute)
 	require.Equal(t, 0, w.wait(30*time.Second))
-	t.Logf("%d writes acknowledged, %d of them while %s was cut off; %d retried", n, healAt-cutAt, active, len(w.matching(`^retry `)))
+	t.Logf("%d writes acknowledged, %d of them while %s was cut off; %d retried; calls: %s on links, %s through NATS",
+		n, healAt-cutAt, active, len(w.matching(`^retry `)), calls[1], calls[2])
+	onLinks, err := strconv.Atoi(calls[1])
+	require.NoError(t, err)
+	require.Greater(t, onLinks, n/2, "the writes took call links, to the node cut off among others")
 	checkAcknowledged(t, url, "numbered", n)
 	require.Eventually(t, func() bool {
 		// The cut node's server may answer with its copy of the entry from before the cut, when

@@ -18,6 +18,8 @@ type State struct {
 	Links map[string]bool
 	// OpsSent are the ops sent to followers, on links and through NATS.
 	OpsSent [numPaths]uint64
+	// CallsSent are the calls forwarded to the active's member, on call links and through NATS.
+	CallsSent [numPaths]uint64
 
 	StoreBytes, ValueLogBytes   int64 // disk used by the member's store, and by its value log
 	DiskFreeBytes, ReserveBytes int64 // free space of the data directory's filesystem, and the reserve kept
@@ -42,6 +44,7 @@ var (
 	descLagBytes   = desc("clckpt_follower_lag_bytes", "Bytes of encoded ops not yet acknowledged by a follower, over the checkpoints this member is active for.", "follower")
 	descLink       = desc("clckpt_link_up", "1 while the direct op link to a peer member is up, else 0.", "peer")
 	descOpsSent    = desc("clckpt_replicated_ops_total", "Ops sent to followers, by path.", "path")
+	descCallsSent  = desc("clckpt_forwarded_calls_total", "Calls forwarded to the member of the active replica, by path.", "path")
 	descStore      = desc("clckpt_store_bytes", "Disk space the member's store uses (tables, value log, write-ahead log).")
 	descVlog       = desc("clckpt_value_log_bytes", "Disk space the store's value log uses.")
 	descFree       = desc("clckpt_disk_free_bytes", "Free space of the data directory's filesystem.")
@@ -58,7 +61,7 @@ type stateCollector struct{ read func() State }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descFollowed, descHeld, descInSync, descActive, descLagOps, descLagBytes, descLink,
-		descOpsSent, descStore, descVlog, descFree, descReserve, descNATS, descReconnects} {
+		descOpsSent, descCallsSent, descStore, descVlog, descFree, descReserve, descNATS, descReconnects} {
 		ch <- d
 	}
 }
@@ -81,6 +84,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for p := range numPaths {
 		ch <- prometheus.MustNewConstMetric(descOpsSent, prometheus.CounterValue, float64(st.OpsSent[p]), pathNames[p])
+		ch <- prometheus.MustNewConstMetric(descCallsSent, prometheus.CounterValue, float64(st.CallsSent[p]), pathNames[p])
 	}
 	gauge(descStore, float64(st.StoreBytes))
 	gauge(descVlog, float64(st.ValueLogBytes))

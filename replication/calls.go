@@ -17,13 +17,24 @@ import (
 // callTimeout bounds a call without a deadline of its own (the C API gives none to writes).
 const callTimeout = 30 * time.Second
 
-// onCall serves a call forwarded by another member.
+// onCall serves a call forwarded by another member through NATS.
 func (m *Member) onCall(msg *nats.Msg) {
-	call, err := wire.DecodeCallMsg(msg.Data)
+	_ = msg.Respond(m.answer(msg.Data, ""))
+}
+
+// answer serves an encoded call and returns the encoded reply. from is the member a call link
+// authenticated ("" through NATS, which authenticates no member): a link speaks only for its peer,
+// and a call on it in the name of another member's handle is refused.
+func (m *Member) answer(data []byte, from string) []byte {
+	call, err := wire.DecodeCallMsg(data)
 	var reply *wire.ReplyMsg
-	if err != nil {
+	switch {
+	case err != nil:
 		reply = &wire.ReplyMsg{Err: fmt.Errorf("%w: %w", engine.ErrInvalidParameter, err)}
-	} else {
+	case from != "" && !speaksFor(from, call.Origin):
+		m.log.Warn("call on a link in the name of another member: refused", "from", from, "origin", call.Origin)
+		reply = &wire.ReplyMsg{Err: fmt.Errorf("%w: call from %s in the name of %q", engine.ErrInvalidParameter, from, call.Origin)}
+	default:
 		ctx, cancel := callContext(m.ctx, call)
 		reply = m.serve(ctx, call)
 		cancel()
@@ -33,7 +44,7 @@ func (m *Member) onCall(msg *nats.Msg) {
 			reply = &wire.ReplyMsg{NotActive: true}
 		}
 	}
-	_ = msg.Respond(reply.Encode(nil))
+	return reply.Encode(nil)
 }
 
 // callContext bounds a forwarded call by its own timeout, else callTimeout; cancel releases all of it.
@@ -281,9 +292,10 @@ var ended = func() context.Context {
 	return ctx
 }()
 
-// request sends a call to a member and decodes its reply. A call that takes long has its callee
-// watched: if the callee dies with the call in flight (no "no responders" then), the call ends as soon
-// as a probe finds the callee's subscriptions gone, instead of at its timeout.
+// request sends a call to a member and decodes its reply: on a call link when one is idle
+// (calllinks.go), else through NATS. A call that takes long has its callee watched: if the callee
+// dies with the call in flight (no "no responders" then), the call ends as soon as a probe finds the
+// callee's subscriptions gone, instead of at its timeout.
 func (m *Member) request(ctx context.Context, to string, call *wire.CallMsg) (*wire.ReplyMsg, error) {
 	data, err := m.requestRaw(ctx, to, "call", call)
 	if err != nil {
@@ -302,7 +314,26 @@ func (m *Member) requestRaw(ctx context.Context, to, what string, call *wire.Cal
 	defer cancel(nil)
 	watch := time.AfterFunc(peerProbe, func() { m.watchPeer(rctx, to, cancel) })
 	defer watch.Stop()
-	msg, err := m.nc.RequestWithContext(rctx, m.subject(to, what), call.Encode(nil))
+	frame := call.Encode(nil)
+	var (
+		data []byte
+		err  error
+		sent bool
+	)
+	if what == "call" && onCallLink(call) {
+		data, sent, err = m.callOnLink(rctx, to, call, frame)
+	}
+	if sent {
+		m.callsOnLinks.Add(1)
+	} else {
+		if what == "call" {
+			m.callsOnNATS.Add(1)
+		}
+		var msg *nats.Msg
+		if msg, err = m.nc.RequestWithContext(rctx, m.subject(to, what), frame); err == nil {
+			data = msg.Data
+		}
+	}
 	if err != nil {
 		switch {
 		case errors.Is(context.Cause(rctx), errPeerGone):
@@ -312,7 +343,12 @@ func (m *Member) requestRaw(ctx context.Context, to, what string, call *wire.Cal
 		}
 		return nil, err
 	}
-	return msg.Data, nil
+	return data, nil
+}
+
+// CallsSent counts the calls this member forwarded to other members, on call links and through NATS.
+func (m *Member) CallsSent() (onLinks, onNATS uint64) {
+	return m.callsOnLinks.Load(), m.callsOnNATS.Load()
 }
 
 // peerProbe is how often a member waiting for a slow call checks that the callee still exists.

@@ -42,6 +42,7 @@ type peerLink struct {
 	link        *oplink.Link // nil while not up
 	dialing     bool
 	lastTry     time.Time
+	calls       callPool // links that carry this member's calls to the peer (calllinks.go)
 }
 
 // startLinks starts listening for links, as the configuration says.
@@ -108,6 +109,7 @@ func (ls *links) update(info directory.MemberInfo, alive bool) {
 		if p.link != nil {
 			p.link.Close()
 		}
+		p.calls.close()
 		delete(ls.peers, info.Name)
 		p = nil
 	}
@@ -207,6 +209,7 @@ func (ls *links) close() {
 		if p.link != nil {
 			p.link.Close()
 		}
+		p.calls.close()
 	}
 	ls.peers = map[string]*peerLink{}
 }
@@ -254,12 +257,15 @@ func (m *Member) onLinkFrame(from string, frame []byte) []byte {
 		ack.From = m.name
 		reply = ack.Encode(nil)
 	}
+	k, _ := wire.Peek(frame)
+	if k == wire.KindCall {
+		return m.answer(frame, from) // a call link (calllinks.go)
+	}
 	id, epoch, err := wire.Stamp(frame)
 	if err != nil {
 		m.log.Warn("bad frame on a link", "from", from, "err", err)
 		return nil
 	}
-	k, _ := wire.Peek(frame)
 	if status, ok := m.fromActive(from, id, epoch, k == wire.KindSnapshot); !ok {
 		if status != 0 {
 			send(wire.AckMsg{Ckpt: id, Status: status})

@@ -61,6 +61,8 @@ func TestOpsTakeTheDirectLinkAndFallBackToNATS(t *testing.T) {
 	require.Greater(t, active.opsOnNATS.Load(), onNATS, "the ops went through NATS")
 }
 
+// TestWithLinksOffOpsGoThroughNATS: servers that take no links get their ops, copies and the calls
+// forwarded to them through NATS.
 func TestWithLinksOffOpsGoThroughNATS(t *testing.T) {
 	cl := newCluster(t)
 	for _, name := range []string{"s1", "s2"} {
@@ -91,6 +93,9 @@ func TestWithLinksOffOpsGoThroughNATS(t *testing.T) {
 	}
 	require.Zero(t, copies[0])
 	require.NotZero(t, copies[1], "the first copy of the replica went through NATS")
+	calls, callsOnNATS := app.CallsSent()
+	require.Zero(t, calls)
+	require.GreaterOrEqual(t, callsOnNATS, uint64(101))
 }
 
 // TestACopyTakesALinkOfItsOwn: a replica copy goes on a link dialed for it, in pieces acknowledged

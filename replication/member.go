@@ -117,8 +117,12 @@ type Member struct {
 	links      *links
 	opsOnLinks atomic.Uint64 // ops sent to followers on links
 	opsOnNATS  atomic.Uint64 // and through NATS
-	opSubjects sync.Map      // member name -> subject of ops to it
-	ackSubject string        // where followers send acknowledgements
+	// Forwarded calls this member made on call links, and through NATS.
+	callsOnLinks atomic.Uint64
+	callsOnNATS  atomic.Uint64
+	callsResent  atomic.Uint64 // calls sent on a link whose reply did not come on it: sent through NATS again
+	opSubjects   sync.Map      // member name -> subject of ops to it
+	ackSubject   string        // where followers send acknowledgements
 
 	metrics    *metrics.Set
 	metricsSrv *metrics.Server    // CLCKPT_METRICS_ADDR

@@ -37,6 +37,7 @@ func (m *Member) state() metrics.State {
 	st := metrics.State{Lag: map[string]metrics.Lag{}, Links: m.links.states(), NATSConnected: m.nc.IsConnected(),
 		NATSReconnects: m.nc.Stats().Reconnects}
 	st.OpsSent[metrics.PathLink], st.OpsSent[metrics.PathNATS] = m.OpsSent()
+	st.CallsSent[metrics.PathLink], st.CallsSent[metrics.PathNATS] = m.CallsSent()
 	ckpts := m.allCkpts()
 	st.Followed = len(ckpts)
 	st.Held = m.reps.Len()

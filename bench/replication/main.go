@@ -275,6 +275,8 @@ func writesAndReads() {
 	fmt.Printf("a bare NATS request and reply from the writer to the active of (b) (a position query that does no work: the floor of a forwarded call)\n  ours  %s\n", floor.Summary())
 	onLinks, onNATS := a.a.OpsSent()
 	fmt.Printf("  (a) ops sent by the active: %d on direct links, %d through NATS\n", onLinks, onNATS)
+	onLinks, onNATS = b.w.CallsSent()
+	fmt.Printf("  (b) calls forwarded by the writer: %d on call links, %d through NATS\n", onLinks, onNATS)
 	a.close()
 	b.close()
 }

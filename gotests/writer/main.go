@@ -2,7 +2,7 @@
 // application member (settings from the environment), makes numbered writes and prints "ack N" once
 // write N has returned. Write N puts N+1 at slot N%100 of section log<N/100>, so a checker can see
 // every acknowledged write in the final content. A failed write is retried (the same write) until it
-// succeeds.
+// succeeds. Before "done" it prints how many calls it forwarded on call links and through NATS.
 //
 // With -stay it then reads each section once, prints "stayed" and waits for SIGTERM (the metrics
 // test scrapes it meanwhile).
@@ -86,6 +86,8 @@ func main() {
 			time.Sleep(*pause)
 		}
 	}
+	onLinks, onNATS := m.CallsSent()
+	fmt.Printf("calls %d on links, %d through NATS\n", onLinks, onNATS)
 	fmt.Println("done")
 	if *stay {
 		sig := make(chan os.Signal, 1)

@@ -13,8 +13,9 @@
 //
 // Wire format, after the handshake (and inside TLS when on): frames of a 4-byte little-endian
 // length and that many bytes, in both directions. The dialer sends ops (or the pieces of a replica
-// copy, on a link of their own); the listener answers each with exactly one frame (its
-// acknowledgement, possibly empty), in the order they came.
+// copy, or forwarded calls one at a time, on links of their own); the listener answers each with
+// exactly one frame (its acknowledgement or reply, possibly empty: a reply larger than MaxReply is
+// sent empty), in the order they came.
 //
 // Handshake: the listener sends magic (6 bytes) and a 32-byte nonce; the dialer sends its name
 // (2-byte length, then the name) and HMAC-SHA256(key, magic || nonce || name); the listener answers
@@ -57,8 +58,9 @@ const (
 	// maxPending bounds the connections in their handshake: one more is closed at once. Each costs
 	// a goroutine and a few hundred bytes (a TLS handshake, a few KiB) for at most handshakeTimeout.
 	maxPending = 64
-	// maxReply bounds a reply that a dialer reads (an acknowledgement: far less).
-	maxReply = 4 << 20
+	// MaxReply bounds a reply that a dialer reads (an acknowledgement: far less; a listener that
+	// would answer more answers nothing instead).
+	MaxReply = 4 << 20
 	// readStep is the most a frame's buffer grows ahead of the bytes that came: a length prefix
 	// alone does not make the listener allocate the length.
 	readStep = 1 << 20
@@ -75,7 +77,8 @@ type Address struct {
 	Fingerprint string // hex SHA-256 of the listener's certificate; empty: no TLS
 }
 
-// Handler takes one frame from the member named from and returns the reply (nil: an empty one).
+// Handler takes one frame from the member named from and returns the reply (nil, or one larger than
+// MaxReply: an empty one).
 // Frames of one link are handled one at a time, in order, and every frame gets exactly one reply:
 // the dialer counts on it. Each frame is a buffer of its own, which the handler may keep.
 type Handler func(from string, frame []byte) []byte
@@ -197,7 +200,11 @@ func (l *Listener) serve(raw net.Conn) {
 		if err != nil {
 			return
 		}
-		if err := w.send(l.handler(from, frame), replyTimeout); err != nil {
+		reply := l.handler(from, frame)
+		if len(reply) > MaxReply {
+			reply = nil // the dialer would drop the link for it
+		}
+		if err := w.send(reply, replyTimeout); err != nil {
 			return
 		}
 	}
@@ -504,7 +511,7 @@ func (l *Link) nextLocked() ([]byte, error) {
 		need := 4
 		if have >= 4 {
 			n := binary.LittleEndian.Uint32(l.in[l.start:])
-			if n > maxReply {
+			if n > MaxReply {
 				return nil, fmt.Errorf("oplink: reply of %d bytes", n)
 			}
 			need += int(n)
@@ -549,6 +556,10 @@ func poke(ch chan struct{}) {
 	}
 }
 
+// oneWrite is the largest frame a writer copies behind its header to write both at once; a larger one
+// is written in two (the copy would cost more than the second system call).
+const oneWrite = 64 << 10
+
 // writer writes whole frames, one at a time.
 type writer struct {
 	mu       sync.Mutex
@@ -579,8 +590,9 @@ func (w *writer) send(frame []byte, timeout time.Duration) error {
 	}
 	binary.LittleEndian.PutUint32(w.head[:], uint32(len(frame)))
 	var err error
-	if len(frame) <= 4096 {
-		// One write, so that a small frame is one segment: copy it behind the header.
+	if len(frame) <= oneWrite {
+		// One write, so that the frame leaves as one segment (or a run of them) and the peer is
+		// woken once, not once for the header and again for the rest: copy it behind the header.
 		w.buf = append(append(w.buf[:0], w.head[:]...), frame...)
 		_, err = w.c.Write(w.buf)
 	} else if _, err = w.c.Write(w.head[:]); err == nil {
