@@ -65,8 +65,13 @@ func (d *Directory) Register(ctx context.Context, m MemberInfo, previous string)
 		// Whose lease it is only the stream's leader can say: another replica may still hold a
 		// lease that ran out, or miss the one just written.
 		cur, err := d.memberReads.get(ctx, m.Name)
-		if errors.Is(err, ErrNotFound) {
-			continue // it ran out meanwhile
+		if errors.Is(err, ErrNotFound) { // it ran out meanwhile (or a write of it is in flight)
+			select {
+			case <-ctx.Done():
+				return 0, mapErr(ctx, ctx.Err())
+			case <-time.After(20 * time.Millisecond):
+			}
+			continue
 		}
 		if err != nil {
 			return 0, err
