@@ -151,12 +151,22 @@ func (m *Member) snapshotPiece(data []byte, send func(wire.AckMsg)) {
 		return
 	}
 	c := m.ckptFor(sm.Ckpt)
+	defer m.release(c) // a checkpoint destroyed meanwhile (below) leaves nothing in the table
 	reply := func(status wire.AckStatus, text string) {
 		send(wire.AckMsg{Ckpt: sm.Ckpt, Epoch: sm.Header.Epoch, LSN: sm.Header.LSN, Status: status, Text: text})
 	}
 	c.mu.Lock()
 	inst := c.inst
 	c.mu.Unlock()
+	if sm.Part == wire.SnapHeader || inst == nil {
+		// A copy may arrive after its checkpoint was destroyed (the active sent it just before):
+		// only an entry makes it a replica to keep. current reads the entry if this member has not
+		// seen it, and marks the checkpoint gone if there is none.
+		if _, err := c.current(m.ctx); err != nil {
+			reply(wire.AckFailed, err.Error())
+			return
+		}
+	}
 	// As for ops: a copy from an active of an older epoch than this member knows (a deposed one,
 	// still sending) must not replace the replica, which may hold the newer active's writes.
 	if sm.Part != wire.SnapHeader && inst != nil && sm.Epoch != inst.epoch || sm.Epoch < c.knownEpoch() {
@@ -253,7 +263,12 @@ func (c *ckpt) runInstall(inst *install, h engine.SnapshotHeader) {
 	c.mu.Lock()
 	if c.inst == inst {
 		c.inst = nil
-		if err == nil {
+		if err == nil && c.gone {
+			// Destroyed while its copy arrived: there is nothing to keep.
+			if derr := m.reps.Destroy(rep); derr != nil {
+				m.log.Warn("dropping the copy of a destroyed checkpoint", "checkpoint", h.Name, "err", derr)
+			}
+		} else if err == nil {
 			c.setReplicaLocked(rep)
 			c.copied = time.Now()
 			if c.entry != nil {
@@ -267,6 +282,7 @@ func (c *ckpt) runInstall(inst *install, h engine.SnapshotHeader) {
 	}
 	inst.err = err
 	close(inst.done)
+	m.release(c)
 }
 
 // position returns the local replica's position, for elections.

@@ -289,7 +289,8 @@ func (m *Member) onLinkFrame(from string, frame []byte) []byte {
 func (m *Member) fromActive(from string, id, epoch uint64, snapshot bool) (wire.AckStatus, bool) {
 	var c *ckpt
 	if snapshot {
-		c = m.ckptFor(id) // a copy may bring a replica this member does not hold yet
+		c = m.ckptFor(id)  // a copy may bring a replica this member does not hold yet
+		defer m.release(c) // (or be of a checkpoint destroyed since: nothing stays then)
 	} else {
 		m.mu.Lock()
 		c = m.ckpts[id]

@@ -2,6 +2,7 @@ package replication
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/clckpt/libclckpt/engine"
 	"github.com/clckpt/libclckpt/engine/clock"
 	"github.com/clckpt/libclckpt/replication/directory"
+	"github.com/clckpt/libclckpt/replication/wire"
 )
 
 func TestSingleMemberOnTheEmbeddedDefault(t *testing.T) {
@@ -291,4 +293,48 @@ func TestALeaseEndedDuringAReadingStaysEnded(t *testing.T) {
 	since = m.leaseEndsSeen() // a reading after the end, of a lease taken again
 	m.mergeMembers(read, since)
 	require.True(t, m.alive("ghost"))
+}
+
+// TestACopyOfADestroyedCheckpointLeavesNothingBehind: a copy that arrives after the checkpoint was
+// destroyed (its active sent it just before) installs nothing and leaves no state in the member's
+// table, whether it comes through NATS or on a link, and whether the member had heard of the
+// checkpoint or not.
+func TestACopyOfADestroyedCheckpointLeavesNothingBehind(t *testing.T) {
+	cl := newCluster(t)
+	a := cl.join("a", directory.KindApplication)
+	b := cl.join("b", directory.KindApplication)
+	h, err := a.Open(bg, "short-lived", attrs(engine.WriteAllReplicas), rwc)
+	require.NoError(t, err)
+	_, err = h.CreateSection(bg, []byte("s"), engine.Never, []byte("v"))
+	require.NoError(t, err)
+	id, err := a.dir.Lookup(bg, []byte("short-lived"))
+	require.NoError(t, err)
+	hdr := engine.SnapshotHeader{ID: id, Name: "short-lived", Attrs: *attrs(engine.WriteAllReplicas), Epoch: 1, LSN: 1}
+	require.NoError(t, a.Delete(bg, "short-lived"))
+	require.NoError(t, h.Close())
+	require.Eventually(t, func() bool { _, err := b.dir.Get(bg, id); return errors.Is(err, directory.ErrNotFound) }, 10*time.Second, 10*time.Millisecond)
+
+	for _, viaLink := range []bool{false, true} {
+		var acks []wire.AckMsg
+		send := func(ack wire.AckMsg) { acks = append(acks, ack) }
+		for _, part := range []uint8{wire.SnapHeader, wire.SnapEnd} {
+			frame := (&wire.SnapshotMsg{Ckpt: id, Epoch: 1, Part: part, Header: hdr}).Encode(nil)
+			if !viaLink {
+				b.snapshotPiece(frame, send)
+			} else if reply := b.onLinkFrame("a", frame); reply != nil {
+				ack, err := wire.DecodeAckMsg(reply)
+				require.NoError(t, err)
+				send(*ack)
+			}
+		}
+		for _, ack := range acks {
+			require.NotEqual(t, wire.AckOK, ack.Status, "via link %v: a piece of a copy of a destroyed checkpoint was taken", viaLink)
+		}
+		require.Eventually(t, func() bool {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			return b.ckpts[id] == nil
+		}, 5*time.Second, 10*time.Millisecond, "via link %v: the table keeps the destroyed checkpoint", viaLink)
+		require.Nil(t, b.reps.Get(id), "via link %v: a replica of the destroyed checkpoint was installed", viaLink)
+	}
 }
