@@ -295,7 +295,7 @@ func (m *Manager) store(ctx context.Context, j *Job, it Item, id uint64, comp Co
 		}
 		obj.Close(err)
 	}()
-	err := m.ar.Put(ctx, dataName(id), countReader{obj, &j.bytes})
+	err := m.ar.Put(ctx, dataName(id), selfChecked{countReader{obj, &j.bytes}})
 	obj.stop()
 	<-cutDone
 	obj.wait()
