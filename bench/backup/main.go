@@ -461,7 +461,9 @@ func main() {
 			{{"store sequential read", seqRead}, {"bare file write+fsync", func() { withWriter("beside a bare file write+fsync", fileWrite) }},
 				{"backup to directory", func() { withWriter("during backup to directory", func() { backupTo(dirM, "directory", round == 0) }) }}},
 			{{"bare object put", func() { withWriter("beside a bare object put", obsPut) }},
-				{"backup to object store", func() { withWriter("during backup to object store", func() { backupTo(obsM, "objectstore", round == 0) }) }}},
+				{"backup to object store", func() {
+					withWriter("during backup to object store", func() { backupTo(obsM, "objectstore", round == 0) })
+				}}},
 		}
 		var longest time.Duration
 		for _, p := range pairs {
