@@ -9,6 +9,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -22,8 +23,9 @@ import (
 // Write and Close belong to the writing goroutine, Read to the archive's; stop ends the pipeline
 // from the reading side.
 type objectStream struct {
-	ctx  context.Context
-	comp Compression
+	ctx    context.Context
+	comp   Compression
+	stages *stageTimes
 
 	// The writing side.
 	cur    *chunk
@@ -60,10 +62,10 @@ type chunk struct {
 // errStreamStopped ends the writing side when the archive stopped reading.
 var errStreamStopped = errors.New("backup: the archive write ended")
 
-func newObjectStream(ctx context.Context, comp Compression) *objectStream {
+func newObjectStream(ctx context.Context, comp Compression, stages *stageTimes) *objectStream {
 	workers := streamWorkers()
 	depth := 2*workers + 2
-	s := &objectStream{ctx: ctx, comp: comp, free: make(chan *chunk, depth), order: make(chan *chunk, depth),
+	s := &objectStream{ctx: ctx, comp: comp, stages: stages, free: make(chan *chunk, depth), order: make(chan *chunk, depth),
 		work: make(chan *chunk, depth), quit: make(chan struct{}), whole: sha256.New()}
 	s.whole.Write([]byte(magicV2))
 	s.pend = [][]byte{[]byte(magicV2)}
@@ -89,6 +91,7 @@ func (s *objectStream) worker() {
 		}
 	}()
 	for c := range s.work {
+		start := time.Now()
 		c.stored = c.raw
 		if s.comp == CompressZstd {
 			if enc == nil {
@@ -104,6 +107,7 @@ func (s *objectStream) worker() {
 		binary.LittleEndian.PutUint32(c.hdr[2:], uint32(len(c.stored)))
 		binary.LittleEndian.PutUint32(c.hdr[6:], uint32(len(c.raw)))
 		copy(c.hdr[10:], sum[:])
+		since(&s.stages.hashing, start)
 		close(c.done)
 		// Let a program's own goroutines in between two chunks: on a busy processor a write
 		// waiting to run would otherwise wait for the worker's next preemption.
@@ -144,6 +148,7 @@ func (s *objectStream) take() (*chunk, error) {
 			c = &chunk{raw: make([]byte, 0, chunkSize)}
 		}
 	} else {
+		defer since(&s.stages.cutWaited, time.Now())
 		select {
 		case c = <-s.free:
 		case <-s.quit:
@@ -211,6 +216,7 @@ func (s *objectStream) advance() error {
 	}
 	var c *chunk
 	var ok bool
+	idle := time.Now()
 	select {
 	case c, ok = <-s.order:
 	case <-s.ctx.Done():
@@ -230,6 +236,7 @@ func (s *objectStream) advance() error {
 		return nil
 	}
 	<-c.done // the workers take every chunk sent
+	since(&s.stages.archiveIdle, idle)
 	if c.err != nil {
 		return c.err
 	}

@@ -423,6 +423,7 @@ func main() {
 	}
 	// backupTo backs up into m's archive, with a profile and a trace when asked (name: the archive
 	// kind in their file names).
+	stages := map[string][]backup.Stages{}
 	backupTo := func(m *backup.Manager, name string, first bool) {
 		prof, tr := *cpuProf, *traceFile
 		if prof != "" && first {
@@ -444,6 +445,7 @@ func main() {
 			_, err = job.Wait(ctx)
 			if !stalled(err) {
 				must(err)
+				stages[name] = append(stages[name], job.Stages())
 				return
 			}
 		}
@@ -546,6 +548,20 @@ func main() {
 		}
 		fmt.Printf("%-26s / slower of (%s, %s): median %.2f (rounds: %s)  %s\n", c.what, c.bound1, c.bound2, ratio,
 			strings.Join(ratios, " "), verdict)
+	}
+	fmt.Printf("\nwhere the backups' time went (median over the rounds; the stages overlap):\n")
+	for _, name := range []string{"directory", "objectstore"} {
+		field := func(f func(backup.Stages) time.Duration) time.Duration {
+			var v []float64
+			for _, st := range stages[name] {
+				v = append(v, float64(f(st)))
+			}
+			return stats.Round(time.Duration(median(v)))
+		}
+		fmt.Printf("  %-12s cut %s (waiting for the archive %s), hashing %s, archive %s (waiting for chunks %s)\n", name,
+			field(func(s backup.Stages) time.Duration { return s.Cut }), field(func(s backup.Stages) time.Duration { return s.CutWaited }),
+			field(func(s backup.Stages) time.Duration { return s.Hashing }), field(func(s backup.Stages) time.Duration { return s.Archive }),
+			field(func(s backup.Stages) time.Duration { return s.ArchiveIdle }))
 	}
 	if len(stalls) > 0 {
 		fmt.Printf("\nobject-store puts that stalled (retried): %v\n", stalls)
