@@ -27,6 +27,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"runtime/trace"
 	"slices"
@@ -216,6 +217,51 @@ func othersLoad(a, b cpu, d time.Duration) float64 {
 type result struct {
 	d      time.Duration
 	others float64 // processors the rest of the machine kept busy meanwhile
+	// runDelay is how long this program's threads waited, summed, for a processor (the kernel's
+	// run queue: /proc/self/task/*/schedstat) per second of the step; goWait the 99th
+	// percentile of the time its goroutines waited to run once ready (the Go scheduler's
+	// /sched/latencies:seconds, which includes the waits of its threads for a processor).
+	runDelay float64
+	goWait   time.Duration
+}
+
+// runDelay is the time this program's threads have waited for a processor, in nanoseconds.
+func runDelay() int64 {
+	var sum int64
+	tasks, _ := os.ReadDir("/proc/self/task")
+	for _, t := range tasks {
+		b, err := os.ReadFile("/proc/self/task/" + t.Name() + "/schedstat")
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b)); len(f) > 1 {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			sum += n
+		}
+	}
+	return sum
+}
+
+// schedLatencies reads the Go scheduler's histogram of the time goroutines waited to run.
+func schedLatencies() *metrics.Float64Histogram {
+	m := []metrics.Sample{{Name: "/sched/latencies:seconds"}}
+	metrics.Read(m)
+	return m[0].Value.Float64Histogram()
+}
+
+// p99Between is the 99th percentile of the waits recorded between two readings of the histogram.
+func p99Between(a, b *metrics.Float64Histogram) time.Duration {
+	var total uint64
+	for i := range b.Counts {
+		total += b.Counts[i] - a.Counts[i]
+	}
+	var seen uint64
+	for i := range b.Counts {
+		if seen += b.Counts[i] - a.Counts[i]; total > 0 && float64(seen) >= 0.99*float64(total) {
+			return time.Duration(b.Buckets[i+1] * 1e9)
+		}
+	}
+	return 0
 }
 
 // table collects the results of every round.
@@ -313,10 +359,11 @@ func main() {
 	// none pays for another's writes.
 	timed := func(name string, f func()) time.Duration {
 		unix.Sync()
-		a, start := readCPU(), time.Now()
+		a, rd, gw, start := readCPU(), runDelay(), schedLatencies(), time.Now()
 		f()
 		d := time.Since(start)
-		tab.add(name, result{d: d, others: othersLoad(a, readCPU(), d)})
+		tab.add(name, result{d: d, others: othersLoad(a, readCPU(), d), runDelay: float64(runDelay()-rd) / float64(d),
+			goWait: p99Between(gw, schedLatencies())})
 		return d
 	}
 
@@ -511,20 +558,21 @@ func main() {
 		}
 	}
 
-	fmt.Printf("\n%-28s %9s %9s  %-34s %s\n", "", "MB/s", "time", "MB/s in each round", "others' load (processors)")
+	fmt.Printf("\n%-28s %9s %9s  %-34s %s\n", "", "MB/s", "time", "MB/s in each round", "others' load (processors) / our threads' run-queue wait (per s) / goroutines' p99 wait to run")
 	for _, n := range tab.names {
-		if n == "writer alone" {
-			continue
-		}
 		var ds []float64
 		var each, load []string
 		for _, r := range tab.res[n] {
 			ds = append(ds, float64(r.d))
 			each = append(each, fmt.Sprintf("%.0f", mbs(total, r.d)))
-			load = append(load, fmt.Sprintf("%.1f", r.others))
+			load = append(load, fmt.Sprintf("%.1f/%.2f/%s", r.others, r.runDelay, stats.Round(r.goWait)))
 		}
 		d := time.Duration(median(ds))
-		fmt.Printf("%-28s %9.0f %9s  %-34s %s\n", n, mbs(total, d), stats.Round(d), strings.Join(each, " "), strings.Join(load, " "))
+		rate := fmt.Sprintf("%9.0f", mbs(total, d))
+		if n == "writer alone" {
+			rate, each = fmt.Sprintf("%9s", ""), nil
+		}
+		fmt.Printf("%-28s %s %9s  %-34s %s\n", n, rate, stats.Round(d), strings.Join(each, " "), strings.Join(load, " "))
 	}
 	fmt.Println()
 	for _, c := range []struct{ what, bound1, bound2 string }{
