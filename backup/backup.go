@@ -119,7 +119,7 @@ func (j *Job) Progress() Progress {
 type Stages struct {
 	Cut         time.Duration // the cut, from its start to the end of its last section
 	CutWaited   time.Duration // of which the cut waited for a free chunk (the archive behind)
-	Hashing     time.Duration // workers busy compressing and hashing chunks (summed over them)
+	Hashing     time.Duration // hashers busy compressing and hashing chunks (summed over them)
 	Archive     time.Duration // the archive's Put, from its start to its return
 	ArchiveIdle time.Duration // of which the archive waited for the next chunk (the cut or hashing behind)
 }

@@ -225,9 +225,9 @@ type result struct {
 	goWait   time.Duration
 }
 
-// runDelay is the time this program's threads have waited for a processor, in nanoseconds.
-func runDelay() int64 {
-	var sum int64
+// runDelays is how long each thread of this program has waited for a processor, in nanoseconds.
+func runDelays() map[string]int64 {
+	out := map[string]int64{}
 	tasks, _ := os.ReadDir("/proc/self/task")
 	for _, t := range tasks {
 		b, err := os.ReadFile("/proc/self/task/" + t.Name() + "/schedstat")
@@ -235,9 +235,18 @@ func runDelay() int64 {
 			continue
 		}
 		if f := strings.Fields(string(b)); len(f) > 1 {
-			n, _ := strconv.ParseInt(f[1], 10, 64)
-			sum += n
+			out[t.Name()], _ = strconv.ParseInt(f[1], 10, 64)
 		}
+	}
+	return out
+}
+
+// runDelaySince sums the waits for a processor of this program's threads since a (threads started
+// since count whole, threads ended since are lost).
+func runDelaySince(a map[string]int64) int64 {
+	var sum int64
+	for t, n := range runDelays() {
+		sum += n - a[t]
 	}
 	return sum
 }
@@ -359,10 +368,10 @@ func main() {
 	// none pays for another's writes.
 	timed := func(name string, f func()) time.Duration {
 		unix.Sync()
-		a, rd, gw, start := readCPU(), runDelay(), schedLatencies(), time.Now()
+		a, rd, gw, start := readCPU(), runDelays(), schedLatencies(), time.Now()
 		f()
 		d := time.Since(start)
-		tab.add(name, result{d: d, others: othersLoad(a, readCPU(), d), runDelay: float64(runDelay()-rd) / float64(d),
+		tab.add(name, result{d: d, others: othersLoad(a, readCPU(), d), runDelay: float64(runDelaySince(rd)) / float64(d),
 			goWait: p99Between(gw, schedLatencies())})
 		return d
 	}
