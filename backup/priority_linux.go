@@ -8,7 +8,7 @@ import (
 
 // backupNice is how much lower than the program's own the scheduling priority of the threads
 // that hash a backup's chunks is (nice values: the program's plus this, at most 19).
-const backupNice = 10
+const backupNice = 5
 
 // lowerPriority gives the calling goroutine a thread of its own whose scheduling priority is
 // lowered by backupNice, for as long as the goroutine lives: the thread ends with it and never
