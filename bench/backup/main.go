@@ -509,7 +509,7 @@ func main() {
 	dirM, obsM := backup.New(l, dir), backup.New(l, obs)
 
 	// The backups, each beside its bounds, with the writer going throughout; then the writer
-	// alone for as long as the longer backup.
+	// alone for as long as the round's longest step.
 	for round := range *rounds {
 		type step struct {
 			name string
