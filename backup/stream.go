@@ -67,7 +67,7 @@ type chunk struct {
 var errStreamStopped = errors.New("backup: the archive write ended")
 
 func newObjectStream(ctx context.Context, comp Compression, stages *stageTimes) *objectStream {
-	depth := streamDepth()
+	depth := 2*streamWorkers() + 2
 	s := &objectStream{ctx: ctx, comp: comp, stages: stages, free: make(chan *chunk, depth), order: make(chan *chunk, depth),
 		quit: make(chan struct{}), whole: sha256.New()}
 	s.whole.Write([]byte(magicV2))
@@ -80,11 +80,6 @@ func newObjectStream(ctx context.Context, comp Compression, stages *stageTimes) 
 // (the cut and the archive write need one, and the program's own goroutines go on), at least one
 // and at most 4.
 func streamWorkers() int { return max(1, min(runtime.GOMAXPROCS(0)-1, 4)) }
-
-// streamDepth is how many chunks of a backup are in flight at most (cut and not yet written):
-// twice the hashers and two, and at least 16 (16 MiB), so that the cut and the hashing go on
-// while the archive's writes stall for a moment, and the writes while the hashing does.
-func streamDepth() int { return max(2*streamWorkers()+2, 16) }
 
 // The hashers compress (when asked) and hash the chunks of every backup of the program, each on a
 // thread of its own of lower priority (lowerPriority). They start with the first backup, as many
