@@ -90,6 +90,7 @@ type Job struct {
 	items  int
 	idone  atomic.Int64
 	bytes  atomic.Int64
+	stages stageTimes
 	res    []Descriptor
 	err    error
 }
@@ -111,6 +112,30 @@ func (j *Job) Wait(ctx context.Context) ([]Descriptor, error) {
 func (j *Job) Progress() Progress {
 	return Progress{ItemsDone: int(j.idone.Load()), Items: j.items, Bytes: j.bytes.Load()}
 }
+
+// Stages tells where a job's time went: how long each part of its pipeline was busy, and how long
+// each waited for another, summed over its items (for measurements; read after the job ended, or
+// as it goes).
+type Stages struct {
+	Cut         time.Duration // the cut, from its start to the end of its last section
+	CutWaited   time.Duration // of which the cut waited for a free chunk (the archive behind)
+	Hashing     time.Duration // hashers busy compressing and hashing chunks (summed over them)
+	Archive     time.Duration // the archive's Put, from its start to its return
+	ArchiveIdle time.Duration // of which the archive waited for the next chunk (the cut or hashing behind)
+}
+
+// stageTimes are a job's Stages as they are summed, in nanoseconds.
+type stageTimes struct{ cut, cutWaited, hashing, archive, archiveIdle atomic.Int64 }
+
+// Stages returns where the job's time went so far.
+func (j *Job) Stages() Stages {
+	s := &j.stages
+	return Stages{Cut: time.Duration(s.cut.Load()), CutWaited: time.Duration(s.cutWaited.Load()), Hashing: time.Duration(s.hashing.Load()),
+		Archive: time.Duration(s.archive.Load()), ArchiveIdle: time.Duration(s.archiveIdle.Load())}
+}
+
+// since adds the time since start to a.
+func since(a *atomic.Int64, start time.Time) { a.Add(int64(time.Since(start))) }
 
 // Cancel stops the job: nothing is committed unless the commit was already made.
 func (j *Job) Cancel() { j.cancel() }
@@ -277,10 +302,11 @@ func (m *Manager) store(ctx context.Context, j *Job, it Item, id uint64, comp Co
 	if it.Expires.IsZero() {
 		d.Expires = time.Time{}
 	}
-	obj := newObjectStream(ctx, comp)
+	obj := newObjectStream(ctx, comp, &j.stages)
 	cutDone := make(chan struct{})
 	go func() {
 		defer close(cutDone)
+		defer since(&j.stages.cut, time.Now())
 		err := cut(func(h engine.SnapshotHeader) error {
 			d.Created, d.Epoch, d.LSN = time.Now().UTC(), h.Epoch, h.LSN
 			return writeHeader(obj, h)
@@ -295,7 +321,9 @@ func (m *Manager) store(ctx context.Context, j *Job, it Item, id uint64, comp Co
 		}
 		obj.Close(err)
 	}()
-	err := m.ar.Put(ctx, dataName(id), countReader{obj, &j.bytes})
+	putStart := time.Now()
+	err := m.ar.Put(ctx, dataName(id), selfChecked{countReader{obj, &j.bytes}})
+	since(&j.stages.archive, putStart)
 	obj.stop()
 	<-cutDone
 	obj.wait()

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/clckpt/libclckpt/backup/archive"
 	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/engine"
 )
@@ -264,6 +265,14 @@ func (c countReader) WriteTo(w io.Writer) (int64, error) {
 	}
 	return io.Copy(w, struct{ io.Reader }{c})
 }
+
+// selfChecked is a backup object as its archive reads it: its chunk digests and final digest,
+// verified by a restore, are its integrity checks (the object store does not hash it again).
+type selfChecked struct{ countReader }
+
+func (selfChecked) SelfChecked() {}
+
+var _ archive.SelfChecked = selfChecked{}
 
 // countWriter counts the bytes written.
 type countWriter struct {

@@ -9,12 +9,14 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 )
 
 // objectStream makes a backup object (FORMAT.md, the current format) out of the logical stream
-// written into it, as a pipeline: the writer (the cut) fills chunks, workers compress and hash
+// written into it, as a pipeline: the writer (the cut) fills chunks, hashers compress and hash
 // them in parallel, and the archive reads the object's bytes, chunk after chunk in the order they
 // were written, while later chunks are being filled and hashed. At most a few chunks are in flight
 // (their buffers are reused): a slow archive slows the cut down instead of piling up memory.
@@ -22,19 +24,19 @@ import (
 // Write and Close belong to the writing goroutine, Read to the archive's; stop ends the pipeline
 // from the reading side.
 type objectStream struct {
-	ctx  context.Context
-	comp Compression
+	ctx    context.Context
+	comp   Compression
+	stages *stageTimes
 
 	// The writing side.
 	cur    *chunk
 	made   int         // chunks allocated, at most cap(free)
 	free   chan *chunk // chunks the reading side is done with
 	order  chan *chunk // every chunk written, in order, to the reading side
-	work   chan *chunk // the same chunks, to the workers
 	quit   chan struct{}
 	err    error // why the writing side ended early; set before order is closed
 	closed bool
-	wg     sync.WaitGroup // the workers
+	hashed sync.WaitGroup // the chunks given to the hashers and not yet hashed
 
 	// The reading side.
 	whole   hash.Hash // the final digest: the magic, every chunk header, the end frame
@@ -53,61 +55,72 @@ type chunk struct {
 	zbuf   []byte // the compressed form's buffer, reused
 	stored []byte // what the object holds: raw, or zbuf's compressed bytes
 	hdr    [chunkHeaderLen]byte
-	done   chan struct{} // closed by the worker once stored and hdr are set
+	done   chan struct{} // closed by the hasher once stored and hdr are set
 	err    error
+	// What the hasher needs to know of the stream.
+	comp    Compression
+	hashing *atomic.Int64   // the stream's hashing time
+	hashed  *sync.WaitGroup // the stream's chunks not yet hashed
 }
 
 // errStreamStopped ends the writing side when the archive stopped reading.
 var errStreamStopped = errors.New("backup: the archive write ended")
 
-func newObjectStream(ctx context.Context, comp Compression) *objectStream {
-	workers := streamWorkers()
-	depth := 2*workers + 2
-	s := &objectStream{ctx: ctx, comp: comp, free: make(chan *chunk, depth), order: make(chan *chunk, depth),
-		work: make(chan *chunk, depth), quit: make(chan struct{}), whole: sha256.New()}
+func newObjectStream(ctx context.Context, comp Compression, stages *stageTimes) *objectStream {
+	depth := 2*streamWorkers() + 2
+	s := &objectStream{ctx: ctx, comp: comp, stages: stages, free: make(chan *chunk, depth), order: make(chan *chunk, depth),
+		quit: make(chan struct{}), whole: sha256.New()}
 	s.whole.Write([]byte(magicV2))
 	s.pend = [][]byte{[]byte(magicV2)}
-	s.wg.Add(workers)
-	for range workers {
-		go s.worker()
-	}
+	startHashers()
 	return s
 }
 
-// streamWorkers is how many workers hash chunks: one processor fewer than the Go scheduler has
+// streamWorkers is how many hashers hash chunks: one processor fewer than the Go scheduler has
 // (the cut and the archive write need one, and the program's own goroutines go on), at least one
 // and at most 4.
 func streamWorkers() int { return max(1, min(runtime.GOMAXPROCS(0)-1, 4)) }
 
-// worker compresses (when asked) and hashes the chunks it is given.
-func (s *objectStream) worker() {
-	defer s.wg.Done()
-	var enc *zstd.Encoder
-	defer func() {
-		if enc != nil {
-			_ = enc.Close()
+// The hashers compress (when asked) and hash the chunks of every backup of the program, each on a
+// thread of its own of lower priority (lowerPriority). They start with the first backup, as many
+// as streamWorkers says then, and stay (idle, waiting for chunks).
+var (
+	hashersOnce sync.Once
+	toHash      = make(chan *chunk, 64)
+)
+
+func startHashers() {
+	hashersOnce.Do(func() {
+		for range streamWorkers() {
+			go hasher()
 		}
-	}()
-	for c := range s.work {
+	})
+}
+
+func hasher() {
+	lowerPriority()
+	var enc *zstd.Encoder
+	var encErr error
+	for c := range toHash {
+		start := time.Now()
 		c.stored = c.raw
-		if s.comp == CompressZstd {
-			if enc == nil {
-				enc, c.err = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
+		if c.comp == CompressZstd {
+			if enc == nil && encErr == nil {
+				enc, encErr = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
 			}
-			if c.err == nil {
+			if c.err = encErr; c.err == nil {
 				c.zbuf = enc.EncodeAll(c.raw, c.zbuf[:0])
 				c.stored = c.zbuf
 			}
 		}
 		sum := sha256.Sum256(c.stored)
-		c.hdr[0], c.hdr[1] = frameChunk, byte(s.comp)
+		c.hdr[0], c.hdr[1] = frameChunk, byte(c.comp)
 		binary.LittleEndian.PutUint32(c.hdr[2:], uint32(len(c.stored)))
 		binary.LittleEndian.PutUint32(c.hdr[6:], uint32(len(c.raw)))
 		copy(c.hdr[10:], sum[:])
+		since(c.hashing, start)
 		close(c.done)
-		// Let a program's own goroutines in between two chunks: on a busy processor a write
-		// waiting to run would otherwise wait for the worker's next preemption.
-		runtime.Gosched()
+		c.hashed.Done()
 	}
 }
 
@@ -141,9 +154,10 @@ func (s *objectStream) take() (*chunk, error) {
 		case c = <-s.free:
 		default:
 			s.made++
-			c = &chunk{raw: make([]byte, 0, chunkSize)}
+			c = &chunk{raw: make([]byte, 0, chunkSize), comp: s.comp, hashing: &s.stages.hashing, hashed: &s.hashed}
 		}
 	} else {
+		defer since(&s.stages.cutWaited, time.Now())
 		select {
 		case c = <-s.free:
 		case <-s.quit:
@@ -156,11 +170,12 @@ func (s *objectStream) take() (*chunk, error) {
 	return c, nil
 }
 
-// send hands the current chunk to the workers and, in order, to the reading side. Neither channel
-// is ever full: they hold as many chunks as exist.
+// send hands the current chunk to the hashers and, in order, to the reading side (whose channel is
+// never full: it holds as many chunks as exist).
 func (s *objectStream) send() {
 	s.order <- s.cur
-	s.work <- s.cur
+	s.hashed.Add(1)
+	toHash <- s.cur
 	s.cur = nil
 }
 
@@ -176,10 +191,9 @@ func (s *objectStream) Close(err error) {
 	}
 	s.err = err
 	close(s.order)
-	close(s.work)
 }
 
-// Read hands out the object's bytes in order: the magic, each chunk's frame once its worker is
+// Read hands out the object's bytes in order: the magic, each chunk's frame once its hasher is
 // done with it, then the end frame and the final digest.
 func (s *objectStream) Read(p []byte) (int, error) {
 	for {
@@ -211,6 +225,7 @@ func (s *objectStream) advance() error {
 	}
 	var c *chunk
 	var ok bool
+	idle := time.Now()
 	select {
 	case c, ok = <-s.order:
 	case <-s.ctx.Done():
@@ -229,7 +244,8 @@ func (s *objectStream) advance() error {
 		s.eof = true
 		return nil
 	}
-	<-c.done // the workers take every chunk sent
+	<-c.done // the hashers take every chunk sent
+	since(&s.stages.archiveIdle, idle)
 	if c.err != nil {
 		return c.err
 	}
@@ -281,5 +297,5 @@ func (s *objectStream) stop() {
 	s.stopped.Do(func() { close(s.quit) })
 }
 
-// wait waits for the workers, once Close was called.
-func (s *objectStream) wait() { s.wg.Wait() }
+// wait waits for the hashers to be done with the stream's chunks, once Close was called.
+func (s *objectStream) wait() { s.hashed.Wait() }

@@ -18,6 +18,7 @@ import (
 	"github.com/clckpt/libclckpt/backup/archive"
 	"github.com/clckpt/libclckpt/ckpt"
 	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/internal/backuptest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -187,4 +188,46 @@ func TestBackupArchiveEndsEarly(t *testing.T) {
 		require.NoError(t, err)
 		require.Empty(t, res.All())
 	}
+}
+
+// TestObjectStoreBackupHashedOnce: a backup into the object store hashes its bytes once, into its
+// own chunk digests: the object store keeps no digest of its own for it (which would hash every
+// byte a second time). The object's own digests still catch damage: a byte flipped in a chunk
+// stored in the object store fails the restore, and nothing is restored.
+func TestObjectStoreBackupHashedOnce(t *testing.T) {
+	ctx := context.Background()
+	js := backuptest.JetStream(t)
+	ar, err := archive.OpenObjectStore(ctx, js, "bk", 1)
+	require.NoError(t, err)
+	l := openLocal(t, filepath.Join(t.TempDir(), "store"))
+	want := readContent(t, makeCheckpoint(t, l, "orig"))
+	m := New(l, ar)
+	d := backupOne(t, m, "orig", "b1", CompressNone)
+
+	obs, err := js.ObjectStore(ctx, "bk")
+	require.NoError(t, err)
+	info, err := obs.GetInfo(ctx, dataName(d.CopyID))
+	require.NoError(t, err)
+	require.Empty(t, info.Digest, "the object store hashed the backup object again")
+	require.EqualValues(t, d.Size, info.Size)
+
+	rc, err := ar.Get(ctx, dataName(d.CopyID))
+	require.NoError(t, err)
+	good, err := io.ReadAll(rc)
+	require.NoError(t, err)
+	require.NoError(t, rc.Close())
+	bad := bytes.Clone(good)
+	bad[len(magicV2)+chunkHeaderLen+100] ^= 1 // in the first chunk's bytes
+	require.NoError(t, ar.Put(ctx, dataName(d.CopyID), selfChecked{countReader{bytes.NewReader(bad), new(atomic.Int64)}}))
+	_, err = m.Restore(ctx, RestoreRequest{BackupName: "b1", Target: "copy"})
+	require.ErrorIs(t, err, ErrDamaged)
+	require.ErrorContains(t, err, "chunk SHA-256 mismatch")
+	_, err = l.Open(ctx, "copy", nil, ckpt.OpenRead)
+	require.ErrorIs(t, err, ckpt.ErrNotExist)
+
+	require.NoError(t, ar.Put(ctx, dataName(d.CopyID), selfChecked{countReader{bytes.NewReader(good), new(atomic.Int64)}}))
+	r, err := m.Restore(ctx, RestoreRequest{BackupName: "b1", Target: "copy", Flags: ckpt.OpenRead})
+	require.NoError(t, err)
+	defer r.Close()
+	require.Equal(t, want, readContent(t, r))
 }

@@ -39,6 +39,15 @@ type Archive interface {
 	Sweep(ctx context.Context, before time.Time) (int, error)
 }
 
+// SelfChecked is a source of Put whose bytes carry their own integrity checks, verified by whoever
+// reads the object back (a backup object: a SHA-256 of each chunk and one of the whole, checked by
+// a restore). The object-store archive stores such a source without a digest of its own, instead
+// of hashing every byte a second time; other sources get one, checked by Get.
+type SelfChecked interface {
+	io.Reader
+	SelfChecked()
+}
+
 // CheckName rejects names that are empty, absolute, contain an empty, "." or ".." element, or
 // characters other than letters, digits, '.', '-', '_' and '/'.
 func CheckName(name string) error {

@@ -1,13 +1,16 @@
 package archive
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -139,13 +142,18 @@ func (o *ObjectStore) objects(ctx context.Context) ([]jetstream.ObjectInfo, erro
 
 // Put implements Archive. The object is written in the object store's own format (chunks on
 // $O.<bucket>.C.<nuid>, then the metadata, with the SHA-256 of the whole, on $O.<bucket>.M.<name>),
-// so the client library's Get reads it; but at most putWindow chunks are in flight (sent and not
+// so the client library's Get reads it (but for a SelfChecked object, see below); but at most putWindow chunks are in flight (sent and not
 // yet acknowledged: a sliding window, the next chunk sent as the oldest is acknowledged), instead
 // of the library's unbounded stream of asynchronous publishes, which a slow or busy server answers
 // with "too many requests" (its ingest queue is full) or which stall the client. A chunk that fails
 // with a transient error (too many requests, no response, a timeout) is undone with those sent
 // after it (what they stored is deleted) and sent again with them, the window halved (it grows back
 // by one chunk per window stored), up to putAttempts times in a row.
+//
+// The metadata carries the SHA-256 of the whole object, which Get checks, unless r is SelfChecked:
+// its bytes are not hashed here, and the object has no digest in its metadata (the object store's
+// Get of the client library, which wants one, then fails at the end of the object; this archive's
+// Get does not).
 func (o *ObjectStore) Put(ctx context.Context, name string, r io.Reader) error {
 	if err := CheckName(name); err != nil {
 		return err
@@ -181,7 +189,8 @@ func (o *ObjectStore) put(ctx context.Context, name string, r io.Reader) error {
 	p := &objectPut{pub: pub, st: st, subj: "$O." + o.bucket + ".C." + nuid.Next(), inflight: putWindow}
 	info := &jetstream.ObjectInfo{Bucket: o.bucket, NUID: strings.TrimPrefix(p.subj, "$O."+o.bucket+".C."),
 		ObjectMeta: jetstream.ObjectMeta{Name: name, Opts: &jetstream.ObjectMetaOptions{ChunkSize: putChunkSize}}}
-	if err := p.chunks(ctx, r, info); err != nil {
+	_, selfChecked := r.(SelfChecked)
+	if err := p.chunks(ctx, r, info, !selfChecked); err != nil {
 		p.purge(ctx)
 		return err
 	}
@@ -227,23 +236,25 @@ type putChunk struct {
 	hashed chan struct{}
 }
 
-// chunks reads r to its end and stores it as chunks, setting the size, chunk count and digest of
-// info, and checks that the subject holds exactly the chunks sent.
+// chunks reads r to its end and stores it as chunks, setting the size, chunk count and (with
+// digest) the digest of info, and checks that the subject holds exactly the chunks sent.
 //
 // The chunks go out as a sliding window: at most p.inflight are sent and not yet acknowledged,
 // and the next one is sent as soon as the oldest is acknowledged, so the server always has work.
-// Another goroutine hashes the chunks (in order) meanwhile. When a chunk fails with a transient
+// With digest, another goroutine hashes the chunks (in order) meanwhile. When a chunk fails with a transient
 // error, every chunk sent after it is waited for, what they stored is deleted (every message of
 // the subject after the last chunk acknowledged in order), p.inflight is halved, and they are
 // sent again, up to putAttempts times in a row.
-func (p *objectPut) chunks(ctx context.Context, r io.Reader, info *jetstream.ObjectInfo) error {
+func (p *objectPut) chunks(ctx context.Context, r io.Reader, info *jetstream.ObjectInfo, digest bool) error {
 	h := sha256.New()
 	toHash := make(chan *putChunk, putWindow+1)
 	hasherDone := make(chan struct{})
 	go func(toHash <-chan *putChunk) {
 		defer close(hasherDone)
 		for c := range toHash {
-			h.Write(c.data)
+			if digest {
+				h.Write(c.data)
+			}
 			close(c.hashed)
 		}
 	}(toHash)
@@ -363,7 +374,9 @@ func (p *objectPut) chunks(ctx context.Context, r io.Reader, info *jetstream.Obj
 		}
 	}
 	stop()
-	info.Digest = jetstream.GetObjectDigestValue(h)
+	if digest {
+		info.Digest = jetstream.GetObjectDigestValue(h)
+	}
 	if info.Chunks == 0 {
 		return nil
 	}
@@ -437,39 +450,134 @@ func transient(err error) bool {
 		errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded)
 }
 
-// Get implements Archive. The object is read until ctx ends or the reader is closed, however long
-// that takes: the client library would end a read whose context has no deadline after its
-// default timeout (5 s), which a large object read by a restore outlasts, so such a context is
-// given a distant deadline, and its cancellation closes the reader.
+// Get implements Archive. It reads the object's chunks in order through an ordered consumer of
+// their subject, until the object's chunk count, and checks their total size against the
+// object's metadata and, when the metadata has a digest (every object but a SelfChecked one's),
+// their SHA-256 against it at the end: a mismatch fails the last Read. The object is read until
+// ctx ends or the reader is closed, however long that takes (the client library's Get ended a
+// read whose context had no deadline after its default timeout, 5 s, which a restore of a large
+// object outlasts); cancelling ctx fails the reads.
 func (o *ObjectStore) Get(ctx context.Context, name string) (io.ReadCloser, error) {
 	if err := CheckName(name); err != nil {
 		return nil, err
 	}
-	cancel := context.CancelFunc(func() {})
-	if _, ok := ctx.Deadline(); !ok {
-		ctx, cancel = context.WithDeadline(ctx, time.Now().Add(100*365*24*time.Hour))
+	info, err := o.obs.GetInfo(ctx, name)
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
 	}
-	res, err := o.obs.Get(ctx, name)
 	if err != nil {
-		cancel()
-		if errors.Is(err, jetstream.ErrObjectNotFound) {
-			return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
-		}
 		return nil, fmt.Errorf("archive: reading %s: %w", name, err)
 	}
-	stop := context.AfterFunc(ctx, func() { _ = res.Close() })
-	return &objectReader{ObjectResult: res, done: func() { stop(); cancel() }}, nil
+	if info.NUID == "" || info.Opts != nil && info.Opts.Link != nil {
+		return nil, fmt.Errorf("archive: reading %s: not an object of this archive (no chunks of its own)", name)
+	}
+	r := &objectReader{ctx: ctx, name: name, info: info}
+	if info.Digest != "" {
+		if r.want, err = jetstream.DecodeObjectDigest(info.Digest); err != nil {
+			return nil, fmt.Errorf("archive: reading %s: %w", name, err)
+		}
+		r.hash = sha256.New()
+	}
+	if info.Chunks == 0 {
+		return r, nil
+	}
+	st, err := o.js.Stream(ctx, "OBJ_"+o.bucket)
+	if err != nil {
+		return nil, fmt.Errorf("archive: reading %s: %w", name, err)
+	}
+	r.cons, err = st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"$O." + o.bucket + ".C." + info.NUID}})
+	if err != nil {
+		return nil, fmt.Errorf("archive: reading %s: %w", name, err)
+	}
+	r.drop = func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = st.DeleteConsumer(dctx, r.cons.CachedInfo().Name)
+	}
+	if r.msgs, err = r.cons.Messages(jetstream.PullMaxMessages(getBuffered)); err != nil {
+		r.drop()
+		return nil, fmt.Errorf("archive: reading %s: %w", name, err)
+	}
+	return r, nil
 }
 
-// objectReader is an object being read; Close ends what Get started.
+// getBuffered is how many chunks a Get asks for ahead of its reader.
+const getBuffered = 64
+
+// objectReader is an object being read.
 type objectReader struct {
-	jetstream.ObjectResult
-	done func()
+	ctx    context.Context
+	name   string
+	info   *jetstream.ObjectInfo
+	cons   jetstream.Consumer
+	msgs   jetstream.MessagesContext
+	drop   func() // deletes the consumer
+	hash   hash.Hash
+	want   []byte
+	cur    []byte
+	chunks int
+	size   uint64
+	err    error
+	closed bool
 }
 
+func (r *objectReader) Read(p []byte) (int, error) {
+	for len(r.cur) == 0 && r.err == nil {
+		r.err = r.next()
+	}
+	if len(r.cur) == 0 {
+		return 0, r.err
+	}
+	n := copy(p, r.cur)
+	r.cur = r.cur[n:]
+	return n, nil
+}
+
+// next reads the next chunk into cur, or checks the whole object after the last one (io.EOF).
+func (r *objectReader) next() error {
+	if r.closed {
+		return fmt.Errorf("archive: reading %s: %w", r.name, os.ErrClosed)
+	}
+	if r.chunks == int(r.info.Chunks) {
+		switch {
+		case r.size != r.info.Size:
+			return fmt.Errorf("archive: reading %s: %d bytes in its chunks, %d in its metadata", r.name, r.size, r.info.Size)
+		case r.hash != nil && !bytes.Equal(r.hash.Sum(nil), r.want):
+			return fmt.Errorf("archive: reading %s: %w", r.name, jetstream.ErrDigestMismatch)
+		}
+		return io.EOF
+	}
+	if err := r.ctx.Err(); err != nil {
+		return err
+	}
+	m, err := r.msgs.Next(jetstream.NextContext(r.ctx))
+	if err != nil {
+		return fmt.Errorf("archive: reading %s: %w", r.name, err)
+	}
+	r.chunks++
+	r.cur = m.Data()
+	if r.size += uint64(len(r.cur)); r.size > r.info.Size {
+		return fmt.Errorf("archive: reading %s: more bytes in its chunks than the %d of its metadata", r.name, r.info.Size)
+	}
+	if r.hash != nil {
+		r.hash.Write(r.cur)
+	}
+	return nil
+}
+
+// Close ends the reading and deletes its consumer.
 func (r *objectReader) Close() error {
-	r.done()
-	return r.ObjectResult.Close()
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	if r.msgs != nil {
+		r.msgs.Stop()
+	}
+	if r.drop != nil {
+		r.drop()
+	}
+	return nil
 }
 
 // Delete implements Archive.

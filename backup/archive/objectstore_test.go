@@ -5,7 +5,10 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"hash"
 	"io"
 	"net"
 	"os"
@@ -16,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clckpt/libclckpt/internal/backuptest"
 	"github.com/clckpt/libclckpt/replication/natsconn"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -161,7 +165,7 @@ func TestObjectStoreGetOutlastsTheDefaultTimeout(t *testing.T) {
 // Concurrent Puts of large objects into a server that syncs every write to disk: the client
 // library's own Put sent every chunk at once and failed with "too many requests" once the
 // stream's ingest queue (128 MiB) was full; the archive's Put keeps a bounded window in flight.
-// Every object is then read whole by the library's Get, which checks the digest.
+// Every object is then read whole by Get, which checks the digest.
 func TestObjectStorePutUnderLoad(t *testing.T) {
 	ctx := context.Background()
 	s, err := natsconn.StartServer(natsconn.ServerOptions{Name: "t", Host: "127.0.0.1", Port: -1,
@@ -200,7 +204,7 @@ func TestObjectStorePutUnderLoad(t *testing.T) {
 
 // A server whose stream ingest queue holds 1 MiB, less than the Put's first window (4 MiB), and
 // that syncs every write: the windows answered "too many requests" are undone and sent again in
-// smaller windows, and the object is read back whole by the library's Get.
+// smaller windows, and the object is read back whole by Get, which checks the digest.
 func TestObjectStorePutResendsWindows(t *testing.T) {
 	ctx := context.Background()
 	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
@@ -271,4 +275,78 @@ func TestCreatingAReplicatedBucketWaitsForAnOfflinePeer(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, 3, st.CachedInfo().Config.Replicas)
 	}
+}
+
+// selfChecked is a source whose bytes carry their own checks.
+type selfChecked struct{ io.Reader }
+
+func (selfChecked) SelfChecked() {}
+
+// An object Put from a plain source carries the SHA-256 of its bytes in its metadata, and Get
+// checks it (and the size) at the end; an object Put from a SelfChecked source is not hashed: its
+// metadata has no digest, and Get reads it whole all the same.
+func TestObjectStoreDigestUnlessSelfChecked(t *testing.T) {
+	ctx := context.Background()
+	js := backuptest.JetStream(t)
+	o, err := OpenObjectStore(ctx, js, "b", 1)
+	require.NoError(t, err)
+	obs, err := js.ObjectStore(ctx, "b")
+	require.NoError(t, err)
+	data := make([]byte, 3*putChunkSize+17)
+	_, _ = rand.Read(data)
+	get := func(name string) ([]byte, error) {
+		rc, err := o.Get(ctx, name)
+		require.NoError(t, err)
+		defer rc.Close()
+		return io.ReadAll(rc)
+	}
+
+	require.NoError(t, o.Put(ctx, "data/plain", bytes.NewReader(data)))
+	info, err := obs.GetInfo(ctx, "data/plain")
+	require.NoError(t, err)
+	require.Equal(t, jetstream.GetObjectDigestValue(sha256Of(data)), info.Digest)
+	got, err := get("data/plain")
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(data, got))
+
+	require.NoError(t, o.Put(ctx, "data/self", selfChecked{bytes.NewReader(data)}))
+	info, err = obs.GetInfo(ctx, "data/self")
+	require.NoError(t, err)
+	require.Empty(t, info.Digest, "a self-checked object is not hashed")
+	require.EqualValues(t, len(data), info.Size)
+	got, err = get("data/self")
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(data, got))
+
+	// Metadata whose digest or size does not match the chunks fails the read.
+	rewrite := func(change func(*jetstream.ObjectInfo)) {
+		info, err := obs.GetInfo(ctx, "data/plain")
+		require.NoError(t, err)
+		change(info)
+		b, err := json.Marshal(info)
+		require.NoError(t, err)
+		m := nats.NewMsg("$O.b.M." + base64.URLEncoding.EncodeToString([]byte("data/plain")))
+		m.Header.Set(jetstream.MsgRollup, jetstream.MsgRollupSubject)
+		m.Data = b
+		_, err = js.PublishMsg(ctx, m)
+		require.NoError(t, err)
+	}
+	rewrite(func(i *jetstream.ObjectInfo) { i.Digest = jetstream.GetObjectDigestValue(sha256Of(data[1:])) })
+	_, err = get("data/plain")
+	require.ErrorIs(t, err, jetstream.ErrDigestMismatch)
+	rewrite(func(i *jetstream.ObjectInfo) {
+		i.Digest = jetstream.GetObjectDigestValue(sha256Of(data))
+		i.Size++
+	})
+	_, err = get("data/plain")
+	require.ErrorContains(t, err, "bytes in its chunks")
+	rewrite(func(i *jetstream.ObjectInfo) { i.Size -= 2 })
+	_, err = get("data/plain")
+	require.ErrorContains(t, err, "more bytes in its chunks")
+}
+
+func sha256Of(b []byte) hash.Hash {
+	h := sha256.New()
+	h.Write(b)
+	return h
 }

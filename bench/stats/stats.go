@@ -25,6 +25,9 @@ func (s *Samples) Time(f func()) {
 	s.d = append(s.d, time.Since(start))
 }
 
+// All returns the samples, in no particular order.
+func (s *Samples) All() []time.Duration { return s.d }
+
 // Len is the number of samples.
 func (s *Samples) Len() int { return len(s.d) }
 
