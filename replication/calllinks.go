@@ -28,8 +28,11 @@ import (
 // call whose context ends while it waits on a link ends as one through NATS would: its deadline is a
 // timeout, a callee found gone by the probe (watchPeer) is "no responders".
 
-// maxCallLinks bounds the call links from this member to one other member.
-const maxCallLinks = 16
+// maxCallLinks bounds the call links from this member to one other member. Few: the pool then
+// reaches its size within seconds of a busy start instead of growing for minutes with the calls'
+// bursts (a long run's descriptors and goroutines stay flat), and a writer thread or two per peer
+// is what the links are for; more concurrent calls go through NATS.
+const maxCallLinks = 4
 
 // maxCallOnLink is the largest call sent on a link; a larger one goes through NATS (a link queues at
 // most oplink.QueueLimit for a peer that reads slowly).
