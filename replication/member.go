@@ -167,25 +167,16 @@ func (m *Member) start(ctx context.Context, nc *nats.Conn, replicas int) error {
 		return err
 	}
 	m.log = m.log.With("member", m.name)
+	if err := m.startMetrics(); err != nil {
+		return err
+	}
 	m.ackSubject = m.subject(m.name, "ack")
 	var seed [8]byte
 	_, _ = rand.Read(seed[:])
 	m.requests.Store(binary.LittleEndian.Uint64(seed[:]))
 	// The store opens (and the replicas load) while the NATS connection and the directory's
-	// buckets are set up: neither needs the other, and each takes tens of milliseconds. The
-	// metrics are made meanwhile too (one to a few milliseconds of resolving series): nothing
-	// counts before the member has joined. With CLCKPT_METRICS_ADDR they are made first, so that
-	// an address that cannot be taken fails the join before anything starts.
+	// buckets are set up: neither needs the other, and each takes tens of milliseconds.
 	began := time.Now()
-	metricsMade := make(chan error, 1)
-	if m.cfg.MetricsAddr != "" {
-		if err := m.startMetrics(); err != nil {
-			return err
-		}
-		metricsMade <- nil
-	} else {
-		go func() { metricsMade <- m.startMetrics() }()
-	}
 	var storeOpen, replicasLoad time.Duration
 	stored := make(chan error, 1)
 	go func() {
@@ -206,11 +197,7 @@ func (m *Member) start(ctx context.Context, nc *nats.Conn, replicas int) error {
 	var connect, dirOpen time.Duration
 	joinErr := m.connectDirectory(ctx, nc, replicas, &connect, &dirOpen)
 	clusterDone := time.Now()
-	storeErr := <-stored
-	if err := <-metricsMade; err != nil {
-		return err
-	}
-	if err := storeErr; err != nil {
+	if err := <-stored; err != nil {
 		return err // a store that cannot open is the error, whatever became of the connection
 	}
 	if joinErr != nil {
