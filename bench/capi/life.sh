@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bench/need-redis.sh
-bin=build/bin/life_bench
+bin=${LIFE_BIN:-build/bin/life_bench} # LIFE_BIN: another build's, for an A/B
 rounds=${LIFE_ROUNDS:-15}
 secs=${TPUT_SECONDS:-2}
 tmp=$(mktemp -d)

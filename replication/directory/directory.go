@@ -157,16 +157,17 @@ func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Directory, e
 		members, _, membersErr = bucket(ctx, js, jetstream.KeyValueConfig{
 			Bucket: o.Prefix + "-members", Description: "clckpt member leases", History: 1,
 			Storage: jetstream.FileStorage, Replicas: o.Replicas, TTL: o.Lease, LimitMarkerTTL: time.Second,
-		})
+		}, nil)
 	}()
 	d := &Directory{js: js, dirPut: "$KV." + o.Prefix + "-dir.", lease: o.Lease, markerTTL: o.MarkerTTL}
 	// LimitMarkerTTL lets removals leave markers that expire (the bucket has no limits of its own).
 	var dirStream jetstream.StreamConfig
 	var err error
+	var claim identityClaim
 	d.dir, dirStream, err = bucket(ctx, js, jetstream.KeyValueConfig{
 		Bucket: o.Prefix + "-dir", Description: "clckpt checkpoint directory", History: 1,
 		Storage: jetstream.FileStorage, Replicas: o.Replicas, LimitMarkerTTL: o.MarkerTTL,
-	})
+	}, func(kv jetstream.KeyValue) { claim = claimIdentity(ctx, kv) })
 	// The bucket's own configuration counts, not o.Replicas: it may have been made by another member.
 	if err == nil && dirStream.Replicas > 1 && dirStream.AllowDirect {
 		var legacy nats.JetStreamContext
@@ -175,7 +176,10 @@ func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Directory, e
 		}
 	}
 	if err == nil {
-		d.id, err = d.identity(ctx)
+		d.id, err = claim.id, claim.err
+		if err == nil && claim.id == "" {
+			d.id, err = d.identity(ctx)
+		}
 	}
 	<-bound
 	if err != nil {
@@ -197,21 +201,51 @@ func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Directory, e
 // bucket stores under the key "id" and every later one reads. A member compares it with the one its
 // replicas were last reconciled against: a checkpoint missing from another directory (a new NATS
 // store, another deployment) was never destroyed there, and its replica must not be dropped.
+// claimIdentity makes the first try, while the bucket's configuration is read; identity is the
+// read that follows when the try found the key made by another member but could not read it.
 func (d *Directory) identity(ctx context.Context) (string, error) {
-	var raw [16]byte
-	_, _ = rand.Read(raw[:])
-	_, err := d.dir.Create(ctx, idKey, []byte(hex.EncodeToString(raw[:])))
-	if err == nil {
-		return hex.EncodeToString(raw[:]), nil
-	}
-	if !errors.Is(err, jetstream.ErrKeyExists) {
-		return "", fmt.Errorf("directory: identity: %w", mapErr(ctx, err))
-	}
 	r, err := d.get(ctx, idKey)
 	if err != nil {
 		return "", fmt.Errorf("directory: identity: %w", err)
 	}
 	return string(r.value), nil
+}
+
+// identityClaim is what claimIdentity found: the identity (empty if it could not be read yet), or
+// the error that ended the try.
+type identityClaim struct {
+	id  string
+	err error
+}
+
+// claimIdentity creates the key "id" with a new random value and, at the same time, reads it: a
+// member that finds the directory made (every member but the first) has its identity after one
+// round trip instead of a failed creation and a read. The key is written once and never changed,
+// so any value read is the identity. A read that finds nothing while the creation finds the key
+// (a replica behind, or the key made between the two) leaves the id empty: identity reads it again,
+// through the stream's leader when the bucket has replicas.
+func claimIdentity(ctx context.Context, kv jetstream.KeyValue) identityClaim {
+	var raw [16]byte
+	_, _ = rand.Read(raw[:])
+	mine := hex.EncodeToString(raw[:])
+	read := make(chan string, 1)
+	go func() {
+		kve, err := kv.Get(ctx, idKey)
+		if err != nil {
+			read <- ""
+			return
+		}
+		read <- string(kve.Value())
+	}()
+	_, err := kv.Create(ctx, idKey, []byte(mine))
+	found := <-read
+	switch {
+	case err == nil:
+		return identityClaim{id: mine}
+	case !errors.Is(err, jetstream.ErrKeyExists):
+		return identityClaim{err: fmt.Errorf("directory: identity: %w", mapErr(ctx, err))}
+	}
+	return identityClaim{id: found}
 }
 
 // idKey holds the directory's identity (outside the "c." and "n." key spaces).
@@ -221,7 +255,9 @@ const idKey = "id"
 func (d *Directory) ID() string { return d.id }
 
 // bucket binds (creating if needed) the bucket cfg and returns it with its stream's configuration.
-func bucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, jetstream.StreamConfig, error) {
+// alongside, if not nil, runs with the bound bucket while the configuration is read, and has
+// returned when bucket returns.
+func bucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig, alongside func(jetstream.KeyValue)) (jetstream.KeyValue, jetstream.StreamConfig, error) {
 	kv, err := js.KeyValue(ctx, cfg.Bucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		kv, err = js.CreateKeyValue(ctx, cfg)
@@ -231,6 +267,14 @@ func bucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueC
 	}
 	if err != nil {
 		return nil, jetstream.StreamConfig{}, fmt.Errorf("directory: bucket %s: %w", cfg.Bucket, err)
+	}
+	if alongside != nil {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			alongside(kv)
+		}()
+		defer func() { <-done }()
 	}
 	st, err := js.Stream(ctx, "KV_"+cfg.Bucket)
 	if err != nil {

@@ -420,3 +420,32 @@ func TestUpdateAllIsACompareAndSwapPerEntry(t *testing.T) {
 		require.Equal(t, int64(i+1), got.Deadline)
 	}
 }
+
+// Members opening one directory at once, and one opening it later, all find the same identity:
+// the one stored under "id" by whichever creation landed first.
+func TestOpenSharesIdentity(t *testing.T) {
+	js := startJetStream(t)
+	ids := make([]string, 8)
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d, err := Open(bg, js, Options{Prefix: "t", Replicas: 1, Lease: time.Second})
+			require.NoError(t, err)
+			ids[i] = d.ID()
+		}()
+	}
+	wg.Wait()
+	later, err := Open(bg, js, Options{Prefix: "t", Replicas: 1, Lease: time.Second})
+	require.NoError(t, err)
+	kv, err := js.KeyValue(bg, "t-dir")
+	require.NoError(t, err)
+	stored, err := kv.Get(bg, idKey)
+	require.NoError(t, err)
+	require.Len(t, string(stored.Value()), 32)
+	for i, id := range ids {
+		require.Equal(t, string(stored.Value()), id, "member %d", i)
+	}
+	require.Equal(t, string(stored.Value()), later.ID())
+}
