@@ -131,6 +131,9 @@ func (c *ckpt) update(e *directory.Entry) {
 		c.gone = true
 		c.stepDownLocked("checkpoint destroyed")
 		c.stopRetentionLocked()
+		if c.inst != nil {
+			c.inst.stop() // a copy under way: its install gives up and drops what it stored
+		}
 		if c.rep != nil {
 			if err := m.reps.Destroy(c.rep); err != nil {
 				m.log.Warn("dropping the replica of a destroyed checkpoint", "id", c.id, "err", err)

@@ -297,44 +297,67 @@ func TestALeaseEndedDuringAReadingStaysEnded(t *testing.T) {
 
 // TestACopyOfADestroyedCheckpointLeavesNothingBehind: a copy that arrives after the checkpoint was
 // destroyed (its active sent it just before) installs nothing and leaves no state in the member's
-// table, whether it comes through NATS or on a link, and whether the member had heard of the
-// checkpoint or not.
+// table, through NATS and on a link; one whose install was under way when the member learnt of the
+// destruction is dropped when it ends.
 func TestACopyOfADestroyedCheckpointLeavesNothingBehind(t *testing.T) {
 	cl := newCluster(t)
 	a := cl.join("a", directory.KindApplication)
 	b := cl.join("b", directory.KindApplication)
-	h, err := a.Open(bg, "short-lived", attrs(engine.WriteAllReplicas), rwc)
-	require.NoError(t, err)
-	_, err = h.CreateSection(bg, []byte("s"), engine.Never, []byte("v"))
-	require.NoError(t, err)
-	id, err := a.dir.Lookup(bg, []byte("short-lived"))
-	require.NoError(t, err)
-	hdr := engine.SnapshotHeader{ID: id, Name: "short-lived", Attrs: *attrs(engine.WriteAllReplicas), Epoch: 1, LSN: 1}
-	require.NoError(t, a.Delete(bg, "short-lived"))
-	require.NoError(t, h.Close())
-	require.Eventually(t, func() bool { _, err := b.dir.Get(bg, id); return errors.Is(err, directory.ErrNotFound) }, 10*time.Second, 10*time.Millisecond)
-
-	for _, viaLink := range []bool{false, true} {
-		var acks []wire.AckMsg
-		send := func(ack wire.AckMsg) { acks = append(acks, ack) }
-		for _, part := range []uint8{wire.SnapHeader, wire.SnapEnd} {
-			frame := (&wire.SnapshotMsg{Ckpt: id, Epoch: 1, Part: part, Header: hdr}).Encode(nil)
-			if !viaLink {
-				b.snapshotPiece(frame, send)
-			} else if reply := b.onLinkFrame("a", frame); reply != nil {
-				ack, err := wire.DecodeAckMsg(reply)
-				require.NoError(t, err)
-				send(*ack)
-			}
+	create := func(name string) (uint64, engine.Checkpoint, engine.SnapshotHeader) {
+		h, err := a.Open(bg, name, attrs(engine.WriteAllReplicas), rwc)
+		require.NoError(t, err)
+		_, err = h.CreateSection(bg, []byte("s"), engine.Never, []byte("v"))
+		require.NoError(t, err)
+		id, err := a.dir.Lookup(bg, []byte(name))
+		require.NoError(t, err)
+		return id, h, engine.SnapshotHeader{ID: id, Name: name, Attrs: *attrs(engine.WriteAllReplicas), Epoch: 1, LSN: 1}
+	}
+	destroy := func(name string, id uint64, h engine.Checkpoint) {
+		require.NoError(t, a.Delete(bg, name))
+		require.NoError(t, h.Close())
+		require.Eventually(t, func() bool { _, err := b.dir.Get(bg, id); return errors.Is(err, directory.ErrNotFound) }, 10*time.Second, 10*time.Millisecond)
+	}
+	piece := func(id uint64, hdr engine.SnapshotHeader, part uint8, viaLink bool) wire.AckStatus {
+		frame := (&wire.SnapshotMsg{Ckpt: id, Epoch: 1, Part: part, Header: hdr}).Encode(nil)
+		if !viaLink {
+			var got wire.AckStatus
+			b.snapshotPiece(frame, func(ack wire.AckMsg) { got = ack.Status })
+			return got
 		}
-		for _, ack := range acks {
-			require.NotEqual(t, wire.AckOK, ack.Status, "via link %v: a piece of a copy of a destroyed checkpoint was taken", viaLink)
+		reply := b.onLinkFrame("a", frame)
+		if reply == nil {
+			return wire.AckFailed // refused without an answer
 		}
+		ack, err := wire.DecodeAckMsg(reply)
+		require.NoError(t, err)
+		return ack.Status
+	}
+	leftNothing := func(id uint64, what string) {
 		require.Eventually(t, func() bool {
 			b.mu.Lock()
 			defer b.mu.Unlock()
 			return b.ckpts[id] == nil
-		}, 5*time.Second, 10*time.Millisecond, "via link %v: the table keeps the destroyed checkpoint", viaLink)
-		require.Nil(t, b.reps.Get(id), "via link %v: a replica of the destroyed checkpoint was installed", viaLink)
+		}, 5*time.Second, 10*time.Millisecond, "%s: the table keeps the destroyed checkpoint", what)
+		require.Eventually(t, func() bool { return b.reps.Get(id) == nil }, 5*time.Second, 10*time.Millisecond,
+			"%s: a replica of the destroyed checkpoint stays", what)
 	}
+
+	// The copy arrives after the member learnt of the destruction.
+	id, h, hdr := create("short-lived")
+	destroy("short-lived", id, h)
+	require.Eventually(t, func() bool { b.mu.Lock(); defer b.mu.Unlock(); return b.ckpts[id] == nil }, 10*time.Second, 10*time.Millisecond)
+	for _, viaLink := range []bool{false, true} {
+		for _, part := range []uint8{wire.SnapHeader, wire.SnapEnd} {
+			require.NotEqual(t, wire.AckOK, piece(id, hdr, part, viaLink), "via link %v: a piece of a copy of a destroyed checkpoint was taken", viaLink)
+		}
+		leftNothing(id, fmt.Sprintf("via link %v", viaLink))
+	}
+
+	// The copy began before: its install ends after the destruction.
+	id, h, hdr = create("shorter-lived")
+	require.Equal(t, wire.AckOK, piece(id, hdr, wire.SnapHeader, false))
+	destroy("shorter-lived", id, h)
+	leftNothing(id, "an install under way") // (it would have waited a minute for the rest of the copy)
+	require.NotEqual(t, wire.AckOK, piece(id, hdr, wire.SnapEnd, false), "the end of a copy whose install was given up")
+	leftNothing(id, "the end of a copy given up")
 }
