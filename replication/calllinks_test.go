@@ -230,11 +230,16 @@ func TestACalleeThatTakesNoCallsOnLinksIsCalledThroughNATS(t *testing.T) {
 	}, nil)
 	require.NoError(t, err)
 	defer old.Close()
+	// As a new lease with another address would (links.update): a new peer, so that a call link
+	// still being dialed to the real listener is not kept.
 	app.links.mu.Lock()
-	p := app.links.peers[to.name]
-	p.calls.close()
-	p.calls = callPool{}
-	p.addr = old.Address("127.0.0.1")
+	prev := app.links.peers[to.name]
+	if prev.link != nil {
+		prev.link.Close()
+	}
+	prev.calls.close()
+	p := &peerLink{incarnation: prev.incarnation, addr: old.Address("127.0.0.1")}
+	app.links.peers[to.name] = p
 	app.links.mu.Unlock()
 
 	// The first calls go through NATS while a link is dialed; the first call on it is answered
