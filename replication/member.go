@@ -97,6 +97,11 @@ type Member struct {
 	leaseRev  uint64 // the revision of the lease this member last wrote (register, then keepLease only)
 	handleSeq atomic.Uint64
 	workers   sync.WaitGroup
+	// handling is held (read) by every NATS handler while it runs, and taken by shutdown once it
+	// has unsubscribed: Unsubscribe does not wait for a handler under way, which may be applying an
+	// op to the store shutdown then closes (or spawning a worker while it waits for them).
+	handling     sync.RWMutex
+	handlersDone bool // under handling: set by shutdown, handlers do nothing from then on
 
 	mu      sync.Mutex
 	ckpts   map[uint64]*ckpt
@@ -565,7 +570,7 @@ func (m *Member) subscribe() error {
 		"snap": m.onSnapshot,
 		"bkp":  func(msg *nats.Msg) { m.spawn(func() { m.onBackup(msg) }) },
 	} {
-		sub, err := m.nc.Subscribe(m.subject(m.name, what), fn)
+		sub, err := m.nc.Subscribe(m.subject(m.name, what), m.handled(fn))
 		if err != nil {
 			return fmt.Errorf("%w: subscribe: %w", engine.ErrTryAgain, err)
 		}
@@ -573,6 +578,17 @@ func (m *Member) subscribe() error {
 		m.subs = append(m.subs, sub)
 	}
 	return m.nc.Flush()
+}
+
+// handled runs fn as a NATS handler that shutdown waits for (handling).
+func (m *Member) handled(fn nats.MsgHandler) nats.MsgHandler {
+	return func(msg *nats.Msg) {
+		m.handling.RLock()
+		defer m.handling.RUnlock()
+		if !m.handlersDone {
+			fn(msg)
+		}
+	}
 }
 
 // spawn runs fn in a goroutine the member waits for at Close.
@@ -783,6 +799,9 @@ func (m *Member) shutdown() {
 	for _, s := range m.subs {
 		_ = s.Unsubscribe()
 	}
+	m.handling.Lock() // the handlers under way end (the context is cancelled: none waits long)
+	m.handlersDone = true
+	m.handling.Unlock()
 	if m.links != nil {
 		m.links.close()
 	}

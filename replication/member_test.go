@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/clckpt/libclckpt/config"
@@ -360,4 +361,34 @@ func TestACopyOfADestroyedCheckpointLeavesNothingBehind(t *testing.T) {
 	leftNothing(id, "an install under way") // (it would have waited a minute for the rest of the copy)
 	require.NotEqual(t, wire.AckOK, piece(id, hdr, wire.SnapEnd, false), "the end of a copy whose install was given up")
 	leftNothing(id, "the end of a copy given up")
+}
+
+// TestShutdownWaitsForTheNATSHandlersUnderWay: NATS's Unsubscribe does not wait for a handler that
+// is running; a member's shutdown does, before it closes the store that handler may be writing to
+// (the race detector saw an op applied while the store was being closed), and no handler runs
+// after it.
+func TestShutdownWaitsForTheNATSHandlersUnderWay(t *testing.T) {
+	cl := newCluster(t)
+	m := cl.join("a", directory.KindApplication)
+	entered, release := make(chan struct{}), make(chan struct{})
+	h := m.handled(func(*nats.Msg) { close(entered); <-release })
+	go h(&nats.Msg{})
+	<-entered
+	down := make(chan struct{})
+	go func() {
+		delete(cl.members, "a")
+		m.closed.Store(true)
+		m.shutdown()
+		close(down)
+	}()
+	select {
+	case <-down:
+		t.Fatal("shutdown returned while a handler was running")
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(release)
+	<-down
+	ran := false
+	m.handled(func(*nats.Msg) { ran = true })(&nats.Msg{})
+	require.False(t, ran, "a handler ran after shutdown")
 }
