@@ -93,6 +93,9 @@ func (m *Member) newHandle(c *ckpt, name string, flags engine.OpenFlags, created
 
 var errRetry = errors.New("retry")
 
+// errExpired: the checkpoint's retention ran out while nobody had it open.
+var errExpired = errors.New("retention ran out")
+
 // openOrCreate counts one more open of this member on the checkpoint called name, creating it when
 // asked to (created: this open made it).
 func (m *Member) openOrCreate(ctx context.Context, name []byte, attrs *engine.Attributes, flags engine.OpenFlags) (_ *directory.Entry, created bool, _ error) {
@@ -122,6 +125,9 @@ func (m *Member) openOrCreate(ctx context.Context, name []byte, attrs *engine.At
 		if e.Deleted {
 			return errRetry
 		}
+		if e.Opens() == 0 && e.Deadline != 0 && m.data.Now().UnixNano() >= e.Deadline {
+			return errExpired
+		}
 		if flags&engine.OpenCreate != 0 && e.Attrs != *attrs {
 			return fmt.Errorf("%w: checkpoint %q exists with other attributes", engine.ErrAlreadyExist, name)
 		}
@@ -136,8 +142,24 @@ func (m *Member) openOrCreate(ctx context.Context, name []byte, attrs *engine.At
 		return nil
 	})
 	switch {
-	case errors.Is(err, directory.ErrNotFound), errors.Is(err, errRetry):
-		return nil, false, errRetry // destroyed or deleted meanwhile: look the name up again
+	case errors.Is(err, directory.ErrNotFound):
+		// Destroyed. A destroy removes the entry, then the name: one that stopped in between (its
+		// member finalized or killed) left the name pointing to no entry, and every lookup would
+		// find it again. Ids are never reused, so such a name is taken away as the destroy would
+		// have (only while it still points to id); then the name is looked up again.
+		if err := m.dir.Unlink(ctx, name, id); err != nil && !errors.Is(err, directory.ErrNotFound) && !errors.Is(err, directory.ErrConflict) {
+			return nil, false, tryAgain(err)
+		}
+		return nil, false, errRetry
+	case errors.Is(err, errRetry):
+		return nil, false, errRetry // deleted meanwhile: look the name up again
+	case errors.Is(err, errExpired):
+		// Its retention ran out and no timer has destroyed it yet (its member may be down, or
+		// just restarting): it is destroyed here, as the timer would, and is not reopened.
+		if err := m.destroy(ctx, e); err != nil {
+			return nil, false, err
+		}
+		return nil, false, errRetry
 	case errors.Is(err, engine.ErrAlreadyExist):
 		return nil, false, err
 	case err != nil:
