@@ -108,7 +108,8 @@ test-saf-headers: lib
 	  $(CC) -std=gnu99 -Wall -Wextra -Werror -Iinclude -o $(BUILD)/ctests/$$(basename $$f .c) $$f -L$(LIB) -lSaCkpt -Wl,-rpath,$(abspath $(LIB)) || exit 1; \
 	done
 
-# About 75 s on 2 cores: each test runs under memcheck (Go's own noise: ctests/valgrind.supp).
+# About 5 minutes on 2 cores: each test runs under memcheck with --track-origins (Go's own noise:
+# ctests/valgrind.supp and ctests/vgcheck).
 test-valgrind: lib ## run the C tests under valgrind memcheck
 	VALGRIND=1 CC="$(CC)" BUILD="$(BUILD)" ctests/run.sh
 

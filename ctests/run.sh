@@ -62,7 +62,7 @@ for src in "${srcs[@]}"; do
   runner=()
   if [ "${VALGRIND:-0}" = 1 ]; then
     # The XML report is judged by vgcheck (see ctests/vgcheck); the suppressions only cut the noise.
-    runner=(valgrind --quiet --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite
+    runner=(valgrind --quiet --track-origins=yes --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite
             --suppressions=ctests/valgrind.supp --xml=yes --xml-file="$out/$name.xml")
   fi
   log=$out/$name.log
