@@ -36,14 +36,16 @@ func TestFramesGoBothWaysInOrder(t *testing.T) {
 			a := l.Address("")
 			require.Equal(t, useTLS, a.Fingerprint != "")
 			got := make(chan []byte, 1000)
-			link, err := Dial(a, "m1", time.Second, func(f []byte) { got <- bytes.Clone(f) }, nil)
+			// Generous bounds: 33 MiB go each way, and on a loaded machine the reader goroutine
+			// may wait for a processor long enough for a 1 s stall bound to take the link down.
+			link, err := Dial(a, "m1", 10*time.Second, func(f []byte) { got <- bytes.Clone(f) }, nil)
 			require.NoError(t, err)
 			defer link.Close()
 			// Small frames (one write with the header) and large ones (two writes), in order.
 			sizes := []int{0, 1, 300, 4096, 4097, 1 << 20}
 			for i := range 200 {
 				frame := bytes.Repeat([]byte{byte(i)}, sizes[i%len(sizes)])
-				require.NoError(t, link.Send(frame, time.Second))
+				require.NoError(t, link.Send(frame, 10*time.Second))
 				if i%2 == 0 {
 					link.Nudge() // the reader goroutine reads; the other replies wait for it
 				}
