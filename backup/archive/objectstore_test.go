@@ -115,22 +115,26 @@ func TestObjectStoreSweepsKilledPut(t *testing.T) {
 }
 
 // A Get whose context has no deadline reads the whole object however long the reading takes (the
-// client library's default timeout, shortened here to 200 ms, ended it before), and cancelling the
+// client library's default timeout, shortened here to 500 ms, ended it before), and cancelling the
 // context of a Get ends its reads.
 func TestObjectStoreGetOutlastsTheDefaultTimeout(t *testing.T) {
 	ctx := context.Background()
 	s, err := natsconn.StartServer(natsconn.ServerOptions{Name: "t", Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir()})
 	require.NoError(t, err)
 	t.Cleanup(s.Shutdown)
+	data := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB: 8 chunks
+	// Stored with the usual timeout: the short one is for the reading alone (on a loaded machine
+	// the bucket's creation may take longer).
+	put, err := OpenObjectStore(ctx, connect(t, s.ClientURL()), "b", 1)
+	require.NoError(t, err)
+	require.NoError(t, put.Put(ctx, "data/slow", bytes.NewReader(data)))
 	nc, err := nats.Connect(s.ClientURL())
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc, jetstream.WithDefaultTimeout(200*time.Millisecond))
+	js, err := jetstream.New(nc, jetstream.WithDefaultTimeout(500*time.Millisecond))
 	require.NoError(t, err)
 	o, err := OpenObjectStore(ctx, js, "b", 1)
 	require.NoError(t, err)
-	data := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB: 8 chunks
-	require.NoError(t, o.Put(ctx, "data/slow", bytes.NewReader(data)))
 
 	rc, err := o.Get(ctx, "data/slow")
 	require.NoError(t, err)
@@ -144,8 +148,8 @@ func TestObjectStoreGetOutlastsTheDefaultTimeout(t *testing.T) {
 			break
 		}
 		require.NoError(t, err, "after %d bytes", len(got))
-		if time.Since(start) < time.Second {
-			time.Sleep(100 * time.Millisecond) // a slow reader: well past the 200 ms
+		if time.Since(start) < 2*time.Second {
+			time.Sleep(150 * time.Millisecond) // a slow reader: well past the 500 ms
 		}
 	}
 	require.NoError(t, rc.Close())
