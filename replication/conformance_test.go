@@ -55,7 +55,7 @@ func TestConformance(t *testing.T) {
 	s, err := natsconn.StartServer(natsconn.ServerOptions{Name: "conformance", Host: "127.0.0.1", Port: -1, StoreDir: filepath.Join(memoryTempDir(t), "nats")})
 	require.NoError(t, err)
 	t.Cleanup(s.Shutdown)
-	nc, err := nats.Connect(s.ClientURL())
+	nc, err := nats.Connect(s.ClientURL(), nats.Timeout(10*time.Second)) // a loaded machine
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)

@@ -63,6 +63,12 @@ func Connect(ctx context.Context, cfg config.Config, name string, log *slog.Logg
 		}
 		opts = append(opts, nats.RetryOnFailedConnect(false))
 		nc, err := nats.Connect(cfg.NATS.URL, opts...)
+		// A server that took the connection but answered too late is slow, not absent (seen on a
+		// loaded machine): a few more tries. Refused or unresolvable still fails at once.
+		for try := 1; try < connectTries && isTimeout(err) && ctx.Err() == nil; try++ {
+			log.Debug("connecting to NATS again", "url", cfg.NATS.URL, "err", err)
+			nc, err = nats.Connect(cfg.NATS.URL, opts...)
+		}
 		if err != nil {
 			err = fmt.Errorf("natsconn: connect to %s: %w", cfg.NATS.URL, err)
 			if rejected(err) || unresolvable(ctx, hosts) {
@@ -74,6 +80,15 @@ func Connect(ctx context.Context, cfg config.Config, name string, log *slog.Logg
 		return c, nil
 	}
 	return c, c.connectEmbedded(ctx, name)
+}
+
+// connectTries is how many times Connect tries a server that does not answer within the
+// connection timeout before it gives up.
+const connectTries = 3
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, nats.ErrTimeout) || errors.As(err, &ne) && ne.Timeout()
 }
 
 // EmbeddedToken returns the token that the embedded server of a data directory requires from its

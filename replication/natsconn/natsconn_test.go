@@ -5,11 +5,13 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -330,4 +332,50 @@ func TestTheCertificateToCopyHoldsNoKey(t *testing.T) {
 	require.Contains(t, string(full), string(crt), "the same certificate as the server's")
 	_, err = x509.ParseCertificate(block.Bytes)
 	require.NoError(t, err)
+}
+
+// A server that takes the connection but answers too late (a loaded machine) is tried again:
+// the first connection here gets no answer until the client's timeout, the next ones reach the
+// server.
+func TestAServerSlowToAnswerIsTriedAgain(t *testing.T) {
+	s, err := StartServer(ServerOptions{Name: "slow", Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(s.Shutdown)
+	front, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = front.Close() })
+	var accepted atomic.Int32
+	var wg sync.WaitGroup
+	t.Cleanup(wg.Wait)
+	go func() {
+		for {
+			c, err := front.Accept()
+			if err != nil {
+				return
+			}
+			if accepted.Add(1) == 1 {
+				t.Cleanup(func() { _ = c.Close() }) // silent until the end
+				continue
+			}
+			wg.Go(func() {
+				defer c.Close()
+				back, err := net.Dial("tcp", strings.TrimPrefix(s.ClientURL(), "nats://"))
+				if err != nil {
+					return
+				}
+				defer back.Close()
+				go func() { _, _ = io.Copy(back, c); _ = back.Close() }()
+				_, _ = io.Copy(c, back)
+			})
+		}
+	}()
+	c := config.Default()
+	c.Node, c.DataDir = "n", t.TempDir()
+	c.NATS.URL = "nats://" + front.Addr().String()
+	conn, err := Connect(context.Background(), c, "x", slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	defer conn.Close()
+	require.Equal(t, int32(2), accepted.Load(), "one try that timed out, then one that got through")
+	require.NoError(t, conn.Publish("x", []byte("hello")))
+	require.NoError(t, conn.Flush())
 }
