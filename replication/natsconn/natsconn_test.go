@@ -343,21 +343,29 @@ func TestAServerSlowToAnswerIsTriedAgain(t *testing.T) {
 	t.Cleanup(s.Shutdown)
 	front, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = front.Close() })
 	var accepted atomic.Int32
+	var silent net.Conn // the first connection: only the accepting goroutine sets it
 	var wg sync.WaitGroup
-	t.Cleanup(wg.Wait)
-	go func() {
+	t.Cleanup(func() {
+		_ = front.Close()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		defer func() {
+			if silent != nil {
+				_ = silent.Close()
+			}
+		}()
 		for {
 			c, err := front.Accept()
 			if err != nil {
 				return
 			}
 			if accepted.Add(1) == 1 {
-				t.Cleanup(func() { _ = c.Close() }) // silent until the end
+				silent = c
 				continue
 			}
-			wg.Go(func() {
+			go func() {
 				defer c.Close()
 				back, err := net.Dial("tcp", strings.TrimPrefix(s.ClientURL(), "nats://"))
 				if err != nil {
@@ -366,9 +374,9 @@ func TestAServerSlowToAnswerIsTriedAgain(t *testing.T) {
 				defer back.Close()
 				go func() { _, _ = io.Copy(back, c); _ = back.Close() }()
 				_, _ = io.Copy(c, back)
-			})
+			}()
 		}
-	}()
+	})
 	c := config.Default()
 	c.Node, c.DataDir = "n", t.TempDir()
 	c.NATS.URL = "nats://" + front.Addr().String()
