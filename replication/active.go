@@ -725,15 +725,20 @@ func (s *stream) snapshot() error {
 		}
 		return nil
 	}
+	var ackWait, writing time.Duration // stage timers: window full, and writing to the path
 	send := func(data []byte) error {
+		t := time.Now()
 		for pending >= snapshotWindow {
 			if err := waitAck(10 * m.cfg.AckTimeout); err != nil {
 				return err
 			}
 		}
+		t1 := time.Now()
+		ackWait += t1.Sub(t)
 		if err := path.send(data); err != nil {
 			return err
 		}
+		writing += time.Since(t1)
 		pending++
 		return nil
 	}
@@ -768,9 +773,11 @@ func (s *stream) snapshot() error {
 	if err == nil {
 		err = send((&wire.SnapshotMsg{Ckpt: a.c.id, Epoch: a.epoch, Part: wire.SnapEnd, Header: header}).Encode(nil))
 	}
+	sent := time.Now()
 	for err == nil && pending > 0 {
 		err = waitAck(10 * m.cfg.AckTimeout) // the last one comes once the follower has installed everything
 	}
+	lastAcks := time.Since(sent)
 	if err != nil {
 		return fmt.Errorf("snapshot to %s: %w", s.to, err)
 	}
@@ -781,7 +788,9 @@ func (s *stream) snapshot() error {
 		m.metrics.Copied(metrics.PathNATS, total)
 	}
 	m.log.Info("replica copied", "checkpoint", a.c.name(), "to", s.to, "lsn", header.LSN, "bytes", total, "via", path.name(),
-		"took", took.Round(time.Millisecond).String(), "MiB/s", int(float64(total)/(1<<20)/max(took.Seconds(), 1e-9)))
+		"took", took.Round(time.Millisecond).String(), "MiB/s", int(float64(total)/(1<<20)/max(took.Seconds(), 1e-9)),
+		"window_full", ackWait.Round(time.Millisecond).String(), "writing", writing.Round(time.Millisecond).String(),
+		"last_acks", lastAcks.Round(time.Millisecond).String())
 	a.mu.Lock()
 	s.sent, s.acked, s.phase, s.down = header.LSN, header.LSN, phaseLive, false
 	s.lastProgress = time.Now()

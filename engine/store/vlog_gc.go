@@ -33,11 +33,15 @@ var gcBallastPrefix = []byte("\xffgc-ballast/")
 // after which the garbage counts are refreshed (unless the tree is larger: collectOnce).
 func (b *Badger) gcEvery() int64 { return b.vlogFileSize / 2 }
 
-// valuesLogged counts bytes committed to the value log and wakes the collector every gcEvery.
+// valuesLogged counts bytes committed to the value log and wakes the collector every gcEvery, the
+// writeback (writeback.go) every writebackEvery.
 func (b *Badger) valuesLogged(n int64) {
 	total := b.logged.Add(n)
 	if total/b.gcEvery() != (total-n)/b.gcEvery() {
 		poke(b.gcKick)
+	}
+	if total/writebackEvery != (total-n)/writebackEvery {
+		poke(b.wbKick)
 	}
 }
 
@@ -120,7 +124,13 @@ func (b *Badger) collectOnce() {
 func (b *Badger) rewriteOne() error {
 	b.commitGate.Lock()
 	defer b.commitGate.Unlock()
-	return b.db.RunValueLogGC(0.5)
+	start := time.Now()
+	err := b.db.RunValueLogGC(0.5)
+	b.counts.gcRewriteNs.Add(int64(time.Since(start)))
+	if err == nil {
+		b.counts.gcRewrites.Add(1)
+	}
+	return err
 }
 
 // refreshDiscard makes Badger count the garbage in its value log. Badger's DropPrefix of a prefix
@@ -138,5 +148,9 @@ func (b *Badger) refreshDiscard() error {
 	}
 	b.commitGate.Lock()
 	defer b.commitGate.Unlock()
-	return b.db.DropPrefix(gcBallastPrefix)
+	start := time.Now()
+	err := b.db.DropPrefix(gcBallastPrefix)
+	b.counts.gcRefreshNs.Add(int64(time.Since(start)))
+	b.counts.gcRefreshes.Add(1)
+	return err
 }
