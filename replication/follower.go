@@ -300,7 +300,7 @@ func (c *ckpt) runInstall(inst *install, h engine.SnapshotHeader) {
 			"commits", st.Commits, "commit_time", st.CommitTime.Round(time.Millisecond).String(),
 			"slow_commits", st.SlowCommits, "slow_commit_time", st.SlowTime.Round(time.Millisecond).String(),
 			"commit_gate_wait", st.GateWait.Round(time.Millisecond).String(),
-			"gc_refreshes", st.GCRefreshes, "gc_refresh_time", st.GCRefresh.Round(time.Millisecond).String(),
+			"gc_refreshes", st.GCRefreshes, "gc_refresh_time", st.GCRefresh.Round(time.Millisecond).String(), "gc_refreshes_skipped", st.GCSkipped,
 			"gc_rewrites", st.GCRewrites, "gc_rewrite_time", st.GCRewrite.Round(time.Millisecond).String(),
 			"memtable_flushes", st.Flushes, "l0_compactions", st.L0Compacts, "other_compactions", st.Compacts,
 			"writebacks", st.Writebacks)

@@ -164,8 +164,8 @@ func storeCeiling(n, sectionSize int) {
 
 // storeCounts describes what a piece of work cost a store.
 func storeCounts(c store.Counters) string {
-	return fmt.Sprintf("%d commits in %s (%d of 50 ms or more: %s; waiting for the collector %s), %d garbage counts (%s), %d value-log rewrites (%s), %d memtable flushes, %d level-0 compactions, %d others, %d writebacks",
-		c.Commits, stats.Round(c.CommitTime), c.SlowCommits, stats.Round(c.SlowTime), stats.Round(c.GateWait), c.GCRefreshes, stats.Round(c.GCRefresh),
+	return fmt.Sprintf("%d commits in %s (%d of 50 ms or more: %s; waiting for the collector %s), %d garbage counts (%s; %d skipped), %d value-log rewrites (%s), %d memtable flushes, %d level-0 compactions, %d others, %d writebacks",
+		c.Commits, stats.Round(c.CommitTime), c.SlowCommits, stats.Round(c.SlowTime), stats.Round(c.GateWait), c.GCRefreshes, stats.Round(c.GCRefresh), c.GCSkipped,
 		c.GCRewrites, stats.Round(c.GCRewrite), c.Flushes, c.L0Compacts, c.Compacts, c.Writebacks)
 }
 

@@ -117,6 +117,9 @@ type Badger struct {
 	gcRefreshed int64         // logged when the discard counts were last refreshed (same)
 	pressed     atomic.Bool   // a write was refused for lack of space since the collector last ran
 	wbKick      chan struct{} // the value log grew by writebackEvery (writeback.go)
+	// replaced is set when a commit may have made garbage (a delete, or a set of a key that had a
+	// value) since the garbage counts were last refreshed; true at open (the history is unknown).
+	replaced atomic.Bool
 	// commitGate keeps commits (read-locked) apart from the collector's Badger calls (locked):
 	// Badger refuses every write while refreshDiscard's DropPrefix runs (ErrBlockedWrites), and
 	// its value-log rewrite reads the memtable's newest version without the writers' lock
@@ -223,6 +226,7 @@ func OpenBadger(opts BadgerOptions) (*Badger, error) {
 		return nil, err
 	}
 	b.drained = sync.NewCond(&b.mu)
+	b.replaced.Store(true)
 	if full != nil {
 		return b.openReadOnly(full)
 	}
@@ -641,13 +645,22 @@ func (b *Badger) commit(q []*logged) error {
 	b.commitGate.RLock()
 	defer b.commitGate.RUnlock()
 	t1 := time.Now()
+	// Until a commit is seen to replace a value, each set looks its key up first (vlog_gc.go,
+	// collectOnce: a refresh of the garbage counts is skipped while nothing was replaced).
+	look, replaced := !b.replaced.Load(), false
 	err := b.db.Update(func(txn *badger.Txn) error {
 		for _, l := range q {
 			for _, op := range l.ops {
 				var err error
 				if op.Delete {
+					replaced = true
 					err = txn.Delete(op.Key)
 				} else {
+					if look && !replaced {
+						if _, gerr := txn.Get(op.Key); !errors.Is(gerr, badger.ErrKeyNotFound) {
+							replaced = true // it has a value (or the look-up failed: assume it has)
+						}
+					}
 					err = txn.Set(op.Key, op.Value)
 					if int64(len(op.Value)) >= b.threshold {
 						logged += int64(len(op.Value))
@@ -660,6 +673,9 @@ func (b *Badger) commit(q []*logged) error {
 		}
 		return nil
 	})
+	if replaced {
+		b.replaced.Store(true)
+	}
 	b.counts.gateNs.Add(int64(t1.Sub(t0)))
 	if err == nil {
 		b.counts.committed(time.Since(t1), logged)

@@ -17,6 +17,7 @@ type Counters struct {
 	GateWait    time.Duration // commits waiting for the value-log collector (commitGate)
 	GCRefreshes int64         // garbage counts refreshed (a memtable flush and a compaction of level 0)
 	GCRefresh   time.Duration // spent in them, commits held off
+	GCSkipped   int64         // refreshes skipped: nothing deleted or replaced since the last
 	GCRewrites  int64         // value-log files rewritten
 	GCRewrite   time.Duration // spent rewriting (and looking for a file to rewrite), commits held off
 	Flushes     int64         // memtables Badger handed to its flusher
@@ -42,9 +43,9 @@ func (c *counters) committed(d time.Duration, logged int64) {
 
 // counters is the live form of Counters.
 type counters struct {
-	commits, commitBytes, commitNs, gateNs, slow, slowNs atomic.Int64
-	gcRefreshes, gcRefreshNs, gcRewrites, gcRewriteNs    atomic.Int64
-	flushes, l0Compacts, compacts, writebacks            atomic.Int64
+	commits, commitBytes, commitNs, gateNs, slow, slowNs         atomic.Int64
+	gcRefreshes, gcRefreshNs, gcRewrites, gcRewriteNs, gcSkipped atomic.Int64
+	flushes, l0Compacts, compacts, writebacks                    atomic.Int64
 }
 
 // Counters returns the store's counts so far.
@@ -54,6 +55,7 @@ func (b *Badger) Counters() Counters {
 		Commits: c.commits.Load(), CommitBytes: c.commitBytes.Load(), CommitTime: time.Duration(c.commitNs.Load()),
 		SlowCommits: c.slow.Load(), SlowTime: time.Duration(c.slowNs.Load()),
 		GateWait: time.Duration(c.gateNs.Load()), GCRefreshes: c.gcRefreshes.Load(), GCRefresh: time.Duration(c.gcRefreshNs.Load()),
+		GCSkipped:  c.gcSkipped.Load(),
 		GCRewrites: c.gcRewrites.Load(), GCRewrite: time.Duration(c.gcRewriteNs.Load()),
 		Flushes: c.flushes.Load(), L0Compacts: c.l0Compacts.Load(), Compacts: c.compacts.Load(),
 		Writebacks: c.writebacks.Load(),
@@ -66,6 +68,7 @@ func (c Counters) Sub(before Counters) Counters {
 		Commits: c.Commits - before.Commits, CommitBytes: c.CommitBytes - before.CommitBytes, CommitTime: c.CommitTime - before.CommitTime,
 		SlowCommits: c.SlowCommits - before.SlowCommits, SlowTime: c.SlowTime - before.SlowTime,
 		GateWait: c.GateWait - before.GateWait, GCRefreshes: c.GCRefreshes - before.GCRefreshes, GCRefresh: c.GCRefresh - before.GCRefresh,
+		GCSkipped:  c.GCSkipped - before.GCSkipped,
 		GCRewrites: c.GCRewrites - before.GCRewrites, GCRewrite: c.GCRewrite - before.GCRewrite,
 		Flushes: c.Flushes - before.Flushes, L0Compacts: c.L0Compacts - before.L0Compacts, Compacts: c.Compacts - before.Compacts,
 		Writebacks: c.Writebacks - before.Writebacks,
