@@ -760,12 +760,8 @@ func (s *stream) snapshot() error {
 		batch = wire.NewSnapshotBatch(a.c.id, a.epoch, &header, snapshotBatchStart)
 		return send((&wire.SnapshotMsg{Ckpt: a.c.id, Epoch: a.epoch, Part: wire.SnapHeader, Header: h}).Encode(nil))
 	}, func(sec *engine.SnapshotSection) error {
-		batch.Add(sec) // the only copy of the data on this side
 		total += len(sec.Data)
-		if batch.Size() >= batchSize {
-			return flush()
-		}
-		return nil
+		return addToBatch(batch, sec, batchSize, flush)
 	})
 	if err == nil {
 		err = flush()
@@ -797,6 +793,24 @@ func (s *stream) snapshot() error {
 	s.rejoinLocked()
 	a.broadcastLocked()
 	a.mu.Unlock()
+	return nil
+}
+
+// addToBatch adds sec to a copy's batch (the only copy of its data on this side), sending the batch
+// with flush first if sec would take it past limit, and after if it reached limit (a section of
+// limit or more goes alone). A message then stays within limit: the follower reads it into a
+// buffer that grows up to its size (oplink), and a message a section past the limit cost it one
+// more buffer, larger, and the copy into it.
+func addToBatch(batch *wire.SnapshotBatch, sec *engine.SnapshotSection, limit int, flush func() error) error {
+	if batch.Len() > 0 && batch.Size()+wire.SnapshotSectionSize(sec) > limit {
+		if err := flush(); err != nil {
+			return err
+		}
+	}
+	batch.Add(sec)
+	if batch.Size() >= limit {
+		return flush()
+	}
 	return nil
 }
 
