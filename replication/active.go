@@ -725,15 +725,20 @@ func (s *stream) snapshot() error {
 		}
 		return nil
 	}
+	var ackWait, writing time.Duration // stage timers: window full, and writing to the path
 	send := func(data []byte) error {
+		t := time.Now()
 		for pending >= snapshotWindow {
 			if err := waitAck(10 * m.cfg.AckTimeout); err != nil {
 				return err
 			}
 		}
+		t1 := time.Now()
+		ackWait += t1.Sub(t)
 		if err := path.send(data); err != nil {
 			return err
 		}
+		writing += time.Since(t1)
 		pending++
 		return nil
 	}
@@ -755,12 +760,8 @@ func (s *stream) snapshot() error {
 		batch = wire.NewSnapshotBatch(a.c.id, a.epoch, &header, snapshotBatchStart)
 		return send((&wire.SnapshotMsg{Ckpt: a.c.id, Epoch: a.epoch, Part: wire.SnapHeader, Header: h}).Encode(nil))
 	}, func(sec *engine.SnapshotSection) error {
-		batch.Add(sec) // the only copy of the data on this side
 		total += len(sec.Data)
-		if batch.Size() >= batchSize {
-			return flush()
-		}
-		return nil
+		return addToBatch(batch, sec, batchSize, flush)
 	})
 	if err == nil {
 		err = flush()
@@ -768,9 +769,11 @@ func (s *stream) snapshot() error {
 	if err == nil {
 		err = send((&wire.SnapshotMsg{Ckpt: a.c.id, Epoch: a.epoch, Part: wire.SnapEnd, Header: header}).Encode(nil))
 	}
+	sent := time.Now()
 	for err == nil && pending > 0 {
 		err = waitAck(10 * m.cfg.AckTimeout) // the last one comes once the follower has installed everything
 	}
+	lastAcks := time.Since(sent)
 	if err != nil {
 		return fmt.Errorf("snapshot to %s: %w", s.to, err)
 	}
@@ -781,13 +784,33 @@ func (s *stream) snapshot() error {
 		m.metrics.Copied(metrics.PathNATS, total)
 	}
 	m.log.Info("replica copied", "checkpoint", a.c.name(), "to", s.to, "lsn", header.LSN, "bytes", total, "via", path.name(),
-		"took", took.Round(time.Millisecond).String(), "MiB/s", int(float64(total)/(1<<20)/max(took.Seconds(), 1e-9)))
+		"took", took.Round(time.Millisecond).String(), "MiB/s", int(float64(total)/(1<<20)/max(took.Seconds(), 1e-9)),
+		"window_full", ackWait.Round(time.Millisecond).String(), "writing", writing.Round(time.Millisecond).String(),
+		"last_acks", lastAcks.Round(time.Millisecond).String())
 	a.mu.Lock()
 	s.sent, s.acked, s.phase, s.down = header.LSN, header.LSN, phaseLive, false
 	s.lastProgress = time.Now()
 	s.rejoinLocked()
 	a.broadcastLocked()
 	a.mu.Unlock()
+	return nil
+}
+
+// addToBatch adds sec to a copy's batch (the only copy of its data on this side), sending the batch
+// with flush first if sec would take it past limit, and after if it reached limit (a section of
+// limit or more goes alone). A message then stays within limit: the follower reads it into a
+// buffer that grows up to its size (oplink), and a message a section past the limit cost it one
+// more buffer, larger, and the copy into it.
+func addToBatch(batch *wire.SnapshotBatch, sec *engine.SnapshotSection, limit int, flush func() error) error {
+	if batch.Len() > 0 && batch.Size()+wire.SnapshotSectionSize(sec) > limit {
+		if err := flush(); err != nil {
+			return err
+		}
+	}
+	batch.Add(sec)
+	if batch.Size() >= limit {
+		return flush()
+	}
 	return nil
 }
 

@@ -29,6 +29,9 @@ func (m *Member) copyPath(member string) (copyPath, error) {
 	if addr, ok := m.links.address(member); ok {
 		l, err := oplink.Dial(addr, m.name, m.cfg.AckTimeout, func([]byte) {}, nil) // (replies: Next)
 		if err == nil {
+			// The link is the copy's alone and closed after it: it keeps the buffers of its send
+			// queue (a window of messages at most) rather than growing new ones for every message.
+			l.KeepBuffers(oplink.QueueLimit)
 			return &linkPath{l: l, peer: member, timeout: 10 * m.cfg.AckTimeout}, nil
 		}
 		m.log.Debug("copy: no link, through NATS", "to", member, "err", err)

@@ -3,6 +3,7 @@ package replication
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -238,12 +239,23 @@ func (c *ckpt) knownEpoch() uint64 {
 func (c *ckpt) runInstall(inst *install, h engine.SnapshotHeader) {
 	m := c.m
 	var queued []engine.SnapshotSection
+	// Stage timers: replacing the old replica (until the first section is asked for), waiting for
+	// sections from the network, and the rest (the store's writes); with the store's counters.
+	began, counted := time.Now(), m.store.Counters()
+	var replacing, waiting time.Duration
+	var bytes int
 	rep, err := m.reps.Install(h, func() (*engine.SnapshotSection, error) {
 		if len(queued) > 0 {
 			s := &queued[0]
 			queued = queued[1:]
+			bytes += len(s.Data)
 			return s, nil
 		}
+		asked := time.Now()
+		if replacing == 0 {
+			replacing = asked.Sub(began)
+		}
+		defer func() { waiting += time.Since(asked) }()
 		select {
 		case queued = <-inst.sections:
 			if queued == nil {
@@ -251,6 +263,7 @@ func (c *ckpt) runInstall(inst *install, h engine.SnapshotHeader) {
 			}
 			s := &queued[0]
 			queued = queued[1:]
+			bytes += len(s.Data)
 			return s, nil
 		case <-inst.abort:
 			return nil, errors.New("snapshot abandoned")
@@ -279,6 +292,18 @@ func (c *ckpt) runInstall(inst *install, h engine.SnapshotHeader) {
 	c.mu.Unlock()
 	if err != nil {
 		m.log.Warn("installing a copy", "checkpoint", h.Name, "err", err)
+	} else if m.log.Enabled(m.ctx, slog.LevelInfo) {
+		took, st := time.Since(began), m.store.Counters().Sub(counted)
+		m.log.Info("copy installed", "checkpoint", h.Name, "bytes", bytes, "took", took.Round(time.Millisecond).String(),
+			"replacing", replacing.Round(time.Millisecond).String(), "waiting_for_sections", waiting.Round(time.Millisecond).String(),
+			"storing", (took - replacing - waiting).Round(time.Millisecond).String(),
+			"commits", st.Commits, "commit_time", st.CommitTime.Round(time.Millisecond).String(),
+			"slow_commits", st.SlowCommits, "slow_commit_time", st.SlowTime.Round(time.Millisecond).String(),
+			"commit_gate_wait", st.GateWait.Round(time.Millisecond).String(),
+			"gc_refreshes", st.GCRefreshes, "gc_refresh_time", st.GCRefresh.Round(time.Millisecond).String(), "gc_refreshes_skipped", st.GCSkipped,
+			"gc_rewrites", st.GCRewrites, "gc_rewrite_time", st.GCRewrite.Round(time.Millisecond).String(),
+			"memtable_flushes", st.Flushes, "l0_compactions", st.L0Compacts, "other_compactions", st.Compacts,
+			"writebacks", st.Writebacks)
 	}
 	inst.err = err
 	close(inst.done)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -90,17 +91,22 @@ func catchUp() {
 			must(err)
 			must(pprof.StartCPUProfile(f))
 		}
-		start := time.Now()
+		start, self, busy := time.Now(), schedOf("self"), machineBusy()
 		b = startNode("b", filepath.Join(dir, "b"), url)
 		for !entry(a, name).IsSynced("b") {
 			time.Sleep(5 * time.Millisecond)
 		}
 		took := time.Since(start)
+		sender, follower := schedOf("self"), schedOf(strconv.Itoa(b.cmd.Process.Pid))
+		sender.run, sender.wait = sender.run-self.run, sender.wait-self.wait
+		others := machineBusy() - busy - sender.run - follower.run
 		times.Add(took)
 		select {
 		case d := <-copies:
 			copyTimes.Add(d)
-			each = append(each, fmt.Sprintf("%s (copy %s, follower's anonymous memory %d MiB)", stats.Round(took), stats.Round(d), b.rssAnon()>>20))
+			each = append(each, fmt.Sprintf("%s (copy %s, follower's anonymous memory %d MiB; on a processor / waiting for one: sender %s / %s, follower %s / %s; the rest of the machine busy %.2f processors)",
+				stats.Round(took), stats.Round(d), b.rssAnon()>>20, stats.Round(sender.run), stats.Round(sender.wait),
+				stats.Round(follower.run), stats.Round(follower.wait), others.Seconds()/took.Seconds()))
 		case <-time.After(5 * time.Second):
 			fail("the active logged no copy")
 		}
@@ -132,8 +138,9 @@ func storeCeiling(n, sectionSize int) {
 	defer s.Close()
 	data := make([]byte, sectionSize)
 	var times stats.Samples
+	var counts []string
 	for round := 0; round <= *catchUps; round++ {
-		start := time.Now()
+		start, before := time.Now(), s.Counters()
 		var b store.Batch
 		for i := 0; i < n; i++ {
 			data[0], data[1], data[2] = byte(i), byte(i>>8), byte(round)
@@ -145,10 +152,59 @@ func storeCeiling(n, sectionSize int) {
 		}
 		if round > 0 {
 			times.Add(time.Since(start))
+			counts = append(counts, storeCounts(s.Counters().Sub(before)))
 		}
 	}
 	bytes := float64(n * sectionSize)
 	med := times.Percentile(50)
 	fmt.Printf("  the store alone (Badger, 4 MiB batches over the previous copy): median %s: %.0f MB/s (best %.0f MB/s)\n",
 		stats.Round(med), bytes/1e6/med.Seconds(), bytes/1e6/times.Percentile(1).Seconds())
+	fmt.Printf("  the store's work in each of those rounds: %s\n", strings.Join(counts, "; "))
+}
+
+// storeCounts describes what a piece of work cost a store.
+func storeCounts(c store.Counters) string {
+	return fmt.Sprintf("%d commits in %s (%d of 50 ms or more: %s; waiting for the collector %s), %d garbage counts (%s; %d skipped), %d value-log rewrites (%s), %d memtable flushes, %d level-0 compactions, %d others, %d writebacks",
+		c.Commits, stats.Round(c.CommitTime), c.SlowCommits, stats.Round(c.SlowTime), stats.Round(c.GateWait), c.GCRefreshes, stats.Round(c.GCRefresh), c.GCSkipped,
+		c.GCRewrites, stats.Round(c.GCRewrite), c.Flushes, c.L0Compacts, c.Compacts, c.Writebacks)
+}
+
+// sched is what a process's threads did, summed (/proc/PID/task/*/schedstat): time on a processor
+// and time waiting for one (the kernel's run queue). Threads ended meanwhile are lost.
+type sched struct{ run, wait time.Duration }
+
+func schedOf(pid string) sched {
+	var s sched
+	tasks, _ := os.ReadDir("/proc/" + pid + "/task")
+	for _, t := range tasks {
+		b, err := os.ReadFile("/proc/" + pid + "/task/" + t.Name() + "/schedstat")
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b)); len(f) > 1 {
+			run, _ := strconv.ParseInt(f[0], 10, 64)
+			wait, _ := strconv.ParseInt(f[1], 10, 64)
+			s.run += time.Duration(run)
+			s.wait += time.Duration(wait)
+		}
+	}
+	return s
+}
+
+// machineBusy is the processor time the whole machine spent busy so far (/proc/stat; idle and
+// iowait left out).
+func machineBusy() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	var ticks int64
+	for i, v := range strings.Fields(line)[1:] {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		if i != 3 && i != 4 && i < 8 {
+			ticks += n
+		}
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond // USER_HZ 100
 }

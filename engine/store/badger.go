@@ -86,7 +86,7 @@ type Badger struct {
 	maxValue  int64
 	threshold int64
 	stop      chan struct{}
-	gcDone    sync.WaitGroup
+	gcDone    sync.WaitGroup // the collector and the writeback goroutines
 	closeMu   sync.Mutex
 	closed    bool
 
@@ -116,6 +116,10 @@ type Badger struct {
 	gcRan       int64         // logged when the collector last ran (collector goroutine only)
 	gcRefreshed int64         // logged when the discard counts were last refreshed (same)
 	pressed     atomic.Bool   // a write was refused for lack of space since the collector last ran
+	wbKick      chan struct{} // the value log grew by writebackEvery (writeback.go)
+	// replaced is set when a commit may have made garbage (a delete, or a set of a key that had a
+	// value) since the garbage counts were last refreshed; true at open (the history is unknown).
+	replaced atomic.Bool
 	// commitGate keeps commits (read-locked) apart from the collector's Badger calls (locked):
 	// Badger refuses every write while refreshDiscard's DropPrefix runs (ErrBlockedWrites), and
 	// its value-log rewrite reads the memtable's newest version without the writers' lock
@@ -124,6 +128,8 @@ type Badger struct {
 	// gcRound is closed when the collector's next run ends (nil without a collector).
 	gcMu    sync.Mutex
 	gcRound chan struct{}
+
+	counts *counters // (counters.go)
 
 	// full is set when the store was opened read-only because its filesystem was too full to
 	// open it for writing (see OpenBadger): every Apply returns it.
@@ -188,9 +194,10 @@ func OpenBadger(opts BadgerOptions) (*Badger, error) {
 		}
 		full = fmt.Errorf("store: opened read-only: %w", fullError(o.Dir, free, o.Reserve/2+need))
 	}
+	counts := &counters{}
 	bo := badger.DefaultOptions(o.Dir).
 		WithReadOnly(full != nil).
-		WithLogger(badgerLogger{o.Logger}).
+		WithLogger(badgerLogger{o.Logger, counts}).
 		WithMetricsEnabled(false).
 		WithSyncWrites(o.SyncWrites).
 		WithMemTableSize(o.MemTableSize).
@@ -208,9 +215,9 @@ func OpenBadger(opts BadgerOptions) (*Badger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open badger in %s: %w", o.Dir, err)
 	}
-	b := &Badger{db: db, log: o.Logger, maxValue: o.ValueLogFileSize, threshold: o.ValueThreshold,
+	b := &Badger{counts: counts, db: db, log: o.Logger, maxValue: o.ValueLogFileSize, threshold: o.ValueThreshold,
 		stop: make(chan struct{}), pending: make(map[string]pendingValue), kick: make(chan struct{}, 1), hurry: make(chan struct{}, 1),
-		gcKick: make(chan struct{}, 1), space: sp, memTableSize: o.MemTableSize, vlogFileSize: o.ValueLogFileSize}
+		gcKick: make(chan struct{}, 1), wbKick: make(chan struct{}, 1), space: sp, memTableSize: o.MemTableSize, vlogFileSize: o.ValueLogFileSize}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
 	}
@@ -219,6 +226,7 @@ func OpenBadger(opts BadgerOptions) (*Badger, error) {
 		return nil, err
 	}
 	b.drained = sync.NewCond(&b.mu)
+	b.replaced.Store(true)
 	if full != nil {
 		return b.openReadOnly(full)
 	}
@@ -239,6 +247,8 @@ func OpenBadger(opts BadgerOptions) (*Badger, error) {
 	}
 	b.applier.Add(1)
 	go b.applyLoop()
+	b.gcDone.Add(1)
+	go b.writebackLoop(o.Dir)
 	if o.GCInterval > 0 {
 		b.gcRound = make(chan struct{})
 		b.gcDone.Add(1)
@@ -631,15 +641,26 @@ func (b *Badger) group(q []*logged) int {
 // commit writes batches to Badger in one transaction.
 func (b *Badger) commit(q []*logged) error {
 	var logged int64 // bytes that go to the value log
+	t0 := time.Now()
 	b.commitGate.RLock()
 	defer b.commitGate.RUnlock()
+	t1 := time.Now()
+	// Until a commit is seen to replace a value, each set looks its key up first (vlog_gc.go,
+	// collectOnce: a refresh of the garbage counts is skipped while nothing was replaced).
+	look, replaced := !b.replaced.Load(), false
 	err := b.db.Update(func(txn *badger.Txn) error {
 		for _, l := range q {
 			for _, op := range l.ops {
 				var err error
 				if op.Delete {
+					replaced = true
 					err = txn.Delete(op.Key)
 				} else {
+					if look && !replaced {
+						if _, gerr := txn.Get(op.Key); !errors.Is(gerr, badger.ErrKeyNotFound) {
+							replaced = true // it has a value (or the look-up failed: assume it has)
+						}
+					}
 					err = txn.Set(op.Key, op.Value)
 					if int64(len(op.Value)) >= b.threshold {
 						logged += int64(len(op.Value))
@@ -652,6 +673,13 @@ func (b *Badger) commit(q []*logged) error {
 		}
 		return nil
 	})
+	if replaced {
+		b.replaced.Store(true)
+	}
+	b.counts.gateNs.Add(int64(t1.Sub(t0)))
+	if err == nil {
+		b.counts.committed(time.Since(t1), logged)
+	}
 	if err == nil && logged > 0 {
 		b.valuesLogged(logged)
 	}
@@ -735,7 +763,10 @@ func (b *Badger) Close() error {
 }
 
 // badgerLogger forwards Badger's warnings and errors to a slog.Logger and drops the chatter.
-type badgerLogger struct{ l *slog.Logger }
+type badgerLogger struct {
+	l      *slog.Logger
+	counts *counters
+}
 
 func (l badgerLogger) Errorf(f string, a ...any) {
 	if l.l != nil {
@@ -747,5 +778,5 @@ func (l badgerLogger) Warningf(f string, a ...any) {
 		l.l.Warn("badger: " + fmt.Sprintf(f, a...))
 	}
 }
-func (badgerLogger) Infof(string, ...any)  {}
-func (badgerLogger) Debugf(string, ...any) {}
+func (badgerLogger) Infof(string, ...any)        {}
+func (l badgerLogger) Debugf(f string, a ...any) { l.counts.badgerEvent(f, a) }

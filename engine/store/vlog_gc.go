@@ -23,7 +23,10 @@ import (
 // gcWait, before it is refused). Each run first makes the counts current when the value log has grown by
 // gcEvery since they last were (refreshDiscard: flush the memtable and compact level 0 into the
 // tree so that the dropped versions are counted), then rewrites the files that are at least half
-// garbage, while the disk has room for the rewrite.
+// garbage, while the disk has room for the rewrite. A refresh finds nothing new when no commit since
+// the last one deleted a key or set a key that had a value (the value log grew by new keys only, as
+// when a copy is installed after the old replica was deleted): commits look their keys up until one
+// replaces a value (Badger.replaced), and such a refresh is skipped.
 
 // gcBallastPrefix is the key refreshDiscard writes and drops: outside the engine's key space
 // (engine/FORMAT.md); a crash may leave it until the next refresh.
@@ -33,11 +36,15 @@ var gcBallastPrefix = []byte("\xffgc-ballast/")
 // after which the garbage counts are refreshed (unless the tree is larger: collectOnce).
 func (b *Badger) gcEvery() int64 { return b.vlogFileSize / 2 }
 
-// valuesLogged counts bytes committed to the value log and wakes the collector every gcEvery.
+// valuesLogged counts bytes committed to the value log and wakes the collector every gcEvery, the
+// writeback (writeback.go) every writebackEvery.
 func (b *Badger) valuesLogged(n int64) {
 	total := b.logged.Add(n)
 	if total/b.gcEvery() != (total-n)/b.gcEvery() {
 		poke(b.gcKick)
+	}
+	if total/writebackEvery != (total-n)/writebackEvery {
+		poke(b.wbKick)
 	}
 }
 
@@ -96,10 +103,20 @@ func (b *Badger) collectOnce() {
 	}
 	b.gcRan = logged
 	// Short of space, the counts are refreshed whatever they cost: the garbage is the space.
-	if lsm, _ := b.db.Size(); logged-b.gcRefreshed >= max(b.gcEvery(), 4*lsm) || pressed && logged != b.gcRefreshed {
-		// The refresh costs about a memtable of writes and a compaction of the tree: it runs
-		// once per gcEvery of value-log growth, or per four times the tree's size.
+	lsm, _ := b.db.Size()
+	switch due := logged-b.gcRefreshed >= max(b.gcEvery(), 4*lsm) || pressed && logged != b.gcRefreshed; {
+	case due && !pressed && !b.replaced.Load():
+		// Nothing was deleted and no value replaced since the last refresh began (the value log
+		// only grew by new keys, as when a copy is installed): the counts are current as they are.
+		b.gcRefreshed = logged
+		b.counts.gcSkipped.Add(1)
+	case due:
+		// The refresh costs about a memtable of writes and a compaction of the tree, commits
+		// waiting: it runs once per gcEvery of value-log growth, or per four times the tree's
+		// size. What commits replace from now on is for the next one.
+		b.replaced.Store(false)
 		if err := b.refreshDiscard(); err != nil {
+			b.replaced.Store(true)
 			b.log.Warn("value-log garbage collection: counting the garbage", "err", err)
 		} else {
 			b.gcRefreshed = logged
@@ -120,7 +137,13 @@ func (b *Badger) collectOnce() {
 func (b *Badger) rewriteOne() error {
 	b.commitGate.Lock()
 	defer b.commitGate.Unlock()
-	return b.db.RunValueLogGC(0.5)
+	start := time.Now()
+	err := b.db.RunValueLogGC(0.5)
+	b.counts.gcRewriteNs.Add(int64(time.Since(start)))
+	if err == nil {
+		b.counts.gcRewrites.Add(1)
+	}
+	return err
 }
 
 // refreshDiscard makes Badger count the garbage in its value log. Badger's DropPrefix of a prefix
@@ -138,5 +161,9 @@ func (b *Badger) refreshDiscard() error {
 	}
 	b.commitGate.Lock()
 	defer b.commitGate.Unlock()
-	return b.db.DropPrefix(gcBallastPrefix)
+	start := time.Now()
+	err := b.db.DropPrefix(gcBallastPrefix)
+	b.counts.gcRefreshNs.Add(int64(time.Since(start)))
+	b.counts.gcRefreshes.Add(1)
+	return err
 }

@@ -100,3 +100,89 @@ func TestWritesWaitForTheGarbageCount(t *testing.T) {
 	s.mu.Unlock()
 	require.NoError(t, failed, "the applier's last commit")
 }
+
+// TestGarbageCountsAreRefreshedOnlyWhenSomethingWasReplaced: value-log growth by new keys only
+// (as a copy's install writes, once the old replica is deleted) skips the refresh of the garbage
+// counts, which would hold every commit off for a memtable flush and a compaction each time and
+// find nothing; a delete or the overwrite of a key makes the next one run. Before, the collector
+// refreshed the counts after every half file of growth whatever it was.
+func TestGarbageCountsAreRefreshedOnlyWhenSomethingWasReplaced(t *testing.T) {
+	const fileSize = 4 << 20
+	s, err := OpenBadger(BadgerOptions{Dir: t.TempDir(), ValueLogFileSize: fileSize, MemTableSize: 1 << 20, GCInterval: -1})
+	require.NoError(t, err)
+	defer s.Close()
+	value := make([]byte, 64<<10)
+	n := 0
+	grow := func(extra func(b *Batch)) { // half a file of new keys, then a run of the collector
+		var b Batch
+		for range fileSize / 2 / len(value) {
+			b.Set(fmt.Appendf(nil, "new%d", n), value)
+			n++
+		}
+		if extra != nil {
+			extra(&b)
+		}
+		require.NoError(t, s.Apply(&b))
+		require.NoError(t, s.drain())
+		s.collectOnce()
+	}
+	refreshes := func() int64 { return s.Counters().GCRefreshes }
+	grow(nil) // the history before the open is unknown: counted
+	require.Equal(t, int64(1), refreshes())
+	for range 3 {
+		grow(nil)
+	}
+	require.Equal(t, int64(1), refreshes(), "refreshes after growth by new keys only")
+	require.Equal(t, int64(3), s.Counters().GCSkipped)
+	grow(func(b *Batch) { b.Set([]byte("new0"), value) }) // an overwrite
+	require.Equal(t, int64(2), refreshes(), "refreshes after an overwrite")
+	grow(nil)
+	require.Equal(t, int64(2), refreshes())
+	grow(func(b *Batch) { b.Delete([]byte("new1")) })
+	require.Equal(t, int64(3), refreshes(), "refreshes after a delete")
+	grow(func(b *Batch) { b.Set([]byte("new2"), []byte("small")) }) // a small value over a large one
+	require.Equal(t, int64(4), refreshes(), "refreshes after a small value replaced a large one")
+}
+
+// TestACopyReplacedByANewOneIsCollected: the pattern of an install over an older copy (every key
+// deleted, then written anew, the value log growing only by keys that have no value) still has the
+// files of the older copy collected as the new one is written.
+func TestACopyReplacedByANewOneIsCollected(t *testing.T) {
+	const fileSize = 4 << 20
+	dir := t.TempDir()
+	s, err := OpenBadger(BadgerOptions{Dir: dir, ValueLogFileSize: fileSize, MemTableSize: 1 << 20, GCInterval: -1})
+	require.NoError(t, err)
+	defer s.Close()
+	value := make([]byte, 64<<10)
+	const keys = 3 * fileSize / (64 << 10) // three files' worth
+	write := func() {
+		for i := 0; i < keys; i += 16 { // 1 MiB batches, the collector after each half file
+			var b Batch
+			for k := i; k < i+16; k++ {
+				b.Set(fmt.Appendf(nil, "d%04d", k), value)
+			}
+			require.NoError(t, s.Apply(&b))
+			if (i/16)%2 == 1 {
+				require.NoError(t, s.drain())
+				s.collectOnce()
+			}
+		}
+	}
+	write()
+	old := newestValueLog(dir) // the files before it hold only the first copy
+	var b Batch
+	for k := range keys {
+		b.Delete(fmt.Appendf(nil, "d%04d", k))
+	}
+	require.NoError(t, s.Apply(&b))
+	write()
+	files, err := filepath.Glob(filepath.Join(dir, "*.vlog"))
+	require.NoError(t, err)
+	for _, f := range files {
+		var fid int
+		_, err := fmt.Sscanf(filepath.Base(f), "%06d.vlog", &fid)
+		require.NoError(t, err)
+		require.GreaterOrEqual(t, fid, old, "value-log files of the deleted copy left: %v", files)
+	}
+	require.Positive(t, s.Counters().GCSkipped, "refreshes skipped while the new copy was written")
+}

@@ -385,6 +385,12 @@ func (l *Link) Send(frame []byte, timeout time.Duration) error {
 	return nil
 }
 
+// KeepBuffers makes the link keep the buffers of its send queue, up to n bytes each, from one burst
+// to the next (by default those over 1 MiB go back to the heap): for a link that sends frames of
+// megabytes back to back (a replica copy), each of which would otherwise grow a new buffer from
+// nothing, copying what it holds at every doubling. The memory stays with the link until it closes.
+func (l *Link) KeepBuffers(n int) { l.out.keepBuffers(n) }
+
 // Nudge makes the reader goroutine read the replies owed, unless a collector is reading them.
 func (l *Link) Nudge() {
 	if l.owed.Load() > 0 {

@@ -14,7 +14,8 @@ import (
 // window (four messages of at most 4 MiB) fits in it.
 const QueueLimit = 32 << 20
 
-// spareMax is the largest queue buffer kept for the next burst; a larger one goes back to the heap.
+// spareMax is the largest queue buffer kept for the next burst by default (keepBuffers); a larger
+// one goes back to the heap.
 const spareMax = 1 << 20
 
 // ErrQueueFull is a send to a peer that has not taken QueueLimit bytes queued for it.
@@ -38,6 +39,7 @@ type outbox struct {
 	started bool
 	queue   []byte // waiting for the writer goroutine
 	spare   []byte // the writer goroutine's previous buffer, reused
+	keep    int    // the largest spare kept (spareMax unless keepBuffers)
 	inHand  int    // bytes the writer goroutine is writing
 	stall   time.Duration
 	failed  error
@@ -46,7 +48,7 @@ type outbox struct {
 }
 
 func newOutbox(c net.Conn) *outbox {
-	o := &outbox{Conn: c, wake: make(chan struct{}, 1), closing: make(chan struct{})}
+	o := &outbox{Conn: c, keep: spareMax, wake: make(chan struct{}, 1), closing: make(chan struct{})}
 	if sc, ok := c.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			o.raw = raw
@@ -61,6 +63,13 @@ func (o *outbox) start(fail func(error)) {
 	o.started, o.fail = true, fail
 	o.mu.Unlock()
 	go o.run()
+}
+
+// keepBuffers makes the outbox keep queue buffers of up to n bytes from one burst to the next.
+func (o *outbox) keepBuffers(n int) {
+	o.mu.Lock()
+	o.keep = n
+	o.mu.Unlock()
 }
 
 // setStall sets how long one write of the writer goroutine may wait for the peer.
@@ -190,7 +199,7 @@ func (o *outbox) run() {
 
 			o.mu.Lock()
 			o.inHand = 0
-			if cap(chunk) <= spareMax {
+			if cap(chunk) <= o.keep {
 				o.spare = chunk[:0]
 			}
 			if err != nil {

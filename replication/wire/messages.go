@@ -303,6 +303,13 @@ func (b *SnapshotBatch) Add(s *engine.SnapshotSection) {
 	b.n++
 }
 
+// SnapshotSectionSize is the bytes Add adds to a message for s.
+func SnapshotSectionSize(s *engine.SnapshotSection) int {
+	var v [binary.MaxVarintLen64]byte
+	return len(binary.AppendUvarint(v[:0], uint64(len(s.ID)))) + len(s.ID) + 8 + 8 + 1 + 8 +
+		len(binary.AppendUvarint(v[:0], uint64(len(s.Data)))) + len(s.Data)
+}
+
 // Len is the number of sections; Size the bytes of the message so far.
 func (b *SnapshotBatch) Len() int  { return int(b.n) }
 func (b *SnapshotBatch) Size() int { return len(b.e.b) }
