@@ -24,6 +24,7 @@ type Counters struct {
 	L0Compacts  int64         // compactions of level 0 Badger ran
 	Compacts    int64         // compactions of the other levels
 	Writebacks  int64         // writebacks of the value log started (writeback.go)
+	WrittenBack int64         // bytes of values committed before the last of them started
 }
 
 // slowCommit: a commit that takes this long or more is counted apart (a 4 MiB one takes 10 ms on an
@@ -45,7 +46,7 @@ func (c *counters) committed(d time.Duration, logged int64) {
 type counters struct {
 	commits, commitBytes, commitNs, gateNs, slow, slowNs         atomic.Int64
 	gcRefreshes, gcRefreshNs, gcRewrites, gcRewriteNs, gcSkipped atomic.Int64
-	flushes, l0Compacts, compacts, writebacks                    atomic.Int64
+	flushes, l0Compacts, compacts, writebacks, writtenBack       atomic.Int64
 }
 
 // Counters returns the store's counts so far.
@@ -58,7 +59,7 @@ func (b *Badger) Counters() Counters {
 		GCSkipped:  c.gcSkipped.Load(),
 		GCRewrites: c.gcRewrites.Load(), GCRewrite: time.Duration(c.gcRewriteNs.Load()),
 		Flushes: c.flushes.Load(), L0Compacts: c.l0Compacts.Load(), Compacts: c.compacts.Load(),
-		Writebacks: c.writebacks.Load(),
+		Writebacks: c.writebacks.Load(), WrittenBack: c.writtenBack.Load(),
 	}
 }
 

@@ -28,7 +28,8 @@ import (
 const writebackEvery = 8 << 20
 
 // writebackLoop starts the writeback of the newest value-log file whenever the value log grew by
-// writebackEvery (wbKick), until the store closes.
+// writebackEvery (wbKick), until the store closes. Kicks that come while one is pending are one:
+// a writeback covers the whole file, every byte committed before it starts.
 func (b *Badger) writebackLoop(dir string) {
 	defer b.gcDone.Done()
 	var f *os.File
@@ -59,8 +60,10 @@ func (b *Badger) writebackLoop(dir string) {
 			}
 			fid = newest
 		}
+		covered := b.logged.Load() // committed, so in the file: this writeback starts on them
 		startWriteback(f)
 		b.counts.writebacks.Add(1)
+		b.counts.writtenBack.Store(covered)
 	}
 }
 

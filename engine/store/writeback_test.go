@@ -61,13 +61,17 @@ func TestTheValueLogIsWrittenBackAsItGrows(t *testing.T) {
 		}
 		require.NoError(t, s.Apply(&b))
 	}
-	// The writebacks run on a goroutine of their own: wait for the last one asked for.
-	want := int64(total / writebackEvery)
+	// The writebacks run on a goroutine of their own: wait for one that started after the last
+	// write. Kicks that come while one is pending are one (a loaded machine merges some), so
+	// there are at most one per writebackEvery, and at least one per file.
 	deadline := time.Now().Add(20 * time.Second)
-	for s.Counters().Writebacks < want && time.Now().Before(deadline) {
+	for s.Counters().WrittenBack < total && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	require.Equal(t, want, s.Counters().Writebacks, "writebacks started for %d MiB of values", total>>20)
+	c := s.Counters()
+	require.GreaterOrEqual(t, c.WrittenBack, int64(total), "a writeback started after the last write")
+	require.GreaterOrEqual(t, c.Writebacks, int64(1))
+	require.LessOrEqual(t, c.Writebacks, int64(total/writebackEvery), "writebacks started for %d MiB of values", total>>20)
 	dirty := dirtyIn(t, dir)
 	t.Logf("dirty in the store's mappings: %.1f MiB of %d MiB written", float64(dirty)/(1<<20), total>>20)
 	require.Less(t, dirty, int64(2*writebackEvery), "bytes of the store's files still dirty")
