@@ -163,7 +163,12 @@ func (s setting) set(v string) error {
 	case *string:
 		*d = v
 	case *bool:
-		*d = v == "1" || v == "true"
+		// Only the words strconv knows (1, t, true, 0, f, false, in any case): "yes" or "on"
+		// silently read as off would be a durability setting quietly lost.
+		*d, err = strconv.ParseBool(v)
+		if err != nil {
+			err = errors.New("not a boolean: use 1 or 0 (true or false)")
+		}
 	case *int:
 		*d, err = strconv.Atoi(v)
 	case *time.Duration:

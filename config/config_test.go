@@ -81,6 +81,19 @@ func TestBadValues(t *testing.T) {
 		require.NoError(t, err, v)
 	}
 	t.Setenv("CLCKPT_LINK", "")
+	// A boolean is 1/0 or true/false: "yes" must not quietly mean no fsync.
+	for _, v := range []string{"yes", "on", "2", "enabled"} {
+		t.Setenv("CLCKPT_SYNC_WRITES", v)
+		_, err = FromEnv()
+		require.ErrorContains(t, err, "CLCKPT_SYNC_WRITES", v)
+	}
+	for v, want := range map[string]bool{"1": true, "true": true, "TRUE": true, "0": false, "false": false} {
+		t.Setenv("CLCKPT_SYNC_WRITES", v)
+		c, err := FromEnv()
+		require.NoError(t, err, v)
+		require.Equal(t, want, c.SyncWrites, v)
+	}
+	t.Setenv("CLCKPT_SYNC_WRITES", "")
 	// A memtable from 1 MiB to half the disk reserve (its flush must fit in that half).
 	for _, v := range []string{"big", "1000", "33554433"} {
 		t.Setenv("CLCKPT_MEMTABLE_BYTES", v)

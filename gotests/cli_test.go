@@ -6,9 +6,11 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -183,7 +185,13 @@ func TestCLICommands(t *testing.T) {
 		file := filepath.Join(t.TempDir(), "in")
 		require.NoError(t, os.WriteFile(file, []byte("second"), 0o600))
 		cliOK(t, env, nil, "put", "--hex", nameHex, hex.EncodeToString([]byte("s2")), file, "--expire", "1h")
-		cliOK(t, env, []byte("x"), "put", "plain", "s", "--create", "--retention", "10m")
+		// A command run with a program's environment must not try to take the program's metrics
+		// address (it serves no metrics).
+		taken, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		defer taken.Close()
+		cliOK(t, append(slices.Clone(env), "CLCKPT_METRICS_ADDR="+taken.Addr().String()), []byte("x"),
+			"put", "plain", "s", "--create", "--retention", "10m")
 
 		var list []cliCkpt
 		cliJSON(t, env, &list, "ls")

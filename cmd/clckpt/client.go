@@ -136,6 +136,7 @@ func (c *client) join(ctx context.Context) (*member, error) {
 	}
 	mcfg := cfg
 	mcfg.Node, mcfg.Link = cfg.Node[:min(len(cfg.Node), 60)]+"-cli", "off"
+	mcfg.MetricsAddr = "" // a command serves no metrics; the address may be a running program's
 	jctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	m, err := replication.Join(jctx, replication.Options{Config: mcfg, Logger: c.logger(cfg)})
