@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	"github.com/clckpt/libclckpt/ckpt"
@@ -459,6 +461,35 @@ func TestCLIWithoutTheDirectoryIsAnError(t *testing.T) {
 		require.Empty(t, out, c)
 		require.NotEmpty(t, errOut, c)
 	}
+}
+
+// A NATS server with JetStream where no member has started yet: the client commands that only read
+// the directory say so and exit with 3, and make no bucket (made by a command, the directory would keep the
+// command's replica count of 1 when a cluster's members came, and lose a server's worth of it).
+func TestCLIMakesNoDirectory(t *testing.T) {
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true,
+		JetStream: true, StoreDir: t.TempDir()})
+	require.NoError(t, err)
+	s.Start()
+	defer s.Shutdown()
+	require.True(t, s.ReadyForConnections(10*time.Second))
+	env := []string{"CLCKPT_DATA_DIR=" + t.TempDir(), "CLCKPT_NATS_URL=" + s.ClientURL(), "CLCKPT_NODE=c"}
+	for _, c := range []string{"status", "health", "ls", "status --json"} { // (get and put join as members)
+		out, errOut, code := cli(t, env, nil, append(strings.Fields(c), "--timeout", "5s")...)
+		require.Equal(t, exitUnreachable, code, "clckpt %s: %s %s", c, out, errOut)
+		require.Empty(t, out, c)
+		require.Contains(t, errOut, "no checkpoint directory here yet", c)
+	}
+	nc, err := nats.Connect(s.ClientURL())
+	require.NoError(t, err)
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	var streams []string
+	for name := range js.StreamNames(context.Background()).Name() {
+		streams = append(streams, name)
+	}
+	require.Empty(t, streams, "streams made by the commands")
 }
 
 // joinProgram joins a member as a program of its own would (its own data directory, the node's

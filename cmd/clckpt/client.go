@@ -109,7 +109,8 @@ func (c *client) connect(ctx context.Context) (*session, error) {
 		nc.Close()
 		return nil, unreachableErr(err)
 	}
-	dir, err := directory.Open(ctx, js, directory.Options{Prefix: cfg.Subject, Replicas: 1, Lease: cfg.Lease})
+	// Bind only: the members make the buckets, with the cluster's replica count.
+	dir, err := directory.Open(ctx, js, directory.Options{Prefix: cfg.Subject, Replicas: 1, Lease: cfg.Lease, BindOnly: true})
 	if err != nil {
 		nc.Close()
 		return nil, unreachableErr(fmt.Errorf("the checkpoint directory at %s: %w", cfg.NATS.URL, err))

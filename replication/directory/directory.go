@@ -140,7 +140,13 @@ type Options struct {
 	Lease    time.Duration // member lease
 	// MarkerTTL is how long the marker of a removed entry or name stays (0: markerTTL(Lease)).
 	MarkerTTL time.Duration
+	// BindOnly opens buckets that exist and makes none (ErrNoDirectory): a client that only
+	// reads must not make them, with its own replica count, before the members do.
+	BindOnly bool
 }
+
+// ErrNoDirectory: the buckets are not there (Options.BindOnly): no member has started here.
+var ErrNoDirectory = errors.New("no checkpoint directory here yet (no member has started with this NATS server and subject)")
 
 // Open binds (creating if needed) the two buckets.
 func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Directory, error) {
@@ -157,17 +163,21 @@ func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Directory, e
 		members, _, membersErr = bucket(ctx, js, jetstream.KeyValueConfig{
 			Bucket: o.Prefix + "-members", Description: "clckpt member leases", History: 1,
 			Storage: jetstream.FileStorage, Replicas: o.Replicas, TTL: o.Lease, LimitMarkerTTL: time.Second,
-		}, nil)
+		}, o.BindOnly, nil)
 	}()
 	d := &Directory{js: js, dirPut: "$KV." + o.Prefix + "-dir.", lease: o.Lease, markerTTL: o.MarkerTTL}
 	// LimitMarkerTTL lets removals leave markers that expire (the bucket has no limits of its own).
 	var dirStream jetstream.StreamConfig
 	var err error
 	var claim identityClaim
+	claimer := func(kv jetstream.KeyValue) { claim = claimIdentity(ctx, kv) }
+	if o.BindOnly {
+		claimer = nil // a reader claims nothing; it reads the identity below
+	}
 	d.dir, dirStream, err = bucket(ctx, js, jetstream.KeyValueConfig{
 		Bucket: o.Prefix + "-dir", Description: "clckpt checkpoint directory", History: 1,
 		Storage: jetstream.FileStorage, Replicas: o.Replicas, LimitMarkerTTL: o.MarkerTTL,
-	}, func(kv jetstream.KeyValue) { claim = claimIdentity(ctx, kv) })
+	}, o.BindOnly, claimer)
 	// The bucket's own configuration counts, not o.Replicas: it may have been made by another member.
 	if err == nil && dirStream.Replicas > 1 && dirStream.AllowDirect {
 		var legacy nats.JetStreamContext
@@ -179,6 +189,9 @@ func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Directory, e
 		d.id, err = claim.id, claim.err
 		if err == nil && claim.id == "" {
 			d.id, err = d.identity(ctx)
+		}
+		if o.BindOnly && errors.Is(err, ErrNotFound) {
+			err = nil // made by a member that has not claimed it yet: a reader goes on without
 		}
 	}
 	<-bound
@@ -254,11 +267,14 @@ const idKey = "id"
 // ID is the directory's identity (see identity).
 func (d *Directory) ID() string { return d.id }
 
-// bucket binds (creating if needed) the bucket cfg and returns it with its stream's configuration.
-// alongside, if not nil, runs with the bound bucket while the configuration is read, and has
-// returned when bucket returns.
-func bucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig, alongside func(jetstream.KeyValue)) (jetstream.KeyValue, jetstream.StreamConfig, error) {
+// bucket binds (creating if needed, unless bindOnly) the bucket cfg and returns it with its stream's
+// configuration. alongside, if not nil, runs with the bound bucket while the configuration is read,
+// and has returned when bucket returns.
+func bucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig, bindOnly bool, alongside func(jetstream.KeyValue)) (jetstream.KeyValue, jetstream.StreamConfig, error) {
 	kv, err := js.KeyValue(ctx, cfg.Bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) && bindOnly {
+		return nil, jetstream.StreamConfig{}, fmt.Errorf("directory: bucket %s: %w", cfg.Bucket, ErrNoDirectory)
+	}
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		kv, err = js.CreateKeyValue(ctx, cfg)
 		if errors.Is(err, jetstream.ErrBucketExists) {
@@ -281,7 +297,7 @@ func bucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueC
 		return nil, jetstream.StreamConfig{}, fmt.Errorf("directory: bucket %s: %w", cfg.Bucket, err)
 	}
 	sc := st.CachedInfo().Config
-	if cfg.LimitMarkerTTL > 0 && !sc.AllowMsgTTL {
+	if cfg.LimitMarkerTTL > 0 && !sc.AllowMsgTTL && !bindOnly {
 		// A bucket made before removals left expiring markers: let it take them.
 		sc.AllowMsgTTL, sc.SubjectDeleteMarkerTTL = true, cfg.LimitMarkerTTL
 		if _, err := js.UpdateStream(ctx, sc); err != nil {
