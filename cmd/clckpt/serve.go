@@ -43,7 +43,7 @@ func serveFlags(fs *pflag.FlagSet, c *config.Config, s *config.Serve) {
 	fs.StringVar(&s.Cluster, "cluster", s.Cluster, "NATS cluster name")
 	fs.IntVar(&s.ClusterPort, "cluster-port", s.ClusterPort, "NATS route port; 0: no cluster")
 	fs.StringSliceVar(&s.Routes, "routes", s.Routes, "nats-route://host:port of the peers (comma-separated or repeated)")
-	fs.IntVar(&s.HTTPPort, "http", s.HTTPPort, "NATS monitoring port; 0: none")
+	fs.IntVar(&s.HTTPPort, "http", s.HTTPPort, "NATS monitoring port, on 127.0.0.1 only (it has no authentication); 0: none")
 	fs.BoolVar(&s.Member, "member", s.Member, "also run a server member that holds replicas (false: NATS only)")
 	fs.StringVar(&s.NATSURL, "nats-url", s.NATSURL, "join this NATS server as a server member instead of embedding one")
 	fs.StringVar(&s.User, "user", s.User, "require this user from clients (with --password-file) instead of the token")

@@ -521,7 +521,7 @@ type ServerOptions struct {
 	// ClusterTLSCert, ClusterTLSKey and ClusterTLSCA, when set, make routes use TLS both ways: each
 	// side presents the certificate and verifies the other's against the CA.
 	ClusterTLSCert, ClusterTLSKey, ClusterTLSCA string
-	HTTPPort                                    int // monitoring port, 0: none
+	HTTPPort                                    int // monitoring port (on loopback only), 0: none
 	// Authorization, when set, is required from clients (users with passwords or nkeys, or a token).
 	Users []*server.User
 	NKeys []*server.NkeyUser
@@ -542,14 +542,17 @@ type ServerOptions struct {
 // never touches the process's signals.
 func StartServer(o ServerOptions) (*server.Server, error) {
 	opts := &server.Options{
-		ServerName:    o.Name,
-		Host:          o.Host,
-		Port:          o.Port,
-		JetStream:     true,
-		StoreDir:      o.StoreDir,
-		NoSigs:        true,
-		NoLog:         o.Logger == nil,
-		HTTPPort:      o.HTTPPort,
+		ServerName: o.Name,
+		Host:       o.Host,
+		Port:       o.Port,
+		JetStream:  true,
+		StoreDir:   o.StoreDir,
+		NoSigs:     true,
+		NoLog:      o.Logger == nil,
+		HTTPPort:   o.HTTPPort,
+		// The monitoring endpoints have no authentication (connections, subjects, streams): they
+		// never listen beyond this host, whatever Host is.
+		HTTPHost:      "127.0.0.1",
 		Users:         o.Users,
 		Nkeys:         o.NKeys,
 		Authorization: o.Token,

@@ -387,3 +387,14 @@ func TestAServerSlowToAnswerIsTriedAgain(t *testing.T) {
 	require.NoError(t, conn.Publish("x", []byte("hello")))
 	require.NoError(t, conn.Flush())
 }
+
+// The monitoring port has no authentication: it listens on loopback even when the server's
+// clients are served on every address.
+func TestMonitoringListensOnLoopbackOnly(t *testing.T) {
+	s, err := StartServer(ServerOptions{Name: "mon", Host: "0.0.0.0", Port: -1, HTTPPort: -1, StoreDir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(s.Shutdown)
+	addr := s.MonitorAddr()
+	require.NotNil(t, addr, "the monitoring port is open")
+	require.True(t, addr.IP.IsLoopback(), "monitoring listens on %s", addr)
+}
