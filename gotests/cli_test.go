@@ -449,12 +449,7 @@ func portOf(env []string) int {
 // A NATS server without JetStream has no checkpoint directory: the client commands say so and
 // exit with 3, never print an empty list.
 func TestCLIWithoutTheDirectoryIsAnError(t *testing.T) {
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	require.NoError(t, err)
-	s.Start()
-	defer s.Shutdown()
-	require.True(t, s.ReadyForConnections(10*time.Second))
-	env := []string{"CLCKPT_DATA_DIR=" + t.TempDir(), "CLCKPT_NATS_URL=" + s.ClientURL(), "CLCKPT_NODE=c"}
+	_, env := bareNATS(t, &server.Options{})
 	for _, c := range []string{"status", "health", "ls", "get x", "status --json"} {
 		out, errOut, code := cli(t, env, nil, append(strings.Fields(c), "--timeout", "3s")...)
 		require.Equal(t, exitUnreachable, code, "clckpt %s: %s %s", c, out, errOut)
@@ -467,13 +462,7 @@ func TestCLIWithoutTheDirectoryIsAnError(t *testing.T) {
 // the directory say so and exit with 3, and make no bucket (made by a command, the directory would keep the
 // command's replica count of 1 when a cluster's members came, and lose a server's worth of it).
 func TestCLIMakesNoDirectory(t *testing.T) {
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true,
-		JetStream: true, StoreDir: t.TempDir()})
-	require.NoError(t, err)
-	s.Start()
-	defer s.Shutdown()
-	require.True(t, s.ReadyForConnections(10*time.Second))
-	env := []string{"CLCKPT_DATA_DIR=" + t.TempDir(), "CLCKPT_NATS_URL=" + s.ClientURL(), "CLCKPT_NODE=c"}
+	s, env := bareNATS(t, &server.Options{JetStream: true, StoreDir: t.TempDir()})
 	for _, c := range []string{"status", "health", "ls", "status --json"} { // (get and put join as members)
 		out, errOut, code := cli(t, env, nil, append(strings.Fields(c), "--timeout", "5s")...)
 		require.Equal(t, exitUnreachable, code, "clckpt %s: %s %s", c, out, errOut)
@@ -490,6 +479,19 @@ func TestCLIMakesNoDirectory(t *testing.T) {
 		streams = append(streams, name)
 	}
 	require.Empty(t, streams, "streams made by the commands")
+}
+
+// bareNATS starts a NATS server of options o on a free loopback port, without any member, and
+// returns it with the environment of a client command that reaches it.
+func bareNATS(t *testing.T, o *server.Options) (*server.Server, []string) {
+	t.Helper()
+	o.Host, o.Port, o.NoLog, o.NoSigs = "127.0.0.1", -1, true, true
+	s, err := server.NewServer(o)
+	require.NoError(t, err)
+	s.Start()
+	t.Cleanup(s.Shutdown)
+	require.True(t, s.ReadyForConnections(10*time.Second))
+	return s, []string{"CLCKPT_DATA_DIR=" + t.TempDir(), "CLCKPT_NATS_URL=" + s.ClientURL(), "CLCKPT_NODE=c"}
 }
 
 // joinProgram joins a member as a program of its own would (its own data directory, the node's
