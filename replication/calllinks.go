@@ -120,15 +120,15 @@ func (ls *links) dialCall(peer string, p *peerLink) {
 
 // callOnLink sends an encoded call on an idle call link to member to and returns the reply. sent is
 // false when the call must go through NATS: no link was idle, or the link broke before a reply came
-// (the call may have been run: through NATS it is a retry). With sent true, err is the end of ctx
-// (the caller maps it as for a call through NATS).
-func (m *Member) callOnLink(ctx context.Context, to string, call *wire.CallMsg, frame []byte) (reply []byte, sent bool, err error) {
+// (the call may have been run: through NATS it is a retry); broke says the latter. With sent true,
+// err is the end of ctx (the caller maps it as for a call through NATS).
+func (m *Member) callOnLink(ctx context.Context, to string, call *wire.CallMsg, frame []byte) (reply []byte, sent, broke bool, err error) {
 	if len(frame) > maxCallOnLink || readsTooMuch(call) {
-		return nil, false, nil
+		return nil, false, false, nil
 	}
 	l, p := m.links.takeCall(to)
 	if l == nil {
-		return nil, false, nil
+		return nil, false, false, nil
 	}
 	// A context that ends (deadline, caller gone, callee found gone) closes the link, which ends
 	// the read below.
@@ -141,7 +141,7 @@ func (m *Member) callOnLink(ctx context.Context, to string, call *wire.CallMsg, 
 		m.links.putCall(to, p, l, broken)
 	}()
 	if err := l.Send(frame, m.cfg.AckTimeout); err != nil {
-		return nil, false, nil
+		return nil, false, true, nil
 	}
 	wait := callTimeout
 	if dl, ok := ctx.Deadline(); ok {
@@ -151,7 +151,7 @@ func (m *Member) callOnLink(ctx context.Context, to string, call *wire.CallMsg, 
 	switch {
 	case rerr == nil && len(r) > 0:
 		broken = false
-		return bytes.Clone(r), true, nil
+		return bytes.Clone(r), true, false, nil
 	case rerr == nil && r != nil:
 		// An empty reply: the callee's was larger than a link carries (oplink.MaxReply; only a
 		// read or a list of ids can be: no change), and the link goes on; or the callee takes no
@@ -163,12 +163,12 @@ func (m *Member) callOnLink(ctx context.Context, to string, call *wire.CallMsg, 
 			m.links.refuseCalls(to, p)
 		}
 	case ctx.Err() != nil:
-		return nil, true, ctx.Err()
+		return nil, true, false, ctx.Err()
 	}
 	// Broken (or nothing came within the deadline, which the context is about to report), or too
 	// large: through NATS, which tells a callee that is gone from a link that broke.
 	m.callsResent.Add(1)
-	return nil, false, nil
+	return nil, false, rerr != nil, nil
 }
 
 // speaksFor reports whether origin (a member's name, or "<member>/<n>" for one of its handles) is

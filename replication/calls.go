@@ -191,6 +191,7 @@ func (m *Member) do(ctx context.Context, c *ckpt, local func(*engine.Replica, *a
 		ctx = cc
 	}
 	wait := 5 * time.Millisecond
+	elected := false // a retry went at once after an election
 	for {
 		rep, a, to, epoch, err := m.route(ctx, c)
 		switch {
@@ -224,6 +225,11 @@ func (m *Member) do(ctx context.Context, c *ckpt, local func(*engine.Replica, *a
 						return rerr
 					}
 					err = rerr // the directory is coming back (leaders being elected): wait
+				} else if !elected {
+					// The entry names the active now (a new one, or one another member elected):
+					// the first retry goes at once, the wait is for what comes after.
+					elected = true
+					continue
 				}
 			default:
 				return fmt.Errorf("%w: %w", engine.ErrTryAgain, err)
@@ -313,7 +319,7 @@ func (m *Member) requestRaw(ctx context.Context, to, what string, call *wire.Cal
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	watch := time.AfterFunc(peerProbe, func() { m.watchPeer(rctx, to, cancel) })
-	defer watch.Stop()
+	defer func() { watch.Stop() }()
 	frame := call.Encode(nil)
 	var (
 		data []byte
@@ -321,7 +327,15 @@ func (m *Member) requestRaw(ctx context.Context, to, what string, call *wire.Cal
 		sent bool
 	)
 	if what == "call" && onCallLink(call) {
-		data, sent, err = m.callOnLink(rctx, to, call, frame)
+		var broke bool
+		data, sent, broke, err = m.callOnLink(rctx, to, call, frame)
+		if broke && watch.Stop() {
+			// The link broke under the call: the callee may have died, and the call sent again
+			// through NATS below may reach its subscriptions before the server has seen its
+			// connection close too (and be lost). Probe it soon rather than a whole peerProbe
+			// after the call began.
+			watch = time.AfterFunc(probeAfterBreak, func() { m.watchPeer(rctx, to, cancel) })
+		}
 	}
 	if sent {
 		m.callsOnLinks.Add(1)
@@ -354,6 +368,11 @@ func (m *Member) CallsSent() (onLinks, onNATS uint64) {
 // peerProbe is how often a member waiting for a slow call checks that the callee still exists.
 const peerProbe = 20 * time.Millisecond
 
+// probeAfterBreak is when the callee of a call whose link broke is first probed: by then the NATS
+// server has most likely seen the connection of a callee that died close too (it closes with the
+// link), and the probe gets "no responders" at once.
+const probeAfterBreak = 2 * time.Millisecond
+
 var errPeerGone = errors.New("the member went away during the call")
 
 // watchPeer probes member to until ctx ends, and cancels with errPeerGone when it has no
@@ -367,10 +386,15 @@ func (m *Member) watchPeer(ctx context.Context, to string, cancel context.Cancel
 			cancel(errPeerGone)
 			return
 		}
-		_, err := m.nc.Request(m.subject(to, "pos"), probe, 2*peerProbe)
+		_, err := m.nc.Request(m.subject(to, "pos"), probe, peerProbe)
 		if errors.Is(err, nats.ErrNoResponders) {
 			cancel(errPeerGone)
 			return
+		}
+		if errors.Is(err, nats.ErrTimeout) {
+			// No answer within peerProbe: that was the wait. A probe sent to a callee that died
+			// just before the server saw it go is lost; the next one is not.
+			continue
 		}
 		select {
 		case <-ctx.Done():
