@@ -691,7 +691,8 @@ func (s *stream) snapshot() error {
 	if err != nil {
 		return err
 	}
-	defer path.close()
+	clean, total := false, 0 // every message acknowledged; bytes of sections sent
+	defer func() { path.close(clean, total) }()
 	batchSize := min(snapshotBatchMax, path.maxMessage()/2)
 	pending := 0
 	incarnation := m.incarnationOf(s.to)
@@ -745,7 +746,7 @@ func (s *stream) snapshot() error {
 
 	var header engine.SnapshotHeader
 	var batch *wire.SnapshotBatch
-	total, began := 0, time.Now()
+	began := time.Now()
 	m.log.Info("copying the replica", "checkpoint", a.c.name(), "to", s.to)
 	flush := func() error {
 		if batch == nil || batch.Len() == 0 {
@@ -777,6 +778,7 @@ func (s *stream) snapshot() error {
 	if err != nil {
 		return fmt.Errorf("snapshot to %s: %w", s.to, err)
 	}
+	clean = true
 	took := time.Since(began)
 	if path.name() == "link" {
 		m.metrics.Copied(metrics.PathLink, total)

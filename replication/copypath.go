@@ -19,20 +19,29 @@ type copyPath interface {
 	next(wait time.Duration) (*wire.AckMsg, error)
 	maxMessage() int
 	name() string
-	close()
+	// close ends the path; clean says that every message sent was acknowledged, and bytes how many
+	// bytes of sections the copy carried.
+	close(clean bool, bytes int)
 }
 
 // copyPath opens the path of a copy to member: a link of its own when the member takes links, so
 // that megabytes of copy do not hold up the ops on the shared link (and skip the NATS server, which
-// would read, parse and copy every byte once more); else NATS.
+// would read, parse and copy every byte once more); else NATS. The link is one a small copy to the
+// same incarnation of member left idle, if any: most copies are the first of a new checkpoint, a few
+// bytes, and dialing a link (a TLS handshake on each side) for each cost the servers more processor
+// time than the copy itself.
 func (m *Member) copyPath(member string) (copyPath, error) {
-	if addr, ok := m.links.address(member); ok {
+	if l, p := m.links.takeCopy(member); l != nil {
+		return &linkPath{m: m, l: l, peer: member, p: p, timeout: 10 * m.cfg.AckTimeout}, nil
+	}
+	if addr, p, ok := m.links.addressOf(member); ok {
+		m.copyDials.Add(1)
 		l, err := oplink.Dial(addr, m.name, m.cfg.AckTimeout, func([]byte) {}, nil) // (replies: Next)
 		if err == nil {
-			// The link is the copy's alone and closed after it: it keeps the buffers of its send
-			// queue (a window of messages at most) rather than growing new ones for every message.
+			// The link is the copy's alone: it keeps the buffers of its send queue (a window of
+			// messages at most) rather than growing new ones for every message.
 			l.KeepBuffers(oplink.QueueLimit)
-			return &linkPath{l: l, peer: member, timeout: 10 * m.cfg.AckTimeout}, nil
+			return &linkPath{m: m, l: l, peer: member, p: p, timeout: 10 * m.cfg.AckTimeout}, nil
 		}
 		m.log.Debug("copy: no link, through NATS", "to", member, "err", err)
 	}
@@ -42,6 +51,55 @@ func (m *Member) copyPath(member string) (copyPath, error) {
 		return nil, err
 	}
 	return &natsPath{m: m, subject: m.subject(member, "snap"), inbox: inbox, sub: sub}, nil
+}
+
+// maxIdleCopyLinks bounds the idle copy links kept to one peer: enough for the copies of checkpoints
+// created by a few threads at once.
+const maxIdleCopyLinks = 2
+
+// smallCopy is the largest copy whose link is kept for the next one: its send queue never held
+// more, so the idle link holds no large buffer.
+const smallCopy = 1 << 20
+
+// takeCopy returns an idle copy link to peer (and its incarnation), or nil.
+func (ls *links) takeCopy(peer string) (*oplink.Link, *peerLink) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	p := ls.peers[peer]
+	if p == nil || ls.closed {
+		return nil, nil
+	}
+	for len(p.copies) > 0 {
+		l := p.copies[len(p.copies)-1]
+		p.copies = p.copies[:len(p.copies)-1]
+		if !isDown(l) {
+			return l, p
+		}
+		l.Close()
+	}
+	return nil, nil
+}
+
+// putCopy keeps the link of a copy that ended cleanly (every message acknowledged: nothing more
+// can come on it) for the next copy to the same incarnation of peer, or closes it.
+func (ls *links) putCopy(peer string, p *peerLink, l *oplink.Link) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if !ls.closed && ls.peers[peer] == p && len(p.copies) < maxIdleCopyLinks && !isDown(l) {
+		p.copies = append(p.copies, l)
+		return
+	}
+	l.Close()
+}
+
+// addressOf returns the address of peer's links and its incarnation in this member's table.
+func (ls *links) addressOf(peer string) (oplink.Address, *peerLink, bool) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if p := ls.peers[peer]; p != nil && !ls.closed {
+		return p.addr, p, true
+	}
+	return oplink.Address{}, nil, false
 }
 
 // natsPath publishes the messages and reads the acknowledgements on an inbox of the copy.
@@ -72,12 +130,14 @@ func (p *natsPath) next(wait time.Duration) (*wire.AckMsg, error) {
 
 func (p *natsPath) maxMessage() int { return int(p.m.nc.MaxPayload()) }
 func (p *natsPath) name() string    { return "nats" }
-func (p *natsPath) close()          { _ = p.sub.Unsubscribe() }
+func (p *natsPath) close(bool, int) { _ = p.sub.Unsubscribe() }
 
 // linkPath writes the messages on a link dialed for the copy and reads the acknowledgements itself.
 type linkPath struct {
+	m       *Member
 	l       *oplink.Link
 	peer    string
+	p       *peerLink     // the peer's incarnation the link was dialed to
 	timeout time.Duration // of one write
 }
 
@@ -102,4 +162,10 @@ func (p *linkPath) next(wait time.Duration) (*wire.AckMsg, error) {
 
 func (p *linkPath) maxMessage() int { return 2 * snapshotBatchMax } // no server limit on a link
 func (p *linkPath) name() string    { return "link" }
-func (p *linkPath) close()          { p.l.Close() }
+func (p *linkPath) close(clean bool, bytes int) {
+	if clean && bytes <= smallCopy {
+		p.m.links.putCopy(p.peer, p.p, p.l)
+		return
+	}
+	p.l.Close()
+}

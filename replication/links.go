@@ -42,7 +42,17 @@ type peerLink struct {
 	link        *oplink.Link // nil while not up
 	dialing     bool
 	lastTry     time.Time
-	calls       callPool // links that carry this member's calls to the peer (calllinks.go)
+	calls       callPool       // links that carry this member's calls to the peer (calllinks.go)
+	copies      []*oplink.Link // idle links of finished small copies (copypath.go)
+}
+
+// closeIdle closes the peer's idle call and copy links.
+func (p *peerLink) closeIdle() {
+	p.calls.close()
+	for _, l := range p.copies {
+		l.Close()
+	}
+	p.copies = nil
 }
 
 // startLinks starts listening for links, as the configuration says.
@@ -109,7 +119,7 @@ func (ls *links) update(info directory.MemberInfo, alive bool) {
 		if p.link != nil {
 			p.link.Close()
 		}
-		p.calls.close()
+		p.closeIdle()
 		delete(ls.peers, info.Name)
 		p = nil
 	}
@@ -209,7 +219,7 @@ func (ls *links) close() {
 		if p.link != nil {
 			p.link.Close()
 		}
-		p.calls.close()
+		p.closeIdle()
 	}
 	ls.peers = map[string]*peerLink{}
 }

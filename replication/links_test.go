@@ -172,6 +172,57 @@ func TestACopyTakesALinkOfItsOwn(t *testing.T) {
 	require.Equal(t, replicaContent(t, a, "other"), replicaContent(t, cl.members[follower], "other"))
 }
 
+// TestSmallCopiesReuseTheirLinks: the first copies of new checkpoints (a few bytes each) go on
+// links dialed for copies, which are kept for the next copies to the same member rather than dialed
+// each time; a member that restarted gets links dialed to it anew.
+func TestSmallCopiesReuseTheirLinks(t *testing.T) {
+	cl := newCluster(t)
+	cl.join("s1", directory.KindServer)
+	cl.join("s2", directory.KindServer)
+	app := cl.join("app", directory.KindApplication)
+	copies := func() (n uint64) {
+		for _, m := range cl.members {
+			n += m.metrics.CopiesOn(metrics.PathLink)
+		}
+		return n
+	}
+	dials := func() (n uint64) {
+		for _, m := range cl.members {
+			n += m.copyDials.Load()
+		}
+		return n
+	}
+	create := func(prefix string, n int) {
+		before := copies()
+		for i := range n {
+			h, err := app.Open(bg, fmt.Sprintf("%s%d", prefix, i), attrs(engine.WriteAllReplicas), rwc)
+			require.NoError(t, err)
+			_, err = h.CreateSection(bg, []byte("s"), engine.Never, []byte("x"))
+			require.NoError(t, err)
+		}
+		require.Eventually(t, func() bool { return copies() >= before+uint64(n) }, 30*time.Second, 10*time.Millisecond,
+			"every new checkpoint's replica copied on a link")
+	}
+	create("a", 12)
+	// Each server copies to the other: with the creations one after another, one link each way,
+	// two at most when a copy starts before the previous one put its link back.
+	require.LessOrEqual(t, dials(), uint64(4), "copies of new checkpoints dialed %d links", dials())
+	for _, m := range cl.members {
+		require.Zero(t, m.metrics.CopiesOn(metrics.PathNATS))
+	}
+
+	// s2 restarts: the idle links to its old incarnation are not used; copies to it still go on links.
+	cl.crash("s2")
+	cl.waitDead("s2")
+	cl.join("s2", directory.KindServer)
+	dialed := cl.members["s1"].copyDials.Load()
+	create("b", 6)
+	require.Greater(t, cl.members["s1"].copyDials.Load(), dialed, "s1 dialed the new s2")
+	for _, m := range cl.members {
+		require.Zero(t, m.metrics.CopiesOn(metrics.PathNATS))
+	}
+}
+
 // TestAnOutsiderCannotWriteThroughALink: the link address is no secret, but without the key from the
 // directory a dialer is refused, and frames sent without the handshake change nothing.
 func TestAnOutsiderCannotWriteThroughALink(t *testing.T) {

@@ -126,6 +126,7 @@ type Member struct {
 	callsOnLinks atomic.Uint64
 	callsOnNATS  atomic.Uint64
 	callsResent  atomic.Uint64 // calls sent on a link whose reply did not come on it: sent through NATS again
+	copyDials    atomic.Uint64 // links dialed for replica copies
 	opSubjects   sync.Map      // member name -> subject of ops to it
 	ackSubject   string        // where followers send acknowledgements
 
