@@ -191,7 +191,9 @@ func TestAReplyTooLargeForALinkComesThroughNATS(t *testing.T) {
 	onLinks, _ := app.CallsSent()
 	resent := app.callsResent.Load()
 	require.Equal(t, string(big), read(t, h, "s"))
-	require.Equal(t, resent+1, app.callsResent.Load(), "sent on the link, then through NATS")
+	// Once at least: on a loaded machine an attempt through NATS (4 MiB) may pass its deadline, and
+	// the whole call is tried again, on the link first.
+	require.GreaterOrEqual(t, app.callsResent.Load(), resent+1, "sent on the link, then through NATS")
 	require.Equal(t, onLinks, func() uint64 { n, _ := app.CallsSent(); return n }())
 	app.links.mu.Lock()
 	open := app.links.peers[cl.activeOf(app, "big")].calls.open

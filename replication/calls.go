@@ -218,6 +218,12 @@ func (m *Member) do(ctx context.Context, c *ckpt, local func(*engine.Replica, *a
 				return r.Err
 			case err == nil: // that member is not (or no longer) the active: read the entry again
 				_, _ = c.refresh(ctx)
+			case errors.Is(err, nats.ErrTimeout) && m.alive(to):
+				// The active is slow, not gone: its lease lives, and the probes found it there.
+				// Nobody may take over from a member whose lease is alive (an asynchronous active
+				// may hold acknowledged writes its followers have not seen): the call is tried again
+				// on it, with the same request id, until its lease ends or the call's deadline.
+				err = fmt.Errorf("the active replica's member %s did not answer within %s", to, m.cfg.Lease+2*m.cfg.AckTimeout)
 			case errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout):
 				// The active does not answer: it is dead (or cut off).
 				if rerr := m.activeLost(ctx, c, to, epoch); rerr != nil {

@@ -518,3 +518,48 @@ func TestAWriteAfterACleanLeaveDoesNotWaitForTheLeaver(t *testing.T) {
 		})
 	}
 }
+
+// TestASlowActiveIsNotDeposed: a forwarded write to an active that is alive (its lease renewed, its
+// probes answered) but slower than a whole attempt is tried again on it, not given to another
+// replica: an asynchronous active may hold acknowledged writes its followers have not yet seen, and
+// nobody may take over from a member whose lease is alive.
+func TestASlowActiveIsNotDeposed(t *testing.T) {
+	cl := newCluster(t)
+	cl.tune = func(c *config.Config) {
+		c.Lease = 2 * time.Second
+		c.AckTimeout = 100 * time.Millisecond // an attempt: 2.2 s
+	}
+	cl.join("s1", directory.KindServer)
+	cl.join("s2", directory.KindServer)
+	app := cl.join("app", directory.KindApplication)
+	h, err := app.Open(bg, "slow", attrs(0), rwc)
+	require.NoError(t, err)
+	_, err = h.CreateSection(bg, []byte("s"), engine.Never, []byte("0"))
+	require.NoError(t, err)
+	id, err := app.dir.Lookup(bg, []byte("slow"))
+	require.NoError(t, err)
+	before, err := app.dir.Get(bg, id)
+	require.NoError(t, err)
+	require.Len(t, before.Replicas, 2)
+	require.False(t, before.HasReplica("app"))
+	m := cl.members[before.Active]
+	_, a := m.ckptFor(id).localActive()
+	m.release(m.ckptFor(id))
+	require.NotNil(t, a)
+
+	// The active's writes stall for longer than an attempt: its replica's changes wait for a.mu.
+	a.mu.Lock()
+	released := make(chan struct{})
+	go func() {
+		time.Sleep(3500 * time.Millisecond)
+		a.mu.Unlock()
+		close(released)
+	}()
+	require.NoError(t, h.Overwrite(bg, []byte("s"), []byte("1")))
+	<-released
+	after, err := app.dir.Get(bg, id)
+	require.NoError(t, err)
+	require.Equal(t, before.Active, after.Active, "the slow active was deposed")
+	require.Equal(t, before.Epoch, after.Epoch)
+	require.Equal(t, "1", read(t, h, "s"))
+}
