@@ -211,16 +211,28 @@ func TestSmallCopiesReuseTheirLinks(t *testing.T) {
 		require.Zero(t, m.metrics.CopiesOn(metrics.PathNATS))
 	}
 
-	// s2 restarts: the idle links to its old incarnation are not used; copies to it still go on links.
+	// s2 restarts: the idle links to its old incarnation are closed, and copies to the new one (the
+	// catch-up of the replicas it holds, then new checkpoints whose active is s1) go on links
+	// dialed to it, none of them down.
+	dialed := cl.members["s1"].copyDials.Load()
 	cl.crash("s2")
 	cl.waitDead("s2")
 	cl.join("s2", directory.KindServer)
-	dialed := cl.members["s1"].copyDials.Load()
-	create("b", 6)
-	require.Greater(t, cl.members["s1"].copyDials.Load(), dialed, "s1 dialed the new s2")
-	for _, m := range cl.members {
-		require.Zero(t, m.metrics.CopiesOn(metrics.PathNATS))
+	for i := 0; ; i++ { // until s1 made a copy to the new s2: a checkpoint whose active is s1
+		create(fmt.Sprintf("b%d-", i), 1)
+		if cl.activeOf(app, fmt.Sprintf("b%d-0", i)) == "s1" {
+			break
+		}
+		require.Less(t, i, 50, "no checkpoint placed its active on s1")
 	}
+	// (Copies that start before s1 has read the new s2's link address go through NATS.)
+	require.Greater(t, cl.members["s1"].copyDials.Load(), dialed, "s1 dialed the new s2")
+	cl.members["s1"].links.mu.Lock()
+	for _, l := range cl.members["s1"].links.peers["s2"].copies {
+		require.False(t, isDown(l))
+	}
+	require.LessOrEqual(t, len(cl.members["s1"].links.peers["s2"].copies), maxIdleCopyLinks)
+	cl.members["s1"].links.mu.Unlock()
 }
 
 // TestAnOutsiderCannotWriteThroughALink: the link address is no secret, but without the key from the
