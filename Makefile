@@ -211,9 +211,9 @@ bench: lib $(CLCKPT) ## run the benchmarks (engine vs Badger, C API, SAF vs clCk
 	$(GO) run ./bench/backup
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS_PROG) -o $(BIN)/capi_bench bench/capi/capi_bench.c $(LDFLAGS_PROG) -ldl
-	data=$$(mktemp -d) && CLCKPT_DATA_DIR=$$data CLCKPT_NODE=bench CLCKPT_PORT=$$((20000 + RANDOM % 20000)) $(BIN)/capi_bench; rc=$$?; rm -rf $$data; exit $$rc
+	data=$$(mktemp -d) && CLCKPT_DATA_DIR=$$data CLCKPT_NODE=bench CLCKPT_PORT=$$((20000 + RANDOM % 10000)) $(BIN)/capi_bench; rc=$$?; rm -rf $$data; exit $$rc
 	$(CC) $(CFLAGS_PROG) -o $(BIN)/saf_bench bench/capi/saf_bench.c $(LDFLAGS_PROG) -lSaCkpt
-	data=$$(mktemp -d) && CLCKPT_DATA_DIR=$$data CLCKPT_NODE=bench CLCKPT_PORT=$$((20000 + RANDOM % 20000)) $(BIN)/saf_bench; rc=$$?; rm -rf $$data; exit $$rc
+	data=$$(mktemp -d) && CLCKPT_DATA_DIR=$$data CLCKPT_NODE=bench CLCKPT_PORT=$$((20000 + RANDOM % 10000)) $(BIN)/saf_bench; rc=$$?; rm -rf $$data; exit $$rc
 	$(CC) $(CFLAGS_PROG) -o $(BIN)/saf_wr_bench bench/capi/saf_wr_bench.c $(LDFLAGS_PROG) -lSaCkpt
 	$(CC) $(CFLAGS_PROG) -Wextra -o $(BIN)/life_bench bench/capi/life_bench.c $(LDFLAGS_PROG)
 	bench/capi/life.sh

@@ -131,7 +131,7 @@ if flags=$(pkg-config --cflags --libs SaCkpt) && [ -n "$flags" ] &&
    (cd "$tmp" && $CC -std=gnu99 -Wall -Werror -o saf "$OLDPWD/ctests/saf/compile_b0202.c" $flags) >"$tmp/saf.log" 2>&1; then
   ok "a SAF program compiles with pkg-config SaCkpt ($flags)"
   mkdir -p "$tmp/safdata"
-  if env -u LD_LIBRARY_PATH CLCKPT_DATA_DIR=$tmp/safdata CLCKPT_NODE=install CLCKPT_PORT=$((20000 + RANDOM % 20000)) timeout 60 "$tmp/saf" >>"$tmp/saf.log" 2>&1; then
+  if env -u LD_LIBRARY_PATH CLCKPT_DATA_DIR=$tmp/safdata CLCKPT_NODE=install CLCKPT_PORT=$((20000 + RANDOM % 10000)) timeout 60 "$tmp/saf" >>"$tmp/saf.log" 2>&1; then
     ok "the installed SAF program runs and exits 0"
   else
     bad "the installed SAF program failed"

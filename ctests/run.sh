@@ -38,7 +38,7 @@ if [ "${VALGRIND:-0}" = 1 ]; then
   # every test (each in a subject space of its own). An embedded server would be far too slow there.
   ${GO:-go} build -o "$out/clckpt" ./cmd/clckpt || { echo "0 passed, 1 failed"; exit 1; }
   nats_dir=$(mktemp -d)
-  nats_port=$(( 40000 + RANDOM % 20000 ))
+  nats_port=$(( 30000 + RANDOM % 2000 ))
   CLCKPT_DATA_DIR=$nats_dir "$out/clckpt" serve --node ctests --port "$nats_port" --member=false --no-auth >"$nats_dir/out" 2>"$nats_dir/err" &
   nats_pid=$!
   trap 'kill $nats_pid 2>/dev/null; wait $nats_pid 2>/dev/null; rm -rf "$nats_dir"' EXIT
@@ -71,8 +71,9 @@ for src in "${srcs[@]}"; do
             --suppressions=ctests/valgrind.supp --xml=yes --xml-file="$out/$name.xml")
   fi
   log=$out/$name.log
-  # A port of its own for the embedded NATS server: tests never meet each other's members.
-  port=$(( 20000 + RANDOM % 20000 ))
+  # A port of its own for the embedded NATS server: tests never meet each other's members. Ports
+  # here stay below Linux's range for outgoing connections (32768-60999), which any program's may hold.
+  port=$(( 20000 + RANDOM % 10000 ))
   env CLCKPT_DATA_DIR="$data" CLCKPT_NODE=ctest CLCKPT_PORT=$port CLCKPT_SUBJECT="t_$name" "${nats_env[@]}" "${san_env[@]}" "${vg_env[@]}" \
     timeout 300 "${runner[@]}" "$bin" >"$log" 2>&1
   status=$?

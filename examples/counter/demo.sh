@@ -12,8 +12,9 @@ data=$(mktemp -d)
 export CLCKPT_DATA_DIR=$data CLCKPT_NODE=demo
 # Only errors from the library; CLCKPT_LOG_LEVEL=info shows the members at work.
 export CLCKPT_LOG_LEVEL=${CLCKPT_LOG_LEVEL:-error}
-# A port of its own for the embedded NATS server, so that the demo never meets another one.
-export CLCKPT_PORT=${CLCKPT_PORT:-$(( 20000 + RANDOM % 20000 ))}
+# A port of its own for the embedded NATS server, so that the demo never meets another one; below
+# Linux's range of ports for outgoing connections (32768-60999), which any program's may hold.
+export CLCKPT_PORT=${CLCKPT_PORT:-$(( 20000 + RANDOM % 10000 ))}
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$data"; }
 trap cleanup EXIT

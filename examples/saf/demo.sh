@@ -11,7 +11,7 @@ prog=${1:-build/bin/hotstandby}
 data=$(mktemp -d)
 export CLCKPT_DATA_DIR=$data CLCKPT_NODE=demo-saf
 export CLCKPT_LOG_LEVEL=${CLCKPT_LOG_LEVEL:-error}
-export CLCKPT_PORT=${CLCKPT_PORT:-$(( 20000 + RANDOM % 20000 ))}
+export CLCKPT_PORT=${CLCKPT_PORT:-$(( 20000 + RANDOM % 10000 ))}
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$data"; }
 trap cleanup EXIT
