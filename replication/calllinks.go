@@ -40,18 +40,11 @@ const maxCallOnLink = 8 << 20
 
 // callPool is the call links to one peer (in peerLink, under links.mu).
 type callPool struct {
-	idle    []*oplink.Link
+	idle    idleLinks
 	open    int // idle, in use, and being dialed
 	lastTry time.Time
 	failed  bool // the last dial failed: the next waits linkRetry
 	refused bool // the peer answers calls on links with nothing (an earlier version): NATS only
-}
-
-func (cp *callPool) close() {
-	for _, l := range cp.idle {
-		l.Close()
-	}
-	cp.idle = nil
 }
 
 // onCallLink reports whether a call of this kind goes on a link when one is idle. Handovers and
@@ -70,13 +63,10 @@ func (ls *links) takeCall(peer string) (*oplink.Link, *peerLink) {
 		return nil, nil
 	}
 	cp := &p.calls
-	for len(cp.idle) > 0 {
-		l := cp.idle[len(cp.idle)-1]
-		cp.idle = cp.idle[:len(cp.idle)-1]
-		if !isDown(l) {
-			return l, p
-		}
-		cp.open--
+	l, down := cp.idle.pop()
+	cp.open -= down
+	if l != nil {
+		return l, p
 	}
 	if cp.open < maxCallLinks && (!cp.failed || time.Since(cp.lastTry) >= linkRetry) {
 		cp.open++
@@ -207,7 +197,7 @@ func (ls *links) refuseCalls(peer string, p *peerLink) {
 	defer ls.mu.Unlock()
 	if ls.peers[peer] == p && !p.calls.refused {
 		p.calls.refused = true
-		p.calls.close()
+		p.calls.idle.close()
 		ls.m.log.Info("a member takes no calls on links (an earlier version?): calls to it go through NATS", "member", peer)
 	}
 }

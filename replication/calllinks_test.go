@@ -201,19 +201,12 @@ func TestAReplyTooLargeForALinkComesThroughNATS(t *testing.T) {
 	// replica in sync may take over, or finds another active, and the counts below then count its
 	// retries too. So each step is done again until it ran with one active from start to end and
 	// without error; TRY_AGAIN is the only error allowed meanwhile.
-	entry := func() (uint64, string) {
-		id, err := app.dir.Lookup(bg, []byte("big"))
-		require.NoError(t, err)
-		e, err := app.dir.Get(bg, id)
-		require.NoError(t, err)
-		return e.Epoch, e.Active
-	}
 	steady := func(what string, step func() error) {
 		for deadline := time.Now().Add(2 * time.Minute); ; {
-			e0, a0 := entry()
+			e0 := cl.entryOf(app, "big")
 			err := step()
-			e1, a1 := entry()
-			if err == nil && e0 == e1 && a0 == a1 {
+			e1 := cl.entryOf(app, "big")
+			if err == nil && e0.Epoch == e1.Epoch && e0.Active == e1.Active {
 				return
 			}
 			if err != nil && !errors.Is(err, context.DeadlineExceeded) { // (the directory's own deadline)
@@ -309,7 +302,7 @@ func TestACalleeThatTakesNoCallsOnLinksIsCalledThroughNATS(t *testing.T) {
 	if prev.link != nil {
 		prev.link.Close()
 	}
-	prev.calls.close()
+	prev.closeIdle()
 	p := &peerLink{incarnation: prev.incarnation, addr: old.Address("127.0.0.1")}
 	app.links.peers[to.name] = p
 	app.links.mu.Unlock()

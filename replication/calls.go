@@ -325,7 +325,7 @@ func (m *Member) requestRaw(ctx context.Context, to, what string, call *wire.Cal
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	watch := time.AfterFunc(peerProbe, func() { m.watchPeer(rctx, to, cancel) })
-	defer func() { watch.Stop() }()
+	defer watch.Stop()
 	frame := call.Encode(nil)
 	var (
 		data []byte
@@ -340,7 +340,7 @@ func (m *Member) requestRaw(ctx context.Context, to, what string, call *wire.Cal
 			// through NATS below may reach its subscriptions before the server has seen its
 			// connection close too (and be lost). Probe it soon rather than a whole peerProbe
 			// after the call began.
-			watch = time.AfterFunc(probeAfterBreak, func() { m.watchPeer(rctx, to, cancel) })
+			watch.Reset(probeAfterBreak)
 		}
 	}
 	if sent {

@@ -31,12 +31,13 @@ type copyPath interface {
 // bytes, and dialing a link (a TLS handshake on each side) for each cost the servers more processor
 // time than the copy itself.
 func (m *Member) copyPath(member string) (copyPath, error) {
-	if l, p := m.links.takeCopy(member); l != nil {
+	l, p := m.links.takeCopy(member)
+	if l != nil {
 		return &linkPath{m: m, l: l, peer: member, p: p, timeout: 10 * m.cfg.AckTimeout}, nil
 	}
-	if addr, p, ok := m.links.addressOf(member); ok {
+	if p != nil {
 		m.copyDials.Add(1)
-		l, err := oplink.Dial(addr, m.name, m.cfg.AckTimeout, func([]byte) {}, nil) // (replies: Next)
+		l, err := oplink.Dial(p.addr, m.name, m.cfg.AckTimeout, func([]byte) {}, nil) // (replies: Next)
 		if err == nil {
 			// The link is the copy's alone: it keeps the buffers of its send queue (a window of
 			// messages at most) rather than growing new ones for every message.
@@ -61,7 +62,8 @@ const maxIdleCopyLinks = 2
 // more, so the idle link holds no large buffer.
 const smallCopy = 1 << 20
 
-// takeCopy returns an idle copy link to peer (and its incarnation), or nil.
+// takeCopy returns an idle copy link to peer, or nil, and peer's entry in the table (nil when the
+// peer takes no links), whose address does not change.
 func (ls *links) takeCopy(peer string) (*oplink.Link, *peerLink) {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
@@ -69,15 +71,8 @@ func (ls *links) takeCopy(peer string) (*oplink.Link, *peerLink) {
 	if p == nil || ls.closed {
 		return nil, nil
 	}
-	for len(p.copies) > 0 {
-		l := p.copies[len(p.copies)-1]
-		p.copies = p.copies[:len(p.copies)-1]
-		if !isDown(l) {
-			return l, p
-		}
-		l.Close()
-	}
-	return nil, nil
+	l, _ := p.copies.pop()
+	return l, p
 }
 
 // putCopy keeps the link of a copy that ended cleanly (every message acknowledged: nothing more
@@ -90,16 +85,6 @@ func (ls *links) putCopy(peer string, p *peerLink, l *oplink.Link) {
 		return
 	}
 	l.Close()
-}
-
-// addressOf returns the address of peer's links and its incarnation in this member's table.
-func (ls *links) addressOf(peer string) (oplink.Address, *peerLink, bool) {
-	ls.mu.Lock()
-	defer ls.mu.Unlock()
-	if p := ls.peers[peer]; p != nil && !ls.closed {
-		return p.addr, p, true
-	}
-	return oplink.Address{}, nil, false
 }
 
 // natsPath publishes the messages and reads the acknowledgements on an inbox of the copy.

@@ -20,12 +20,15 @@ import (
 )
 
 // activeOf returns the member that is active for the checkpoint.
-func (cl *cluster) activeOf(m *Member, name string) string {
+func (cl *cluster) activeOf(m *Member, name string) string { return cl.entryOf(m, name).Active }
+
+// entryOf reads the directory entry of checkpoint name through member m.
+func (cl *cluster) entryOf(m *Member, name string) *directory.Entry {
 	id, err := m.dir.Lookup(bg, []byte(name))
 	require.NoError(cl.t, err)
 	e, err := m.dir.Get(bg, id)
 	require.NoError(cl.t, err)
-	return e.Active
+	return e
 }
 
 // TestElectionAfterTheActiveServerDies: WR_ALL_REPLICAS on three servers, a writer making numbered
@@ -536,10 +539,8 @@ func TestASlowActiveIsNotDeposed(t *testing.T) {
 	require.NoError(t, err)
 	_, err = h.CreateSection(bg, []byte("s"), engine.Never, []byte("0"))
 	require.NoError(t, err)
-	id, err := app.dir.Lookup(bg, []byte("slow"))
-	require.NoError(t, err)
-	before, err := app.dir.Get(bg, id)
-	require.NoError(t, err)
+	before := cl.entryOf(app, "slow")
+	id := before.ID
 	require.Len(t, before.Replicas, 2)
 	require.False(t, before.HasReplica("app"))
 	m := cl.members[before.Active]
@@ -557,8 +558,7 @@ func TestASlowActiveIsNotDeposed(t *testing.T) {
 	}()
 	require.NoError(t, h.Overwrite(bg, []byte("s"), []byte("1")))
 	<-released
-	after, err := app.dir.Get(bg, id)
-	require.NoError(t, err)
+	after := cl.entryOf(app, "slow")
 	require.Equal(t, before.Active, after.Active, "the slow active was deposed")
 	require.Equal(t, before.Epoch, after.Epoch)
 	require.Equal(t, "1", read(t, h, "s"))

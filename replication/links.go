@@ -42,17 +42,39 @@ type peerLink struct {
 	link        *oplink.Link // nil while not up
 	dialing     bool
 	lastTry     time.Time
-	calls       callPool       // links that carry this member's calls to the peer (calllinks.go)
-	copies      []*oplink.Link // idle links of finished small copies (copypath.go)
+	calls       callPool  // links that carry this member's calls to the peer (calllinks.go)
+	copies      idleLinks // links of finished small copies, for the next ones (copypath.go)
 }
 
 // closeIdle closes the peer's idle call and copy links.
 func (p *peerLink) closeIdle() {
-	p.calls.close()
-	for _, l := range p.copies {
+	p.calls.idle.close()
+	p.copies.close()
+}
+
+// idleLinks are links to a peer that wait for their next use (under links.mu).
+type idleLinks []*oplink.Link
+
+// pop returns the most recently kept link that is still up, or nil; it closes the ones found down
+// on the way and says how many.
+func (il *idleLinks) pop() (l *oplink.Link, down int) {
+	for len(*il) > 0 {
+		l = (*il)[len(*il)-1]
+		*il = (*il)[:len(*il)-1]
+		if !isDown(l) {
+			return l, down
+		}
+		l.Close()
+		down++
+	}
+	return nil, down
+}
+
+func (il *idleLinks) close() {
+	for _, l := range *il {
 		l.Close()
 	}
-	p.copies = nil
+	*il = nil
 }
 
 // startLinks starts listening for links, as the configuration says.
