@@ -80,7 +80,13 @@ func (d *Directory) Register(ctx context.Context, m MemberInfo, previous string)
 		if err != nil || (other.Incarnation != previous && other.Incarnation != m.Incarnation) {
 			return 0, fmt.Errorf("%w: member %q is alive elsewhere (incarnation %s)", ErrNameTaken, m.Name, other.Incarnation)
 		}
-		return d.rewriteLease(ctx, m.Name, v, cur.rev)
+		rev, err = d.rewriteLease(ctx, m.Name, v, cur.rev)
+		if errors.Is(err, ErrConflict) {
+			// The lease changed since the leader's answer: the predecessor's ran out (the next
+			// Create takes it), or another incarnation took it (the next reading says so).
+			continue
+		}
+		return rev, err
 	}
 }
 
