@@ -240,7 +240,11 @@ static void replicas(SaCkptHandleT h) {
     CHECK_RC(saf_section(ck, "s", "x"), SA_AIS_ERR_NOT_EXIST);
     CHECK_RC(saCkptCheckpointStatusGet(ck, &d), SA_AIS_ERR_NOT_EXIST);
     CHECK_RC(saCkptCheckpointSynchronize(ck, 0), SA_AIS_ERR_NOT_EXIST);
+    SaCkptSectionIterationHandleT it;
+    CHECK_RC(saCkptSectionIterationInitialize(ck, SA_CKPT_SECTIONS_ANY, 0, &it), SA_AIS_ERR_NOT_EXIST);
     CHECK_RC(saCkptActiveReplicaSet(ck), SA_AIS_OK);
+    CHECK_RC(saCkptSectionIterationInitialize(ck, SA_CKPT_SECTIONS_ANY, 0, &it), SA_AIS_OK);
+    CHECK_RC(saCkptSectionIterationFinalize(it), SA_AIS_OK);
     CHECK_RC(saf_section(ck, "s", "x"), SA_AIS_OK);
     CHECK_RC(saf_read(ck, "s", b, sizeof b, NULL), SA_AIS_OK);
     CHECK_RC(saCkptCheckpointSynchronize(ck, SA_TIME_ONE_MINUTE), SA_AIS_OK);

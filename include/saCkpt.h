@@ -438,7 +438,9 @@ extern SaAisErrorT saCkptSectionExpirationTimeSet(SaCkptCheckpointHandleT checkp
  * SA_AIS_ERR_NO_SECTIONS).
  *
  * Returns: SA_AIS_OK; SA_AIS_ERR_BAD_HANDLE; SA_AIS_ERR_INVALID_PARAM
- * (sectionIterationHandle NULL, sectionsChosen out of range).
+ * (sectionIterationHandle NULL, sectionsChosen out of range);
+ * SA_AIS_ERR_NOT_EXIST (collocated, no active replica yet: the ids are the
+ * active replica's, as for saCkptCheckpointStatusGet).
  */
 extern SaAisErrorT saCkptSectionIterationInitialize(SaCkptCheckpointHandleT checkpointHandle,
                                                     SaCkptSectionsChosenT sectionsChosen, SaTimeT expirationTime,

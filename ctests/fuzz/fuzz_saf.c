@@ -357,7 +357,7 @@ static void one_call(void) {
         SaCkptSectionIterationHandleT h = 0;
         rc = EXPECT("saCkptSectionIterationInitialize",
                     saCkptSectionIterationInitialize(ch, (SaCkptSectionsChosenT)(u8() % 7), pick_time(), ptr(&h)), OKc,
-                    BADH, INVAL);
+                    BADH, INVAL, NOTEX);
         if (rc == OKc && !bad_pointer) {
             if (its[ii] != 0)
                 EXPECT("saCkptSectionIterationFinalize", saCkptSectionIterationFinalize(its[ii]), OKc, BADH);
