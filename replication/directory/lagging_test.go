@@ -4,13 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"path/filepath"
 	"slices"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/internal/tcpcut"
 	"github.com/clckpt/libclckpt/replication/natsconn"
 )
 
@@ -284,57 +283,12 @@ func TestALeaseIsRenewedWhileAWriteOfItIsInFlight(t *testing.T) {
 	require.Equal(t, "1", members["a"].Incarnation)
 }
 
-// cuttable is a TCP forwarder whose connections can all be cut (and new ones refused) at once: the
-// route between two NATS servers of a test goes through one, as through a network link.
-type cuttable struct {
-	l      net.Listener
-	target string
-	mu     sync.Mutex
-	conns  []net.Conn
-	down   bool
-}
-
-func newCuttable(t *testing.T, target string) *cuttable {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// newCuttable forwards to target through a link the test can cut (a route between two NATS servers).
+func newCuttable(t *testing.T, target string) *tcpcut.Forwarder {
+	f, err := tcpcut.New(target)
 	require.NoError(t, err)
-	c := &cuttable{l: l, target: target}
-	t.Cleanup(func() { l.Close(); c.cut() })
-	go func() {
-		for {
-			in, err := l.Accept()
-			if err != nil {
-				return
-			}
-			out, err := net.Dial("tcp", target)
-			c.mu.Lock()
-			if err != nil || c.down {
-				c.mu.Unlock()
-				in.Close()
-				if out != nil {
-					out.Close()
-				}
-				continue
-			}
-			c.conns = append(c.conns, in, out)
-			c.mu.Unlock()
-			go func() { _, _ = io.Copy(out, in); out.Close() }()
-			go func() { _, _ = io.Copy(in, out); in.Close() }()
-		}
-	}()
-	return c
-}
-
-func (c *cuttable) url() string { return "nats-route://" + c.l.Addr().String() }
-
-// cut closes every connection and refuses new ones.
-func (c *cuttable) cut() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.down = true
-	for _, conn := range c.conns {
-		conn.Close()
-	}
-	c.conns = nil
+	t.Cleanup(f.Close)
+	return f
 }
 
 // TestADeposedLeaderDoesNotSayNotFound: the server of the directory's stream leader is cut off from
@@ -348,9 +302,9 @@ func TestADeposedLeaderDoesNotSayNotFound(t *testing.T) {
 		cports = append(cports, p)
 	}
 	// links[i][j] carries the routes that server i opens to server j.
-	links := make([][]*cuttable, 3)
+	links := make([][]*tcpcut.Forwarder, 3)
 	for i := range links {
-		links[i] = make([]*cuttable, 3)
+		links[i] = make([]*tcpcut.Forwarder, 3)
 		for j := range links[i] {
 			if i != j {
 				links[i][j] = newCuttable(t, "127.0.0.1:"+strconv.Itoa(cports[j]))
@@ -367,7 +321,7 @@ func TestADeposedLeaderDoesNotSayNotFound(t *testing.T) {
 			Cluster: server.ClusterOpts{Name: "c", Host: "127.0.0.1", Port: cports[i], Advertise: "127.0.0.1:1"}}
 		for j := range servers {
 			if j != i {
-				u, err := url.Parse(links[i][j].url())
+				u, err := url.Parse("nats-route://" + links[i][j].Addr())
 				require.NoError(t, err)
 				o.Routes = append(o.Routes, u)
 			}
@@ -400,8 +354,8 @@ func TestADeposedLeaderDoesNotSayNotFound(t *testing.T) {
 	require.NotEqual(t, -1, leader)
 	for j := range servers {
 		if j != leader {
-			links[leader][j].cut()
-			links[j][leader].cut()
+			links[leader][j].Cut()
+			links[j][leader].Cut()
 		}
 	}
 	// Through the leader cut off: while it still takes itself for the leader and has not heard from
