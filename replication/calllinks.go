@@ -3,7 +3,9 @@ package replication
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/clckpt/libclckpt/replication/oplink"
@@ -41,7 +43,8 @@ const maxCallOnLink = 8 << 20
 // callPool is the call links to one peer (in peerLink, under links.mu).
 type callPool struct {
 	idle    idleLinks
-	open    int // idle, in use, and being dialed
+	busy    int // on a call
+	open    int // idle, on a call, and being dialed
 	lastTry time.Time
 	failed  bool // the last dial failed: the next waits linkRetry
 	refused bool // the peer answers calls on links with nothing (an earlier version): NATS only
@@ -66,6 +69,7 @@ func (ls *links) takeCall(peer string) (*oplink.Link, *peerLink) {
 	l, down := cp.idle.pop()
 	cp.open -= down
 	if l != nil {
+		cp.busy++
 		return l, p
 	}
 	if cp.open < maxCallLinks && (!cp.failed || time.Since(cp.lastTry) >= linkRetry) {
@@ -80,6 +84,14 @@ func (ls *links) takeCall(peer string) (*oplink.Link, *peerLink) {
 func (ls *links) putCall(peer string, p *peerLink, l *oplink.Link, broken bool) {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
+	if ls.peers[peer] == p {
+		p.calls.busy--
+	}
+	ls.keepCall(peer, p, l, broken)
+}
+
+// keepCall keeps a call link idle for the next call, or closes it (under ls.mu).
+func (ls *links) keepCall(peer string, p *peerLink, l *oplink.Link, broken bool) {
 	if !broken && !ls.closed && ls.peers[peer] == p && !p.calls.refused && !isDown(l) {
 		p.calls.idle = append(p.calls.idle, l)
 		return
@@ -105,14 +117,33 @@ func (ls *links) dialCall(peer string, p *peerLink) {
 		ls.mu.Unlock()
 		return
 	}
-	ls.putCall(peer, p, l, false)
+	ls.mu.Lock()
+	ls.keepCall(peer, p, l, false)
+	ls.mu.Unlock()
+}
+
+// linkedTo reports whether a link to peer is up: a call link, idle or on a call, or the op link. A
+// process that dies has its links closed by its kernel, so one that is up shows the peer's process
+// alive whatever NATS says of its subscriptions.
+func (ls *links) linkedTo(peer string) bool {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	p := ls.peers[peer]
+	if p == nil {
+		return false
+	}
+	if p.calls.busy > 0 || (p.link != nil && !isDown(p.link)) {
+		return true
+	}
+	return slices.ContainsFunc(p.calls.idle, func(l *oplink.Link) bool { return !isDown(l) })
 }
 
 // callOnLink sends an encoded call on an idle call link to member to and returns the reply. sent is
 // false when the call must go through NATS: no link was idle, or the link broke before a reply came
 // (the call may have been run: through NATS it is a retry); broke says the latter. With sent true,
-// err is the end of ctx (the caller maps it as for a call through NATS).
-func (m *Member) callOnLink(ctx context.Context, to string, call *wire.CallMsg, frame []byte) (reply []byte, sent, broke bool, err error) {
+// err is the end of ctx (the caller maps it as for a call through NATS). onLink is true while the
+// call is on the link, until its reply is read or the link broke.
+func (m *Member) callOnLink(ctx context.Context, to string, call *wire.CallMsg, frame []byte, onLink *atomic.Bool) (reply []byte, sent, broke bool, err error) {
 	if len(frame) > maxCallOnLink || readsTooMuch(call) {
 		return nil, false, false, nil
 	}
@@ -124,7 +155,9 @@ func (m *Member) callOnLink(ctx context.Context, to string, call *wire.CallMsg, 
 	// the read below.
 	stop := context.AfterFunc(ctx, l.Close)
 	broken := true
+	onLink.Store(true)
 	defer func() {
+		onLink.Store(false)
 		if !stop() {
 			broken = true // closed by the context
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -224,6 +225,11 @@ func (m *Member) do(ctx context.Context, c *ckpt, local func(*engine.Replica, *a
 				// may hold acknowledged writes its followers have not seen): the call is tried again
 				// on it, with the same request id, until its lease ends or the call's deadline.
 				err = fmt.Errorf("the active replica's member %s did not answer within %s", to, m.cfg.Lease+2*m.cfg.AckTimeout)
+			case errors.Is(err, nats.ErrNoResponders) && m.alive(to) && m.links.linkedTo(to):
+				// Its subscriptions are gone but its lease lives and a link to its process is up:
+				// its NATS connection dropped (a restart of the server, a slow consumer) and it is
+				// reconnecting. Deposing it could lose what an asynchronous active acknowledged.
+				err = fmt.Errorf("the active replica's member %s is reconnecting to NATS", to)
 			case errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout):
 				// The active does not answer: it is dead (or cut off).
 				if rerr := m.activeLost(ctx, c, to, epoch); rerr != nil {
@@ -324,7 +330,8 @@ func (m *Member) requestRaw(ctx context.Context, to, what string, call *wire.Cal
 	}
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	watch := time.AfterFunc(peerProbe, func() { m.watchPeer(rctx, to, cancel) })
+	var onLink atomic.Bool // the call is in flight on a link that has not broken
+	watch := time.AfterFunc(peerProbe, func() { m.watchPeer(rctx, to, &onLink, cancel) })
 	defer watch.Stop()
 	frame := call.Encode(nil)
 	var (
@@ -334,7 +341,7 @@ func (m *Member) requestRaw(ctx context.Context, to, what string, call *wire.Cal
 	)
 	if what == "call" && onCallLink(call) {
 		var broke bool
-		data, sent, broke, err = m.callOnLink(rctx, to, call, frame)
+		data, sent, broke, err = m.callOnLink(rctx, to, call, frame, &onLink)
 		if broke && watch.Stop() {
 			// The link broke under the call: the callee may have died, and the call sent again
 			// through NATS below may reach its subscriptions before the server has seen its
@@ -384,8 +391,11 @@ var errPeerGone = errors.New("the member went away during the call")
 // watchPeer probes member to until ctx ends, and cancels with errPeerGone when it has no
 // subscriptions any more or its lease has ended: a member cut off the network keeps its
 // subscriptions on the NATS server until the server finds the connection dead, seconds after its
-// lease ended, and a call to it ends as one to a member that died.
-func (m *Member) watchPeer(ctx context.Context, to string, cancel context.CancelCauseFunc) {
+// lease ended, and a call to it ends as one to a member that died. While the call is in flight on
+// a call link (onLink), having no subscriptions is not death: a process that dies closes the link,
+// and one whose NATS connection dropped (a restart of the server, a slow consumer) is reconnecting;
+// its lease alone decides then, so a live active is not deposed for a reconnect.
+func (m *Member) watchPeer(ctx context.Context, to string, onLink *atomic.Bool, cancel context.CancelCauseFunc) {
 	probe := (&wire.PositionMsg{}).Encode(nil)
 	for ctx.Err() == nil {
 		if !m.alive(to) {
@@ -393,18 +403,23 @@ func (m *Member) watchPeer(ctx context.Context, to string, cancel context.Cancel
 			return
 		}
 		_, err := m.nc.Request(m.subject(to, "pos"), probe, peerProbe)
-		if errors.Is(err, nats.ErrNoResponders) {
+		wait := peerProbe
+		switch {
+		case errors.Is(err, nats.ErrNoResponders) && !onLink.Load():
 			cancel(errPeerGone)
 			return
-		}
-		if errors.Is(err, nats.ErrTimeout) {
+		case errors.Is(err, nats.ErrNoResponders):
+			// Reconnecting, or dead with the link's end not yet read: the next probe comes soon
+			// after the link breaks.
+			wait = probeAfterBreak
+		case errors.Is(err, nats.ErrTimeout):
 			// No answer within peerProbe: that was the wait. A probe sent to a callee that died
 			// just before the server saw it go is lost; the next one is not.
 			continue
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(peerProbe):
+		case <-time.After(wait):
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/clckpt/libclckpt/config"
 	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/internal/tcpcut"
 	"github.com/clckpt/libclckpt/replication/directory"
 	"github.com/clckpt/libclckpt/replication/wire"
 )
@@ -562,4 +563,77 @@ func TestASlowActiveIsNotDeposed(t *testing.T) {
 	require.Equal(t, before.Active, after.Active, "the slow active was deposed")
 	require.Equal(t, before.Epoch, after.Epoch)
 	require.Equal(t, "1", read(t, h, "s"))
+}
+
+// TestAnActiveThatReconnectsIsNotDeposed: the NATS connection of an asynchronous checkpoint's
+// active drops (the server restarted, or dropped it as a slow consumer) while a call forwarded to
+// it is in flight on a call link; its subscriptions are gone until it reconnects, so the caller's
+// probes get "no responders", and so do more calls made meanwhile, those that find no idle link
+// going through NATS. The links show the process alive and its lease lives: the calls wait for
+// the answers, and the active is not deposed (its writes that the follower has not yet seen would
+// be lost).
+func TestAnActiveThatReconnectsIsNotDeposed(t *testing.T) {
+	cl := newCluster(t)
+	paths := map[string]*tcpcut.Forwarder{}
+	for _, s := range []string{"s1", "s2"} {
+		f, err := tcpcut.New(strings.TrimPrefix(cl.server.ClientURL(), "nats://"))
+		require.NoError(t, err)
+		t.Cleanup(f.Close)
+		paths[s] = f
+	}
+	cl.tune = func(c *config.Config) {
+		c.Lease = 2 * time.Second
+		c.AckTimeout = 100 * time.Millisecond
+		if f := paths[c.Node]; f != nil {
+			c.NATS.URL = "nats://" + f.Addr()
+		}
+	}
+	cl.join("s1", directory.KindServer)
+	cl.join("s2", directory.KindServer)
+	app := cl.join("app", directory.KindApplication)
+	h, err := app.Open(bg, "rc", attrs(0), rwc)
+	require.NoError(t, err)
+	for i := range 7 {
+		_, err = h.CreateSection(bg, fmt.Appendf(nil, "s%d", i), engine.Never, []byte("0"))
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool {
+		require.NoError(t, h.Overwrite(bg, []byte("s0"), []byte("0")))
+		onLinks, _ := app.CallsSent()
+		return onLinks > 0
+	}, 10*time.Second, 10*time.Millisecond, "calls never took a link")
+	before := cl.entryOf(app, "rc")
+	m := cl.members[before.Active]
+	_, a := m.ckptFor(before.ID).localActive()
+	m.release(m.ckptFor(before.ID))
+	require.NotNil(t, a)
+
+	// The active's changes wait for a.mu: the forwarded write is in flight on its link when the
+	// active's NATS connection drops.
+	a.mu.Lock()
+	done := make(chan error, 7)
+	write := func(i int) { done <- h.Overwrite(bg, fmt.Appendf(nil, "s%d", i), []byte("1")) }
+	go write(0)
+	time.Sleep(100 * time.Millisecond)
+	paths[before.Active].Cut()
+	require.Eventually(t, func() bool { return !m.nc.IsConnected() }, 5*time.Second, time.Millisecond)
+	_, onNATS := app.CallsSent()
+	for i := 1; i < 7; i++ { // more than maxCallLinks: some go through NATS
+		go write(i)
+	}
+	time.Sleep(300 * time.Millisecond) // the caller's probes and calls meet "no responders" meanwhile
+	paths[before.Active].Restore()
+	require.Eventually(t, m.nc.IsConnected, 5*time.Second, time.Millisecond)
+	a.mu.Unlock()
+	for range 7 {
+		require.NoError(t, <-done)
+	}
+	_, onNATSAfter := app.CallsSent()
+	require.Greater(t, onNATSAfter, onNATS, "no call went through NATS during the cut")
+	after := cl.entryOf(app, "rc")
+	require.Equal(t, before.Active, after.Active, "the active was deposed while it reconnected")
+	require.Equal(t, before.Epoch, after.Epoch)
+	for i := range 7 {
+		require.Equal(t, "1", read(t, h, fmt.Sprintf("s%d", i)))
+	}
 }
