@@ -124,7 +124,8 @@ func (ls *links) dialCall(peer string, p *peerLink) {
 
 // linkedTo reports whether a link to peer is up: a call link, idle or on a call, or the op link. A
 // process that dies has its links closed by its kernel, so one that is up shows the peer's process
-// alive whatever NATS says of its subscriptions.
+// alive whatever NATS says of its subscriptions. (A link on a call reads its reply and sees the end
+// at once; an idle one is looked at.)
 func (ls *links) linkedTo(peer string) bool {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
@@ -132,10 +133,10 @@ func (ls *links) linkedTo(peer string) bool {
 	if p == nil {
 		return false
 	}
-	if p.calls.busy > 0 || (p.link != nil && !isDown(p.link)) {
+	if p.calls.busy > 0 || (p.link != nil && p.link.Alive()) {
 		return true
 	}
-	return slices.ContainsFunc(p.calls.idle, func(l *oplink.Link) bool { return !isDown(l) })
+	return slices.ContainsFunc(p.calls.idle, (*oplink.Link).Alive)
 }
 
 // callOnLink sends an encoded call on an idle call link to member to and returns the reply. sent is

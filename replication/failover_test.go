@@ -637,3 +637,40 @@ func TestAnActiveThatReconnectsIsNotDeposed(t *testing.T) {
 		require.Equal(t, "1", read(t, h, fmt.Sprintf("s%d", i)))
 	}
 }
+
+// TestADeadActiveIsReplacedWhileItsLeaseLives: the caller holds idle call links to the active's
+// process when it dies. Its kernel closes them, and "no responders" from NATS is then death: a new
+// active is elected at once, long before the dead member's lease (10 s here) ends, and the write
+// is sent again through NATS once only, after the link it took broke. (Idle links read by nobody
+// would pass for up: each would be tried in turn, with a retry's wait after each.)
+func TestADeadActiveIsReplacedWhileItsLeaseLives(t *testing.T) {
+	cl := newCluster(t)
+	cl.tune = func(c *config.Config) { c.Lease = 10 * time.Second }
+	for _, s := range []string{"s1", "s2", "s3"} {
+		cl.join(s, directory.KindServer)
+	}
+	app := cl.join("app", directory.KindApplication)
+	h, err := app.Open(bg, "ck", attrs(engine.WriteAllReplicas), rwc)
+	require.NoError(t, err)
+	_, err = h.CreateSection(bg, []byte("n"), engine.Never, []byte("0"))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { // four concurrent calls all on links: four links to the active
+		before, _ := app.CallsSent()
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() { defer wg.Done(); _, _ = h.Status(bg) }()
+		}
+		wg.Wait()
+		after, _ := app.CallsSent()
+		return after == before+4
+	}, 10*time.Second, 10*time.Millisecond, "four concurrent calls never all took links")
+	dead := cl.activeOf(app, "ck")
+	cl.crash(dead)
+	resent := app.callsResent.Load()
+	require.NoError(t, h.Overwrite(bg, []byte("n"), []byte("1")))
+	require.True(t, app.alive(dead), "the write waited for the dead active's lease to end")
+	require.LessOrEqual(t, app.callsResent.Load()-resent, uint64(1), "the write tried the dead active's links one by one")
+	require.NotEqual(t, dead, cl.activeOf(app, "ck"))
+	require.Equal(t, "1", read(t, h, "n"))
+}

@@ -43,6 +43,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -272,7 +273,8 @@ func proof(key, hello, name []byte) []byte {
 // BENCHMARKS.md); the link's reader goroutine reads the replies nobody collects (Nudge).
 type Link struct {
 	c       net.Conn
-	out     *outbox // the write side of the TCP connection, under TLS if any
+	raw     net.Conn // the TCP connection under c (Alive looks at it)
+	out     *outbox  // the write side of the TCP connection, under TLS if any
 	w       *writer
 	onReply func([]byte)
 	onClose func(error)
@@ -335,7 +337,7 @@ func Dial(a Address, from string, timeout time.Duration, onReply func([]byte), o
 		return nil, err
 	}
 	_ = c.SetDeadline(time.Time{})
-	l := &Link{c: c, out: out, w: &writer{c: c}, onReply: onReply, onClose: onClose, in: make([]byte, 4096),
+	l := &Link{c: c, raw: raw, out: out, w: &writer{c: c}, onReply: onReply, onClose: onClose, in: make([]byte, 4096),
 		nudge: make(chan struct{}, 1), closing: make(chan struct{}), done: make(chan struct{})}
 	out.start(func(error) { l.Close() })
 	go l.readReplies()
@@ -449,6 +451,42 @@ func (l *Link) Close() {
 
 // Done is closed when the link is down.
 func (l *Link) Done() <-chan struct{} { return l.done }
+
+// Alive reports whether the link is up. A link that nobody reads (no reply owed: an idle call link)
+// does not learn that its peer closed it until it reads; Alive looks at the socket, without taking
+// anything from it or waiting, and finds the end that the peer's kernel sent when its process died.
+func (l *Link) Alive() bool {
+	select {
+	case <-l.done:
+		return false
+	default:
+	}
+	if peerClosed(l.raw) {
+		l.down(io.EOF)
+		return false
+	}
+	return true
+}
+
+// peerClosed reports whether the peer of a TCP connection closed or reset it: a peek at the socket
+// that does not wait (no deadline applies to it).
+func peerClosed(c net.Conn) bool {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	closed := false
+	_ = rc.Control(func(fd uintptr) {
+		var b [1]byte
+		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		closed = (n == 0 && err == nil) || (err != nil && err != syscall.EAGAIN && err != syscall.EINTR)
+	})
+	return closed
+}
 
 var errDown = errors.New("oplink: link is down")
 

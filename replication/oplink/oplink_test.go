@@ -183,6 +183,25 @@ func TestARepliesDeadlineKeepsThePartFrame(t *testing.T) {
 
 // TestALinkReportsItsEnd: a link finds that the listener went away at its next use (nobody reads an
 // idle link: the directory tells when a member leaves), and reports it.
+// TestAliveSeesTheEndOfAnIdleLink: a link with no reply owed is read by nobody; Alive finds that its
+// peer closed it (as a process that dies does), with TLS and without, and says up while it is.
+func TestAliveSeesTheEndOfAnIdleLink(t *testing.T) {
+	for _, useTLS := range []bool{false, true} {
+		l := echo(t, useTLS)
+		link, err := Dial(l.Address(""), "m1", time.Second, func([]byte) {}, nil)
+		require.NoError(t, err)
+		require.NoError(t, link.Send([]byte("op"), time.Second))
+		reply, err := link.Next(time.Second)
+		require.NoError(t, err)
+		require.Equal(t, "m1:op", string(reply))
+		time.Sleep(20 * time.Millisecond)
+		require.True(t, link.Alive(), "tls=%v", useTLS)
+		l.Close() // the listener's end of every link closes
+		require.Eventually(t, func() bool { return !link.Alive() }, 5*time.Second, time.Millisecond, "tls=%v", useTLS)
+		<-link.Done()
+	}
+}
+
 func TestALinkReportsItsEnd(t *testing.T) {
 	l := echo(t, false)
 	closed := make(chan error, 1)
