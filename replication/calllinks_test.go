@@ -72,17 +72,7 @@ func TestForwardedCallsTakeACallLinkAndFallBackToNATS(t *testing.T) {
 		return onLinks > 0
 	}, 10*time.Second, 10*time.Millisecond, "calls never took a link")
 	// Wait until links are idle for the four writers below, then no call goes through NATS.
-	require.Eventually(t, func() bool {
-		before, _ := app.CallsSent()
-		var wg sync.WaitGroup
-		for g := 0; g < 4; g++ {
-			wg.Add(1)
-			go func() { defer wg.Done(); _, _ = h.Status(bg) }()
-		}
-		wg.Wait()
-		after, _ := app.CallsSent()
-		return after == before+4
-	}, 10*time.Second, 10*time.Millisecond, "four concurrent calls never all took links")
+	fourCallLinks(t, app, h)
 
 	onLinks, onNATS := app.CallsSent()
 	writeAll(t, cl, h, 100, 100)
@@ -319,4 +309,20 @@ func TestACalleeThatTakesNoCallsOnLinksIsCalledThroughNATS(t *testing.T) {
 	require.True(t, p.calls.refused)
 	require.Empty(t, p.calls.idle)
 	app.links.mu.Unlock()
+}
+
+// fourCallLinks waits until four concurrent calls of app on h all take call links: four links to
+// the active's member are then idle.
+func fourCallLinks(t *testing.T, app *Member, h engine.Checkpoint) {
+	require.Eventually(t, func() bool {
+		before, _ := app.CallsSent()
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() { defer wg.Done(); _, _ = h.Status(bg) }()
+		}
+		wg.Wait()
+		after, _ := app.CallsSent()
+		return after == before+4
+	}, 10*time.Second, 10*time.Millisecond, "four concurrent calls never all took links")
 }

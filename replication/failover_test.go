@@ -654,17 +654,7 @@ func TestADeadActiveIsReplacedWhileItsLeaseLives(t *testing.T) {
 	require.NoError(t, err)
 	_, err = h.CreateSection(bg, []byte("n"), engine.Never, []byte("0"))
 	require.NoError(t, err)
-	require.Eventually(t, func() bool { // four concurrent calls all on links: four links to the active
-		before, _ := app.CallsSent()
-		var wg sync.WaitGroup
-		for range 4 {
-			wg.Add(1)
-			go func() { defer wg.Done(); _, _ = h.Status(bg) }()
-		}
-		wg.Wait()
-		after, _ := app.CallsSent()
-		return after == before+4
-	}, 10*time.Second, 10*time.Millisecond, "four concurrent calls never all took links")
+	fourCallLinks(t, app, h)
 	dead := cl.activeOf(app, "ck")
 	cl.crash(dead)
 	resent := app.callsResent.Load()
