@@ -124,6 +124,7 @@ type Set struct {
 
 	elections [numElection]prometheus.Counter
 	failovers prometheus.Counter
+	orphans   prometheus.Counter
 	copies    [numPaths]prometheus.Counter
 	copyBytes [numPaths]prometheus.Counter
 }
@@ -183,6 +184,8 @@ func New(member, node, kind string) *Set {
 	}
 	s.failovers = prometheus.NewCounter(prometheus.CounterOpts{Name: "clckpt_failovers_total",
 		Help: "Times this member took the active role of a checkpoint from another member."})
+	s.orphans = prometheus.NewCounter(prometheus.CounterOpts{Name: "clckpt_orphans_destroyed_total",
+		Help: "Checkpoints that no name reached and nobody had open, destroyed by this member's sweep."})
 	copies := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clckpt_catchup_copies_total",
 		Help: "Whole-replica copies this member sent to catch a follower up, by path."}, []string{"path"})
 	copyBytes := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clckpt_catchup_copy_bytes_total",
@@ -191,7 +194,7 @@ func New(member, node, kind string) *Set {
 		s.copies[p] = copies.WithLabelValues(pathNames[p])
 		s.copyBytes[p] = copyBytes.WithLabelValues(pathNames[p])
 	}
-	s.reg.MustRegister(info, ops, served, writes, reads, s.bytes, elections, s.failovers, copies, copyBytes)
+	s.reg.MustRegister(info, ops, served, writes, reads, s.bytes, elections, s.failovers, s.orphans, copies, copyBytes)
 	return s
 }
 
@@ -229,6 +232,9 @@ func (s *Set) Elected(result int) { s.elections[result].Inc() }
 
 // FailedOver counts an active role taken over from another member.
 func (s *Set) FailedOver() { s.failovers.Inc() }
+
+// OrphanDestroyed counts a checkpoint destroyed by the orphan sweep.
+func (s *Set) OrphanDestroyed() { s.orphans.Inc() }
 
 // Copied counts a catch-up copy of n data bytes sent on path (PathLink, PathNATS).
 func (s *Set) Copied(path int, n int) {

@@ -30,6 +30,7 @@ type cluster struct {
 	server  *server.Server
 	members map[string]*Member
 	tune    func(*config.Config) // if set, changes the settings of the members that join next
+	sweep   time.Duration        // Options.OrphanSweep of the members that join next
 }
 
 func newCluster(t *testing.T) *cluster {
@@ -68,7 +69,7 @@ func (cl *cluster) config(name string) config.Config {
 
 func (cl *cluster) join(name, kind string) *Member {
 	cl.t.Helper()
-	m, err := Join(bg, Options{Config: cl.config(name), Kind: kind, Logger: testLogger(cl.t).With("m", name)})
+	m, err := Join(bg, Options{Config: cl.config(name), Kind: kind, Logger: testLogger(cl.t).With("m", name), OrphanSweep: cl.sweep})
 	require.NoError(cl.t, err)
 	cl.members[name] = m
 	// Wait until the others' leases are known, so that placement sees every server.

@@ -62,6 +62,9 @@ type Options struct {
 	// sections' lastUpdate stamps (nil: real time). The members of a cluster must agree on it; tests
 	// give all their members one clock.Fake.
 	DataClock clock.Clock
+	// OrphanSweep is how often the member that sweeps orphans looks for them (orphans.go; 0: every
+	// 5 minutes).
+	OrphanSweep time.Duration
 }
 
 // Member is one process's part of the checkpoint service. It implements engine.Service.
@@ -164,6 +167,12 @@ func Join(ctx context.Context, o Options) (*Member, error) {
 		m.shutdown()
 		return nil, err
 	}
+	sweep := o.OrphanSweep
+	if sweep <= 0 {
+		sweep = defaultOrphanSweep
+	}
+	m.workers.Add(1)
+	go m.sweepOrphans(sweep)
 	return m, nil
 }
 
