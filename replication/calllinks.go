@@ -122,6 +122,41 @@ func (ls *links) dialCall(peer string, p *peerLink) {
 	ls.mu.Unlock()
 }
 
+// reachable reports whether peer's process is alive as far as links can tell: a link to it is up
+// (linkedTo), or one can be dialed now. The dial's handshake proves the process is the one of the
+// lease (its key and certificate); a process that died refuses the connection at once, its listener
+// closed by its kernel. A dialed link is kept for calls, when the pool has room.
+func (ls *links) reachable(peer string) bool {
+	if ls.linkedTo(peer) {
+		return true
+	}
+	ls.mu.Lock()
+	p := ls.peers[peer]
+	closed := ls.closed
+	ls.mu.Unlock()
+	if p == nil || closed {
+		return false
+	}
+	m := ls.m
+	l, err := oplink.Dial(p.addr, m.name, min(m.cfg.AckTimeout, probeDial), func([]byte) {}, nil)
+	if err != nil {
+		return false
+	}
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if cp := &p.calls; ls.peers[peer] == p && cp.open < maxCallLinks && !cp.refused {
+		cp.open++
+		ls.keepCall(peer, p, l, false)
+	} else {
+		l.Close()
+	}
+	return true
+}
+
+// probeDial bounds the dial of reachable: a process that died refuses at once; a host that does
+// not answer is left to its lease.
+const probeDial = 100 * time.Millisecond
+
 // linkedTo reports whether a link to peer is up: a call link, idle or on a call, or the op link. A
 // process that dies has its links closed by its kernel, so one that is up shows the peer's process
 // alive whatever NATS says of its subscriptions. (A link on a call reads its reply and sees the end

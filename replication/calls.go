@@ -225,10 +225,9 @@ func (m *Member) do(ctx context.Context, c *ckpt, local func(*engine.Replica, *a
 				// may hold acknowledged writes its followers have not seen): the call is tried again
 				// on it, with the same request id, until its lease ends or the call's deadline.
 				err = fmt.Errorf("the active replica's member %s did not answer within %s", to, m.cfg.Lease+2*m.cfg.AckTimeout)
-			case errors.Is(err, nats.ErrNoResponders) && m.alive(to) && m.links.linkedTo(to):
-				// Its subscriptions are gone but its lease lives and a link to its process is up:
-				// its NATS connection dropped (a restart of the server, a slow consumer) and it is
-				// reconnecting. Deposing it could lose what an asynchronous active acknowledged.
+			case errors.Is(err, nats.ErrNoResponders) && m.reconnecting(to):
+				// Deposing it could lose what an asynchronous active acknowledged: tried again,
+				// on the link that showed it alive.
 				err = fmt.Errorf("the active replica's member %s is reconnecting to NATS", to)
 			case errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout):
 				// The active does not answer: it is dead (or cut off).
@@ -372,6 +371,12 @@ func (m *Member) requestRaw(ctx context.Context, to, what string, call *wire.Cal
 	}
 	return data, nil
 }
+
+// reconnecting reports whether member to, which NATS says has no subscriptions ("no responders"),
+// is alive all the same: its lease lives and its process answers on a link. Its NATS connection
+// dropped (a restart of the server, a slow consumer) and it is reconnecting: it is not dead, and
+// nobody may take over from it.
+func (m *Member) reconnecting(to string) bool { return m.alive(to) && m.links.reachable(to) }
 
 // CallsSent counts the calls this member forwarded to other members, on call links and through NATS.
 func (m *Member) CallsSent() (onLinks, onNATS uint64) {

@@ -213,13 +213,17 @@ func (m *Member) setActiveHere(ctx context.Context, c *ckpt) error {
 }
 
 // takeOverFrom asks the active prev to hand over, then waits until the local replica has every op
-// prev made. Only a prev that is gone (no responders) lets this replica continue with what it has;
-// an error means "ask again".
+// prev made. Only a prev that is gone (no responders, and not reconnecting) lets this replica
+// continue with what it has; an error means "ask again".
 func (m *Member) takeOverFrom(ctx context.Context, c *ckpt, e *directory.Entry, prev string) error {
 	hctx, cancel := context.WithTimeout(ctx, 2*m.cfg.AckTimeout)
 	defer cancel()
 	r, err := m.request(hctx, prev, &wire.CallMsg{Kind: wire.CallHandover, Ckpt: c.id, Epoch: e.Epoch, Origin: m.name})
 	switch {
+	case errors.Is(err, nats.ErrNoResponders) && m.reconnecting(prev):
+		// Alive, and reconnecting to NATS: it may hold acknowledged writes this replica lacks.
+		time.Sleep(5 * time.Millisecond)
+		return fmt.Errorf("the previous active %s is reconnecting to NATS", prev)
 	case errors.Is(err, nats.ErrNoResponders):
 		m.log.Info("previous active is gone; continuing with this replica's content", "checkpoint", string(e.Name), "previous", prev)
 		return nil

@@ -15,7 +15,6 @@ import (
 
 	"github.com/clckpt/libclckpt/config"
 	"github.com/clckpt/libclckpt/engine"
-	"github.com/clckpt/libclckpt/internal/tcpcut"
 	"github.com/clckpt/libclckpt/replication/directory"
 	"github.com/clckpt/libclckpt/replication/wire"
 )
@@ -574,19 +573,10 @@ func TestASlowActiveIsNotDeposed(t *testing.T) {
 // be lost).
 func TestAnActiveThatReconnectsIsNotDeposed(t *testing.T) {
 	cl := newCluster(t)
-	paths := map[string]*tcpcut.Forwarder{}
-	for _, s := range []string{"s1", "s2"} {
-		f, err := tcpcut.New(strings.TrimPrefix(cl.server.ClientURL(), "nats://"))
-		require.NoError(t, err)
-		t.Cleanup(f.Close)
-		paths[s] = f
-	}
+	paths := cl.cutPaths("s1", "s2")
 	cl.tune = func(c *config.Config) {
 		c.Lease = 2 * time.Second
 		c.AckTimeout = 100 * time.Millisecond
-		if f := paths[c.Node]; f != nil {
-			c.NATS.URL = "nats://" + f.Addr()
-		}
 	}
 	cl.join("s1", directory.KindServer)
 	cl.join("s2", directory.KindServer)

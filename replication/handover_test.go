@@ -12,6 +12,7 @@ import (
 
 	"github.com/clckpt/libclckpt/config"
 	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/replication/directory"
 	"github.com/clckpt/libclckpt/replication/wire"
 )
 
@@ -250,4 +251,45 @@ func TestAnActiveThatLeavesHandsOnItsLastWrites(t *testing.T) {
 		got, _, _ := strings.Cut(string(el[0].Buffer), "|")
 		require.Equal(t, last, got, "round %d: the standby lacks the last writes of the active that left", round)
 	}
+}
+
+// TestAStandbyWaitsForAnActiveThatReconnects: the active of an asynchronous collocated checkpoint
+// acknowledges a write while its NATS connection is down (the op waits in its client's buffer),
+// and the standby calls ActiveReplicaSet meanwhile. The handover request finds no responders, but
+// the active's lease lives and its process answers on a link: the standby waits for it to come
+// back and hand over, and has the write. (Taking over with what it had would lose it.)
+func TestAStandbyWaitsForAnActiveThatReconnects(t *testing.T) {
+	cl := newCluster(t)
+	paths := cl.cutPaths("a", "b")
+	cl.tune = func(c *config.Config) { c.Lease = 2 * time.Second }
+	hs := map[string]engine.Checkpoint{}
+	ms := map[string]*Member{}
+	for _, n := range []string{"a", "b"} {
+		ms[n] = cl.join(n, directory.KindApplication)
+		h, err := ms[n].Open(bg, "standby", attrs(engine.Collocated|engine.WriteActiveReplica), rwc)
+		require.NoError(t, err)
+		hs[n] = h
+	}
+	require.NoError(t, hs["a"].SetActiveReplica(bg))
+	id := []byte("s")
+	_, err := hs["a"].CreateSection(bg, id, engine.Never, []byte("before"))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return replicaContent(t, ms["b"], "standby") == replicaContent(t, ms["a"], "standby") },
+		10*time.Second, 10*time.Millisecond)
+
+	paths["a"].Cut()
+	require.Eventually(t, func() bool { return !ms["a"].nc.IsConnected() }, 5*time.Second, time.Millisecond)
+	require.NoError(t, hs["a"].Overwrite(bg, id, []byte("during")))
+	done := make(chan error, 1)
+	go func() { done <- hs["b"].SetActiveReplica(bg) }()
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("the standby took over from an active that was reconnecting (%v)", err)
+	default:
+	}
+	paths["a"].Restore()
+	require.NoError(t, <-done)
+	require.Equal(t, "b", cl.activeOf(ms["b"], "standby"))
+	require.Equal(t, "during", read(t, hs["b"], "s"))
 }

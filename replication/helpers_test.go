@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 
 	"github.com/clckpt/libclckpt/config"
 	"github.com/clckpt/libclckpt/engine"
+	"github.com/clckpt/libclckpt/internal/tcpcut"
 	"github.com/clckpt/libclckpt/replication/directory"
 	"github.com/clckpt/libclckpt/replication/natsconn"
 )
@@ -31,6 +33,7 @@ type cluster struct {
 	members map[string]*Member
 	tune    func(*config.Config) // if set, changes the settings of the members that join next
 	sweep   time.Duration        // Options.OrphanSweep of the members that join next
+	paths   map[string]*tcpcut.Forwarder
 }
 
 func newCluster(t *testing.T) *cluster {
@@ -39,12 +42,32 @@ func newCluster(t *testing.T) *cluster {
 	require.NoError(t, err)
 	cl := &cluster{t: t, root: root, server: s, members: map[string]*Member{}}
 	t.Cleanup(func() {
+		for _, f := range cl.paths {
+			f.Restore() // members leave through NATS
+		}
 		for _, m := range cl.members {
 			_ = m.Close()
+		}
+		for _, f := range cl.paths {
+			f.Close()
 		}
 		s.Shutdown()
 	})
 	return cl
+}
+
+// cutPaths puts the NATS connection of each named member (before it joins) through a forwarder
+// that the test can cut and restore.
+func (cl *cluster) cutPaths(names ...string) map[string]*tcpcut.Forwarder {
+	if cl.paths == nil {
+		cl.paths = map[string]*tcpcut.Forwarder{}
+	}
+	for _, n := range names {
+		f, err := tcpcut.New(strings.TrimPrefix(cl.server.ClientURL(), "nats://"))
+		require.NoError(cl.t, err)
+		cl.paths[n] = f
+	}
+	return cl.paths
 }
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -61,6 +84,9 @@ func (cl *cluster) config(name string) config.Config {
 	c.NATS.URL = cl.server.ClientURL()
 	c.Lease = time.Second
 	c.AckTimeout = 300 * time.Millisecond
+	if f := cl.paths[name]; f != nil {
+		c.NATS.URL = "nats://" + f.Addr()
+	}
 	if cl.tune != nil {
 		cl.tune(&c)
 	}
