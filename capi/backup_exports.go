@@ -730,6 +730,7 @@ func descriptorToC(d *backup.Descriptor, out *C.ClCkptBackupDescriptorT) {
 	cString(d.Description, unsafe.Pointer(&out.description[0]), len(out.description))
 	cString(d.ObjectInfo, unsafe.Pointer(&out.objectInfo[0]), len(out.objectInfo))
 	out.epoch, out.lsn = C.ClUint64T(d.Epoch), C.ClUint64T(d.LSN)
+	C.clckpt_written(unsafe.Pointer(out), C.sizeof_ClCkptBackupDescriptorT)
 }
 
 // cString copies s, cut to size-1 bytes, and a NUL into the size bytes at p.

@@ -2,6 +2,13 @@
 #include "glue.h"
 #include "_cgo_export.h"
 
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define CLCKPT_MEMCHECK 1
+#endif
+#endif
+
 void clckpt_call_open_cb(ClCkptCheckpointOpenCallbackT f, ClInvocationT invocation, ClCkptHdlT handle, ClRcT rc) {
     f(invocation, handle, rc);
 }
@@ -68,3 +75,12 @@ static const struct clckpt_core table = {
 };
 
 const struct clckpt_core *clckpt_core_get(void) { return &table; }
+
+void clckpt_written(void *p, size_t n) {
+#ifdef CLCKPT_MEMCHECK
+    VALGRIND_MAKE_MEM_DEFINED(p, n);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
