@@ -176,16 +176,8 @@ func TestAHandoverIsOfTheEpochAsked(t *testing.T) {
 // replica, and lost when this one follows the new active.
 func TestACallThatFoundTheActiveBeforeItsHandoverIsNotAcknowledgedThere(t *testing.T) {
 	cl := newCluster(t)
-	hs := map[string]engine.Checkpoint{}
-	for _, n := range []string{"a", "b"} {
-		h, err := cl.join(n, "application").Open(bg, "late-call", attrs(engine.Collocated|engine.WriteActiveReplica), rwc)
-		require.NoError(t, err)
-		hs[n] = h
-	}
-	require.NoError(t, hs["a"].SetActiveReplica(bg))
+	_, hs := activeAndStandby(t, cl, "late-call")
 	id := []byte("s")
-	_, err := hs["a"].CreateSection(bg, id, engine.Never, []byte("before"))
-	require.NoError(t, err)
 	c := hs["a"].(*handle).c
 	rep, act := c.localActive() // what a call routed now holds
 	require.NotNil(t, rep)
@@ -262,18 +254,8 @@ func TestAStandbyWaitsForAnActiveThatReconnects(t *testing.T) {
 	cl := newCluster(t)
 	paths := cl.cutPaths("a", "b")
 	cl.tune = func(c *config.Config) { c.Lease = 2 * time.Second }
-	hs := map[string]engine.Checkpoint{}
-	ms := map[string]*Member{}
-	for _, n := range []string{"a", "b"} {
-		ms[n] = cl.join(n, directory.KindApplication)
-		h, err := ms[n].Open(bg, "standby", attrs(engine.Collocated|engine.WriteActiveReplica), rwc)
-		require.NoError(t, err)
-		hs[n] = h
-	}
-	require.NoError(t, hs["a"].SetActiveReplica(bg))
+	ms, hs := activeAndStandby(t, cl, "standby")
 	id := []byte("s")
-	_, err := hs["a"].CreateSection(bg, id, engine.Never, []byte("before"))
-	require.NoError(t, err)
 	require.Eventually(t, func() bool { return replicaContent(t, ms["b"], "standby") == replicaContent(t, ms["a"], "standby") },
 		10*time.Second, 10*time.Millisecond)
 
@@ -292,4 +274,21 @@ func TestAStandbyWaitsForAnActiveThatReconnects(t *testing.T) {
 	require.NoError(t, <-done)
 	require.Equal(t, "b", cl.activeOf(ms["b"], "standby"))
 	require.Equal(t, "during", read(t, hs["b"], "s"))
+}
+
+// activeAndStandby joins applications a and b, opens a collocated asynchronous checkpoint on both,
+// makes a's replica the active one and creates section "s" holding "before".
+func activeAndStandby(t *testing.T, cl *cluster, name string) (map[string]*Member, map[string]engine.Checkpoint) {
+	ms := map[string]*Member{}
+	hs := map[string]engine.Checkpoint{}
+	for _, n := range []string{"a", "b"} {
+		ms[n] = cl.join(n, directory.KindApplication)
+		h, err := ms[n].Open(bg, name, attrs(engine.Collocated|engine.WriteActiveReplica), rwc)
+		require.NoError(t, err)
+		hs[n] = h
+	}
+	require.NoError(t, hs["a"].SetActiveReplica(bg))
+	_, err := hs["a"].CreateSection(bg, []byte("s"), engine.Never, []byte("before"))
+	require.NoError(t, err)
+	return ms, hs
 }
