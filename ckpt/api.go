@@ -62,7 +62,10 @@ type Checkpoint interface {
 	// Name is the checkpoint's name.
 	Name() string
 	// Close releases the handle; later calls on it fail with ErrBadHandle. At the last close of a
-	// deleted checkpoint its data is destroyed; otherwise its retention starts.
+	// deleted checkpoint its data is destroyed; otherwise its retention starts. The handle ends even
+	// when the cluster cannot count its open closed now (the directory is being elected again): Close
+	// then returns nil, and the open is counted closed when the member leaves (or its lease lapses
+	// and it reconciles with the directory).
 	Close() error
 	// SetRetention changes the retention duration (and with it the attributes that a later
 	// OpenCreate must match). ErrBadOperation once the checkpoint is deleted.

@@ -392,3 +392,32 @@ func TestShutdownWaitsForTheNATSHandlersUnderWay(t *testing.T) {
 	m.handled(func(*nats.Msg) { ran = true })(&nats.Msg{})
 	require.False(t, ran, "a handler ran after shutdown")
 }
+
+// TestACloseThatCannotReachTheDirectoryEndsTheHandle: an application closes a handle while its
+// NATS connection is cut, until Close's deadline. The handle ends (Close returns nil, later calls
+// say ErrBadHandle) though the directory still counts its open; once the application leaves, the
+// open is counted closed.
+func TestACloseThatCannotReachTheDirectoryEndsTheHandle(t *testing.T) {
+	cl := newCluster(t)
+	paths := cl.cutPaths("app")
+	cl.tune = func(c *config.Config) { c.Lease = time.Minute } // the cut does not end app's lease
+	s1 := cl.join("s1", directory.KindServer)
+	app := cl.join("app", directory.KindApplication)
+	h, err := app.Open(bg, "ck", attrs(0), rwc)
+	require.NoError(t, err)
+	_, err = h.CreateSection(bg, []byte("s"), engine.Never, []byte("x"))
+	require.NoError(t, err)
+
+	paths["app"].Cut()
+	require.Eventually(t, func() bool { return !app.nc.IsConnected() }, 5*time.Second, time.Millisecond)
+	ctx, cancel := context.WithTimeout(bg, 300*time.Millisecond) // Close's own deadline, shortened
+	defer cancel()
+	require.NoError(t, h.(*handle).close(ctx))
+	require.ErrorIs(t, h.Close(), engine.ErrBadHandle)
+	require.Equal(t, 1, cl.entryOf(s1, "ck").Openers["app"], "the directory saw the close")
+	paths["app"].Restore()
+	require.Eventually(t, app.nc.IsConnected, 5*time.Second, time.Millisecond)
+	require.NoError(t, app.Close())
+	delete(cl.members, "app")
+	require.Eventually(t, func() bool { return cl.entryOf(s1, "ck").Openers["app"] == 0 }, 10*time.Second, 10*time.Millisecond)
+}
