@@ -163,15 +163,19 @@ const probeDial = 100 * time.Millisecond
 // at once; an idle one is looked at.)
 func (ls *links) linkedTo(peer string) bool {
 	ls.mu.Lock()
-	defer ls.mu.Unlock()
 	p := ls.peers[peer]
 	if p == nil {
+		ls.mu.Unlock()
 		return false
 	}
-	if p.calls.busy > 0 || (p.link != nil && p.link.Alive()) {
-		return true
+	busy := p.calls.busy > 0
+	links := slices.Clone(p.calls.idle)
+	if p.link != nil {
+		links = append(links, p.link)
 	}
-	return slices.ContainsFunc(p.calls.idle, (*oplink.Link).Alive)
+	ls.mu.Unlock()
+	// Looked at without ls.mu: a link found down runs its onClose, which takes it (the op link's).
+	return busy || slices.ContainsFunc(links, (*oplink.Link).Alive)
 }
 
 // callOnLink sends an encoded call on an idle call link to member to and returns the reply. sent is

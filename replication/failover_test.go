@@ -654,3 +654,48 @@ func TestADeadActiveIsReplacedWhileItsLeaseLives(t *testing.T) {
 	require.NotEqual(t, dead, cl.activeOf(app, "ck"))
 	require.Equal(t, "1", read(t, h, "n"))
 }
+
+// TestADeadPeerSeenOnAnIdleOpLink: server s1 is the active of a WR_ALL_REPLICAS checkpoint that s2
+// follows (s1 holds an op link to s2, idle once every op is acknowledged) and forwards a write on
+// another checkpoint to its active, s2, which then dies. Looking at the op link for a sign of life
+// finds it down, which runs its close handler: the write must go on to an election, not hang.
+func TestADeadPeerSeenOnAnIdleOpLink(t *testing.T) {
+	cl := newCluster(t)
+	cl.tune = func(c *config.Config) { c.Lease = 10 * time.Second }
+	s1 := cl.join("s1", directory.KindServer)
+	cl.join("s2", directory.KindServer)
+	cl.join("s3", directory.KindServer)
+	var onS1, onS2 engine.Checkpoint // WR_ALL_REPLICAS active on s1 and followed by s2; active on s2
+	for i := 0; onS1 == nil || onS2 == nil; i++ {
+		require.Less(t, i, 64, "no placement of the kind needed")
+		name := fmt.Sprintf("ck%d", i)
+		h, err := s1.Open(bg, name, attrs(engine.WriteAllReplicas), rwc)
+		require.NoError(t, err)
+		_, err = h.CreateSection(bg, []byte("s"), engine.Never, []byte("0"))
+		require.NoError(t, err)
+		e := cl.entryOf(s1, name)
+		switch {
+		case onS1 == nil && e.Active == "s1" && e.HasReplica("s2"):
+			onS1 = h
+		case onS2 == nil && e.Active == "s2":
+			onS2 = h
+		default:
+			require.NoError(t, h.Close())
+		}
+	}
+	require.Eventually(t, func() bool { // the ops go on a link to s2 once it is dialed
+		require.NoError(t, onS1.Overwrite(bg, []byte("s"), []byte("1")))
+		return s1.links.up("s2") != nil
+	}, 10*time.Second, 10*time.Millisecond, "no op link from s1 to s2")
+	require.NoError(t, onS1.Overwrite(bg, []byte("s"), []byte("1"))) // acknowledged: nothing owed
+	cl.crash("s2")
+	done := make(chan error, 1)
+	go func() { done <- onS2.Overwrite(bg, []byte("s"), []byte("2")) }()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(time.Minute):
+		t.Fatal("the write on the dead member's checkpoint hangs")
+	}
+	require.Equal(t, "2", read(t, onS2, "s"))
+}
