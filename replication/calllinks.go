@@ -5,7 +5,6 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/clckpt/libclckpt/replication/oplink"
@@ -181,9 +180,8 @@ func (ls *links) linkedTo(peer string) bool {
 // callOnLink sends an encoded call on an idle call link to member to and returns the reply. sent is
 // false when the call must go through NATS: no link was idle, or the link broke before a reply came
 // (the call may have been run: through NATS it is a retry); broke says the latter. With sent true,
-// err is the end of ctx (the caller maps it as for a call through NATS). onLink is true while the
-// call is on the link, until its reply is read or the link broke.
-func (m *Member) callOnLink(ctx context.Context, to string, call *wire.CallMsg, frame []byte, onLink *atomic.Bool) (reply []byte, sent, broke bool, err error) {
+// err is the end of ctx (the caller maps it as for a call through NATS).
+func (m *Member) callOnLink(ctx context.Context, to string, call *wire.CallMsg, frame []byte) (reply []byte, sent, broke bool, err error) {
 	if len(frame) > maxCallOnLink || readsTooMuch(call) {
 		return nil, false, false, nil
 	}
@@ -195,9 +193,7 @@ func (m *Member) callOnLink(ctx context.Context, to string, call *wire.CallMsg, 
 	// the read below.
 	stop := context.AfterFunc(ctx, l.Close)
 	broken := true
-	onLink.Store(true)
 	defer func() {
-		onLink.Store(false)
 		if !stop() {
 			broken = true // closed by the context
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -329,8 +328,7 @@ func (m *Member) requestRaw(ctx context.Context, to, what string, call *wire.Cal
 	}
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	var onLink atomic.Bool // the call is in flight on a link that has not broken
-	watch := time.AfterFunc(peerProbe, func() { m.watchPeer(rctx, to, &onLink, cancel) })
+	watch := time.AfterFunc(peerProbe, func() { m.watchPeer(rctx, to, cancel) })
 	defer watch.Stop()
 	frame := call.Encode(nil)
 	var (
@@ -340,7 +338,7 @@ func (m *Member) requestRaw(ctx context.Context, to, what string, call *wire.Cal
 	)
 	if what == "call" && onCallLink(call) {
 		var broke bool
-		data, sent, broke, err = m.callOnLink(rctx, to, call, frame, &onLink)
+		data, sent, broke, err = m.callOnLink(rctx, to, call, frame)
 		if broke && watch.Stop() {
 			// The link broke under the call: the callee may have died, and the call sent again
 			// through NATS below may reach its subscriptions before the server has seen its
@@ -396,11 +394,12 @@ var errPeerGone = errors.New("the member went away during the call")
 // watchPeer probes member to until ctx ends, and cancels with errPeerGone when it has no
 // subscriptions any more or its lease has ended: a member cut off the network keeps its
 // subscriptions on the NATS server until the server finds the connection dead, seconds after its
-// lease ended, and a call to it ends as one to a member that died. While the call is in flight on
-// a call link (onLink), having no subscriptions is not death: a process that dies closes the link,
-// and one whose NATS connection dropped (a restart of the server, a slow consumer) is reconnecting;
-// its lease alone decides then, so a live active is not deposed for a reconnect.
-func (m *Member) watchPeer(ctx context.Context, to string, onLink *atomic.Bool, cancel context.CancelCauseFunc) {
+// lease ended, and a call to it ends as one to a member that died. While a link to it is up (this
+// call's own, on the link, among them), having no subscriptions is not death: a process that dies
+// closes its links, and one whose NATS connection dropped (a restart of the server, a slow
+// consumer) is reconnecting; its lease alone decides then, so a live active is not deposed for a
+// reconnect.
+func (m *Member) watchPeer(ctx context.Context, to string, cancel context.CancelCauseFunc) {
 	probe := (&wire.PositionMsg{}).Encode(nil)
 	for ctx.Err() == nil {
 		if !m.alive(to) {
@@ -410,7 +409,7 @@ func (m *Member) watchPeer(ctx context.Context, to string, onLink *atomic.Bool, 
 		_, err := m.nc.Request(m.subject(to, "pos"), probe, peerProbe)
 		wait := peerProbe
 		switch {
-		case errors.Is(err, nats.ErrNoResponders) && !onLink.Load():
+		case errors.Is(err, nats.ErrNoResponders) && !m.links.linkedTo(to):
 			cancel(errPeerGone)
 			return
 		case errors.Is(err, nats.ErrNoResponders):
