@@ -68,6 +68,8 @@ for r in $(seq "$rounds"); do
   wait "$fp"
   awk '$1 == "init" {print $2}' "$d/first.out" >>"$tmp/first"
   awk '$1 == "init" {print $2}' "$d/second.out" >>"$tmp/second"
+  awk '$1 == "init" {print $4}' "$d/first.out" >>"$tmp/first.faults"
+  awk '$1 == "init" {print $4}' "$d/second.out" >>"$tmp/second.faults"
   awk '$1 == "finalize" {print $2}' "$d/second.out" >>"$tmp/fin"
   awk '$1 == "finalize" {print $2}' "$d/empty.out" >>"$tmp/fin0"
   for part in total close_handles step_down deregister shutdown; do # the member's account of its leave
@@ -94,6 +96,11 @@ done
 printf 'clCkptFinalize, nothing open: p50 %s ms\n' "$(p50 <"$tmp/fin0")"
 printf 'where clCkptFinalize with 1,000 open goes (p50 of the member'"'"'s own timings, its "left" log line, ms): member %s: closing the handles %s, giving up the active roles %s, lease %s, connection and store %s\n' \
   "$(p50 <"$tmp/left.total")" "$(p50 <"$tmp/left.close_handles")" "$(p50 <"$tmp/left.step_down")" "$(p50 <"$tmp/left.deregister")" "$(p50 <"$tmp/left.shutdown")"
+median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+for _ in 1 2 3 4 5; do $bin faults; done >"$tmp/faultcost"
+anon=$(awk '{print $3}' "$tmp/faultcost" | median); cow=$(awk '{print $5}' "$tmp/faultcost" | median)
+printf 'page faults inside clCkptInitialize (p50): first process %s, second %s; one fault costs here %.1f us (fresh anonymous page), %.1f us (copy on write of a private file map; median of 5 x 4,096)\n' \
+  "$(median <"$tmp/first.faults")" "$(median <"$tmp/second.faults")" "$(awk -v n="$anon" 'BEGIN {print n/1e3}')" "$(awk -v n="$cow" 'BEGIN {print n/1e3}')"
 echo "where clCkptInitialize goes (p50 of the member's own timings, its \"joined\" log line, ms; the store opens while"
 echo "the NATS connection and the directory are set up, and the lease waits for both):"
 for p in first second; do

@@ -4,10 +4,14 @@
  *   life_bench tput SECONDS ROUNDS   256 B clCkptSectionOverwrite calls per second from 8 threads and
  *                                    from 1 thread (each thread its own section of one
  *                                    WR_ACTIVE_REPLICA checkpoint), runs alternating, one per line
- *   life_bench first FILE            times clCkptInitialize ("init NS"), then holds the service
+ *   life_bench first FILE            times clCkptInitialize ("init NS faults N": N page faults the
+ *                                    call took, the process's minor and major), then holds the service
  *                                    (and the embedded server it started) until FILE exists
- *   life_bench second N              times clCkptInitialize ("init NS"), opens N checkpoints, then
- *                                    times clCkptFinalize ("finalize NS")
+ *   life_bench second N              times clCkptInitialize ("init NS faults N"), opens N
+ *                                    checkpoints, then times clCkptFinalize ("finalize NS")
+ *   life_bench faults                the cost of one page fault here: the first write to each page of
+ *                                    fresh anonymous memory, and to each page of a private map of a
+ *                                    file (copy on write), 4,096 pages each ("fault anon NS cow NS")
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -15,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,15 +37,23 @@ static void die(const char *what, ClRcT rc) {
     exit(1);
 }
 
+static long faults(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_minflt + ru.ru_majflt;
+}
+
 static ClCkptSvcHdlT init_timed(void) {
     ClCkptSvcHdlT svc;
     ClVersionT v = {'B', 1, 1};
+    long f0 = faults();
     long long t0 = now_ns();
     ClRcT rc = clCkptInitialize(&svc, NULL, &v);
     long long t = now_ns() - t0;
+    long f = faults() - f0;
     if (rc != CL_OK)
         die("clCkptInitialize", rc);
-    printf("init %lld\n", t);
+    printf("init %lld faults %ld\n", t, f);
     fflush(stdout);
     return svc;
 }
@@ -115,7 +129,41 @@ static int tput(double seconds, int rounds) {
     return 0;
 }
 
+/* The time of one page fault, first touch of anonymous memory and copy on write of a private file
+ * map: what loading the core (its relocations write about 700 pages of a private map) and a fresh
+ * process's heap pay per page. */
+static int fault_cost(void) {
+    const size_t pages = 4096, page = (size_t)sysconf(_SC_PAGESIZE);
+    char *anon = mmap(NULL, pages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char path[] = "/tmp/life_bench_faults_XXXXXX";
+    int fd = mkstemp(path);
+    if (anon == MAP_FAILED || fd < 0 || ftruncate(fd, (off_t)(pages * page)) != 0) {
+        perror("fault_cost");
+        return 1;
+    }
+    unlink(path);
+    char *file = mmap(NULL, pages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    if (file == MAP_FAILED) {
+        perror("fault_cost");
+        return 1;
+    }
+    volatile char sink = 0;
+    for (size_t i = 0; i < pages; i++) /* the file's pages in memory first: only the copy is timed */
+        sink += file[i * page];
+    long long t0 = now_ns();
+    for (size_t i = 0; i < pages; i++)
+        anon[i * page] = 1;
+    long long t1 = now_ns();
+    for (size_t i = 0; i < pages; i++)
+        file[i * page] = 1;
+    long long t2 = now_ns();
+    printf("fault anon %lld cow %lld\n", (t1 - t0) / (long long)pages, (t2 - t1) / (long long)pages);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 2 && strcmp(argv[1], "faults") == 0)
+        return fault_cost();
     if (argc == 4 && strcmp(argv[1], "tput") == 0)
         return tput(atof(argv[2]), atoi(argv[3]));
     if (argc == 3 && strcmp(argv[1], "first") == 0) {
