@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -98,10 +99,13 @@ func TestPartitionMinorityCutOff(t *testing.T) {
 		p.waitLine("^ready", 90*time.Second)
 	}
 	url := strings.Join(clients, ",")
-	// Paced so that the writer is still writing after the heal (without a pause it was often done
-	// before), when leases are renewed against a cluster electing its leaders again.
-	const n = 2000
-	w := start(t, "writer", memberEnv("writer", dir+"/writer", url), bin("writer"), "-name", "numbered", "-n", strconv.Itoa(n), "-pause", "10ms")
+	// The writer holds after write 1,000 until the test has healed the partition, so that half of
+	// the writes come after the heal, when leases are renewed against a cluster electing its
+	// leaders again. (Paced writes alone were sometimes all done before the heal on a loaded host.)
+	const n, holdAt = 2000, 999
+	gate := filepath.Join(dir, "healed")
+	w := start(t, "writer", memberEnv("writer", dir+"/writer", url), bin("writer"), "-name", "numbered", "-n", strconv.Itoa(n),
+		"-pause", "10ms", "-hold-at", strconv.Itoa(holdAt), "-hold-file", gate)
 	w.waitLine("^ready", 60*time.Second)
 	w.waitLine(`^ack 300$`, 120*time.Second)
 	active := entryOf(t, url, "numbered").Active
@@ -110,7 +114,8 @@ func TestPartitionMinorityCutOff(t *testing.T) {
 	l.cut(i)
 	cutAt := ackedCount(w)
 	t.Logf("cut %s (the active) off the network after %d acknowledged writes", active, cutAt)
-	w.waitLine(`^ack `+strconv.Itoa(cutAt+500)+`$`, 3*time.Minute)
+	require.LessOrEqual(t, cutAt+500, holdAt+1, "at least 500 writes while the active is cut off")
+	w.waitLine(`^holding$`, 3*time.Minute)
 	var majority []string
 	for j := 1; j <= 3; j++ {
 		if j != i {
@@ -121,6 +126,8 @@ func TestPartitionMinorityCutOff(t *testing.T) {
 	require.NotEqual(t, active, elected.Active, "the majority elected a new active")
 	l.heal(i)
 	healAt := ackedCount(w)
+	require.Equal(t, holdAt+1, healAt)
+	require.NoError(t, os.WriteFile(gate, nil, 0o600))
 	t.Logf("healed after %d acknowledged writes", healAt)
 	calls := w.waitLine(`^calls (\d+) on links, (\d+) through NATS$`, 3*time.Minute)
 	w.waitLine(`^done$`, time.Minute)

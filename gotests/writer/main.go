@@ -4,10 +4,12 @@
 // every acknowledged write in the final content. A failed write is retried (the same write) until it
 // succeeds. Before "done" it prints how many calls it forwarded on call links and through NATS.
 //
-// With -stay it then reads each section once, prints "stayed" and waits for SIGTERM (the metrics
-// test scrapes it meanwhile).
+// With -hold-at N and -hold-file F it prints "holding" once write N has returned and waits until F
+// exists before the next (a test then knows which writes come after a step of its own). With -stay
+// it then reads each section once, prints "stayed" and waits for SIGTERM (the metrics test scrapes
+// it meanwhile).
 //
-// Usage: writer -name ckpt -n 10000 [-mode all|async] [-pause 1ms] [-stay]
+// Usage: writer -name ckpt -n 10000 [-mode all|async] [-pause 1ms] [-hold-at N -hold-file F] [-stay]
 package main
 
 import (
@@ -39,6 +41,8 @@ func main() {
 	mode := flag.String("mode", "all", "all: WR_ALL_REPLICAS; async: WR_ACTIVE_REPLICA")
 	pause := flag.Duration("pause", 0, "pause between writes")
 	stay := flag.Bool("stay", false, "then read each section once and wait for SIGTERM")
+	holdAt := flag.Int("hold-at", -1, "after write N, wait until -hold-file exists")
+	holdFile := flag.String("hold-file", "", "the file -hold-at waits for")
 	flag.Parse()
 	cfg, err := config.FromEnv()
 	if err != nil {
@@ -82,6 +86,12 @@ func main() {
 			return h.Write(wctx, el)
 		}, fmt.Sprint(i))
 		fmt.Println("ack", i)
+		if i == *holdAt {
+			fmt.Println("holding")
+			for _, err := os.Stat(*holdFile); err != nil; _, err = os.Stat(*holdFile) {
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
 		if *pause > 0 {
 			time.Sleep(*pause)
 		}
