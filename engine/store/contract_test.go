@@ -24,6 +24,11 @@ var implementations = []struct {
 		require.NoError(t, err)
 		return s
 	}},
+	{"badger with fsync", func(t *testing.T) Store { // its commits gather longer (syncCommitDelay)
+		s, err := OpenBadger(BadgerOptions{Dir: t.TempDir(), GCInterval: -1, SyncWrites: true})
+		require.NoError(t, err)
+		return s
+	}},
 }
 
 func forEachStore(t *testing.T, test func(t *testing.T, s Store)) {
