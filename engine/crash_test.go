@@ -17,13 +17,18 @@ import (
 
 // The crash test runs this test binary again as a child process (crashChildEnv set): the child
 // writes numbered values and prints "ack N" after each write returns; the parent kills it with
-// SIGKILL in the middle and checks that every acknowledged write is in the data directory.
+// SIGKILL in the middle and checks that every acknowledged write is in the data directory. With
+// crashSyncEnv=1 the child's store fsyncs every write (SyncWrites, whose moves into Badger gather
+// longer: its log holds more of what Badger has not yet taken).
 
-const crashChildEnv = "CLCKPT_ENGINE_CRASH_CHILD"
+const (
+	crashChildEnv = "CLCKPT_ENGINE_CRASH_CHILD"
+	crashSyncEnv  = "CLCKPT_ENGINE_CRASH_SYNC"
+)
 
 func TestMain(m *testing.M) {
 	if dir := os.Getenv(crashChildEnv); dir != "" {
-		crashChild(dir)
+		crashChild(dir, os.Getenv(crashSyncEnv) == "1")
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
@@ -33,9 +38,9 @@ const crashSections = 16
 
 // crashChild continues the numbered writes from wherever the previous child stopped. Write n goes
 // to section n%16 (an overwrite holding n) and every 10th write also creates section "n<n>".
-func crashChild(dir string) {
+func crashChild(dir string, syncWrites bool) {
 	fail := func(err error) { fmt.Println("error", err); os.Exit(3) }
-	l, err := OpenLocal(Options{Dir: dir})
+	l, err := OpenLocal(Options{Dir: dir, SyncWrites: syncWrites})
 	if err != nil {
 		fail(err)
 	}
@@ -80,11 +85,18 @@ func TestSIGKILLLosesNoAcknowledgedWrite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs child processes")
 	}
+	for _, sync := range []string{"0", "1"} {
+		t.Run("sync="+sync, func(t *testing.T) { crashRounds(t, sync) })
+	}
+}
+
+// crashRounds kills three children in turn in one data directory (crashSyncEnv set to sync).
+func crashRounds(t *testing.T, sync string) {
 	dir := t.TempDir()
 	lastAck := int64(-1)
 	for round := 0; round < 3; round++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)
+		cmd.Env = append(os.Environ(), crashChildEnv+"="+dir, crashSyncEnv+"="+sync)
 		out, err := cmd.StdoutPipe()
 		require.NoError(t, err)
 		require.NoError(t, cmd.Start())

@@ -15,7 +15,8 @@ tmp=$(mktemp -d)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-p50() { sort -n | awk '{v[NR]=$1} END {i=int(NR/2+0.5); if (i<1) i=1; printf "%.2f", v[i]/1e6}'; }
+median() { sort -n | awk '{v[NR]=$1} END {i=int(NR/2+0.5); if (i<1) i=1; print v[i]}'; }
+p50() { median | awk '{printf "%.2f", $1/1e6}'; } # of nanoseconds, in ms
 p99() { sort -n | awk '{v[NR]=$1} END {i=int(NR*0.99+0.5); if (i<1) i=1; printf "%.2f", v[i]/1e6}'; }
 to_ns() { awk '/µs$/ {print $1 * 1e3; next} /ms$/ {print $1 * 1e6; next} /s$/ {print $1 * 1e9}'; }
 verdict() { awk -v r="$1" -v g="$2" -v op="$3" 'BEGIN {m = (op == ">=") ? (r >= g) : (r <= g); printf "  ratio %.2fx  goal %s %.2fx  %s\n", r, op, g, m ? "met" : "NOT met"}'; }
@@ -96,7 +97,6 @@ done
 printf 'clCkptFinalize, nothing open: p50 %s ms\n' "$(p50 <"$tmp/fin0")"
 printf 'where clCkptFinalize with 1,000 open goes (p50 of the member'"'"'s own timings, its "left" log line, ms): member %s: closing the handles %s, giving up the active roles %s, lease %s, connection and store %s\n' \
   "$(p50 <"$tmp/left.total")" "$(p50 <"$tmp/left.close_handles")" "$(p50 <"$tmp/left.step_down")" "$(p50 <"$tmp/left.deregister")" "$(p50 <"$tmp/left.shutdown")"
-median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 for _ in 1 2 3 4 5; do $bin faults; done >"$tmp/faultcost"
 anon=$(awk '{print $3}' "$tmp/faultcost" | median); cow=$(awk '{print $5}' "$tmp/faultcost" | median)
 printf 'page faults inside clCkptInitialize (p50): first process %s, second %s; one fault costs here %.1f us (fresh anonymous page), %.1f us (copy on write of a private file map; median of 5 x 4,096)\n' \

@@ -81,15 +81,15 @@ func (o *BadgerOptions) withDefaults() BadgerOptions {
 // wal.go): Apply returns once the batch is in the log; a goroutine commits batches to Badger in
 // order, grouping them. Only one Badger store (in any process) can have a directory open at a time.
 type Badger struct {
-	db         *badger.DB
-	syncWrites bool // BadgerOptions.SyncWrites
-	log        *slog.Logger
-	maxValue   int64
-	threshold  int64
-	stop       chan struct{}
-	gcDone     sync.WaitGroup // the collector and the writeback goroutines
-	closeMu    sync.Mutex
-	closed     bool
+	db          *badger.DB
+	commitDelay time.Duration // commitDelay, or syncCommitDelay with SyncWrites
+	log         *slog.Logger
+	maxValue    int64
+	threshold   int64
+	stop        chan struct{}
+	gcDone      sync.WaitGroup // the collector and the writeback goroutines
+	closeMu     sync.Mutex
+	closed      bool
 
 	mu      sync.RWMutex
 	drained *sync.Cond // signalled (with mu) when applied moves
@@ -218,9 +218,12 @@ func OpenBadger(opts BadgerOptions) (*Badger, error) {
 	}
 	b := &Badger{counts: counts, db: db, log: o.Logger, maxValue: o.ValueLogFileSize, threshold: o.ValueThreshold,
 		stop: make(chan struct{}), pending: make(map[string]pendingValue), kick: make(chan struct{}, 1), hurry: make(chan struct{}, 1),
-		gcKick: make(chan struct{}, 1), wbKick: make(chan struct{}, 1), space: sp, syncWrites: o.SyncWrites, memTableSize: o.MemTableSize, vlogFileSize: o.ValueLogFileSize}
+		gcKick: make(chan struct{}, 1), wbKick: make(chan struct{}, 1), space: sp, commitDelay: commitDelay, memTableSize: o.MemTableSize, vlogFileSize: o.ValueLogFileSize}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
+	}
+	if o.SyncWrites {
+		b.commitDelay = syncCommitDelay
 	}
 	if err := checkValues(db, o.Dir); err != nil {
 		db.Close()
@@ -492,9 +495,9 @@ const commitDelay = time.Millisecond
 // own log: a second disk flush beside the write-ahead log's, which the next write's fsync then finds
 // the disk busy with. Gathering 20 ms of writes into one commit makes that flush one per many writes
 // instead of one per write or two (a WR_ALL_REPLICAS write with fsync on every member: p50 28-43%
-// and p99 28-60% lower in two A/B runs, BENCHMARKS.md section 2). What a write's acknowledgement means does not change: it waits for
-// the log's fsync as before, reads see the batches that wait (pending), and a drain or a large backlog
-// hurries the commit as before.
+// and p99 28-60% lower in two A/B runs, BENCHMARKS.md section 2). What a write's acknowledgement
+// means does not change: it waits for the log's fsync as before, reads see the batches that wait
+// (pending), and a drain or a large backlog hurries the commit as before.
 const syncCommitDelay = 20 * time.Millisecond
 
 // badgerMaxKey is Badger's limit on a key (txn.go: maxKeySize).
@@ -534,11 +537,7 @@ func (b *Badger) entrySize(op Op) int64 {
 func (b *Badger) applyLoop() {
 	defer b.applier.Done()
 	backoff := 10 * time.Millisecond
-	delay := commitDelay
-	if b.syncWrites {
-		delay = syncCommitDelay
-	}
-	gather := time.NewTimer(delay)
+	gather := time.NewTimer(b.commitDelay)
 	defer gather.Stop()
 	for {
 		b.mu.Lock()
@@ -555,7 +554,7 @@ func (b *Badger) applyLoop() {
 			case <-b.stop:
 				continue
 			}
-			gather.Reset(delay)
+			gather.Reset(b.commitDelay)
 			select {
 			case <-gather.C:
 			case <-b.hurry:

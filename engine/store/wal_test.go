@@ -1,13 +1,10 @@
 package store
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -184,58 +181,4 @@ func mustRead(t *testing.T, path string) []byte {
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	return b
-}
-
-// TestAcknowledgedWritesSurviveAKill: a process applies numbered writes and prints each once Apply
-// returned; it is killed (SIGKILL) while writing, and every write it acknowledged is in the store
-// when it opens again, with and without SyncWrites (whose commits to Badger wait longer: the log
-// holds what they have not yet moved).
-func TestAcknowledgedWritesSurviveAKill(t *testing.T) {
-	if dir := os.Getenv("STORE_KILL_CHILD"); dir != "" {
-		s, err := OpenBadger(BadgerOptions{Dir: dir, SyncWrites: os.Getenv("STORE_KILL_SYNC") == "1"})
-		if err != nil {
-			fmt.Println("error", err)
-			os.Exit(1)
-		}
-		for i := 0; ; i++ {
-			var b Batch
-			b.Set([]byte(fmt.Sprintf("k/%07d", i)), bytes.Repeat([]byte{byte(i)}, 100+i%300))
-			if err := s.Apply(&b); err != nil {
-				fmt.Println("error", err)
-				os.Exit(1)
-			}
-			fmt.Println(i)
-		}
-	}
-	for _, sync := range []string{"0", "1"} {
-		t.Run("sync="+sync, func(t *testing.T) {
-			dir := t.TempDir()
-			cmd := exec.Command(os.Args[0], "-test.run=^TestAcknowledgedWritesSurviveAKill$")
-			cmd.Env = append(os.Environ(), "STORE_KILL_CHILD="+dir, "STORE_KILL_SYNC="+sync)
-			out, err := cmd.StdoutPipe()
-			require.NoError(t, err)
-			require.NoError(t, cmd.Start())
-			lines := bufio.NewScanner(out)
-			acked := -1
-			for lines.Scan() {
-				n, err := strconv.Atoi(lines.Text())
-				require.NoError(t, err, "the child said %q", lines.Text())
-				if acked = n; acked == 3000 {
-					break
-				}
-			}
-			require.NoError(t, cmd.Process.Kill())
-			_ = cmd.Wait()
-			require.Equal(t, 3000, acked)
-
-			s, err := OpenBadger(BadgerOptions{Dir: dir})
-			require.NoError(t, err)
-			defer s.Close()
-			for i := 0; i <= acked; i++ {
-				got, err := get(t, s, fmt.Sprintf("k/%07d", i))
-				require.NoError(t, err, "write %d was acknowledged", i)
-				require.Equal(t, bytes.Repeat([]byte{byte(i)}, 100+i%300), got, "write %d", i)
-			}
-		})
-	}
 }
