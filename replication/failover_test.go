@@ -318,9 +318,14 @@ func TestAnIdleFollowerRejoinsTheInSyncSet(t *testing.T) {
 		return e.IsSynced(follower)
 	}
 	require.Eventually(t, synced, 10*time.Second, 10*time.Millisecond)
-	time.Sleep(2 * time.Second) // every ack and copy of the start is over: the stream is idle
 	_, a := cl.members[active].ckptFor(id).localActive()
 	require.NotNil(t, a)
+	require.Eventually(t, func() bool { // every ack and copy of the start is over: the stream is idle
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		s := a.streams[follower]
+		return s != nil && s.phase == phaseLive && s.acked == a.lsn && !s.rejoining && a.synced[follower] && !a.joining[follower]
+	}, 10*time.Second, 10*time.Millisecond)
 	a.forget(follower)
 	require.False(t, synced(), "taken out")
 	require.Eventually(t, synced, 10*time.Second, 10*time.Millisecond, "back in, with no write since")
